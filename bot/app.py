@@ -1,0 +1,104 @@
+"""The app: wires config, storage, router, dispatcher, outbox and one transport."""
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import AppConfig
+from bot.dispatcher import Dispatcher
+from bot.events import Event, Outgoing
+from bot.outbox import OutboxWorker
+from bot.services import Services
+from bot.transports.base import Transport
+from bot.webapi import StorageViews
+from storage import directory
+from storage.db import create_db_engine, init_schema
+from storage.models import OutboxItem
+
+log = logging.getLogger("stairwell")
+
+
+def _load_handlers() -> None:
+    """Import the command modules so their decorators fill the registry."""
+    import handlers.admin  # noqa: F401
+    import handlers.ticket_commands  # noqa: F401
+
+
+class Stairwell:
+    def __init__(
+        self,
+        config: AppConfig,
+        transport: Transport,
+        *,
+        clock: Clock | None = None,
+        database_url: str | None = None,
+        router=None,
+    ) -> None:
+        from nlp.router import default_router
+
+        _load_handlers()
+        self.config = config
+        self.transport = transport
+        self.clock = clock or Clock()
+        self.engine = create_db_engine(database_url or config.storage.resolved_url())
+        init_schema(self.engine)
+        with Session(self.engine) as session:
+            directory.seed_from_config(session, config)
+            session.commit()
+        self.services = Services(
+            config=config,
+            engine=self.engine,
+            clock=self.clock,
+            router=router or default_router(),
+            transport_name=transport.name,
+        )
+        self.dispatcher = Dispatcher(self.services)
+        self.outbox = OutboxWorker(
+            self.engine,
+            transport,
+            config.outbox_for(transport.name),
+            self.clock,
+            on_failure=self._report_failure,
+        )
+        self.services.wake_outbox = self.outbox.wake
+        self.started = False
+
+    async def on_event(self, event: Event) -> list[Outgoing]:
+        return await self.dispatcher.handle(event)
+
+    async def start(self) -> None:
+        bind_views = getattr(self.transport, "bind_views", None)
+        if bind_views is not None:  # the web chat shows rooms and history from storage
+            bind_views(StorageViews(self.engine))
+        self.outbox.start()
+        await self.transport.start(self.on_event)
+        self.started = True
+        log.info("Stairwell started with transport %s", self.transport.name)
+
+    async def stop(self) -> None:
+        await self.transport.stop()
+        await self.outbox.stop()
+        self.engine.dispose()
+        self.started = False
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        """Wait until the outbox has sent everything due now."""
+        await self.outbox.drain(timeout)
+
+    def _report_failure(self, item: OutboxItem, error: str) -> None:
+        """Tell admins privately that a message could not be sent (never about a failure report)."""
+        if item.key.startswith("failed:"):
+            return
+        with Session(self.engine) as session:
+            for admin in directory.admins(session):
+                where = item.room_id or item.to
+                self.services.queue(
+                    session,
+                    key=f"failed:{item.id}:{admin.id}",
+                    to=admin.id,
+                    text=f"【发送失败】发往 {where} 的消息未能送达（{error[:80]}）：{item.text[:60]}",
+                )
+            session.commit()
+        self.outbox.wake()

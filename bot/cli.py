@@ -1,0 +1,135 @@
+"""Command line: ``python -m bot`` (also installed as ``stairwell``)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+
+EXIT_USAGE = 2
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def _config_or_exit(path: str | None):
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"配置错误 / config error in {exc.path}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _config_or_exit(args.path)
+    print(f"配置有效：{args.path or 'config.yaml'}")
+    print(f"  社区 {config.community.name}，网格 {len(config.community.grids)} 个")
+    for room in config.rooms:
+        print(f"  群 {room.topic}（{room.kind}，{room.stairwell or room.grid or '-'}）")
+    staff = [p for p in config.people if p.roles]
+    print(f"  人员 {len(config.people)} 人，其中工作人员 {len(staff)} 人")
+    print(f"  数据库 {config.storage.resolved_url().split('@')[-1]}")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from bot.app import Stairwell
+    from bot.transports.registry import UnknownTransport, build_transport
+
+    config = _config_or_exit(args.config)
+    options = {"port": args.port} if args.port is not None else {}
+    try:
+        transport = build_transport(args.transport, config, **options)
+    except UnknownTransport as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # a transport's missing settings (e.g. env vars)
+        print(f"transport '{args.transport}': {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    app = Stairwell(config, transport)
+    try:
+        await app.start()
+    except OSError as exc:
+        port = args.port if args.port is not None else config.web.port
+        print(f"无法启动：端口 {port} 不可用（{exc.strerror or exc}）。请换一个端口：--port N", file=sys.stderr)
+        await app.stop()
+        return 1
+    where = getattr(transport, "bound_port", None)
+    if where:
+        print(f"楼道通已启动：http://{config.web.host}:{where}  （Ctrl+C 停止）", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await app.stop()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level)
+    return asyncio.run(_serve(args))
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from nlp.evaluate import classify_command
+
+    return classify_command(args.file, sys.stdout)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from nlp.evaluate import eval_command
+
+    return eval_command(args.files, sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="楼道通 Stairwell：楼道群与法润民生群助手")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot", description="Run the bot with a transport.")
+    run.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
+    run.add_argument("--transport", default="webchat", help="webchat (default), wechaty, webhook")
+    run.add_argument("--port", type=int, help="port for the web chat (default from config: 8080)")
+    run.add_argument("--log-level", default=os.environ.get("STAIRWELL_LOG_LEVEL", "INFO"))
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config file", description="Validate a config file.")
+    check.add_argument("path", nargs="?", help="config file (default: config.yaml)")
+    check.set_defaults(func=cmd_check_config)
+
+    classify = sub.add_parser(
+        "classify", help="route messages, one JSONL line each", description="Classify plain lines or JSONL."
+    )
+    classify.add_argument("file", nargs="?", help="input file (default: stdin)")
+    classify.set_defaults(func=cmd_classify)
+
+    evaluate = sub.add_parser("eval", help="measure the router on labelled JSONL", description="Evaluate the router.")
+    evaluate.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    evaluate.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,203 @@
+"""Configuration: config.yaml read into pydantic models.
+
+Unknown keys are rejected with their YAML path; secrets never live in the
+file, only the *names* of the environment variables that hold them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ROLE_NAMES: dict[str, str] = {
+    "resident": "居民",
+    "leader": "楼道长",
+    "officer": "信息员",
+    "support": "保障员",
+    "grid": "网格员",
+    "lawyer": "法律顾问",
+    "admin": "管理员",
+}
+ROLE_BY_CHINESE: dict[str, str] = {v: k for k, v in ROLE_NAMES.items()}
+STAFF_ROLES = frozenset(ROLE_NAMES) - {"resident"}
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stairwell(Strict):
+    name: str = Field(min_length=1)
+
+
+class Grid(Strict):
+    name: str = Field(min_length=1)
+    stairwells: list[Stairwell] = []
+
+
+class Community(Strict):
+    name: str = Field(min_length=1)
+    grids: list[Grid] = []
+
+
+class RoomConfig(Strict):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    topic: str = Field(min_length=1)
+    kind: Literal["stairwell", "legal", "staff"] = "stairwell"
+    grid: str | None = None
+    stairwell: str | None = None
+    auto_tickets: bool = True
+
+
+class Grant(Strict):
+    role: str
+    scope: str = "*"  # a stairwell name, a grid name, or "*" for everything
+
+    @field_validator("role")
+    @classmethod
+    def known_role(cls, value: str) -> str:
+        value = ROLE_BY_CHINESE.get(value, value)
+        if value not in ROLE_NAMES:
+            raise ValueError(f"unknown role '{value}', expected one of {', '.join(ROLE_NAMES)}")
+        return value
+
+
+class PersonConfig(Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    rooms: list[str] = []  # room topics the person is a member of
+    roles: list[Grant] = []
+
+
+class BotConfig(Strict):
+    name: str = "楼道通"
+    max_message_age_seconds: int = Field(default=600, ge=1)
+    timezone: str = "Asia/Shanghai"
+
+
+class StorageConfig(Strict):
+    database_url: str = "sqlite:///data/stairwell.db"
+    # If this environment variable is set, it wins over database_url (keeps passwords out of the file).
+    database_url_env: str = "STAIRWELL_DATABASE_URL"
+
+    def resolved_url(self) -> str:
+        return os.environ.get(self.database_url_env) or self.database_url
+
+
+class WebConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class OutboxConfig(Strict):
+    room_interval_seconds: float = Field(default=2.0, ge=0)
+    per_minute: int = Field(default=20, ge=0)  # 0 = no global limit
+    jitter_seconds: float = Field(default=0.5, ge=0)
+    max_length: int = Field(default=600, ge=50)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=5.0, ge=0)
+
+
+class TransportLimits(Strict):
+    """Per-transport overrides of the outbox limits (the local web chat needs none)."""
+
+    webchat: OutboxConfig = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
+    memory: OutboxConfig = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
+
+
+class TicketConfig(Strict):
+    """Time limits (件件有回应): urgent, fast categories (utilities, lifts), everything else."""
+
+    urgent_hours: float = Field(default=2, gt=0)
+    fast_hours: float = Field(default=24, gt=0)
+    fast_categories: list[str] = ["设施报修"]
+    working_days: int = Field(default=5, ge=1)
+    workday_end_hour: int = Field(default=18, ge=1, le=24)
+    # Same resident or several residents, same category, same group, ticket still open: join it.
+    merge_open_tickets: bool = True
+
+
+class AppConfig(Strict):
+    community: Community
+    rooms: list[RoomConfig] = []
+    people: list[PersonConfig] = []
+    bot: BotConfig = BotConfig()
+    storage: StorageConfig = StorageConfig()
+    web: WebConfig = WebConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    transport_limits: TransportLimits = TransportLimits()
+    tickets: TicketConfig = TicketConfig()
+
+    @model_validator(mode="after")
+    def cross_references(self) -> "AppConfig":
+        ids = [r.id for r in self.rooms]
+        topics = [r.topic for r in self.rooms]
+        for label, values in (("rooms id", ids), ("rooms topic", topics), ("people id", [p.id for p in self.people])):
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {label}: {', '.join(dupes)}")
+        for index, person in enumerate(self.people):
+            for topic in person.rooms:
+                if topic not in topics:
+                    raise ValueError(f"people[{index}].rooms: unknown room topic '{topic}'")
+        return self
+
+    def outbox_for(self, transport: str) -> OutboxConfig:
+        return getattr(self.transport_limits, transport, None) or self.outbox
+
+    def room_by_topic(self, topic: str) -> RoomConfig | None:
+        return next((r for r in self.rooms if r.topic == topic), None)
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``problems`` are one line each."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+def _yaml_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: dict) -> str:
+    loc = _yaml_path(tuple(error["loc"]))
+    if error["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if error["type"] == "missing":
+        return f"{loc}: required key is missing"
+    return f"{loc}: {error['msg']}"
+
+
+def parse_config(data: object, path: Path) -> AppConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(path, ["(top level): expected a mapping of keys"])
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+
+
+def load_config(path: str | Path | None = None) -> AppConfig:
+    path = Path(path) if path else DEFAULT_CONFIG_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read file: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(path, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    return parse_config(data, path)

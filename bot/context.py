@@ -1,0 +1,64 @@
+"""What a handler gets: the message, the caller, the room, and ways to reply.
+
+Replies are queued in the outbox inside the handler's transaction, so a state
+change and the message announcing it are committed together or not at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.events import Incoming, Outgoing
+from bot.permissions import Caller
+from storage.models import Room
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class Context:
+    services: "Services"
+    session: Session
+    event: Incoming
+    caller: Caller
+    room: Room | None
+    message_db_id: int
+    text: str = ""  # cleaned text, bot mention stripped (not yet masked)
+    replies: list[Outgoing] = field(default_factory=list)
+    _count: int = 0
+
+    @property
+    def masked_text(self) -> str:
+        from bot.privacy import mask  # the stored form; never the raw text
+
+        return mask(self.text)
+
+    @property
+    def now(self):
+        return self.services.clock.now()
+
+    def _key(self) -> str:
+        self._count += 1
+        return f"msg:{self.message_db_id}:{self._count}"
+
+    def reply(self, text: str, *, mention: bool = True) -> None:
+        """Answer where the message came from: the room (@-ing the sender) or privately."""
+        if self.room is None:
+            self.private(self.caller.person_id, text)
+        elif mention:
+            self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(self.caller.person_id,))
+        else:
+            self.to_room(self.room, text)
+
+    def to_room(self, room: Room, text: str, *, mentions: tuple[str, ...] = (), priority: int = 0) -> None:
+        self.services.queue(
+            self.session, key=self._key(), text=text, room=room, mentions=mentions, priority=priority
+        )
+        self.replies.append(Outgoing(text=text, room_id=room.external_id or room.id, mentions=mentions))
+
+    def private(self, person_id: str, text: str) -> None:
+        self.services.queue(self.session, key=self._key(), text=text, to=person_id)
+        self.replies.append(Outgoing(text=text, to=person_id))

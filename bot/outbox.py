@@ -1,0 +1,255 @@
+"""The outbox worker: every message the bot sends goes through here.
+
+Rows are queued in the database (by the code that decided to send them, in the
+same transaction), then sent one at a time in priority order under a per-room
+interval and a global per-minute limit, retried with back-off, and marked sent
+with the transport's id. A row is marked 'sending' before the transport is
+called, so a crash can never send it twice: on restart such a row is resent
+only where the transport deduplicates by key, otherwise reported to admins.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import OutboxConfig
+from bot.events import Outgoing
+from bot.transports.base import Transport, TransportError
+from storage import outbox as queries
+from storage.messages import log_message
+from storage.models import Message, OutboxItem, Room
+
+log = logging.getLogger(__name__)
+
+Waiter = Callable[[float, asyncio.Event], Awaitable[None]]
+FailureReporter = Callable[[OutboxItem, str], None]
+
+
+async def wait_or_wake(delay: float, wake: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(wake.wait(), timeout=delay)
+    except asyncio.TimeoutError:
+        pass
+
+
+class RateLimiter:
+    """Per-room minimum interval plus a sliding one-minute global window."""
+
+    def __init__(self, limits: OutboxConfig, clock: Clock, rng: random.Random | None = None) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._room_ready: dict[str, datetime] = {}
+        self._window: deque[datetime] = deque()
+
+    def wait_for(self, room_key: str) -> float:
+        """Seconds until a message to ``room_key`` may go out (0 = now)."""
+        now = self.clock.now()
+        waits = [0.0]
+        ready = self._room_ready.get(room_key)
+        if ready is not None:
+            waits.append((ready - now).total_seconds())
+        if self.limits.per_minute:
+            while self._window and (now - self._window[0]).total_seconds() >= 60:
+                self._window.popleft()
+            if len(self._window) >= self.limits.per_minute:
+                waits.append(60 - (now - self._window[0]).total_seconds())
+        return max(waits)
+
+    def record(self, room_key: str) -> None:
+        now = self.clock.now()
+        if self.limits.per_minute:
+            self._window.append(now)
+        interval = self.limits.room_interval_seconds
+        if interval or self.limits.jitter_seconds:
+            jitter = self.rng.uniform(0, self.limits.jitter_seconds) if self.limits.jitter_seconds else 0
+            self._room_ready[room_key] = now + timedelta(seconds=interval + jitter)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        transport: Transport,
+        limits: OutboxConfig,
+        clock: Clock,
+        *,
+        on_failure: FailureReporter | None = None,
+        waiter: Waiter = wait_or_wake,
+    ) -> None:
+        self.engine = engine
+        self.transport = transport
+        self.limits = limits
+        self.clock = clock
+        self.limiter = RateLimiter(limits, clock)
+        self.on_failure = on_failure
+        self.waiter = waiter
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Condition()
+        self._passes = 0
+        self._idle_after = -1
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.sent_count = 0
+
+    # -- lifecycle -------------------------------------------------------
+    def recover(self) -> None:
+        """Deal with rows left 'sending' by a crash (see the module docstring)."""
+        with Session(self.engine) as session:
+            for item in queries.interrupted(session):
+                if getattr(self.transport, "idempotent_sends", False):
+                    item.status = "queued"
+                    log.warning("outbox %s was in flight at a crash; resending (transport dedups)", item.id)
+                else:
+                    item.status = "failed"
+                    item.error = "进程中断时正在发送，无法确认是否送达"
+                    log.error("outbox %s was in flight at a crash; not resent to avoid a duplicate", item.id)
+                session.add(item)
+                session.commit()
+                if item.status == "failed" and self.on_failure:
+                    self.on_failure(item, item.error or "")
+
+    def start(self) -> None:
+        self.recover()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until everything due now has been sent (or has failed)."""
+        target = self._passes + 1
+        self.wake()
+
+        async def _wait() -> None:
+            async with self._idle:
+                await self._idle.wait_for(lambda: self._idle_after >= target)
+
+        await asyncio.wait_for(_wait(), timeout)
+
+    # -- the loop ------------------------------------------------------------
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            self._passes += 1
+            this_pass = self._passes
+            try:
+                delay = await self._send_pass()
+            except Exception:  # the worker must never die
+                log.exception("outbox pass failed")
+                delay = 1.0
+            if delay is None or delay > 0:
+                async with self._idle:
+                    self._idle_after = this_pass
+                    self._idle.notify_all()
+                await self.waiter(delay if delay is not None else 3600.0, self._wake)
+
+    async def _send_pass(self) -> float | None:
+        """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
+        with Session(self.engine) as session:
+            items = queries.due_items(session, self.clock.now())
+            room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
+        waits: list[float] = []
+        for item in items:
+            room_key = item.room_id or f"to:{item.to}"
+            wait = self.limiter.wait_for(room_key)
+            if wait > 0:
+                waits.append(wait)
+                continue
+            await self._send_one(item, room_keys.get(item.room_id) if item.room_id else None)
+            self.limiter.record(room_key)
+            if self._stopping:
+                return None
+        if waits:
+            return max(min(waits), 0.01)
+        if items:
+            return 0  # there may be more rows than one pass reads
+        with Session(self.engine) as session:
+            next_due = queries.next_due_at(session)
+        if next_due is None:
+            return None
+        return max((next_due - self.clock.now()).total_seconds(), 0.01)
+
+    @staticmethod
+    def _room_target(session: Session, room_id: str) -> str:
+        room = session.get(Room, room_id)
+        return (room.external_id or room.id) if room else room_id
+
+    async def _send_one(self, item: OutboxItem, room_target: str | None) -> None:
+        with Session(self.engine) as session:
+            row = session.get(OutboxItem, item.id)
+            if row is None or row.status != "queued":
+                return
+            row.status = "sending"
+            row.attempts += 1
+            session.add(row)
+            session.commit()
+            message = Outgoing(
+                text=row.text,
+                room_id=room_target if row.room_id else None,
+                to=row.to,
+                mentions=tuple(row.mentions.split()) if row.mentions else (),
+                key=row.key,
+            )
+            try:
+                external_id = await self.transport.send(message)
+            except TransportError as exc:
+                self._record_failure(session, row, str(exc), exc.retryable)
+                return
+            except Exception as exc:  # a transport bug: treat like a retryable error
+                log.exception("transport %s raised while sending", self.transport.name)
+                self._record_failure(session, row, repr(exc), True)
+                return
+            now = self.clock.now()
+            row.status, row.sent_at, row.external_id, row.error = "sent", now, external_id, None
+            session.add(row)
+            log_message(
+                session,
+                Message(
+                    transport=self.transport.name,
+                    external_id=f"out:{row.key}",
+                    room_id=row.room_id,
+                    sender_id="bot",
+                    sender_name="楼道通",
+                    text=row.text,
+                    from_bot=True,
+                    at=now,
+                ),
+            )  # False on a resend after a crash: the log already has it
+            session.commit()
+            self.sent_count += 1
+
+    def _record_failure(self, session: Session, row: OutboxItem, error: str, retryable: bool) -> None:
+        row.error = error[:500]
+        if retryable and row.attempts < self.limits.max_attempts:
+            backoff = self.limits.retry_base_seconds * (2 ** (row.attempts - 1))
+            row.status = "queued"
+            row.due_at = self.clock.now() + timedelta(seconds=backoff)
+            log.warning("outbox %s: send failed (attempt %d), retry in %.0fs", row.id, row.attempts, backoff)
+        else:
+            row.status = "failed"
+            log.error("outbox %s: giving up after %d attempts: %s", row.id, row.attempts, error[:200])
+        session.add(row)
+        session.commit()
+        if row.status == "failed" and self.on_failure:
+            self.on_failure(row, error)

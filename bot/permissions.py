@@ -1,0 +1,55 @@
+"""Who may do what where: role grants checked against a room's stairwell and grid.
+
+This is the only place roles are checked; commands declare what they need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import ROLE_NAMES
+from storage.models import RoleGrant, Room
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The sender's identity and grants, resolved once per message."""
+
+    person_id: str
+    name: str
+    grants: tuple[tuple[str, str], ...]  # (role, scope)
+
+    def roles_in(self, room: Room | None) -> frozenset[str]:
+        """Roles that apply in ``room``; in a private chat every grant applies."""
+        roles = {"resident"}
+        for role, scope in self.grants:
+            if room is None or grant_covers(scope, room):
+                roles.add(role)
+        return frozenset(roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return any(role != "resident" for role, _ in self.grants)
+
+    def scopes(self, roles: frozenset[str]) -> tuple[str, ...]:
+        """The scopes in which the caller holds any of ``roles``."""
+        return tuple(sorted({scope for role, scope in self.grants if role in roles or role == "admin"}))
+
+
+def grant_covers(scope: str, room: Room) -> bool:
+    return scope == "*" or scope in (room.stairwell, room.grid, room.topic)
+
+
+def caller_from_grants(person_id: str, name: str, grants: list[RoleGrant]) -> Caller:
+    return Caller(person_id, name, tuple((g.role, g.scope) for g in grants))
+
+
+def allowed(caller: Caller, room: Room | None, needed: frozenset[str]) -> bool:
+    """Empty ``needed`` means everyone; admin may do everything."""
+    if not needed:
+        return True
+    have = caller.roles_in(room)
+    return "admin" in have or bool(have & needed)
+
+
+def describe_roles(roles: frozenset[str]) -> str:
+    return "、".join(ROLE_NAMES[r] for r in sorted(roles) if r in ROLE_NAMES)

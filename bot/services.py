@@ -1,0 +1,60 @@
+"""The running app's shared parts, handed to handlers and jobs (never transport objects)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import AppConfig
+
+from storage import outbox as outbox_queries
+from storage.models import Room
+
+if TYPE_CHECKING:
+    from nlp.router import Router
+
+
+@dataclass
+class Services:
+    config: AppConfig
+    engine: Engine
+    clock: Clock
+    router: "Router"
+    transport_name: str
+    wake_outbox: Callable[[], None] = lambda: None
+    state: dict = field(default_factory=dict)  # small in-memory state (pending confirmations)
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def queue(
+        self,
+        session: Session,
+        *,
+        key: str,
+        text: str,
+        room: Room | None = None,
+        to: str | None = None,
+        mentions: tuple[str, ...] = (),
+        priority: int = 0,
+        due_at=None,
+    ) -> int:
+        """Queue a message in ``session``'s transaction; returns how many rows were added."""
+        limits = self.config.outbox_for(self.transport_name)
+        items = outbox_queries.enqueue(
+            session,
+            key=key,
+            transport=self.transport_name,
+            text=text,
+            now=self.clock.now(),
+            room_id=room.id if room else None,
+            to=to,
+            mentions=mentions,
+            priority=priority,
+            due_at=due_at,
+            max_length=limits.max_length,
+        )
+        return len(items)

@@ -1,0 +1,1 @@
+"""Transports: one protocol, several implementations (memory, webchat, wechaty, webhook)."""

@@ -1,0 +1,39 @@
+"""The one seam between the core and any chat network."""
+from __future__ import annotations
+
+from typing import Awaitable, Callable, Protocol, Sequence, runtime_checkable
+
+from bot.events import Event, Outgoing
+
+# The core's handler returns the replies that handling queued (transports may ignore them).
+EventHandler = Callable[[Event], Awaitable[Sequence[Outgoing] | None]]
+
+
+class TransportError(Exception):
+    """A send failed; ``retryable`` says whether the outbox should try again."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What the core needs from a chat network.
+
+    ``start`` begins delivering events to ``on_event`` and returns once the
+    transport is running (it must not block for the transport's lifetime).
+    ``send`` returns the transport's id of the sent message, or raises
+    :class:`TransportError`.
+    """
+
+    name: str
+    # True when sending the same Outgoing.key twice delivers it once (so the outbox may
+    # safely resend a message that was in flight when the process died).
+    idempotent_sends: bool
+
+    async def start(self, on_event: EventHandler) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, message: Outgoing) -> str: ...

@@ -1,0 +1,240 @@
+"""The local web chat: a WeChat-like page and a small JSON API over aiohttp.
+
+The page lets a person pick a group and who they are, shows the group's
+history from the database and receives the bot's messages live over a
+WebSocket. Scripts and tests use the JSON API (see the README).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+import weakref
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.events import Incoming, Outgoing
+from bot.privacy import clean_text, mask
+from bot.transports.base import EventHandler, TransportError
+from bot.webapi import StorageViews
+
+log = logging.getLogger(__name__)
+
+PAGE = Path(__file__).with_name("webchat_page.html")
+MAX_TEXT = 4000
+MAX_NAME = 64
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler) -> web.StreamResponse:
+    """Every error is a JSON object; never a traceback or an HTML page."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return json_error(exc.status, exc.reason or "error")
+        raise
+    except Exception:
+        log.exception("web chat request failed: %s %s", request.method, request.path)
+        return json_error(500, "internal error")
+
+
+def _field(body: dict, name: str, *, required: bool = True, limit: int = MAX_NAME) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"'{name}' must be a non-empty string")
+    if len(value) > limit:
+        raise ValueError(f"'{name}' is longer than {limit} characters")
+    return value.strip()
+
+
+class WebChatTransport:
+    name = "webchat"
+    idempotent_sends = True  # a send is a log row keyed by the outbox key; the page reloads history
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080) -> None:
+        self.host = host
+        self.port = port
+        self.views: StorageViews | None = None
+        self.on_event: EventHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._socket_meta: dict[int, tuple[str | None, str | None]] = {}
+        self.bound_port: int | None = None
+
+    # -- wiring --------------------------------------------------------------
+    def bind_views(self, views: StorageViews) -> None:
+        self.views = views
+
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[errors_as_json], client_max_size=256 * 1024)
+        app.router.add_get("/", self.page)
+        app.router.add_get("/api/rooms", self.list_rooms)
+        app.router.add_get("/api/people", self.list_people)
+        app.router.add_get("/api/rooms/{room_id}/messages", self.room_messages)
+        app.router.add_post("/api/rooms/{room_id}/messages", self.post_message)
+        app.router.add_get("/ws", self.websocket)
+        return app
+
+    async def start(self, on_event: EventHandler) -> None:
+        self.on_event = on_event
+        self._runner = web.AppRunner(self.make_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()  # OSError (port busy) propagates to the CLI, which says so in one line
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
+        log.info("web chat on http://%s:%s", self.host, self.bound_port)
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def send(self, message: Outgoing) -> str:
+        if self._runner is None:
+            raise TransportError("web chat is not running")
+        await self._push(
+            {
+                "type": "message",
+                "room_id": message.room_id,
+                "to": message.to,
+                "sender_id": "bot",
+                "sender_name": "楼道通",
+                "text": message.text,
+                "from_bot": True,
+                "at": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+        return f"web-out:{message.key or uuid.uuid4().hex}"
+
+    async def _push(self, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload, ensure_ascii=False)
+        for ws in list(self._sockets):
+            room, person = self._socket_meta.get(id(ws), (None, None))
+            if payload.get("room_id") and payload["room_id"] != room:
+                continue
+            if payload.get("to") and payload["to"] != person:
+                continue
+            try:
+                await ws.send_str(data)
+            except (ConnectionError, RuntimeError):
+                pass
+
+    # -- handlers --------------------------------------------------------------
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=PAGE.read_text(encoding="utf-8"), content_type="text/html")
+
+    async def list_rooms(self, request: web.Request) -> web.Response:
+        assert self.views is not None
+        return web.json_response(self.views.rooms())
+
+    async def list_people(self, request: web.Request) -> web.Response:
+        assert self.views is not None
+        return web.json_response(self.views.people())
+
+    async def room_messages(self, request: web.Request) -> web.Response:
+        assert self.views is not None
+        room_id = request.match_info["room_id"]
+        if self.views.room(room_id) is None:
+            return json_error(404, f"unknown room '{room_id}'")
+        try:
+            limit = int(request.query.get("limit", "50"))
+        except ValueError:
+            return json_error(400, "'limit' must be a whole number")
+        if not 1 <= limit <= 500:
+            return json_error(400, "'limit' must be between 1 and 500")
+        return web.json_response(self.views.history(room_id, limit))
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        assert self.views is not None and self.on_event is not None
+        room_id = request.match_info["room_id"]
+        room = self.views.room(room_id)
+        if room is None:
+            return json_error(404, f"unknown room '{room_id}'")
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return json_error(400, "body must be a JSON object")
+        if not isinstance(body, dict):
+            return json_error(400, "body must be a JSON object")
+        try:
+            sender_id = _field(body, "sender_id")
+            sender_name = _field(body, "sender_name")
+            text = _field(body, "text", limit=MAX_TEXT)
+            message_id = _field(body, "message_id", required=False, limit=128)
+        except ValueError as exc:
+            return json_error(400, str(exc))
+        assert sender_id and sender_name and text
+        message_id = message_id or uuid.uuid4().hex
+        event = Incoming(
+            transport=self.name,
+            message_id=message_id,
+            room_id=room.id,
+            room_topic=room.topic,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            text=text,
+            mentions_bot=bool(body.get("mentions_bot")) or text.lstrip().startswith("@楼道通"),
+            sent_at=None,  # live: the core stamps it with its own clock
+        )
+        # Show the resident's message as it will be stored (masked) before the bot's answers.
+        await self._push(
+            {
+                "type": "message",
+                "room_id": room.id,
+                "sender_id": sender_id,
+                "sender_name": sender_name,
+                "text": mask(clean_text(text)),
+                "from_bot": False,
+                "at": datetime.now(timezone.utc).isoformat(),
+            }
+        )
+        replies = await self.on_event(event) or []
+        return web.json_response(
+            {
+                "message_id": message_id,
+                "replies": [
+                    {**({"room_id": r.room_id} if r.room_id else {"to": r.to}), "text": r.text, "mentions": list(r.mentions)}
+                    for r in replies
+                ],
+            }
+        )
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        self._socket_meta[id(ws)] = (request.query.get("room"), request.query.get("person"))
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:  # the page may switch room or person
+                    try:
+                        data = json.loads(msg.data)
+                        self._socket_meta[id(ws)] = (data.get("room"), data.get("person"))
+                    except (json.JSONDecodeError, AttributeError):
+                        pass
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self._socket_meta.pop(id(ws), None)
+        return ws
+
+
+def create(config: Any, **options: Any) -> WebChatTransport:
+    host = options.get("host") or config.web.host
+    port = options.get("port")
+    return WebChatTransport(host=host, port=config.web.port if port is None else port)

@@ -1,0 +1,89 @@
+"""Petitions (诉求): open a numbered ticket, acknowledge once, tell the responsible staff."""
+from __future__ import annotations
+
+import logging
+
+from bot.context import Context
+from handlers.deadlines import due_at, format_due
+from bot.config import ROLE_NAMES
+from storage import directory, tickets
+from storage.models import AuditEntry, Ticket
+
+log = logging.getLogger(__name__)
+
+SAFETY_FIRST = "如有危险请先拨打119/110，并远离现场。"
+
+
+def _handler_label(ctx: Context, staff: list) -> str:
+    if not staff:
+        return "社区工作人员"
+    first = staff[0]
+    roles = [g.role for g in directory.grants_for(ctx.session, first.id)]
+    title = next((ROLE_NAMES[r] for r in ("officer", "leader", "grid") if r in roles), "工作人员")
+    return f"{title}{first.name}"
+
+
+def emergency_active(ctx: Context) -> bool:
+    from storage.state import get_flag  # local: keeps this module's imports about tickets
+
+    return get_flag(ctx.session, "emergency") is not None
+
+
+async def on_petition(ctx: Context, category: str | None, urgent: bool, text: str) -> None:
+    room = ctx.room
+    category = category or "其他"
+    urgent = urgent or emergency_active(ctx)
+    now = ctx.now
+    if room is not None and ctx.services.config.tickets.merge_open_tickets:
+        existing = tickets.find_open_duplicate(ctx.session, room.id, category)
+        if existing is not None:
+            _join_existing(ctx, existing, text)
+            return
+    ticket = Ticket(
+        room_id=room.id if room else None,
+        stairwell=room.stairwell if room else None,
+        grid=room.grid if room else None,
+        reporter_id=ctx.caller.person_id,
+        category=category,
+        urgent=urgent,
+        text=ctx.masked_text,
+        created_at=now,
+        due_at=due_at(now, category, urgent, ctx.services.config.tickets),
+    )
+    ctx.session.add(ticket)
+    ctx.session.flush()
+    assert ticket.id is not None
+    tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
+    ticket.reporters = 1
+    tickets.add_event(ctx.session, ticket.id, now, ctx.caller.person_id, "受理", category)
+    staff = directory.responsible_staff(ctx.session, room)
+    urgent_note = f"【紧急】{SAFETY_FIRST}" if urgent else ""
+    ctx.reply(
+        f"{urgent_note}已收到您反映的问题，编号 #{ticket.id}（{category}），"
+        f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
+    )
+    where = room.topic if room else "私聊"
+    for person in staff:
+        ctx.private(
+            person.id,
+            f"【新工单 #{ticket.id}{' 紧急' if urgent else ''}】{where} · {category} · {ctx.caller.name}\n"
+            f"内容：{ticket.text}\n截止：{format_due(ticket.due_at)}\n"
+            f"指派 /派单 {ticket.id} @姓名 · 进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
+        )
+        ctx.session.add(AuditEntry(at=now, actor_id=person.id, action="工单通知", subject=f"#{ticket.id}"))
+    log.info("ticket #%s opened (%s, urgent=%s)", ticket.id, category, urgent)
+
+
+def _join_existing(ctx: Context, ticket: Ticket, text: str) -> None:
+    assert ticket.id is not None
+    new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
+    if new_reporter:
+        ctx.reply(
+            f"这个问题已有邻居反映，编号 #{ticket.id}（{ticket.category}），"
+            f"已有{ticket.reporters}人反映，正在处理中，有进展会在群里告知。"
+        )
+    else:
+        ctx.reply(f"已补充到您的工单 #{ticket.id}，正在处理中。")
+    for person in directory.responsible_staff(ctx.session, ctx.room):
+        ctx.private(person.id, f"【工单 #{ticket.id} 追加】{ctx.caller.name}：{ctx.masked_text}")

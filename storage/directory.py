@@ -1,0 +1,126 @@
+"""Rooms, people, memberships and role grants."""
+from __future__ import annotations
+
+from sqlmodel import Session, col, delete, select
+
+from bot.config import AppConfig
+from storage.models import Person, RoleGrant, Room, RoomMember
+
+
+def seed_from_config(session: Session, config: AppConfig) -> None:
+    """Make the database agree with config: rooms, people, memberships, config grants.
+
+    Grants made in chat (source='chat') are kept; config grants are replaced.
+    """
+    for rc in config.rooms:
+        room = session.get(Room, rc.id) or Room(id=rc.id, topic=rc.topic)
+        room.topic, room.kind, room.grid, room.stairwell = rc.topic, rc.kind, rc.grid, rc.stairwell
+        room.auto_tickets = rc.auto_tickets
+        session.add(room)
+    session.flush()
+    topic_to_id = {rc.topic: rc.id for rc in config.rooms}
+    session.exec(delete(RoleGrant).where(col(RoleGrant.source) == "config"))
+    for pc in config.people:
+        person = session.get(Person, pc.id) or Person(id=pc.id, name=pc.name)
+        person.name = pc.name
+        session.add(person)
+        session.flush()
+        for topic in pc.rooms:
+            ensure_member(session, topic_to_id[topic], pc.id)
+        for grant in pc.roles:
+            session.add(RoleGrant(person_id=pc.id, role=grant.role, scope=grant.scope, source="config"))
+    session.flush()
+
+
+def ensure_member(session: Session, room_id: str, person_id: str) -> None:
+    if session.get(RoomMember, (room_id, person_id)) is None:
+        session.add(RoomMember(room_id=room_id, person_id=person_id))
+
+
+def ensure_person(session: Session, person_id: str, name: str) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        person = Person(id=person_id, name=name)
+        session.add(person)
+        session.flush()
+    elif name and person.name != name and not person.deleted:
+        person.name = name  # display names change; the id is the identity
+        session.add(person)
+    return person
+
+
+def resolve_room(session: Session, transport: str, external_id: str, topic: str | None) -> Room:
+    """The core room for a transport's room: by current external id, then by topic.
+
+    Transports whose ids change across logins are re-bound by topic here.
+    An unknown group gets an 'unbound' room so its messages are still kept.
+    """
+    room = session.exec(
+        select(Room).where(Room.transport == transport, Room.external_id == external_id)
+    ).first()
+    if room is None and topic:
+        room = session.exec(select(Room).where(Room.topic == topic)).first()
+    if room is None:
+        room = session.get(Room, external_id)  # web chat and memory use the core ids directly
+    if room is None:
+        count = len(session.exec(select(Room.id)).all())
+        room = Room(id=f"room-{count + 1}", topic=topic or external_id, kind="unbound")
+    if room.transport != transport or room.external_id != external_id:
+        room.transport, room.external_id = transport, external_id
+    if topic and room.topic != topic and room.kind == "unbound":
+        room.topic = topic
+    session.add(room)
+    session.flush()
+    return room
+
+
+def grants_for(session: Session, person_id: str) -> list[RoleGrant]:
+    return list(session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id)).all())
+
+
+def rooms(session: Session) -> list[Room]:
+    return list(session.exec(select(Room).order_by(Room.id)).all())
+
+
+def room_members(session: Session, room_id: str) -> list[Person]:
+    stmt = (
+        select(Person)
+        .join(RoomMember, col(RoomMember.person_id) == col(Person.id))
+        .where(RoomMember.room_id == room_id)
+        .order_by(Person.id)
+    )
+    return list(session.exec(stmt).all())
+
+
+def people_with_roles(session: Session, roles: set[str], room: Room | None) -> list[Person]:
+    """People holding any of ``roles`` with a scope naming this room's stairwell, grid or topic.
+
+    A "*" grant (an admin's) does not make someone the stairwell's officer.
+    """
+    stmt = select(RoleGrant).where(col(RoleGrant.role).in_(sorted(roles)))
+    ids: list[str] = []
+    for grant in session.exec(stmt).all():
+        if room is not None and grant.scope not in (room.stairwell, room.grid, room.topic):
+            continue
+        if grant.person_id not in ids:
+            ids.append(grant.person_id)
+    people = [session.get(Person, pid) for pid in ids]
+    return [p for p in people if p is not None]
+
+
+def responsible_staff(session: Session, room: Room | None) -> list[Person]:
+    """Who follows up a stairwell's petitions: its 信息员 and 楼道长, else the grid worker, else admins."""
+    for roles in ({"officer", "leader"}, {"grid"}):
+        people = people_with_roles(session, roles, room) if room is not None else []
+        if people:
+            return people
+    return admins(session)
+
+
+def admins(session: Session) -> list[Person]:
+    return people_with_roles(session, {"admin"}, None)
+
+
+def person_name(session: Session, person_id: str | None) -> str:
+    person = session.get(Person, person_id) if person_id else None
+    return person.name if person else (person_id or "")

@@ -1,0 +1,190 @@
+"""Tables. One class per table; queries live in the per-concern modules."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as UTC, always returned aware (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _ts(**kw) -> Field:  # aware timestamps on both SQLite and PostgreSQL
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
+class Room(SQLModel, table=True):
+    __tablename__ = "rooms"
+    id: str = Field(primary_key=True)  # stable key: from config, or "room-<n>" for a group found later
+    topic: str = Field(index=True)
+    kind: str = "stairwell"  # stairwell | legal | staff | unbound
+    grid: str | None = None
+    stairwell: str | None = None
+    auto_tickets: bool = True
+    transport: str | None = None
+    external_id: str | None = Field(default=None, index=True)  # the transport's current id for it
+    introduced: bool = False
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "people"
+    id: str = Field(primary_key=True)  # the transport's stable id (or the config id)
+    name: str
+    deleted: bool = False
+
+
+class RoomMember(SQLModel, table=True):
+    __tablename__ = "room_members"
+    room_id: str = Field(foreign_key="rooms.id", primary_key=True)
+    person_id: str = Field(foreign_key="people.id", primary_key=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("person_id", "role", "scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="people.id", index=True)
+    role: str
+    scope: str = "*"
+    source: str = "config"  # config | chat
+    granted_by: str | None = None
+
+
+class Message(SQLModel, table=True):
+    """Every message seen or sent. The UNIQUE (transport, external_id) insert is the dedup check."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("transport", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    transport: str
+    external_id: str
+    room_id: str | None = Field(default=None, foreign_key="rooms.id", index=True)
+    sender_id: str
+    sender_name: str
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked
+    from_bot: bool = False
+    route: str | None = None
+    category: str | None = None
+    at: datetime = _ts(nullable=False, index=True)
+
+
+class OutboxItem(SQLModel, table=True):
+    """A message the bot will send; queued in the same transaction as what caused it."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # idempotency key: a crash can never double-queue
+    transport: str
+    room_id: str | None = Field(default=None, foreign_key="rooms.id")  # core room id
+    to: str | None = None  # person id for a private message
+    mentions: str = ""  # space-separated person ids
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    priority: int = 0  # higher first (emergency notices)
+    status: str = Field(default="queued", index=True)  # queued | sending | sent | failed
+    attempts: int = 0
+    error: str | None = None
+    external_id: str | None = None
+    created_at: datetime = _ts(nullable=False)
+    due_at: datetime = _ts(nullable=False, index=True)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class Ticket(SQLModel, table=True):
+    """A petition (诉求/工单), numbered, followed to the end."""
+
+    __tablename__ = "tickets"
+    id: int | None = Field(default=None, primary_key=True)  # the short number residents see
+    room_id: str | None = Field(default=None, foreign_key="rooms.id", index=True)
+    stairwell: str | None = None
+    grid: str | None = None
+    reporter_id: str = Field(index=True)
+    category: str = "其他"
+    urgent: bool = False
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked
+    status: str = Field(default="已受理", index=True)
+    assignee_id: str | None = None
+    reporters: int = 1
+    rating: str | None = None
+    created_at: datetime = _ts(nullable=False, index=True)
+    due_at: datetime = _ts(nullable=False)
+    responded_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+
+
+class TicketReporter(SQLModel, table=True):
+    __tablename__ = "ticket_reporters"
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    person_id: str = Field(primary_key=True)
+
+
+class TicketEvent(SQLModel, table=True):
+    """The timestamped history of a ticket."""
+
+    __tablename__ = "ticket_events"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    at: datetime = _ts(nullable=False)
+    actor_id: str
+    action: str  # 受理 | 追加 | 分派 | 处理 | 办结 | 延期 | 评价 | 撤销 | 重开 | 催办
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Consultation(SQLModel, table=True):
+    """A legal question handed to the community legal adviser."""
+
+    __tablename__ = "consultations"
+    id: int | None = Field(default=None, primary_key=True)  # shown as L<id>
+    room_id: str | None = Field(default=None, foreign_key="rooms.id", index=True)
+    asker_id: str = Field(index=True)
+    category: str = "其他法律"
+    urgent: bool = False
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked
+    faq_id: str | None = None
+    status: str = Field(default="待答复", index=True)  # 待答复 | 已答复
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: str | None = None
+    created_at: datetime = _ts(nullable=False)
+    answered_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Staff reads of residents' full texts, grants and deletions (个人信息保护法)."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False)
+    actor_id: str
+    action: str
+    subject: str

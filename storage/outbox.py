@@ -1,0 +1,103 @@
+"""Outbox queries: enqueue (idempotent), pick the next sendable rows, mark results."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxItem
+
+
+def split_text(text: str, max_length: int) -> list[str]:
+    """Split at line breaks where possible, never mid-way through a short line."""
+    if len(text) <= max_length:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > max_length:  # a single over-long line: hard cut
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:max_length])
+            line = line[max_length:]
+        if len(current) + len(line) > max_length:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return [p.rstrip("\n") for p in parts if p.strip()]
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    transport: str,
+    text: str,
+    now: datetime,
+    room_id: str | None = None,
+    to: str | None = None,
+    mentions: tuple[str, ...] = (),
+    priority: int = 0,
+    due_at: datetime | None = None,
+    max_length: int = 600,
+) -> list[OutboxItem]:
+    """Queue a message (split if long). A key already queued is skipped: returns []."""
+    items: list[OutboxItem] = []
+    parts = split_text(text, max_length)
+    for index, part in enumerate(parts):
+        item = OutboxItem(
+            key=key if index == 0 else f"{key}#{index + 1}",
+            transport=transport,
+            room_id=room_id,
+            to=to,
+            mentions=" ".join(mentions) if index == 0 else "",
+            text=part,
+            priority=priority,
+            created_at=now,
+            due_at=due_at or now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(item)
+                session.flush()
+        except IntegrityError:
+            continue
+        items.append(item)
+    return items
+
+
+def due_items(session: Session, now: datetime, limit: int = 100) -> list[OutboxItem]:
+    stmt = (
+        select(OutboxItem)
+        .where(OutboxItem.status == "queued", col(OutboxItem.due_at) <= now)
+        .order_by(col(OutboxItem.priority).desc(), col(OutboxItem.id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
+def next_due_at(session: Session) -> datetime | None:
+    stmt = (
+        select(OutboxItem.due_at)
+        .where(OutboxItem.status == "queued")
+        .order_by(col(OutboxItem.due_at))
+        .limit(1)
+    )
+    return session.exec(stmt).first()
+
+
+def interrupted(session: Session) -> list[OutboxItem]:
+    """Rows that were being sent when the process stopped."""
+    return list(session.exec(select(OutboxItem).where(OutboxItem.status == "sending")).all())
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.exec(select(OutboxItem.status)).all()
+    out: dict[str, int] = {}
+    for status in rows:
+        out[status] = out.get(status, 0) + 1
+    return out

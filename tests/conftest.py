@@ -1,0 +1,108 @@
+"""Shared fixtures: a database per test (SQLite, and PostgreSQL when configured) and a ChatDriver."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from bot.clock import FrozenClock
+from bot.config import load_config
+from bot.events import Outgoing
+from storage.db import create_db_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("STAIRWELL_TEST_DATABASE_URL")
+S1 = "3幢1单元楼道群"
+S2 = "3幢2单元楼道群"
+LEGAL = "幸福里法润民生群"
+
+
+@pytest.fixture(scope="session")
+def config():
+    return load_config(ROOT / "config.yaml")
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"] if PG_URL else ["sqlite"])
+def db_url(request, tmp_path) -> str:
+    """A fresh, empty database: SQLite always; PostgreSQL too when STAIRWELL_TEST_DATABASE_URL is set."""
+    if request.param == "postgres":
+        assert PG_URL
+        _reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'stairwell.db'}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 25, 10, 0))  # a Wednesday, 10:00 Asia/Shanghai
+
+
+class ChatDriver:
+    """Drives the whole bot through the memory transport, like the conversations it checks."""
+
+    def __init__(self, app, transport) -> None:
+        self.app = app
+        self.transport = transport
+
+    @property
+    def sent(self) -> list[Outgoing]:
+        return self.transport.sent
+
+    async def say(self, text: str, *, sender: str, room: str | None = S1, **kw) -> list[Outgoing]:
+        name = kw.pop("sender_name", None) or self.name_of(sender)
+        replies = await self.transport.say(text, sender=sender, room=room, sender_name=name, **kw)
+        await self.app.idle()
+        return replies
+
+    def name_of(self, person_id: str) -> str:
+        person = next((p for p in self.app.config.people if p.id == person_id), None)
+        return person.name if person else person_id
+
+    def texts(self, replies: list[Outgoing]) -> str:
+        return "\n".join(r.text for r in replies)
+
+
+@pytest.fixture
+async def make_chat(config, db_url, clock):
+    """Factory: start (or restart) the bot on the same database."""
+    from bot.app import Stairwell
+    from bot.transports.memory import create
+
+    apps = []
+
+    async def start(cfg=None, **kw) -> ChatDriver:
+        cfg = cfg or config
+        transport = create(cfg)
+        app = Stairwell(cfg, transport, clock=kw.pop("clock", clock), database_url=db_url, **kw)
+        await app.start()
+        apps.append(app)
+        return ChatDriver(app, transport)
+
+    yield start
+    for app in apps:
+        if app.started:
+            await app.stop()
+
+
+@pytest.fixture
+async def chat(make_chat) -> ChatDriver:
+    return await make_chat()
+
+
+def pytest_report_header(config):
+    return f"databases: sqlite{' + postgres (' + PG_URL.rsplit('/', 1)[-1] + ')' if PG_URL else ''}"
+
+
+assert SQLModel  # tables are registered through storage.models

@@ -1,0 +1,97 @@
+"""The dispatcher pipeline end to end through the memory transport (SQLite, and PostgreSQL when set)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.events import Incoming
+from storage.models import Message, OutboxItem, Ticket
+from tests.conftest import S1
+
+PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
+
+
+def messages(chat) -> list[Message]:
+    with Session(chat.app.engine) as session:
+        return list(session.exec(select(Message).order_by(Message.id)).all())
+
+
+async def test_petition_is_logged_routed_and_answered(chat):
+    replies = await chat.say(PETITION, sender="res-zhang")
+    logged = [m for m in messages(chat) if not m.from_bot]
+    assert [(m.sender_id, m.route) for m in logged] == [("res-zhang", "petition")]
+    room_replies = [r for r in replies if r.room_id]
+    assert len(room_replies) == 1
+    assert room_replies[0].mentions == ("res-zhang",)
+    assert "编号 #1" in room_replies[0].text
+    private = [r.to for r in replies if r.to]
+    assert "officer-li" in private and "leader-zhou" in private
+    # the outbox sent exactly what handling produced
+    assert sorted(r.text for r in chat.sent) == sorted(r.text for r in replies)
+
+
+async def test_same_message_id_is_handled_once(chat):
+    first = await chat.say(PETITION, sender="res-zhang", message_id="wx-1")
+    again = await chat.say(PETITION, sender="res-zhang", message_id="wx-1")
+    assert first and again == []
+    assert len([m for m in messages(chat) if not m.from_bot]) == 1
+
+
+async def test_duplicate_survives_restart(make_chat):
+    chat = await make_chat()
+    await chat.say(PETITION, sender="res-zhang", message_id="wx-7")
+    await chat.app.stop()
+    chat2 = await make_chat()
+    assert await chat2.say(PETITION, sender="res-zhang", message_id="wx-7") == []
+
+
+async def test_chatter_is_logged_but_never_answered(chat):
+    for text in ("谢谢楼道长", "收到", "好的👍", "大家早上好"):
+        assert await chat.say(text, sender="res-chen") == []
+    assert chat.sent == []
+    assert [m.route for m in messages(chat)] == ["other"] * 4
+
+
+async def test_own_and_old_messages_are_dropped(chat, clock):
+    transport = chat.transport
+    own = Incoming("memory", "self-1", "s3-1", S1, "bot", "楼道通", PETITION, is_self=True)
+    old = Incoming(
+        "memory", "old-1", "s3-1", S1, "res-zhang", "张阿姨", PETITION, sent_at=clock.now() - timedelta(hours=2)
+    )
+    assert await transport.deliver(own) == []
+    assert await transport.deliver(old) == []
+    assert messages(chat) == []
+
+
+async def test_phone_and_id_numbers_are_masked_before_storing(chat):
+    await chat.say("我家水管漏水了，联系电话13812345678，身份证110105194912310021", sender="res-zhang")
+    stored = [m.text for m in messages(chat) if not m.from_bot][0]
+    assert "13812345678" not in stored and "138****5678" in stored
+    assert "110105********0021" in stored
+    with Session(chat.app.engine) as session:
+        assert "13812345678" not in session.exec(select(Ticket)).one().text
+    # and nothing the bot said in the group repeats them
+    assert all("5678" not in r.text for r in chat.sent if r.room_id)
+
+
+async def test_a_failing_handler_is_contained(chat, monkeypatch):
+    import handlers.routes
+
+    async def boom(*a, **k):
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setattr(handlers.routes.petitions, "on_petition", boom)
+    assert await chat.say(PETITION, sender="res-zhang") == []
+    assert [m.route for m in messages(chat)] == ["error"]
+    with Session(chat.app.engine) as session:
+        assert session.exec(select(OutboxItem)).all() == []
+    # the bot keeps working for the next message
+    monkeypatch.undo()
+    assert await chat.say("电梯坏了，困在里面出不来", sender="res-chen")
+
+
+async def test_zero_width_and_emoji_are_harmless(chat):
+    assert await chat.say("\u200b\u200b😀😀😀", sender="res-chen") == []
+    assert await chat.say("收\u200b到", sender="res-chen") == []
+    assert len(messages(chat)) == 2
