@@ -1,0 +1,256 @@
+"""Keyword router: one jieba pass, then dict lookups against a weighted YAML lexicon.
+
+A message is segmented once; the tokens are scanned left to right and the longest
+run of 1..N adjacent tokens whose concatenation is a lexicon term is taken (so a
+lexicon entry such as "煤气味" matches whether jieba yields one token or two).
+Each label sums the weights of its cues, a handful of precompiled structural
+patterns (question, notice title, official address...) add fixed weights, negative
+cues subtract, and the best label wins only above its threshold; otherwise `other`.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nlp import segment
+
+LABELS = ("petition", "legal", "notice")
+LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+
+
+@dataclass(frozen=True)
+class Route:
+    label: str                 # "petition" | "legal" | "notice" | "other"
+    category: str | None       # a category of that label, None for other
+    urgent: bool
+    score: float
+    keywords: tuple[str, ...]  # cues that drove the decision ("-收到" = negative, "#问句" = pattern)
+
+
+# Structural cues: a fixed, small set of precompiled patterns (never one regex per keyword).
+_PATTERNS: dict[str, re.Pattern[str]] = {
+    # ends as a question: asking, not announcing
+    "问句": re.compile(r"(?:[?？]|[吗呢么嘛]|没有|了没|不|否|多少|几点|哪里|哪个)[\s。.!！~～…]*$"),
+    # "关于…的通知" style title, or a title ending in a notice word
+    "通知标题": re.compile(
+        r"^(?:.{0,30}关于.{2,80}的?|.{0,40})(?:通知|公告|公示|通告|提示|须知|通报|启事|公示函|预告|安排|名单|综述|贺信)"
+        r"[（(]?[一二三四五六七八九十第号\d]*[)）]?$"
+    ),
+    # "【停水通知】" style header
+    "方括号标题": re.compile(r"^\s*[【\[](?![表情图片语音视频链接])[^】\]]{2,20}[】\]]"),
+    # a concrete date or time (announcements are dated)
+    "日期时间": re.compile(
+        r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}[:：]\d{2}|[上下]午\s*\d|[本下这]周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[点时](?:至|到|-)"
+    ),
+    # a letter to an official: "尊敬的市长：", "张书记：您好"
+    "致领导": re.compile(
+        r"^\s*(?:尊敬的.{0,8}(?:书记|市长|县长|区长|镇长|局长|厅长|省长|主任|领导)"
+        r"|.{0,4}(?:书记|市长|县长|区长|镇长|局长|厅长|省长)(?:先生|同志|大人)?[:：,，！!\s]"
+        r"|.{0,4}(?:领导|主任)[:：,，！!\s]*(?:您好|你好))"
+    ),
+    # anonymised or real administrative place codes: "A3区", "L6县", "K市"
+    "地名": re.compile(r"(?<![A-Za-z])[A-Z]\d{0,2}\s?(?:市|县|区)"),
+    # hypothetical parties in a legal question
+    "甲乙": re.compile(r"甲.{0,30}乙|[A-C][与和]?[A-C]为|[A-C]以"),
+}
+
+
+
+@dataclass
+class _Hit:
+    term: str
+    weight: float
+
+
+class Router:
+    """Routes one message; thread-safe after construction (read-only tables)."""
+
+    def __init__(self, lexicon_path: Path | None = None, userdict_path: Path | None = None) -> None:
+        segment.setup(userdict_path)
+        raw = yaml.safe_load((lexicon_path or LEXICON_PATH).read_text(encoding="utf-8"))
+        self._load(raw)
+
+    # ---- loading -------------------------------------------------------------------------
+    def _load(self, raw: dict[str, Any]) -> None:
+        settings = raw.get("settings", {})
+        self.max_chars: int = int(settings.get("max_chars", 2000))
+        self.thresholds: dict[str, float] = {k: float(v) for k, v in raw["thresholds"].items()}
+        self.staff_prior: dict[str, float] = {k: float(v) for k, v in raw.get("staff_prior", {}).items()}
+        self.short_len: int = int(settings.get("short_len", 4))
+        self.short_penalty: float = float(settings.get("short_penalty", 1.0))
+        # long messages are letters or questions, not chat: [(min_len, {label: w}), ...]
+        self.length_bonus: list[tuple[int, dict[str, float]]] = [
+            (int(n), {k: float(v) for k, v in w.items()}) for n, w in raw.get("length_bonus", {}).items()
+        ]
+        # unknown tokens ending in a suffix (xx县 = a place, xx大学 = a university)
+        sfx = raw.get("suffixes", {})
+        self.suffix_stop: frozenset[str] = frozenset(sfx.get("stop", []))
+        self.suffixes: dict[str, dict[str, float]] = {
+            k: {lab: float(w) for lab, w in v.items()} for k, v in sfx.get("cues", {}).items()
+        }
+        self.suffix_lens = sorted({len(k) for k in self.suffixes}, reverse=True)
+        self.defaults: dict[str, str] = dict(raw.get("default_category", {}))
+        # term -> [(label, category|None, weight)]; one table so a scan is one lookup per n-gram
+        table: dict[str, list[tuple[str, str | None, float]]] = {}
+
+        def add(term: str, label: str, category: str | None, weight: float) -> None:
+            table.setdefault(str(term), []).append((label, category, float(weight)))
+
+        for label, cues in raw.get("labels", {}).items():
+            for term, w in (cues or {}).items():
+                add(term, label, None, w)
+        self.category_order: dict[str, list[str]] = {}
+        for label, cats in raw.get("categories", {}).items():
+            self.category_order[label] = list(cats)
+            for cat, cues in cats.items():
+                for term, w in (cues or {}).items():
+                    add(term, label, cat, w)
+        for label, cues in raw.get("negatives", {}).items():
+            targets = LABELS if label == "all" else (label,)
+            for term, w in (cues or {}).items():
+                for t in targets:
+                    add(term, t, "-", -abs(float(w)))
+        for term in raw.get("urgent", []):
+            add(term, "urgent", None, 1.0)
+        self.patterns: dict[str, dict[str, float]] = {
+            name: {k: float(v) for k, v in (weights or {}).items()}
+            for name, weights in raw.get("patterns", {}).items()
+            if name in _PATTERNS
+        }
+        self.table = {k: tuple(v) for k, v in table.items()}
+        self.max_span = 4
+        self.max_term_len = max((len(k) for k in table), default=1)
+
+    # ---- matching ------------------------------------------------------------------------
+    def _scan(self, tokens: list[str]) -> list[str]:
+        """Greedy longest match over runs of up to `max_span` adjacent tokens."""
+        table, found, n, i = self.table, [], len(tokens), 0
+        while i < n:
+            step = 1
+            joined = ""
+            best = None
+            for j in range(i, min(n, i + self.max_span)):
+                joined += tokens[j]
+                if len(joined) > self.max_term_len:
+                    break
+                if joined in table:
+                    best, step = joined, j - i + 1
+            if best is not None:
+                found.append(best)
+            else:
+                sfx = self._suffix(tokens[i])
+                if sfx:
+                    found.append("@" + sfx)  # e.g. "@县" for an unknown "xx县"
+            i += step
+        return found
+
+    def _suffix(self, token: str) -> str | None:
+        if token in self.suffix_stop:
+            return None
+        for k in self.suffix_lens:
+            if len(token) > k and token[-k:] in self.suffixes:
+                return token[-k:]
+        return None
+
+    # ---- routing -------------------------------------------------------------------------
+    def route(self, text: str, *, staff: bool = False) -> Route:
+        text = (text or "")[: self.max_chars].strip()
+        if not text:
+            return Route("other", None, False, 0.0, ())
+        terms = self._scan(segment.cut(text))
+        scores = {lab: 0.0 for lab in LABELS}
+        cats: dict[str, dict[str, float]] = {lab: {} for lab in LABELS}
+        cues: dict[str, list[_Hit]] = {lab: [] for lab in LABELS}
+        urgent_hits: list[str] = []
+        seen: set[str] = set()
+        for term in terms:
+            if term in seen:
+                continue  # a repeated word is not more evidence
+            seen.add(term)
+            if term[0] == "@":
+                for label, w in self.suffixes[term[1:]].items():
+                    scores[label] += w
+                    cues[label].append(_Hit("@" + term[1:], w))
+                continue
+            for label, cat, w in self.table[term]:
+                if label == "urgent":
+                    urgent_hits.append(term)
+                    continue
+                scores[label] += w
+                if cat == "-":
+                    cues[label].append(_Hit("-" + term, w))
+                    continue
+                cues[label].append(_Hit(term, w))
+                if cat is not None:
+                    cats[label][cat] = cats[label].get(cat, 0.0) + w
+        self._apply_patterns(text, scores, cues)
+        for min_len, weights in self.length_bonus:
+            if len(text) >= min_len:
+                for lab, w in weights.items():
+                    scores[lab] += w
+        if len(text) <= self.short_len:
+            for lab in LABELS:
+                scores[lab] -= self.short_penalty
+        if staff:
+            for lab, w in self.staff_prior.items():
+                scores[lab] += w
+                cues[lab].append(_Hit("#工作人员", w))
+        return self._decide(scores, cats, cues, urgent_hits)
+
+    def _apply_patterns(self, text: str, scores: dict[str, float], cues: dict[str, list[_Hit]]) -> None:
+        compact = text.replace(" ", "").replace("\u3000", "")
+        for name, weights in self.patterns.items():
+            if _PATTERNS[name].search(compact):
+                for lab, w in weights.items():
+                    scores[lab] += w
+                    cues[lab].append(_Hit("#" + name, w))
+
+    def _decide(
+        self,
+        scores: dict[str, float],
+        cats: dict[str, dict[str, float]],
+        cues: dict[str, list[_Hit]],
+        urgent_hits: list[str],
+    ) -> Route:
+        best = max(LABELS, key=lambda lab: scores[lab])
+        score = round(scores[best], 3)
+        keywords = _keywords(cues[best])
+        if scores[best] < self.thresholds[best]:
+            return Route("other", None, False, score, keywords)
+        category = self._category(best, cats[best])
+        urgent = bool(urgent_hits) and best in ("petition", "legal")
+        if urgent:
+            keywords = tuple(dict.fromkeys(("!" + h for h in urgent_hits))) + keywords
+        return Route(best, category, urgent, score, keywords)
+
+    def _category(self, label: str, cat_scores: dict[str, float]) -> str:
+        positive = {c: s for c, s in cat_scores.items() if s > 0}
+        if not positive:
+            return self.defaults.get(label) or self.category_order[label][0]
+        order = self.category_order[label]
+        return max(positive, key=lambda c: (positive[c], -order.index(c)))
+
+
+def _keywords(hits: list[_Hit], limit: int = 12) -> tuple[str, ...]:
+    """Strongest cues first; negatives keep their '-' prefix."""
+    ranked = sorted(hits, key=lambda h: -abs(h.weight))
+    return tuple(dict.fromkeys(h.term for h in ranked))[:limit]
+
+
+_default: Router | None = None
+_default_lock = threading.Lock()
+
+
+def default_router() -> Router:
+    """Process-wide router (lexicon and jieba loaded once)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Router()
+    return _default
