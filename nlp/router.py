@@ -115,7 +115,11 @@ class Router:
             for term, w in (cues or {}).items():
                 for t in targets:
                     add(term, t, "-", -abs(float(w)))
+        # danger words also count as a petition (someone must come) unless already weighted
+        urgent_weight = float(settings.get("urgent_petition_weight", 2.5))
         for term in raw.get("urgent", []):
+            if not any(lab == "petition" and cat != "-" for lab, cat, _ in table.get(term, [])):
+                add(term, "petition", "消防安全隐患", urgent_weight)
             add(term, "urgent", None, 1.0)
         self.patterns: dict[str, dict[str, float]] = {
             name: {k: float(v) for k, v in (weights or {}).items()}
@@ -142,12 +146,24 @@ class Router:
                     best, step = joined, j - i + 1
             if best is not None:
                 found.append(best)
-            else:
-                sfx = self._suffix(tokens[i])
-                if sfx:
-                    found.append("@" + sfx)  # e.g. "@县" for an unknown "xx县"
+            elif len(tokens[i]) >= 3:
+                found.extend(self._parts(tokens[i]))
             i += step
         return found
+
+    def _parts(self, token: str) -> list[str]:
+        """Cues inside an unknown long token: jieba glues words ("灯不亮", "月工资", "电梯困人")."""
+        table, n = self.table, len(token)
+        head = next((k for k in range(n - 1, 1, -1) if token[:k] in table), 0)
+        tail = next((k for k in range(n - 1, 1, -1) if token[n - k:] in table), 0)
+        parts = [token[:head]] if head else []
+        if tail and head + tail <= n:
+            parts.append(token[n - tail:])
+        if not parts:
+            sfx = self._suffix(token)
+            if sfx:
+                parts.append("@" + sfx)  # e.g. "@县" for an unknown "xx县"
+        return parts
 
     def _suffix(self, token: str) -> str | None:
         if token in self.suffix_stop:
