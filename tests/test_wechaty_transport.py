@@ -313,3 +313,74 @@ def test_payload_timestamps_become_aware_utc():
     assert to_utc(1_700_000_000) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
     assert to_utc(1_700_000_000_500) == datetime(2023, 11, 14, 22, 13, 20, 500000,
                                                  tzinfo=timezone.utc)
+
+
+# ---------------------------------------------------------------- python -m bot check-wechaty
+from bot.transports import wechaty_check  # noqa: E402
+
+
+async def _run_check(endpoint, token, timeout=2.0):
+    lines: list[str] = []
+    started = time.monotonic()
+    rc = await wechaty_check.check(endpoint, token, timeout, out=lines.append)
+    return rc, "\n".join(lines), time.monotonic() - started
+
+
+async def test_check_succeeds_against_a_working_gateway(gateway):
+    rc, out, took = await _run_check(gateway.endpoint, gateway.token)
+    assert rc == 0, out
+    assert "楼道通 (wxid_bot)" in out and "round trip" in out
+    assert f"{TOPIC}  [{ROOM}]" in out
+    assert "Ding" in gateway.calls and "RoomList" in gateway.calls
+
+
+async def test_check_reports_each_failure_and_never_hangs(gateway, unused_tcp_port):
+    rc, out, _ = await _run_check(gateway.endpoint, "wrong")
+    assert rc == wechaty_check.EXIT_AUTH and "UNAUTHENTICATED" in out
+
+    rc, out, took = await _run_check(f"127.0.0.1:{unused_tcp_port}", "t")
+    assert rc == wechaty_check.EXIT_UNREACHABLE and "unreachable" in out and took < 3
+
+    gateway.dong = False
+    rc, out, took = await _run_check(gateway.endpoint, gateway.token)
+    assert rc == wechaty_check.EXIT_NO_DONG and "DONG" in out and took < 5
+
+    gateway.dong, gateway.logged_in = True, False
+    rc, out, took = await _run_check(gateway.endpoint, gateway.token)
+    assert rc == wechaty_check.EXIT_NOT_LOGGED_IN and "logged in" in out and took < 5
+
+
+async def _tcp_server(handler):
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    return server, f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def test_check_recognises_a_tls_gateway_and_a_hung_one():
+    async def tls_like(reader, writer):  # a TLS server answers plaintext HTTP/2 with an alert
+        await reader.read(24)
+        writer.write(bytes.fromhex("15030300020250"))
+        await writer.drain()
+        writer.close()
+
+    server, endpoint = await _tcp_server(tls_like)
+    async with server:
+        rc, out, took = await _run_check(endpoint, "t")
+    assert rc == wechaty_check.EXIT_UNREACHABLE and "TLS" in out and took < 4, out
+
+    async def hung(reader, writer):  # accepts, reads, never answers (until the client leaves)
+        while await reader.read(1 << 16):
+            pass
+        writer.close()
+
+    server, endpoint = await _tcp_server(hung)
+    async with server:
+        rc, out, took = await _run_check(endpoint, "t", timeout=1.5)
+    assert rc == wechaty_check.EXIT_UNREACHABLE and took < 5, out
+    assert "did not answer" in out or "silent" in out
+
+
+def test_check_main_reports_missing_environment(monkeypatch, capsys):
+    monkeypatch.delenv("WECHATY_PUPPET_SERVICE_ENDPOINT", raising=False)
+    monkeypatch.delenv("WECHATY_PUPPET_SERVICE_TOKEN", raising=False)
+    assert wechaty_check.main([]) == wechaty_check.EXIT_CONFIG
+    assert "WECHATY_PUPPET_SERVICE_ENDPOINT" in capsys.readouterr().out

@@ -76,6 +76,7 @@ class FakeGateway:
         self.calls: list[str] = []
         self.logged_in = True
         self.silent = False
+        self.dong = True  # answer a Ding with a DONG event
         self._streams: list[asyncio.Queue[pb.EventResponse | None]] = []
         self._server: _Server | None = None
         self._ids = itertools.count(1)
@@ -220,7 +221,8 @@ class FakeGateway:
     async def _ding(self, stream: Any) -> None:
         request = await stream.recv_message()
         await stream.send_message(pb.DingResponse())
-        self.emit(EVENT_DONG, {"data": request.data})
+        if self.dong:
+            self.emit(EVENT_DONG, {"data": request.data})
 
     async def _event(self, stream: Any) -> None:
         await stream.recv_message()

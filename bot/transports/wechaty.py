@@ -262,6 +262,18 @@ async def tcp_reachable(host: str, port: int, timeout: float) -> None:
         pass
 
 
+async def _cancel_hard(task: asyncio.Task[Any], tries: int = 10) -> None:
+    for _ in range(tries):
+        if task.done():
+            break
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
+    if task.done() and not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" noise
+    elif not task.done():
+        log.warning("wechaty: a task ignored cancellation: %r", task)
+
+
 # --------------------------------------------------------------------------------------------
 # the transport
 # --------------------------------------------------------------------------------------------
@@ -325,6 +337,7 @@ class WechatyTransport:
         # room id -> topic (all sessions), topic -> current room id (this session)
         self._topic_of: dict[str, str] = {}
         self._id_of_topic: dict[str, str] = {}
+        self._dong_waiters: list[asyncio.Future[float]] = []
         self.last_disconnect_reason = ""
         self.connections = 0  # successful sessions (a login was seen), for tests and status
 
@@ -467,6 +480,11 @@ class WechatyTransport:
                 return
             session.last_event = time.monotonic()
             session.got_events = True
+            if event_name == "dong":
+                waiters, self._dong_waiters = self._dong_waiters, []
+                for fut in waiters:
+                    if not fut.done():
+                        fut.set_result(session.last_event)
             if self._first_outcome is not None and not self._first_outcome.is_set():
                 self._first_outcome.set()
             handler = getattr(self, "_on_" + event_name.replace("-", "_"), None)
@@ -484,9 +502,17 @@ class WechatyTransport:
                 if task in done:
                     task.result()  # raises the failure
         finally:
+            # Close the channel first so in-flight RPCs fail at once, then cancel -- more than
+            # once if needed: puppet.start() runs ``try: Stop() finally: Start()``, so a single
+            # cancel during Stop just starts another (possibly hanging) RPC.
+            channel = getattr(session.puppet, "channel", None)
+            if channel is not None:
+                try:
+                    channel.close()
+                except Exception:  # noqa: BLE001
+                    pass
             for task in (start_task, dog):
-                task.cancel()
-            await asyncio.gather(start_task, dog, return_exceptions=True)
+                await _cancel_hard(task)
 
     async def _watchdog(self, session: _Session) -> None:
         dead_after = self.ding_interval + self.dong_timeout
@@ -694,6 +720,31 @@ class WechatyTransport:
             self._topic_of[payload.room_id] = payload.new_topic
             self._id_of_topic[payload.new_topic] = payload.room_id
         return None
+
+    # ------------------------------------------------------------------ diagnostics
+    async def ping(self, timeout: float = 5.0) -> float:
+        """Ding the gateway and wait for its DONG event; returns the round trip in seconds."""
+        session = self._session
+        if session is None or session.closed:
+            raise TransportError("微信网关未连接 / not connected to the Wechaty gateway")
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._dong_waiters.append(fut)
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(session.puppet.ding("stairwell-ping"), timeout)
+            await asyncio.wait_for(asyncio.shield(fut), max(0.0, timeout - (time.monotonic() - started)))
+        finally:
+            if fut in self._dong_waiters:
+                self._dong_waiters.remove(fut)
+        return time.monotonic() - started
+
+    async def list_rooms(self, limit: int = 200) -> list[tuple[str, str | None]]:
+        """(room id, topic) of the rooms the logged-in account is in (at most ``limit``)."""
+        session = self._session
+        if session is None or session.closed:
+            raise TransportError("微信网关未连接 / not connected to the Wechaty gateway")
+        ids = await self._rpc(session.puppet.room_list())
+        return [(rid, await self._room_topic(session, rid)) for rid in list(ids)[:limit]]
 
     # ------------------------------------------------------------------ sending
     async def _resolve_room(self, session: _Session, room_id: str) -> str:
