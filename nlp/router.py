@@ -43,9 +43,17 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # "【停水通知】" style header
     "方括号标题": re.compile(r"^\s*[【\[](?![表情图片语音视频链接])[^】\]]{2,20}[】\]]"),
+    # no question anywhere: a statement ("合同签了，下月入职") is not a legal question
+    "无疑问": re.compile(
+        r"^(?!.*(?:[?？吗呢么嘛]|怎么|如何|怎样|能否|能不能|可不可以|可以|是否|是不是|会不会|有没有|多少|多久|哪|谁|什么|"
+        r"算不算|要不要|该不该|行不行|咨询|请问|请教|想问|问一下))",
+        re.S,
+    ),
+    # asking permission: "业主可以拒交物业费吗", "我能直接换锁吗"
+    "可否问": re.compile(r"(?:可以|能否|能不能|能|可不可以|有权|有没有权).{0,20}[吗么][?？\s]*$"),
     # a concrete date or time (announcements are dated)
     "日期时间": re.compile(
-        r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d{1,2}[:：]\d{2}|[上下]午\s*\d|[本下这]周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[点时](?:至|到|-)"
+        r"(?:\d{1,2}|本|下|这个)\s*月\s*\d{1,2}\s*[日号]|\d{1,2}[:：]\d{2}|[上下]午\s*\d|[本下这]周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[点时](?:至|到|-)"
     ),
     # a letter to an official: "尊敬的市长：", "张书记：您好"
     "致领导": re.compile(
@@ -81,6 +89,7 @@ class Router:
         self.max_chars: int = int(settings.get("max_chars", 2000))
         self.thresholds: dict[str, float] = {k: float(v) for k, v in raw["thresholds"].items()}
         self.staff_prior: dict[str, float] = {k: float(v) for k, v in raw.get("staff_prior", {}).items()}
+        self.single_cue_min: float = float(settings.get("single_cue_min", 3.0))
         self.short_len: int = int(settings.get("short_len", 4))
         self.short_penalty: float = float(settings.get("short_penalty", 1.0))
         # long messages are letters or questions, not chat: [(min_len, {label: w}), ...]
@@ -128,22 +137,23 @@ class Router:
         }
         self.table = {k: tuple(v) for k, v in table.items()}
         self.max_span = 4
-        self.max_term_len = max((len(k) for k in table), default=1)
+        # every proper prefix of a term: lets the scan stop extending a run early
+        self.prefixes = frozenset(t[:k] for t in table for k in range(1, len(t)))
 
     # ---- matching ------------------------------------------------------------------------
     def _scan(self, tokens: list[str]) -> list[str]:
         """Greedy longest match over runs of up to `max_span` adjacent tokens."""
-        table, found, n, i = self.table, [], len(tokens), 0
+        table, prefixes, found, n, i = self.table, self.prefixes, [], len(tokens), 0
         while i < n:
             step = 1
             joined = ""
             best = None
             for j in range(i, min(n, i + self.max_span)):
                 joined += tokens[j]
-                if len(joined) > self.max_term_len:
-                    break
                 if joined in table:
                     best, step = joined, j - i + 1
+                if joined not in prefixes:
+                    break
             if best is not None:
                 found.append(best)
             elif len(tokens[i]) >= 3:
@@ -236,13 +246,18 @@ class Router:
         best = max(LABELS, key=lambda lab: scores[lab])
         score = round(scores[best], 3)
         keywords = _keywords(cues[best])
-        if scores[best] < self.thresholds[best]:
+        if scores[best] < self.thresholds[best] or not self._enough_cues(cues[best]):
             return Route("other", None, False, score, keywords)
         category = self._category(best, cats[best])
         urgent = bool(urgent_hits) and best in ("petition", "legal")
         if urgent:
             keywords = tuple(dict.fromkeys(("!" + h for h in urgent_hits))) + keywords
         return Route(best, category, urgent, score, keywords)
+
+    def _enough_cues(self, hits: list[_Hit]) -> bool:
+        """One weak word is never a case: need two positive cues, or one very strong one."""
+        positive = [h.weight for h in hits if h.weight > 0]
+        return len(positive) >= 2 or (bool(positive) and max(positive) >= self.single_cue_min)
 
     def _category(self, label: str, cat_scores: dict[str, float]) -> str:
         positive = {c: s for c, s in cat_scores.items() if s > 0}
