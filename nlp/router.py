@@ -51,6 +51,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # asking permission: "业主可以拒交物业费吗", "我能直接换锁吗"
     "可否问": re.compile(r"(?:可以|能否|能不能|能|可不可以|有权|有没有权).{0,20}[吗么][?？\s]*$"),
+    # "请各户于月底前到服务中心办理…": an instruction to everyone to go and do something
+    "请办": re.compile(
+        r"请.{0,15}(?:于|在|到|前往|携带|带好).{0,25}(?:办理|登记|补登|领取|参加|报名|缴费|接种|提交|上交|交到|认领|预约)"
+    ),
+    # a flat, floor or building in the estate: residents report where the problem is
+    "门牌": re.compile(r"\d+\s*(?:号楼|楼|栋|幢|单元|室|层)|[一二三四五六七八九十]\s*(?:楼|栋|幢|单元|层)(?!梯)"),
     # a concrete date or time (announcements are dated)
     "日期时间": re.compile(
         r"(?:\d{1,2}|本|下|这个)\s*月\s*\d{1,2}\s*[日号]|\d{1,2}[:：]\d{2}|[上下]午\s*\d|[本下这]周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[点时](?:至|到|-)"
