@@ -28,7 +28,7 @@ def _open_text(path: str | None) -> Iterator[IO[str]]:
         stream = sys.stdin
         if hasattr(stream, "reconfigure"):
             try:
-                stream.reconfigure(errors="replace")
+                stream.reconfigure(encoding="utf-8", errors="replace")
             except (ValueError, OSError):
                 pass
         yield stream

@@ -261,8 +261,13 @@ class Router:
         return Route(best, category, urgent, score, keywords)
 
     def _enough_cues(self, hits: list[_Hit]) -> bool:
-        """One weak word is never a case: need two positive cues, or one very strong one."""
-        positive = [h.weight for h in hits if h.weight > 0]
+        """One word is never a case: need two positive words, or one very strong one.
+
+        Weak patterns (#问句, #日期时间…) and the staff prior only add weight; they do not count
+        as words, so "他们俩离婚了?" (one topic word + a question mark) stays chit-chat. Strong
+        patterns (a place code, a letter to an official, a notice title) do count.
+        """
+        positive = [h.weight for h in hits if h.weight > 0 and (h.term[0] != "#" or h.weight >= 2.0)]
         return len(positive) >= 2 or (bool(positive) and max(positive) >= self.single_cue_min)
 
     def _category(self, label: str, cat_scores: dict[str, float]) -> str:
