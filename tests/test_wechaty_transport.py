@@ -291,7 +291,7 @@ def test_create_reads_the_environment(monkeypatch):
         create(None)
 
     monkeypatch.setenv("WECHATY_PUPPET_SERVICE_TOKEN", "tok")
-    transport = create(None, ding_interval=5)
+    transport = create(None, ding_interval=5, port=8080)  # the CLI's --port means nothing here
     assert (transport.endpoint, transport.ding_interval, transport.name) == (
         "127.0.0.1:8788", 5, "wechaty")
 

@@ -815,4 +815,7 @@ class WechatyTransport:
 def create(config: Any = None, **options: Any) -> WechatyTransport:
     """Registry factory: settings from the environment, overridable by keyword options."""
     endpoint, token = read_settings(options.pop("endpoint", None), options.pop("token", None))
+    for ignored in ("host", "port"):  # generic CLI options that mean nothing here
+        if options.pop(ignored, None) is not None:
+            log.info("wechaty: option %r ignored (the gateway is %s)", ignored, endpoint)
     return WechatyTransport(endpoint, token, **options)
