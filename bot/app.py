@@ -23,6 +23,7 @@ log = logging.getLogger("stairwell")
 def _load_handlers() -> None:
     """Import the command modules so their decorators fill the registry."""
     import handlers.admin  # noqa: F401
+    import handlers.notices  # noqa: F401
     import handlers.ticket_commands  # noqa: F401
 
 

@@ -107,6 +107,8 @@ class Dispatcher:
                 log.exception("handler failed for message %s in room %s", record.id, room.id if room else "-")
                 ctx.replies.clear()
                 record.route = "error"
+                if commands.is_command(text):  # the caller expects an answer; no details leak
+                    ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
             route = record.route
             room_id = room.id if room else "private"
             session.add(record)

@@ -29,11 +29,12 @@ from storage.models import Message, OutboxItem, Room
 
 log = logging.getLogger(__name__)
 
-Waiter = Callable[[float, asyncio.Event], Awaitable[None]]
+# Waits ``delay`` seconds (None: until woken) or until ``wake`` is set; tests pass a fake one.
+Waiter = Callable[[float | None, asyncio.Event], Awaitable[None]]
 FailureReporter = Callable[[OutboxItem, str], None]
 
 
-async def wait_or_wake(delay: float, wake: asyncio.Event) -> None:
+async def wait_or_wake(delay: float | None, wake: asyncio.Event) -> None:
     try:
         await asyncio.wait_for(wake.wait(), timeout=delay)
     except asyncio.TimeoutError:
@@ -103,7 +104,7 @@ class OutboxWorker:
     # -- lifecycle -------------------------------------------------------
     def recover(self) -> None:
         """Deal with rows left 'sending' by a crash (see the module docstring)."""
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             for item in queries.interrupted(session):
                 if getattr(self.transport, "idempotent_sends", False):
                     item.status = "queued"
@@ -162,7 +163,7 @@ class OutboxWorker:
                 async with self._idle:
                     self._idle_after = this_pass
                     self._idle.notify_all()
-                await self.waiter(delay if delay is not None else 3600.0, self._wake)
+                await self.waiter(delay, self._wake)
 
     async def _send_pass(self) -> float | None:
         """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
@@ -196,7 +197,9 @@ class OutboxWorker:
         return (room.external_id or room.id) if room else room_id
 
     async def _send_one(self, item: OutboxItem, room_target: str | None) -> None:
-        with Session(self.engine) as session:
+        # expire_on_commit=False: reading the row after a commit must not open a new
+        # (write-locking) SQLite transaction while the failure reporter writes.
+        with Session(self.engine, expire_on_commit=False) as session:
             row = session.get(OutboxItem, item.id)
             if row is None or row.status != "queued":
                 return

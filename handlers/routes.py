@@ -9,6 +9,8 @@ MIN_MENTION_PETITION_CHARS = 6
 
 
 async def route_message(ctx: Context, text: str) -> tuple[str, str | None]:
+    if notices.try_receipt(ctx, text):
+        return "receipt", None
     route = ctx.services.router.route(text, staff=ctx.caller.is_staff)
     label, category = route.label, route.category
     room = ctx.room

@@ -124,3 +124,34 @@ def admins(session: Session) -> list[Person]:
 def person_name(session: Session, person_id: str | None) -> str:
     person = session.get(Person, person_id) if person_id else None
     return person.name if person else (person_id or "")
+
+
+def people_named(session: Session, name: str, room_id: str | None = None) -> list[Person]:
+    """People with this display name, members of ``room_id`` first when given."""
+    stmt = select(Person).where(Person.name == name, col(Person.deleted).is_(False))
+    found = list(session.exec(stmt).all())
+    if room_id and len(found) > 1:
+        members = {p.id for p in room_members(session, room_id)}
+        in_room = [p for p in found if p.id in members]
+        found = in_room or found
+    return found
+
+
+def grant(session: Session, person_id: str, role: str, scope: str, by: str) -> bool:
+    exists = session.exec(
+        select(RoleGrant).where(RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.scope == scope)
+    ).first()
+    if exists:
+        return False
+    session.add(RoleGrant(person_id=person_id, role=role, scope=scope, source="chat", granted_by=by))
+    return True
+
+
+def revoke_chat_grants(session: Session, person_id: str, role: str | None = None) -> int:
+    rows = [
+        g for g in grants_for(session, person_id)
+        if g.source == "chat" and (role is None or g.role == role)
+    ]
+    for row in rows:
+        session.delete(row)
+    return len(rows)

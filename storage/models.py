@@ -188,3 +188,33 @@ class AuditEntry(SQLModel, table=True):
     actor_id: str
     action: str
     subject: str
+
+
+class Notice(SQLModel, table=True):
+    """An announcement: sent by /通知, or a staff member's plain notice in a group."""
+
+    __tablename__ = "notices"
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = "command"  # command | plain | resident
+    emergency: bool = False
+    tracked: bool = True  # receipts are counted
+    created_at: datetime = _ts(nullable=False, index=True)
+    chased: bool = False  # emergency: non-confirmers sent to the trio
+
+
+class NoticeTarget(SQLModel, table=True):
+    __tablename__ = "notice_targets"
+    notice_id: int = Field(foreign_key="notices.id", primary_key=True)
+    room_id: str = Field(foreign_key="rooms.id", primary_key=True)
+
+
+class Receipt(SQLModel, table=True):
+    """A resident's 收到 / 已阅 / 好的 after a notice."""
+
+    __tablename__ = "receipts"
+    notice_id: int = Field(foreign_key="notices.id", primary_key=True)
+    person_id: str = Field(primary_key=True)
+    room_id: str = Field(foreign_key="rooms.id")
+    at: datetime = _ts(nullable=False)

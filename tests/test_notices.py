@@ -1,0 +1,147 @@
+"""Officers run the groups from their phones: notices, receipts, emergency mode, roles."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from handlers.notices import chase_unconfirmed
+from storage.models import Notice, OutboxItem
+from tests.conftest import LEGAL, S1, S2
+
+WATER = "明天上午9点到11点停水，请提前储水"
+
+
+def in_room(replies, room_id):
+    return [r for r in replies if r.room_id == room_id]
+
+
+async def test_notice_to_all_groups_needs_preview_and_confirmation(chat):
+    preview = await chat.say(f"/通知 全部 {WATER}", sender="grid-zhao")
+    assert len(preview) == 1
+    assert all(t in preview[0].text for t in (S1, S2, LEGAL, "/确认"))
+    assert not any("【通知】" in m.text for m in chat.sent)  # nothing broadcast yet
+    confirmed = await chat.say("/确认", sender="grid-zhao")
+    assert "3个群" in confirmed[0].text
+    notices = [m for m in chat.sent if m.text.startswith("【通知】")]
+    assert sorted(m.room_id for m in notices) == ["legal-xfl", "s3-1", "s3-2"]
+    assert all(WATER in m.text and "网格员赵磊" in m.text for m in notices)
+    # a second /确认 sends nothing more
+    again = await chat.say("/确认", sender="grid-zhao")
+    assert "没有待确认" in again[0].text
+    assert len([m for m in chat.sent if m.text.startswith("【通知】")]) == 3
+
+
+async def test_confirmation_expires_after_two_minutes(chat, clock):
+    await chat.say(f"/通知 网格 {WATER}", sender="grid-zhao")
+    clock.advance(minutes=3)
+    late = await chat.say("/确认", sender="grid-zhao")
+    assert "超时" in late[0].text
+    assert not any(m.text.startswith("【通知】") for m in chat.sent)
+
+
+async def test_officer_notice_to_own_group_goes_at_once_and_receipts_count(chat):
+    await chat.say(f"/通知 本楼 {WATER}", sender="officer-li")
+    assert [m.room_id for m in chat.sent if m.text.startswith("【通知】")] == ["s3-1"]
+    assert await chat.say("收到", sender="res-zhang") == []  # a receipt is silent
+    assert await chat.say("好的👍", sender="grid-zhao") == []
+    with Session(chat.app.engine) as session:
+        notice_id = session.exec(select(Notice.id)).one()
+    report = await chat.say(f"/回执 {notice_id}", sender="officer-li")
+    assert [r.to for r in report] == ["officer-li"]  # names go privately, never to the group
+    assert "已确认1人" in report[0].text and "陈先生" in report[0].text and "张阿姨" not in report[0].text.split("未确认：")[-1]
+
+
+async def test_officer_cannot_notify_groups_outside_her_stairwell(chat):
+    replies = await chat.say(f"/通知 {S2} {WATER}", sender="officer-li")
+    assert "不能向3幢2单元楼道群发通知" in replies[0].text
+    assert not any(m.text.startswith("【通知】") for m in chat.sent)
+
+
+async def test_resident_notice_command_is_refused_politely(chat):
+    replies = await chat.say(f"/通知 全部 {WATER}", sender="res-zhang")
+    assert len(replies) == 1 and "仅限" in replies[0].text and "\n" not in replies[0].text
+    # renaming oneself to an officer's name gains nothing: identity is the id
+    impostor = await chat.say(f"/通知 本楼 {WATER}", sender="web-impostor", sender_name="李敏")
+    assert "仅限" in impostor[0].text
+    assert not any(m.text.startswith("【通知】") for m in chat.sent)
+
+
+async def test_plain_notice_from_staff_is_tracked_from_resident_only_logged(chat):
+    await chat.say("【通知】本周六上午在小区广场开展消防安全演练，请各位居民准时参加", sender="officer-li")
+    await chat.say("通知：明天下午停电，请大家做好准备", sender="res-chen")
+    with Session(chat.app.engine) as session:
+        rows = session.exec(select(Notice).order_by(Notice.id)).all()
+    assert [(n.source, n.tracked) for n in rows] == [("plain", True), ("resident", False)]
+    assert chat.sent == []  # the bot never re-broadcasts residents' texts
+
+
+async def test_emergency_mode_jumps_the_queue_and_chases_non_confirmers(chat, clock):
+    on = await chat.say("/战时 开启 台风预警", sender="grid-zhao")
+    assert "战时" in on[0].text
+    status = await chat.say("/状态", sender="officer-li")
+    assert "战时模式：开启（台风预警）" in status[0].text
+    await chat.say("/通知 全部 台风今晚登陆，请收好阳台物品，不要外出", sender="grid-zhao")
+    await chat.say("/确认", sender="grid-zhao")
+    with Session(chat.app.engine) as session:
+        urgent = session.exec(select(OutboxItem).where(OutboxItem.key.like("notice:%"))).all()
+        assert urgent and all(i.priority > 0 for i in urgent)
+    await chat.say("收到", sender="res-zhang")
+    clock.advance(minutes=31)
+    with Session(chat.app.engine) as session:
+        queued = chase_unconfirmed(chat.app.services, session)
+        session.commit()
+        assert chase_unconfirmed(chat.app.services, session) == 0  # only once
+    await chat.app.idle()
+    chased = [m for m in chat.sent if m.to and "战时回执" in m.text]
+    assert queued == len(chased) and {m.to for m in chased} >= {"officer-li", "leader-zhou"}
+    s1 = next(m for m in chased if m.to == "officer-li")
+    assert "陈先生" in s1.text and "张阿姨" not in s1.text
+    # every new petition counts as urgent in emergency mode
+    ack = await chat.say("楼道里的灯不亮了，晚上看不清", sender="res-chen")
+    assert any("紧急" in r.text for r in ack if r.room_id)
+    off = await chat.say("/战时 关闭", sender="grid-zhao")
+    assert "关闭" in off[0].text
+
+
+async def test_help_lists_only_what_the_caller_may_use(chat):
+    resident = (await chat.say("/帮助", sender="res-zhang"))[0].text
+    admin = (await chat.say("/帮助", sender="grid-zhao"))[0].text
+    assert "/通知" not in resident and "/授权" not in resident and "/我的工单" in resident
+    assert "/通知" in admin and "/授权" in admin and "/战时" in admin
+
+
+async def test_grant_and_revoke_roles_in_chat(chat):
+    await chat.say("大家好", sender="res-chen")
+    refused = await chat.say(f"/通知 本楼 {WATER}", sender="res-chen")
+    assert "仅限" in refused[0].text
+    granted = await chat.say("/授权 @陈先生 保障员", sender="grid-zhao")
+    assert "已授予陈先生保障员（3幢1单元）" in granted[0].text
+    await chat.say(f"/通知 本楼 {WATER}", sender="res-chen")
+    assert any(m.text.startswith("【通知】") for m in chat.sent)
+    members = await chat.say("/成员", sender="officer-li")
+    assert members[0].to == "officer-li" and "陈先生（保障员）" in members[0].text
+    revoked = await chat.say("/撤销 @陈先生", sender="grid-zhao")
+    assert "已撤销陈先生的1项授权" in revoked[0].text
+    again = await chat.say("/通知 本楼 再通知一次", sender="res-chen")
+    assert "仅限" in again[0].text
+    unknown = await chat.say("/授权 @不存在的人 信息员", sender="grid-zhao")
+    assert "没有找到" in unknown[0].text
+
+
+async def test_bot_introduces_itself_once_and_can_be_bound(chat):
+    first = await chat.transport.join("wx-room-9", "5幢1单元楼道群", bot_joined=True)
+    again = await chat.transport.join("wx-room-9", "5幢1单元楼道群", bot_joined=True)
+    await chat.app.idle()
+    assert len(first) == 1 and again == []
+    assert "个人信息" in first[0].text or "删除" in first[0].text
+    assert "/删除我的信息" in first[0].text
+    bad = await chat.say("/绑定 9幢9单元", sender="grid-zhao", room="wx-room-9")
+    assert "没有楼道" in bad[0].text
+    ok = await chat.say("/绑定 3幢2单元", sender="grid-zhao", room="wx-room-9")
+    assert "3幢2单元" in ok[0].text
+
+
+async def test_unknown_command_and_bad_format_are_one_line(chat):
+    unknown = await chat.say("/飞到月球", sender="res-zhang")
+    assert "/帮助" in unknown[0].text and "\n" not in unknown[0].text
+    bad = await chat.say("/回执 abc", sender="officer-li")
+    assert "用法" in bad[0].text

@@ -1,0 +1,144 @@
+"""The persistent outbox: limits with a fake clock, retries, failures reported, long texts split."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.config import OutboxConfig
+from bot.transports.base import TransportError
+from storage.models import OutboxItem, Room
+from storage.outbox import split_text
+
+WECHAT_LIMITS = OutboxConfig(room_interval_seconds=2, per_minute=20, jitter_seconds=0.5, max_length=100)
+
+
+async def start_with_limits(make_chat, config, clock, limits: OutboxConfig):
+    cfg = config.model_copy(update={"transport_limits": config.transport_limits.model_copy(update={"memory": limits})})
+    chat = await make_chat(cfg)
+    sent_at = []
+
+    async def fake_wait(delay, wake) -> None:  # time passes only on the fake clock
+        if delay is None:
+            await wake.wait()
+        else:
+            clock.advance(seconds=delay)
+            await asyncio.sleep(0)
+
+    original = chat.transport.send
+
+    async def timed_send(message):
+        external_id = await original(message)  # raises for the failures a test asks for
+        sent_at.append((clock.now(), message.room_id))
+        return external_id
+
+    chat.transport.send = timed_send
+    chat.app.outbox.waiter = fake_wait
+    return chat, sent_at
+
+
+def queue(chat, n_per_room: int, text: str = "测试消息") -> None:
+    with Session(chat.app.engine) as session:
+        rooms = session.exec(select(Room)).all()
+        for i in range(n_per_room):
+            for room in rooms:
+                chat.app.services.queue(session, key=f"t:{room.id}:{i}", text=f"{text}{i}", room=room)
+        session.commit()
+
+
+def queued(chat) -> int:
+    with Session(chat.app.engine) as session:
+        return len(session.exec(select(OutboxItem).where(OutboxItem.status == "queued")).all())
+
+
+async def send_all(chat) -> None:
+    for _ in range(1000):
+        if not queued(chat):
+            return
+        await chat.app.outbox.drain()
+    raise AssertionError("outbox did not empty")
+
+
+async def test_limits_hold_on_a_fake_clock(make_chat, config, clock):
+    chat, sent_at = await start_with_limits(make_chat, config, clock, WECHAT_LIMITS)
+    queue(chat, 15)  # 45 messages over 3 rooms
+    await send_all(chat)
+    assert len(sent_at) == 45
+    for room in {r for _, r in sent_at}:
+        times = [t for t, r in sent_at if r == room]
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        assert min(gaps) >= 2.0, (room, min(gaps))
+    times = [t for t, _ in sent_at]
+    for i, start in enumerate(times):
+        in_window = [t for t in times[i:] if t - start < timedelta(seconds=60)]
+        assert len(in_window) <= 20
+    # and not absurdly slow: 45 messages at 20/minute need a bit over two minutes
+    assert (times[-1] - times[0]) < timedelta(minutes=3)
+
+
+async def test_limits_off_sends_everything_at_once(make_chat, config, clock):
+    chat, sent_at = await start_with_limits(
+        make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
+    )
+    queue(chat, 5)
+    await send_all(chat)
+    assert len(sent_at) == 15 and sent_at[0][0] == sent_at[-1][0]
+
+
+async def test_transport_errors_are_retried_with_backoff_then_reported(make_chat, config, clock):
+    limits = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0, max_attempts=3, retry_base_seconds=5)
+    chat, sent_at = await start_with_limits(make_chat, config, clock, limits)
+    chat.transport.fail_next = [TransportError("gateway busy")]
+    with Session(chat.app.engine) as session:
+        room = session.get(Room, "s3-1")
+        chat.app.services.queue(session, key="retry-1", text="第一条", room=room)
+        session.commit()
+    start = clock.now()
+    await send_all(chat)
+    assert [r for _, r in sent_at] == ["s3-1"] and sent_at[0][0] - start >= timedelta(seconds=5)
+    # a message that keeps failing is marked failed after max_attempts and admins are told
+    chat.transport.fail_next = [TransportError("down")] * 3
+    with Session(chat.app.engine) as session:
+        chat.app.services.queue(session, key="doomed", text="发不出去", room=session.get(Room, "s3-2"))
+        session.commit()
+    await send_all(chat)
+    with Session(chat.app.engine) as session:
+        doomed = session.exec(select(OutboxItem).where(OutboxItem.key == "doomed")).one()
+    assert doomed.status == "failed" and doomed.attempts == 3
+    reports = [m for m in chat.sent if m.to == "grid-zhao" and "发送失败" in m.text]
+    assert len(reports) == 1 and "s3-2" in reports[0].text and "发不出去" in reports[0].text
+
+
+async def test_non_retryable_error_fails_at_once(make_chat, config, clock):
+    chat, _ = await start_with_limits(make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0))
+    chat.transport.fail_next = [TransportError("room not found", retryable=False)]
+    with Session(chat.app.engine) as session:
+        chat.app.services.queue(session, key="gone", text="x", room=session.get(Room, "s3-1"))
+        session.commit()
+    await send_all(chat)
+    with Session(chat.app.engine) as session:
+        gone = session.exec(select(OutboxItem).where(OutboxItem.key == "gone")).one()
+    assert gone.status == "failed" and gone.attempts == 1
+
+
+async def test_long_texts_are_split_and_keys_are_idempotent(make_chat, config, clock):
+    chat, sent_at = await start_with_limits(make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0, max_length=50))
+    long_text = "\n".join(f"第{i}条：请大家注意用电安全，不要在楼道里给电动车充电。" for i in range(6))
+    with Session(chat.app.engine) as session:
+        room = session.get(Room, "s3-1")
+        added = chat.app.services.queue(session, key="long", text=long_text, room=room)
+        again = chat.app.services.queue(session, key="long", text=long_text, room=room)
+        session.commit()
+    assert added == 6 and again == 0
+    await send_all(chat)
+    assert len(sent_at) == 6 and all(len(m.text) <= 50 for m in chat.sent)
+    assert "\n".join(m.text for m in chat.sent) == long_text
+
+
+def test_split_text_never_loses_characters():
+    text = "甲" * 130 + "\n" + "乙" * 10
+    parts = split_text(text, 50)
+    assert all(len(p) <= 50 for p in parts)
+    assert "".join(p.replace("\n", "") for p in parts) == text.replace("\n", "")
+    assert split_text("短", 50) == ["短"]
