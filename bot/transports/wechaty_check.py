@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from typing import Callable, Sequence
@@ -125,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--token", help="default: $WECHATY_PUPPET_SERVICE_TOKEN")
     parser.add_argument("--timeout", type=float, default=10.0, help="overall seconds (10)")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    # the transport's own warnings would repeat what the check prints
+    logging.getLogger("stairwell.transport.wechaty").setLevel(logging.ERROR)
     try:
         return asyncio.run(check(args.endpoint, args.token, args.timeout))
     except KeyboardInterrupt:
