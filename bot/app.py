@@ -13,6 +13,8 @@ from bot.outbox import OutboxWorker
 from bot.services import Services
 from bot.transports.base import Transport
 from bot.webapi import StorageViews
+from schedules import runtime
+from schedules.scheduler import attach_reporting, build_scheduler, reconcile
 from storage import directory
 from storage.db import create_db_engine, init_schema
 from storage.models import OutboxItem
@@ -24,6 +26,7 @@ def _load_handlers() -> None:
     """Import the command modules so their decorators fill the registry."""
     import handlers.admin  # noqa: F401
     import handlers.notices  # noqa: F401
+    import handlers.schedule_commands  # noqa: F401
     import handlers.ticket_commands  # noqa: F401
 
 
@@ -36,6 +39,7 @@ class Stairwell:
         clock: Clock | None = None,
         database_url: str | None = None,
         router=None,
+        run_scheduler: bool = True,
     ) -> None:
         from nlp.router import default_router
 
@@ -64,6 +68,9 @@ class Stairwell:
             on_failure=self._report_failure,
         )
         self.services.wake_outbox = self.outbox.wake
+        self.services.on_connected = self._resume_schedules
+        self.scheduler = build_scheduler(self.engine, config) if run_scheduler else None
+        self.services.scheduler = self.scheduler
         self.started = False
 
     async def on_event(self, event: Event) -> list[Outgoing]:
@@ -74,15 +81,37 @@ class Stairwell:
         if bind_views is not None:  # the web chat shows rooms and history from storage
             bind_views(StorageViews(self.engine))
         self.outbox.start()
+        runtime.install(self.services)
+        if self.scheduler is not None:
+            # Paused until the transport is connected, so nothing fires into a dead link.
+            self.scheduler.start(paused=True)
+            attach_reporting(self.scheduler, self._report_to_admins)
+            reconcile(self.scheduler, self.config, self.clock.now())
         await self.transport.start(self.on_event)
+        if not getattr(self.transport, "connects_later", False):
+            self._resume_schedules()
         self.started = True
         log.info("Stairwell started with transport %s", self.transport.name)
 
+    def _resume_schedules(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.resume()
+
     async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.transport.stop()
         await self.outbox.stop()
+        runtime.install(None)
         self.engine.dispose()
         self.started = False
+
+    def _report_to_admins(self, text: str, key: str) -> None:
+        with Session(self.engine) as session:
+            for admin in directory.admins(session):
+                self.services.queue(session, key=f"{key}:{admin.id}", to=admin.id, text=text)
+            session.commit()
+        self.outbox.wake()
 
     async def idle(self, timeout: float = 30.0) -> None:
         """Wait until the outbox has sent everything due now."""
@@ -92,14 +121,7 @@ class Stairwell:
         """Tell admins privately that a message could not be sent (never about a failure report)."""
         if item.key.startswith("failed:"):
             return
-        with Session(self.engine) as session:
-            for admin in directory.admins(session):
-                where = item.room_id or item.to
-                self.services.queue(
-                    session,
-                    key=f"failed:{item.id}:{admin.id}",
-                    to=admin.id,
-                    text=f"【发送失败】发往 {where} 的消息未能送达（{error[:80]}）：{item.text[:60]}",
-                )
-            session.commit()
-        self.outbox.wake()
+        where = item.room_id or item.to
+        self._report_to_admins(
+            f"【发送失败】发往 {where} 的消息未能送达（{error[:80]}）：{item.text[:60]}", f"failed:{item.id}"
+        )

@@ -96,6 +96,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_command(args.files, sys.stdout)
 
 
+async def _list_schedules(config) -> list[tuple[str, str, str, str]]:
+    from bot.clock import SHANGHAI, Clock
+    from schedules.scheduler import build_scheduler, describe, reconcile
+    from storage.db import create_db_engine, init_schema
+    from storage.directory import seed_from_config
+    from sqlmodel import Session
+
+    engine = create_db_engine(config.storage.resolved_url())
+    init_schema(engine)
+    with Session(engine) as session:
+        seed_from_config(session, config)
+        session.commit()
+    scheduler = build_scheduler(engine, config)
+    scheduler.start(paused=True)  # paused: listing must never fire anything
+    try:
+        reconcile(scheduler, config, Clock().now())
+        rows = []
+        for job in sorted(scheduler.get_jobs(), key=lambda j: (j.next_run_time is None, j.next_run_time)):
+            when = job.next_run_time.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if job.next_run_time else "-"
+            targets, preview = describe(job, engine, config)
+            rows.append((job.id, when, targets, preview))
+        return rows
+    finally:
+        scheduler.shutdown(wait=False)
+        engine.dispose()
+
+
+def cmd_schedules(args: argparse.Namespace) -> int:
+    config = _config_or_exit(args.config)
+    rows = asyncio.run(_list_schedules(config))
+    for job_id, when, targets, preview in rows:
+        print(f"{when}  {job_id}\n    → {targets}\n    {preview}")
+    print(f"共 {len(rows)} 个定时任务（时间为北京时间）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="楼道通 Stairwell：楼道群与法润民生群助手")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -116,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classify.add_argument("file", nargs="?", help="input file (default: stdin)")
     classify.set_defaults(func=cmd_classify)
+
+    schedules = sub.add_parser("schedules", help="list scheduled jobs", description="List every scheduled job.")
+    schedules.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
+    schedules.set_defaults(func=cmd_schedules)
 
     evaluate = sub.add_parser("eval", help="measure the router on labelled JSONL", description="Evaluate the router.")
     evaluate.add_argument("files", nargs="+", metavar="FILE.jsonl")

@@ -122,6 +122,61 @@ class TicketConfig(Strict):
     merge_open_tickets: bool = True
 
 
+class Cron(Strict):
+    """APScheduler cron fields, in Asia/Shanghai time."""
+
+    month: str | None = None
+    day: str | None = None  # 1-31, or e.g. "4th mon", "last"
+    day_of_week: str | None = None  # mon..sun
+    hour: int = Field(default=9, ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+    def fields(self) -> dict[str, object]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class LunarDay(Strict):
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=30)
+    hour: int = Field(default=9, ge=0, le=23)
+    minute: int = Field(default=0, ge=0, le=59)
+
+
+class Campaign(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str
+    enabled: bool = True
+    cron: Cron | None = None
+    lunar: LunarDay | None = None
+    targets: Literal["legal", "stairwell", "all"] = "all"
+    text: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def one_schedule(self) -> "Campaign":
+        if (self.cron is None) == (self.lunar is None):
+            raise ValueError("a campaign needs exactly one of 'cron' or 'lunar'")
+        return self
+
+
+class QuietHours(Strict):
+    start: int = Field(default=21, ge=0, le=23)  # hour, local time
+    end: int = Field(default=8, ge=0, le=23)
+
+
+class ScheduleConfig(Strict):
+    enabled: bool = True
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    quiet_hours: QuietHours = QuietHours()
+    skip_holidays: bool = True  # automatic pushes on public holidays wait for the next working day
+    weekly_legal_push: Cron | None = Cron(day_of_week="wed", hour=9, minute=30)
+    monthly_case: Cron | None = Cron(day="1st fri", hour=9, minute=30)
+    daily_digest: Cron | None = Cron(hour=8, minute=30)
+    visit_reminder: Cron | None = Cron(day="1", hour=9, minute=0)
+    overdue_check_minutes: int = Field(default=30, ge=1)
+    emergency_check_minutes: int = Field(default=5, ge=1)
+    campaigns: list[Campaign] = []
+
+
 class AppConfig(Strict):
     community: Community
     rooms: list[RoomConfig] = []
@@ -132,6 +187,7 @@ class AppConfig(Strict):
     outbox: OutboxConfig = OutboxConfig()
     transport_limits: TransportLimits = TransportLimits()
     tickets: TicketConfig = TicketConfig()
+    schedules: ScheduleConfig = ScheduleConfig()
 
     @model_validator(mode="after")
     def cross_references(self) -> "AppConfig":

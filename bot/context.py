@@ -6,7 +6,7 @@ change and the message announcing it are committed together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from sqlmodel import Session
 
@@ -28,6 +28,9 @@ class Context:
     message_db_id: int
     text: str = ""  # cleaned text, bot mention stripped (not yet masked)
     replies: list[Outgoing] = field(default_factory=list)
+    # Work that must wait until this message's transaction has committed (e.g. job-store
+    # writes, which on SQLite would otherwise wait for our own open write transaction).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
     _count: int = 0
 
     @property

@@ -106,6 +106,7 @@ class Dispatcher:
             except Exception:
                 log.exception("handler failed for message %s in room %s", record.id, room.id if room else "-")
                 ctx.replies.clear()
+                ctx.after_commit.clear()
                 record.route = "error"
                 if commands.is_command(text):  # the caller expects an answer; no details leak
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
@@ -113,6 +114,11 @@ class Dispatcher:
             room_id = room.id if room else "private"
             session.add(record)
             session.commit()
+        for action in ctx.after_commit:
+            try:
+                action()
+            except Exception:
+                log.exception("post-commit action failed for message %s", record.id)
         log.info(
             "handled room=%s sender=%s route=%s ms=%.1f",
             room_id, event.sender_id, route, (time.perf_counter() - started) * 1000,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -25,6 +25,8 @@ class Services:
     router: "Router"
     transport_name: str
     wake_outbox: Callable[[], None] = lambda: None
+    on_connected: Callable[[], None] = lambda: None
+    scheduler: Any = None  # the APScheduler instance, for the /定时 and /任务 commands
     state: dict = field(default_factory=dict)  # small in-memory state (pending confirmations)
 
     def session(self) -> Session:

@@ -35,6 +35,12 @@ def handle(services: Services, session: Session, event: Event) -> list[Outgoing]
         log.info("left room %s", event.room_topic or event.room_id)
     elif isinstance(event, Connected):
         log.info("transport %s connected as %s", event.transport, event.self_name or event.self_id)
+        services.on_connected()
     elif isinstance(event, Disconnected):
         log.warning("transport %s disconnected: %s", event.transport, event.reason)
+        for admin in directory.admins(session):  # queued: it goes out once the link is back
+            services.queue(
+                session, key=f"disconnected:{event.transport}:{services.clock.now():%Y%m%d%H%M}:{admin.id}",
+                to=admin.id, text=f"【连接中断】{event.transport} 已断开（{event.reason[:80]}），正在重连。",
+            )
     return []

@@ -26,7 +26,7 @@ SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 TRIO = {"leader", "officer", "support"}
 
 
-def _role_title(caller: Caller, room: Room | None) -> str:
+def role_title(caller: Caller, room: Room | None) -> str:
     for role in ("grid", "officer", "leader", "support", "lawyer", "admin"):
         if role in caller.roles_in(room):
             return ROLE_NAMES[role]
@@ -81,20 +81,27 @@ def resolve_targets(ctx: Context, args: str) -> tuple[list[Room], str, str | Non
 
 def send_notice(
     services: Services, session: Session, *, author_id: str, author_name: str, title: str,
-    text: str, rooms: list[Room], source: str = "command",
-) -> Notice:
+    text: str, rooms: list[Room], source: str = "command", key_prefix: str | None = None,
+) -> tuple[int, int]:
+    """Log a notice and queue it to ``rooms``; returns (notice number, messages queued).
+
+    ``key_prefix`` makes a repeated send (a scheduled job run twice) queue nothing new.
+    """
     now = services.clock.now()
     emergency = get_flag(session, "emergency") is not None
     notice = queries.create_notice(
         session, author_id=author_id, text=text, rooms=rooms, at=now, source=source, emergency=emergency
     )
     body = render_notice(text, author_name, title, emergency)
+    queued = 0
     for room in rooms:
-        services.queue(
-            session, key=f"notice:{notice.id}:{room.id}", text=body, room=room,
+        queued += services.queue(
+            session, key=f"{key_prefix or f'notice:{notice.id}'}:{room.id}", text=body, room=room,
             priority=EMERGENCY_PRIORITY if emergency else 0,
         )
-    return notice
+    if key_prefix and not queued:  # already sent for this run: don't log a second notice
+        session.delete(notice)
+    return notice.id or 0, queued
 
 
 @command("通知", roles=NOTICE_ROLES, usage="/通知 [本楼|网格|全部|群名] 内容", help="发通知（多个群需 /确认）")
@@ -104,8 +111,8 @@ async def notice_command(ctx: Context, args: str) -> None:
         ctx.reply(error, mention=False)
         return
     if len(rooms) == 1 and rooms[0] == ctx.room:
-        notice = _send(ctx, content, rooms)
-        ctx.private(ctx.caller.person_id, f"通知 N{notice.id} 已发出，/回执 {notice.id} 查看确认情况。")
+        notice_id = _send(ctx, content, rooms)
+        ctx.private(ctx.caller.person_id, f"通知 N{notice_id} 已发出，/回执 {notice_id} 查看确认情况。")
         return
     pending = {"text": content, "rooms": [r.id for r in rooms], "expires": (ctx.now + CONFIRM_WINDOW).isoformat()}
     set_flag(ctx.session, f"pending-notice:{ctx.caller.person_id}", pending, ctx.now)
@@ -125,15 +132,17 @@ async def confirm_command(ctx: Context, args: str) -> None:
         ctx.reply("确认已超时（2分钟），请重新发送 /通知。", mention=False)
         return
     rooms = [r for r in (ctx.session.get(Room, rid) for rid in pending["rooms"]) if r is not None]
-    notice = _send(ctx, pending["text"], rooms)
-    ctx.reply(f"通知 N{notice.id} 已排队发往{len(rooms)}个群，/回执 {notice.id} 查看确认情况。", mention=False)
+    notice_id = _send(ctx, pending["text"], rooms)
+    ctx.reply(f"通知 N{notice_id} 已排队发往{len(rooms)}个群，/回执 {notice_id} 查看确认情况。", mention=False)
 
 
-def _send(ctx: Context, text: str, rooms: list[Room]) -> Notice:
-    return send_notice(
+def _send(ctx: Context, text: str, rooms: list[Room]) -> int:
+    """Send now; returns the notice number."""
+    notice_id, _ = send_notice(
         ctx.services, ctx.session, author_id=ctx.caller.person_id, author_name=ctx.caller.name,
-        title=_role_title(ctx.caller, ctx.room), text=text, rooms=rooms,
+        title=role_title(ctx.caller, ctx.room), text=text, rooms=rooms,
     )
+    return notice_id
 
 
 async def on_notice(ctx: Context, category: str | None) -> None:

@@ -26,7 +26,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Deferred: with WAL, readers (the job store, the web chat's views) never wait for a writer.
+    conn.exec_driver_sql("BEGIN")
 
 
 def create_db_engine(url: str) -> Engine:

@@ -218,3 +218,12 @@ class Receipt(SQLModel, table=True):
     person_id: str = Field(primary_key=True)
     room_id: str = Field(foreign_key="rooms.id")
     at: datetime = _ts(nullable=False)
+
+
+class ScheduleCursor(SQLModel, table=True):
+    """Where each group is in a content library, so rotation survives restarts."""
+
+    __tablename__ = "schedule_cursors"
+    room_id: str = Field(foreign_key="rooms.id", primary_key=True)
+    library: str = Field(primary_key=True)  # weekly | cases
+    position: int = 0

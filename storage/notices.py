@@ -68,3 +68,4 @@ def unchased_emergency_notices(session: Session, older_than: datetime) -> list[N
         col(Notice.emergency).is_(True), col(Notice.chased).is_(False), col(Notice.created_at) <= older_than
     )
     return list(session.exec(stmt).all())
+

@@ -85,6 +85,7 @@ async def make_chat(config, db_url, clock):
     async def start(cfg=None, **kw) -> ChatDriver:
         cfg = cfg or config
         transport = create(cfg)
+        kw.setdefault("run_scheduler", False)  # scheduler tests turn it on; real time must not leak in
         app = Stairwell(cfg, transport, clock=kw.pop("clock", clock), database_url=db_url, **kw)
         await app.start()
         apps.append(app)

@@ -53,11 +53,43 @@ def post(base: str, text: str) -> dict:
         return json.loads(resp.read())
 
 
-def counts(db: Path) -> tuple[int, int]:
+def counts(db: Path, prefix: str = "notice:") -> tuple[int, int]:
+    """(sent, still to send) for outbox rows whose key starts with ``prefix``."""
     with sqlite3.connect(db, timeout=5) as conn:
-        sent = conn.execute("SELECT count(*) FROM outbox WHERE key LIKE 'notice:%' AND status='sent'").fetchone()[0]
-        left = conn.execute("SELECT count(*) FROM outbox WHERE key LIKE 'notice:%' AND status IN ('queued','sending')").fetchone()[0]
+        sent = conn.execute("SELECT count(*) FROM outbox WHERE key LIKE ? AND status='sent'", (prefix + "%",)).fetchone()[0]
+        left = conn.execute(
+            "SELECT count(*) FROM outbox WHERE key LIKE ? AND status IN ('queued','sending')", (prefix + "%",)
+        ).fetchone()[0]
     return sent, left
+
+
+def kill_midway(proc: subprocess.Popen, db: Path, prefix: str) -> None:
+    try:
+        deadline = time.monotonic() + 30
+        while counts(db, prefix)[0] < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    sent_before, left = counts(db, prefix)
+    assert 40 <= sent_before < GROUPS and left > 0, (sent_before, left)  # really killed midway
+
+
+def finish_and_count(db: Path, prefix: str, text_like: str) -> tuple[dict[str, int], list[str]]:
+    deadline = time.monotonic() + 60
+    while counts(db, prefix)[1] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert counts(db, prefix)[1] == 0
+    with sqlite3.connect(db) as conn:
+        per_room = dict(
+            conn.execute(
+                "SELECT room_id, count(*) FROM messages WHERE from_bot AND text LIKE ? GROUP BY room_id", (text_like,)
+            ).fetchall()
+        )
+        rooms = [r for (r,) in conn.execute("SELECT id FROM rooms WHERE kind != 'unbound'")]
+    return per_room, rooms
 
 
 def test_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
@@ -67,31 +99,12 @@ def test_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
     try:
         post(base, f"/通知 全部 {TEXT}")
         assert "/确认" not in json.dumps(post(base, "/确认"), ensure_ascii=False)
-        deadline = time.monotonic() + 30
-        while counts(db)[0] < 40 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    sent_before, left = counts(db)
-    assert 40 <= sent_before < GROUPS and left > 0, (sent_before, left)  # really killed midway
+        kill_midway(proc, db, "notice:")
 
     proc, base = start(config)
     try:
-        deadline = time.monotonic() + 60
-        while counts(db)[1] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert counts(db)[1] == 0
-        with sqlite3.connect(db) as conn:
-            per_room = dict(
-                conn.execute(
-                    "SELECT room_id, count(*) FROM messages WHERE from_bot AND text LIKE ? GROUP BY room_id",  # the notices only
-                    (f"【通知】{TEXT}%",),
-                ).fetchall()
-            )
-            rooms = [r for (r,) in conn.execute("SELECT id FROM rooms WHERE kind != 'unbound'")]
+        per_room, rooms = finish_and_count(db, "notice:", f"【通知】{TEXT}%")
         assert len(rooms) == GROUPS + 3
         assert {room: per_room.get(room, 0) for room in rooms} == {room: 1 for room in rooms}
         # the page's history agrees for a room sent before and one sent after the crash
@@ -99,6 +112,60 @@ def test_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
             with urllib.request.urlopen(f"{base}/api/rooms/{room}/messages", timeout=10) as resp:
                 history = json.loads(resp.read())
             assert [m["text"].startswith("【通知】") for m in history] == [True]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def add_scheduled_broadcast(config_path: Path, seconds: float) -> None:
+    """What /定时 全部 does, stored in the job store before the bot starts."""
+    import asyncio
+    from datetime import datetime, timedelta
+
+    from apscheduler.triggers.date import DateTrigger
+    from sqlmodel import Session
+
+    from bot.clock import SHANGHAI
+    from bot.config import load_config
+    from schedules.scheduler import JOBS, build_scheduler
+    from storage.db import create_db_engine, init_schema
+    from storage.directory import rooms, seed_from_config
+
+    config = load_config(config_path)
+    engine = create_db_engine(config.storage.resolved_url())
+    init_schema(engine)
+    with Session(engine) as session:
+        seed_from_config(session, config)
+        session.commit()
+        room_ids = [r.id for r in rooms(session)]
+
+    async def add() -> None:
+        scheduler = build_scheduler(engine, config)
+        scheduler.start(paused=True)
+        scheduler.add_job(
+            JOBS + "send_scheduled", DateTrigger(datetime.now(SHANGHAI) + timedelta(seconds=seconds)),
+            id="user:crash1", kwargs={"job_id": "user:crash1", "text": TEXT, "room_ids": room_ids,
+                                      "author_id": "grid-zhao", "author_name": "赵磊", "title": "网格员"},
+        )
+        scheduler.shutdown(wait=False)
+
+    asyncio.run(add())
+    engine.dispose()
+
+
+def test_scheduled_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
+    config = write_config(tmp_path)
+    db = tmp_path / "crash.db"
+    add_scheduled_broadcast(config, seconds=2.5)
+    proc, base = start(config)
+    kill_midway(proc, db, "sched:")
+    proc, base = start(config)
+    try:
+        per_room, rooms = finish_and_count(db, "sched:", f"【通知】{TEXT}%")
+        assert len(rooms) == GROUPS + 3
+        assert {room: per_room.get(room, 0) for room in rooms} == {room: 1 for room in rooms}
+        with sqlite3.connect(db) as conn:  # the job ran once and is gone from the store
+            assert conn.execute("SELECT count(*) FROM apscheduler_jobs WHERE id='user:crash1'").fetchone()[0] == 0
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)

@@ -1,0 +1,56 @@
+"""The campaign calendar: cron campaigns from config and lunar ones (重阳) computed per year."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from apscheduler.triggers.cron import CronTrigger
+from lunardate import LunarDate
+
+from bot.clock import SHANGHAI
+from bot.config import Campaign, ScheduleConfig
+from schedules.timing import allowed_time
+
+
+def lunar_to_solar(year: int, month: int, day: int) -> date:
+    return LunarDate(year, month, day).to_solar_date()
+
+
+def lunar_runs(campaign: Campaign, after: datetime, years: int = 2) -> list[datetime]:
+    """The next ``years`` occurrences of a lunar-dated campaign after ``after``."""
+    assert campaign.lunar is not None
+    out = []
+    year = after.astimezone(SHANGHAI).year
+    while len(out) < years:
+        day = lunar_to_solar(year, campaign.lunar.month, campaign.lunar.day)
+        when = datetime.combine(day, time(campaign.lunar.hour, campaign.lunar.minute), SHANGHAI)
+        if when > after:
+            out.append(when)
+        year += 1
+    return out
+
+
+def cron_trigger(campaign: Campaign) -> CronTrigger:
+    assert campaign.cron is not None
+    return CronTrigger(timezone=SHANGHAI, **campaign.cron.fields())
+
+
+def campaign_runs(config: ScheduleConfig, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+    """Every (send time, campaign id) in [start, end), after quiet-hour and holiday deferral."""
+    runs: list[tuple[datetime, str]] = []
+    for campaign in config.campaigns:
+        if not campaign.enabled:
+            continue
+        if campaign.lunar is not None:
+            fire_times = [t for t in lunar_runs(campaign, start, years=3) if t < end]
+        else:
+            trigger = cron_trigger(campaign)
+            fire_times, previous, now = [], None, start
+            while True:
+                fire = trigger.get_next_fire_time(previous, now)
+                if fire is None or fire >= end:
+                    break
+                fire_times.append(fire)
+                previous, now = fire, fire
+        for fire in fire_times:
+            runs.append((allowed_time(fire, config.quiet_hours, config.skip_holidays), campaign.id))
+    return sorted(runs)

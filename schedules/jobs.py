@@ -1,0 +1,181 @@
+"""Scheduled jobs: module-level functions referenced by text, given plain ids and strings.
+
+Each job queues its messages in the outbox with a key naming the period it
+belongs to (the ISO week, the month, the day), so a job that runs twice for the
+same period - after a crash, a restart or a misfire - never sends twice.
+"""
+from __future__ import annotations
+
+import logging
+import zlib
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.clock import SHANGHAI
+from schedules import runtime
+from schedules.scheduler import TARGET_KINDS
+from schedules.timing import allowed_time
+from storage import directory
+from storage.models import Room, ScheduleCursor, Ticket
+
+log = logging.getLogger(__name__)
+
+
+def _local_now() -> datetime:
+    return runtime.services().clock.now().astimezone(SHANGHAI)
+
+
+def _automatic_due(now: datetime) -> datetime:
+    """Automatic pushes wait for the morning (and past holidays, where config says so)."""
+    cfg = runtime.services().config.schedules
+    return allowed_time(now, cfg.quiet_hours, cfg.skip_holidays)
+
+
+def _rooms(session: Session, kinds: tuple[str, ...], room_ids: list[str] | None = None) -> list[Room]:
+    rooms = [r for r in directory.rooms(session) if r.kind in kinds]
+    return [r for r in rooms if room_ids is None or r.id in room_ids]
+
+
+def _finish(session: Session, count: int, what: str) -> int:
+    session.commit()
+    services = runtime.services()
+    services.wake_outbox()
+    log.info("job %s queued %d message(s)", what, count)
+    return count
+
+
+def _next_in_library(session: Session, room: Room, library: str, size: int) -> tuple[ScheduleCursor, int]:
+    cursor = session.get(ScheduleCursor, (room.id, library))
+    if cursor is None:
+        # Different groups start at different places, so neighbouring groups don't post alike.
+        cursor = ScheduleCursor(room_id=room.id, library=library, position=zlib.crc32(room.id.encode()) % size)
+    return cursor, cursor.position % size
+
+
+def _push_library(library: str, key_period: str) -> int:
+    from schedules.content_library import load_cases, load_weekly, render_case, render_push
+
+    services = runtime.services()
+    now = _local_now()
+    items, render = (load_weekly(), render_push) if library == "weekly" else (load_cases(), render_case)
+    with Session(services.engine) as session:
+        count = 0
+        for room in _rooms(session, ("legal",)):
+            cursor, index = _next_in_library(session, room, library, len(items))
+            added = services.queue(
+                session, key=f"{library}:{room.id}:{key_period}", text=render(items[index]), room=room,
+                due_at=_automatic_due(now),
+            )
+            if added:  # only a push that was really queued moves the rotation on
+                cursor.position = cursor.position + 1
+                session.add(cursor)
+                count += 1
+        return _finish(session, count, library)
+
+
+async def weekly_legal_push() -> int:
+    """五个一: one 普法 post a week in every legal-aid group, rotated without repeats."""
+    year, week, _ = _local_now().isocalendar()
+    return _push_library("weekly", f"{year}-W{week:02d}")
+
+
+async def monthly_case() -> int:
+    """五个一: one 以案释法 case a month in every legal-aid group."""
+    return _push_library("cases", f"{_local_now():%Y-%m}")
+
+
+async def campaign(campaign_id: str) -> int:
+    services = runtime.services()
+    found = next((c for c in services.config.schedules.campaigns if c.id == campaign_id), None)
+    if found is None or not found.enabled:
+        log.warning("campaign %s is no longer configured; skipped", campaign_id)
+        return 0
+    now = _local_now()
+    kinds = TARGET_KINDS[found.targets]
+    with Session(services.engine) as session:
+        count = sum(
+            services.queue(
+                session, key=f"campaign:{found.id}:{now:%Y-%m-%d}:{room.id}",
+                text=f"【{found.name}】{found.text}", room=room, due_at=_automatic_due(now),
+            )
+            for room in _rooms(session, kinds)
+        )
+        return _finish(session, count, f"campaign {campaign_id}")
+
+
+async def send_scheduled(
+    job_id: str, text: str, room_ids: list[str], author_id: str, author_name: str, title: str
+) -> int:
+    """An officer's /定时 or /每周 notice: sent at the time given, tracked for receipts."""
+    from handlers.notices import send_notice  # notices own the text format and tracking
+
+    services = runtime.services()
+    now = _local_now()
+    with Session(services.engine) as session:
+        rooms = _rooms(session, ("stairwell", "legal", "staff"), room_ids)
+        _, queued = send_notice(
+            services, session, author_id=author_id, author_name=author_name, title=title, text=text,
+            rooms=rooms, key_prefix=f"sched:{job_id}:{now:%Y-%m-%d}",
+        )
+        return _finish(session, queued, f"scheduled {job_id}")
+
+
+async def daily_digest() -> int:
+    """08:30: new tickets of the last day and overdue ones, to each grid worker privately."""
+    from storage.tickets import OPEN_STATUSES
+
+    services = runtime.services()
+    now = services.clock.now()
+    with Session(services.engine) as session:
+        count = 0
+        for worker in directory.people_with_roles(session, {"grid"}, None):
+            grids = {g.scope for g in directory.grants_for(session, worker.id) if g.role == "grid"}
+            rows = [t for t in session.exec(select(Ticket)).all() if t.grid in grids or "*" in grids]
+            new = [t for t in rows if (now - t.created_at).total_seconds() <= 86400]
+            overdue = [t for t in rows if t.status in OPEN_STATUSES and t.due_at < now]
+            if not new and not overdue:
+                continue
+            lines = [f"【每日工单摘要】新增{len(new)}件，超期{len(overdue)}件"]
+            lines += [f"新 #{t.id} {t.category} {t.status}" for t in new[:10]]
+            lines += [f"超期 #{t.id} {t.category} {t.status}" for t in overdue[:10]]
+            count += services.queue(
+                session, key=f"digest:{now.astimezone(SHANGHAI):%Y-%m-%d}:{worker.id}", to=worker.id,
+                text="\n".join(lines), due_at=_automatic_due(now),
+            )
+        return _finish(session, count, "daily digest")
+
+
+async def visit_reminder() -> int:
+    """四必联: remind every stairwell trio to contact each household this month."""
+    services = runtime.services()
+    now = _local_now()
+    with Session(services.engine) as session:
+        count = 0
+        for room in _rooms(session, ("stairwell",)):
+            for person in directory.people_with_roles(session, {"leader", "officer", "support"}, room):
+                count += services.queue(
+                    session, key=f"visit:{now:%Y-%m}:{room.id}:{person.id}", to=person.id,
+                    text=f"【四必联提醒】本月请联系{room.stairwell or room.topic}每户居民，"
+                    "重点走访独居老人、困难家庭和租户，有情况请在群里或用 /工单 登记。",
+                    due_at=_automatic_due(now),
+                )
+        return _finish(session, count, "visit reminder")
+
+
+async def overdue_check() -> int:
+    """Overdue tickets: remind the assignee, escalate to the grid worker (rules in handlers.overdue)."""
+    from handlers.overdue import remind_overdue
+
+    services = runtime.services()
+    with Session(services.engine) as session:
+        return _finish(session, remind_overdue(services, session, services.clock.now()), "overdue check")
+
+
+async def emergency_chase() -> int:
+    """战时: 30 minutes after an emergency notice, each trio gets its non-confirmers."""
+    from handlers.notices import chase_unconfirmed
+
+    services = runtime.services()
+    with Session(services.engine) as session:
+        return _finish(session, chase_unconfirmed(services, session), "emergency chase")

@@ -1,0 +1,166 @@
+"""APScheduler 3 on the project's own database, with the guards chat bots keep needing.
+
+- The job store is a SQLAlchemyJobStore on the app's engine (WAL, busy timeout),
+  so jobs survive restarts and share no second SQLite connection setup.
+- Jobs are referenced by text ("schedules.jobs:weekly_legal_push") with plain
+  arguments; stable ids and replace_existing; coalesce, max_instances=1 and a
+  misfire grace time in job_defaults.
+- Config jobs are reconciled at start: added, updated, removed. An unchanged job
+  is left alone so a run missed while the bot was down is still seen as missed.
+- The scheduler starts paused and resumes once the transport is connected.
+- Missed runs and job errors are logged and reported to admins, never silent.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.clock import SHANGHAI
+from bot.config import AppConfig, Cron
+from schedules.calendar import cron_trigger, lunar_runs
+from storage import directory
+
+log = logging.getLogger(__name__)
+
+JOBS = "schedules.jobs:"
+CONFIG_PREFIX = "cfg:"
+USER_PREFIX = "user:"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: str
+    trigger: object
+    kwargs: dict
+    name: str
+
+
+def build_scheduler(engine: Engine, config: AppConfig) -> AsyncIOScheduler:
+    return AsyncIOScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": config.schedules.misfire_grace_seconds,
+        },
+        timezone=SHANGHAI,
+    )
+
+
+def _cron(cron: Cron) -> CronTrigger:
+    return CronTrigger(timezone=SHANGHAI, **cron.fields())
+
+
+def config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
+    """The jobs config.yaml asks for."""
+    cfg = config.schedules
+    specs: list[JobSpec] = []
+    fixed = [
+        ("weekly_legal_push", cfg.weekly_legal_push, "每周普法"),
+        ("monthly_case", cfg.monthly_case, "每月以案释法"),
+        ("daily_digest", cfg.daily_digest, "每日工单摘要"),
+        ("visit_reminder", cfg.visit_reminder, "四必联走访提醒"),
+    ]
+    for func, cron, name in fixed:
+        if cron is not None:
+            specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, _cron(cron), {}, name))
+    specs.append(JobSpec(f"{CONFIG_PREFIX}overdue_check", JOBS + "overdue_check",
+                         CronTrigger(minute=f"*/{cfg.overdue_check_minutes}", timezone=SHANGHAI), {}, "超期工单催办"))
+    specs.append(JobSpec(f"{CONFIG_PREFIX}emergency_chase", JOBS + "emergency_chase",
+                         CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {}, "战时回执催收"))
+    for campaign in cfg.campaigns:
+        if not campaign.enabled:
+            continue
+        kwargs = {"campaign_id": campaign.id}
+        if campaign.lunar is not None:
+            for when in lunar_runs(campaign, now):
+                specs.append(JobSpec(f"{CONFIG_PREFIX}campaign:{campaign.id}:{when.year}", JOBS + "campaign",
+                                     DateTrigger(when, timezone=SHANGHAI), kwargs, campaign.name))
+        else:
+            specs.append(JobSpec(f"{CONFIG_PREFIX}campaign:{campaign.id}", JOBS + "campaign",
+                                 cron_trigger(campaign), kwargs, campaign.name))
+    return specs
+
+
+def _same(job: Job, spec: JobSpec) -> bool:
+    return (
+        str(job.trigger) == str(spec.trigger)
+        and job.func_ref == spec.func
+        and dict(job.kwargs) == spec.kwargs
+    )
+
+
+def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> dict[str, int]:
+    """Make the stored config jobs match config.yaml; officers' jobs are untouched."""
+    wanted = {spec.id: spec for spec in config_jobs(config, now)} if config.schedules.enabled else {}
+    stored = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(CONFIG_PREFIX)}
+    added = updated = removed = 0
+    for job_id, job in stored.items():
+        if job_id not in wanted:
+            scheduler.remove_job(job_id)
+            removed += 1
+    for job_id, spec in wanted.items():
+        existing = stored.get(job_id)
+        if existing is not None and _same(existing, spec):
+            continue  # keep its next run time: a missed run must stay visible as missed
+        scheduler.add_job(spec.func, spec.trigger, id=spec.id, name=spec.name, kwargs=spec.kwargs,
+                          replace_existing=True)
+        added += existing is None
+        updated += existing is not None
+    log.info("schedules reconciled: %d added, %d updated, %d removed", added, updated, removed)
+    return {"added": added, "updated": updated, "removed": removed}
+
+
+def attach_reporting(scheduler: AsyncIOScheduler, report) -> None:
+    """Missed runs and errors go to the log and to ``report(text, key)``."""
+
+    def listener(event: JobExecutionEvent) -> None:
+        when = event.scheduled_run_time.astimezone(SHANGHAI) if event.scheduled_run_time else None
+        stamp = f"{when:%m月%d日%H:%M}" if when else ""
+        if event.code == EVENT_JOB_MISSED:
+            log.error("job %s missed its run at %s (bot was down longer than the grace time)", event.job_id, when)
+            report(f"【定时任务错过】{event.job_id} 原定{stamp}执行，因系统停机超过宽限时间未发送，请确认是否需要补发。",
+                   f"jobmissed:{event.job_id}:{when.isoformat() if when else ''}")
+        elif event.code == EVENT_JOB_ERROR:
+            log.error("job %s failed: %r", event.job_id, event.exception)
+            report(f"【定时任务出错】{event.job_id}（{stamp}）执行失败：{type(event.exception).__name__}",
+                   f"joberror:{event.job_id}:{when.isoformat() if when else ''}")
+
+    scheduler.add_listener(listener, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+
+
+TARGET_KINDS = {"legal": ("legal",), "stairwell": ("stairwell",), "all": ("legal", "stairwell")}
+
+
+def describe(job: Job, engine: Engine, config: AppConfig) -> tuple[str, str]:
+    """(target groups, text preview) for listings."""
+    kwargs = dict(job.kwargs)
+    with Session(engine) as session:
+        rooms = directory.rooms(session)
+
+    def topics(kinds: tuple[str, ...]) -> str:
+        return "、".join(r.topic for r in rooms if r.kind in kinds) or "（无）"
+
+    func = job.func_ref.split(":")[-1]
+    if "room_ids" in kwargs:
+        names = [r.topic for r in rooms if r.id in kwargs["room_ids"]]
+        return "、".join(names) or "（群已不存在）", kwargs.get("text", "")[:40]
+    if func in ("weekly_legal_push", "monthly_case"):
+        return topics(("legal",)), f"{job.name}（内容库轮换）"
+    if func == "campaign":
+        campaign = next((c for c in config.schedules.campaigns if c.id == kwargs.get("campaign_id")), None)
+        if campaign is None:
+            return "（已从配置删除）", job.name
+        return topics(TARGET_KINDS[campaign.targets]), f"【{campaign.name}】{campaign.text[:40]}"
+    return "工作人员私信", job.name

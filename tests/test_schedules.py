@@ -1,0 +1,219 @@
+"""Schedules: restarts, misfires, reconciliation, rotation, quiet hours and the campaign calendar."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+from apscheduler.triggers.date import DateTrigger
+from sqlmodel import Session, select
+
+from bot.clock import SHANGHAI, Clock
+from schedules import jobs
+from schedules.calendar import campaign_runs
+from schedules.scheduler import JOBS, reconcile
+from schedules.timing import allowed_time, is_holiday
+from storage.models import OutboxItem
+from tests.conftest import LEGAL, S1
+
+
+def add_timed_notice(app, job_id: str, seconds: float, *, grace: int | None = None, rooms=("s3-1", "s3-2")) -> None:
+    """What /定时 does, at a time to the second."""
+    when = datetime.now(SHANGHAI) + timedelta(seconds=seconds)
+    extra = {"misfire_grace_time": grace} if grace is not None else {}
+    app.scheduler.add_job(
+        JOBS + "send_scheduled", DateTrigger(when), id=job_id, replace_existing=True, **extra,
+        kwargs={"job_id": job_id, "text": "今晚8点开楼道会", "room_ids": list(rooms),
+                "author_id": "officer-li", "author_name": "李敏", "title": "信息员"},
+    )
+
+
+def notices_sent(chat) -> list:
+    return [m for m in chat.sent if "今晚8点开楼道会" in m.text]
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_job_created_before_restart_fires_after_it_once(make_chat):
+    chat = await make_chat(run_scheduler=True, clock=Clock())
+    add_timed_notice(chat.app, "user:restart", 1.5)
+    await chat.app.stop()
+    chat2 = await make_chat(run_scheduler=True, clock=Clock())
+    await wait_for(lambda: len(notices_sent(chat2)) == 2)
+    await asyncio.sleep(0.5)
+    await chat2.app.idle()
+    assert sorted(m.room_id for m in notices_sent(chat2)) == ["s3-1", "s3-2"]
+    assert chat2.app.scheduler.get_job("user:restart") is None  # a date job runs once
+    await chat2.app.stop()
+    chat3 = await make_chat(run_scheduler=True, clock=Clock())
+    await asyncio.sleep(0.5)
+    await chat3.app.idle()
+    assert notices_sent(chat3) == []
+
+
+async def test_run_missed_while_down_is_sent_within_grace_and_reported_after(make_chat):
+    chat = await make_chat(run_scheduler=True, clock=Clock())
+    add_timed_notice(chat.app, "user:in-grace", 0.5, grace=60)
+    add_timed_notice(chat.app, "user:too-late", 0.5, grace=1, rooms=(LEGAL_ID,))
+    await chat.app.stop()
+    await asyncio.sleep(2.5)  # the bot is down when both should have run
+    chat2 = await make_chat(run_scheduler=True, clock=Clock())
+    await wait_for(lambda: len(notices_sent(chat2)) >= 2 and any("错过" in m.text for m in chat2.sent))
+    await chat2.app.idle()
+    assert sorted(m.room_id for m in notices_sent(chat2)) == ["s3-1", "s3-2"]  # the late one is not sent
+    missed = [m for m in chat2.sent if "定时任务错过" in m.text]
+    assert [m.to for m in missed] == ["grid-zhao"] and "user:too-late" in missed[0].text
+
+
+LEGAL_ID = "legal-xfl"
+
+
+async def test_reconcile_keeps_unchanged_jobs_and_follows_config(make_chat, config):
+    chat = await make_chat(run_scheduler=True, clock=Clock())
+    scheduler = chat.app.scheduler
+    job = scheduler.get_job("cfg:weekly_legal_push")
+    before = job.next_run_time
+    assert reconcile(scheduler, config, datetime.now(SHANGHAI)) == {"added": 0, "updated": 0, "removed": 0}
+    assert scheduler.get_job("cfg:weekly_legal_push").next_run_time == before
+    schedules = config.schedules.model_copy(update={
+        "weekly_legal_push": config.schedules.weekly_legal_push.model_copy(update={"hour": 10}),
+        "campaigns": [c for c in config.schedules.campaigns if c.id != "fire-day"],
+    })
+    changed = reconcile(scheduler, config.model_copy(update={"schedules": schedules}), datetime.now(SHANGHAI))
+    assert changed == {"added": 0, "updated": 1, "removed": 1}
+    assert scheduler.get_job("cfg:weekly_legal_push").next_run_time.astimezone(SHANGHAI).hour == 10
+    assert scheduler.get_job("cfg:campaign:fire-day") is None
+    assert scheduler.get_job("cfg:campaign:chongyang:2027") is not None
+
+
+async def test_weekly_push_rotates_without_repeats_and_keeps_its_place(make_chat, clock):
+    clock.set(datetime(2026, 11, 25, 9, 30))
+    chat = await make_chat()
+    texts = []
+    for week in range(3):
+        assert await jobs.weekly_legal_push() == 1
+        assert await jobs.weekly_legal_push() == 0  # the same week twice: sent once
+        await chat.app.idle()
+        texts.append(chat.sent[-1].text)
+        clock.advance(days=7)
+    await chat.app.stop()
+    chat2 = await make_chat()
+    assert await jobs.weekly_legal_push() == 1
+    await chat2.app.idle()
+    texts.append(chat2.sent[-1].text)
+    assert len(set(texts)) == 4 and all(t.startswith("【每周普法】") for t in texts)
+    assert {m.room_id for m in chat.sent + chat2.sent} == {LEGAL_ID}
+
+
+async def test_automatic_pushes_wait_out_quiet_hours(make_chat, clock):
+    clock.set(datetime(2026, 11, 25, 22, 15))  # a Wednesday night
+    chat = await make_chat()
+    assert await jobs.campaign("fire-day") == 2
+    await chat.app.idle()
+    assert chat.sent == []  # queued for the morning
+    with Session(chat.app.engine) as session:
+        due = {i.due_at.astimezone(SHANGHAI) for i in session.exec(select(OutboxItem)).all()}
+    assert due == {datetime(2026, 11, 26, 8, 0, tzinfo=SHANGHAI)}
+    clock.set(datetime(2026, 11, 26, 8, 0, 1))
+    await chat.app.idle()
+    assert sorted(m.room_id for m in chat.sent) == ["s3-1", "s3-2"]
+    assert all(m.text.startswith("【11·9消防宣传日】") for m in chat.sent)
+
+
+async def test_daily_digest_and_visit_reminders_go_privately(make_chat, clock):
+    chat = await make_chat()
+    await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang", room=S1)
+    chat.sent.clear()
+    assert await jobs.daily_digest() == 1
+    assert await jobs.visit_reminder() >= 2
+    assert await jobs.visit_reminder() == 0  # once a month
+    await chat.app.idle()
+    digest = [m for m in chat.sent if "每日工单摘要" in m.text]
+    assert [m.to for m in digest] == ["grid-zhao"] and "新增1件" in digest[0].text
+    visits = {m.to for m in chat.sent if "四必联" in m.text}
+    assert {"officer-li", "leader-zhou"} <= visits and all(m.room_id is None for m in chat.sent)
+
+
+async def test_officer_commands_for_timed_notices(make_chat, clock):
+    chat = await make_chat(run_scheduler=True)
+    ok = await chat.say("/定时 2026-12-01 09:00 本楼 周六上午楼道大扫除", sender="officer-li")
+    assert "已设定 2026-12-01 09:00 发往3幢1单元楼道群" in ok[0].text
+    night = await chat.say("/每周 五 22:30 本楼 记得关好楼道门", sender="officer-li")
+    assert "免打扰" in night[0].text
+    listing = (await chat.say("/任务", sender="officer-li"))[0].text
+    assert "周六上午楼道大扫除" in listing and "记得关好楼道门" in listing
+    job_code = next(line for line in listing.splitlines() if "大扫除" in line).split()[0]
+    assert "已取消" in (await chat.say(f"/任务 取消 {job_code}", sender="officer-li"))[0].text
+    assert "周六上午楼道大扫除" not in (await chat.say("/任务", sender="officer-li"))[0].text
+    for text, expected in [
+        ("/定时 2020-01-01 09:00 本楼 过去的时间", "已经过去"),
+        ("/定时 明天 九点 本楼 内容", "格式不对"),
+        ("/定时 2026-12-01 09:00 9幢9单元楼道群 内容", None),
+        ("/每周 八 09:00 本楼 内容", "格式"),
+    ]:
+        reply = (await chat.say(text, sender="officer-li"))[0].text
+        assert "\n" not in reply
+        if expected:
+            assert expected in reply
+    refused = await chat.say("/定时 2026-12-01 09:00 本楼 内容", sender="res-zhang")
+    assert "仅限" in refused[0].text
+
+
+def test_a_year_of_campaigns_matches_the_calendar(config):
+    start = datetime(2026, 11, 25, tzinfo=SHANGHAI)
+    runs = campaign_runs(config.schedules, start, start + timedelta(days=365))
+    got = [(t.strftime("%m-%d %H:%M"), cid) for t, cid in runs]
+    expected = [
+        ("12-01 09:30", "anti-fraud-law"), ("12-02 09:30", "traffic-day"), ("12-04 09:30", "constitution-day"),
+        ("03-08 09:30", "womens-day"), ("03-15 09:30", "consumer-day"), ("04-15 09:30", "security-day"),
+        ("05-03 09:30", "civil-code-month"), ("05-10 09:30", "civil-code-month"),
+        ("05-17 09:30", "civil-code-month"), ("05-24 09:00", "garbage-week"), ("05-24 09:30", "civil-code-month"),
+        ("05-31 09:30", "civil-code-month"), ("06-26 09:30", "anti-drug-day"), ("09-20 09:30", "cyber-week"),
+        ("10-08 09:00", "chongyang"),  # 九月初九, 2027
+        ("11-09 09:30", "fire-day"),
+    ]
+    assert got == expected
+    assert "justice-day" not in {cid for _, cid in runs}  # off by default, easy to switch on
+    on = [c.model_copy(update={"enabled": True}) if c.id == "justice-day" else c for c in config.schedules.campaigns]
+    with_justice = campaign_runs(config.schedules.model_copy(update={"campaigns": on}), start, start + timedelta(days=365))
+    assert ("04-08 09:30", "justice-day") in [(t.strftime("%m-%d %H:%M"), c) for t, c in with_justice]
+
+
+def test_quiet_hours_and_holidays_move_automatic_pushes(config):
+    cfg = config.schedules
+    late = cfg.campaigns[0].model_copy(update={"cron": cfg.campaigns[0].cron.model_copy(update={"hour": 22})})
+    runs = campaign_runs(cfg.model_copy(update={"campaigns": [late]}), datetime(2026, 1, 1, tzinfo=SHANGHAI),
+                         datetime(2026, 12, 31, tzinfo=SHANGHAI))
+    assert [t.strftime("%m-%d %H:%M") for t, _ in runs] == ["03-09 08:00"]  # 3.8 at 22:00 waits for the morning
+    national_day = datetime(2026, 10, 1, 9, 30, tzinfo=SHANGHAI)
+    moved = allowed_time(national_day, cfg.quiet_hours, skip_holidays=True)
+    assert moved.date() > national_day.date() and not is_holiday(moved.date()) and moved.hour == 8
+    assert allowed_time(national_day, cfg.quiet_hours, skip_holidays=False) == national_day
+    assert allowed_time(datetime(2026, 11, 25, 3, 0, tzinfo=SHANGHAI), cfg.quiet_hours).hour == 8
+
+
+def test_schedules_cli_lists_jobs_with_targets_and_previews(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "bot", "schedules"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "cfg:weekly_legal_push" in result.stdout and "幸福里法润民生群" in result.stdout
+    assert "cfg:campaign:chongyang:" in result.stdout and "【重阳节敬老】" in result.stdout
+    assert "个定时任务" in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["/任务 取消", "/任务 取消 nope"])
+async def test_cancel_unknown_job_is_refused(make_chat, bad):
+    chat = await make_chat(run_scheduler=True)
+    assert "没有找到" in (await chat.say(bad, sender="officer-li"))[0].text
