@@ -28,6 +28,9 @@ def _load_handlers() -> None:
     import handlers.notices  # noqa: F401
     import handlers.schedule_commands  # noqa: F401
     import handlers.ticket_commands  # noqa: F401
+    import handlers.legal_commands  # noqa: F401
+    import handlers.privacy_commands  # noqa: F401
+    import handlers.report  # noqa: F401
 
 
 class Stairwell:

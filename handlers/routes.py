@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from bot.context import Context
-from handlers import legal, notices, petitions
+from handlers import legal, notices, petitions, ratings
 
 HINT = "您好，我是楼道通。需要反映问题请直接描述（如“3单元楼道灯坏了”），我会登记并转给楼道工作人员。"
 MIN_MENTION_PETITION_CHARS = 6
 
 
 async def route_message(ctx: Context, text: str) -> tuple[str, str | None]:
+    hit = await ratings.try_rating(ctx, text)
+    if hit:
+        return hit
     if notices.try_receipt(ctx, text):
         return "receipt", None
     route = ctx.services.router.route(text, staff=ctx.caller.is_staff)

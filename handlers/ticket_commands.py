@@ -1,12 +1,306 @@
-"""Ticket commands for staff and residents."""
+"""Ticket commands: staff follow a petition to the end, residents follow their own.
+
+Lifecycle: 已受理 → 已分派 → 处理中 → 已办结 → 已回访 (or 已撤销 by the resident).
+Roles are checked by the router; here we only check that the ticket is in the
+caller's scope (staff) or is the caller's own (residents).
+"""
 from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Awaitable, Callable
+
+from sqlmodel import col, select
 
 from bot.commands import command
 from bot.context import Context
-from handlers.deadlines import format_due
-from storage import tickets
+from bot.privacy import mask
+from handlers.deadlines import add_working_days, format_due
+from storage import directory, tickets
+from storage.models import AuditEntry, Person, RoleGrant, Room, Ticket
 
 STAFF = {"leader", "officer", "support", "grid"}
+NUMBER_ARG = r"^\s*[#＃]?\s*\d+"
+LIST_LIMIT = 20
+RATE_PROMPT = "请回复数字评价：1 满意，2 基本满意，3 不满意。"
+TicketStep = Callable[[Context, Ticket, str], Awaitable[None]]
+OWN_ONLY = "抱歉，只能查询您本人反映的工单，请核对编号。"
+
+
+# ---- small shared helpers -------------------------------------------------------------
+
+
+def ticket_room(ctx: Context, ticket: Ticket) -> Room | None:
+    return ctx.session.get(Room, ticket.room_id) if ticket.room_id else None
+
+
+def where(ctx: Context, ticket: Ticket) -> str:
+    room = ticket_room(ctx, ticket)
+    return room.topic if room else "私聊"
+
+
+def staff_scopes(ctx: Context) -> tuple[str, ...]:
+    return ctx.caller.scopes(frozenset(STAFF))
+
+
+def load_ticket(ctx: Context, number: int | None, usage: str) -> Ticket | None:
+    """The ticket named by ``number`` if it is in the caller's scope; otherwise one polite line."""
+    if number is None:
+        ctx.reply(f"请写上工单编号，例如：{usage}", mention=False)
+        return None
+    ticket = ctx.session.get(Ticket, number)
+    if ticket is None or not tickets.in_scope(ticket, staff_scopes(ctx), ticket_room(ctx, ticket)):
+        ctx.reply(f"没有找到您负责范围内的工单 #{number}，请核对编号。", mention=False)
+        return None
+    return ticket
+
+
+def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True) -> tuple[Ticket, str] | None:
+    """Parse '#12 说明', load an open ticket in scope, and require a note when asked."""
+    number, rest = tickets.parse_number(args)
+    ticket = load_ticket(ctx, number, usage)
+    if ticket is None:
+        return None
+    if ticket.status not in tickets.OPEN_STATUSES:
+        ctx.reply(f"工单 #{ticket.id} 目前{ticket.status}，不能再操作。", mention=False)
+        return None
+    if need_note and not rest:
+        ctx.reply(f"请写上说明，例如：{usage}", mention=False)
+        return None
+    return ticket, mask(rest)
+
+
+def with_open_ticket(usage: str) -> Callable[[TicketStep], Callable[[Context, str], Awaitable[None]]]:
+    """Staff steps on one open ticket: parse '#12 说明' and load the ticket before the body runs."""
+
+    def wrap(body: TicketStep) -> Callable[[Context, str], Awaitable[None]]:
+        async def handler(ctx: Context, args: str) -> None:
+            found = open_ticket(ctx, args, usage)
+            if found is not None:
+                await body(ctx, *found)
+
+        return handler
+
+    return wrap
+
+
+def step(ctx: Context, ticket: Ticket, status: str, action: str, note: str) -> None:
+    tickets.set_status(ctx.session, ticket, status, at=ctx.now, actor_id=ctx.caller.person_id, action=action, note=note)
+
+
+def followers(ctx: Context, ticket: Ticket) -> list[str]:
+    """Who hears about a ticket's changes: its assignee, else the stairwell's responsible staff."""
+    if ticket.assignee_id:
+        return [ticket.assignee_id]
+    return [p.id for p in directory.responsible_staff(ctx.session, ticket_room(ctx, ticket))]
+
+
+def tell_reporters(ctx: Context, ticket: Ticket, text: str) -> None:
+    """@ the reporters in the ticket's group (or write to them privately for a private petition)."""
+    assert ticket.id is not None
+    people = [ctx.session.get(Person, pid) for pid in tickets.reporter_ids(ctx.session, ticket.id)]
+    people = [p for p in people if p is not None and not p.deleted]
+    room = ticket_room(ctx, ticket)
+    if room is None:
+        for person in people:
+            ctx.private(person.id, text)
+        return
+    names = " ".join(f"@{p.name}" for p in people)
+    ctx.to_room(room, f"{names} {text}".strip(), mentions=tuple(p.id for p in people))
+
+
+def audit(ctx: Context, actor_id: str, action: str, subject: str) -> None:
+    ctx.session.add(AuditEntry(at=ctx.now, actor_id=actor_id, action=action, subject=subject))
+
+
+def staff_answer(ctx: Context, text: str, ticket: Ticket | None = None) -> None:
+    """Answer the staff member; skipped when the group already saw the outcome in its room."""
+    if ticket is not None and ctx.room is not None and ctx.room.id == ticket.room_id:
+        return
+    ctx.reply(text, mention=False)
+
+
+def private_to_caller(ctx: Context, text: str) -> None:
+    """Ticket details never go to a whole group: send privately, leave one line in the group."""
+    ctx.private(ctx.caller.person_id, text)
+    if ctx.room is not None:
+        ctx.reply("详情已私信发给您。")
+
+
+def line(ctx: Context, t: Ticket) -> str:
+    late = " · 已超期" if t.status in tickets.OPEN_STATUSES and t.due_at < ctx.now else ""
+    who = f" · {directory.person_name(ctx.session, t.assignee_id)}" if t.assignee_id else ""
+    urgent = "【急】" if t.urgent else ""
+    place = t.stairwell or where(ctx, t)
+    return f"#{t.id} {urgent}{place} · {t.category} · {t.status}{who} · {format_due(t.due_at)}前{late}"
+
+
+# ---- staff ---------------------------------------------------------------------------
+
+
+def _filters(ctx: Context, words: list[str]) -> tuple[dict, str | None]:
+    """'/工单 3幢1单元楼道群 处理中 超期' -> list_tickets keyword arguments, or the unknown word."""
+    found: dict = {"statuses": tickets.OPEN_STATUSES}
+    for word in words:
+        if word in ("超期", "逾期"):
+            found["overdue_at"] = ctx.now
+        elif word in tickets.STATUSES:
+            found["statuses"] = (word,)
+        elif word in ("全部", "所有"):
+            found["statuses"] = tickets.STATUSES
+        else:
+            room = ctx.session.exec(
+                select(Room).where((Room.topic == word) | (Room.stairwell == word))
+            ).first()
+            if room is None:
+                return found, word
+            found["room_id"] = room.id
+    return found, None
+
+
+@command(
+    "工单",
+    roles=STAFF,
+    usage="/工单 [群名|状态|超期] 或 /工单 编号",
+    help="查看负责范围内的工单，或一件工单的详情",
+)
+async def tickets_command(ctx: Context, args: str) -> None:
+    number, _ = tickets.parse_number(args)
+    if number is not None:
+        await ticket_detail(ctx, number)
+        return
+    found, unknown = _filters(ctx, args.split())
+    if unknown:
+        ctx.reply(f"没有“{unknown[:12]}”这个筛选条件，可按群名、状态（如处理中）或“超期”筛选。", mention=False)
+        return
+    rows = tickets.list_tickets(ctx.session, scopes=staff_scopes(ctx), limit=LIST_LIMIT + 1, **found)
+    if not rows:
+        ctx.reply("没有符合条件的工单。", mention=False)
+        return
+    head = f"工单（{'、'.join(args.split()) or '未办结'}）："
+    more = f"\n仅显示前{LIST_LIMIT}件，可加条件筛选。" if len(rows) > LIST_LIMIT else ""
+    body = "\n".join(line(ctx, t) for t in rows[:LIST_LIMIT])
+    private_to_caller(ctx, f"{head}\n{body}{more}\n详情：/工单 编号")
+
+
+async def ticket_detail(ctx: Context, number: int) -> None:
+    ticket = load_ticket(ctx, number, "/工单 12")
+    if ticket is None:
+        return
+    assert ticket.id is not None
+    names = [directory.person_name(ctx.session, pid) for pid in tickets.reporter_ids(ctx.session, ticket.id)]
+    late = "（已超期）" if ticket.status in tickets.OPEN_STATUSES and ticket.due_at < ctx.now else ""
+    lines = [
+        f"工单 #{ticket.id} · {ticket.category} · {ticket.status}{' · 紧急' if ticket.urgent else ''}",
+        f"群：{where(ctx, ticket)} · 反映人：{'、'.join(n for n in names if n) or '（已删除）'}（{ticket.reporters}人）",
+        f"受理：{format_due(ticket.created_at)} · 截止：{format_due(ticket.due_at)}{late}",
+        f"跟进：{directory.person_name(ctx.session, ticket.assignee_id) or '未分派'}"
+        + (f" · 评价：{ticket.rating}" if ticket.rating else ""),
+        f"内容：{ticket.text}",
+        "记录：",
+    ]
+    for event in tickets.history(ctx.session, ticket.id):
+        actor = directory.person_name(ctx.session, event.actor_id) or "居民"
+        note = f"：{event.note}" if event.note else ""
+        lines.append(f"{format_due(event.at)} {event.action} {actor}{note}")
+    audit(ctx, ctx.caller.person_id, "查看工单", f"#{ticket.id}")  # every read of the full text
+    private_to_caller(ctx, "\n".join(lines))
+
+
+def resolve_person(ctx: Context, ticket: Ticket, name: str) -> Person | None:
+    """'周建国' -> a member of the ticket's group with that name, else any staff member with it."""
+    candidates = list(
+        ctx.session.exec(select(Person).where(Person.name == name, col(Person.deleted).is_(False))).all()
+    )
+    if not candidates:
+        return None
+    members = {p.id for p in directory.room_members(ctx.session, ticket.room_id)} if ticket.room_id else set()
+    staff = set(ctx.session.exec(select(RoleGrant.person_id).where(RoleGrant.role != "resident")).all())
+    ranked = sorted(candidates, key=lambda p: (p.id not in staff, p.id not in members, p.id))
+    best = ranked[0]
+    return best if best.id in staff or best.id in members else None
+
+
+@command("派单", roles=STAFF, usage="/派单 12 @姓名", help="把工单派给某人跟进")
+@with_open_ticket("/派单 12 @周建国")
+async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
+    name = re.split(r"[\s\u2005]+", rest.strip())[0].lstrip("@＠")
+    person = resolve_person(ctx, ticket, name) if name else None
+    if person is None:
+        ctx.reply(f"没有找到“{name[:12]}”，请用群里的名字，例如：/派单 {ticket.id} @周建国", mention=False)
+        return
+    ticket.assignee_id = person.id
+    step(ctx, ticket, "已分派", "分派", person.name)
+    ctx.private(
+        person.id,
+        f"【派单 #{ticket.id}{' 紧急' if ticket.urgent else ''}】{ctx.caller.name}请您跟进："
+        f"{where(ctx, ticket)} · {ticket.category}\n"
+        f"内容：{ticket.text}\n截止：{format_due(ticket.due_at)}\n"
+        f"进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
+    )
+    audit(ctx, person.id, "工单通知", f"#{ticket.id}")
+    ctx.reply(f"工单 #{ticket.id} 已派给{person.name}跟进，已私信告知。", mention=False)
+
+
+@command("处理", roles=STAFF, usage="/处理 12 说明", help="记录工单的处理进展")
+@with_open_ticket("/处理 12 已联系物业，明天清理")
+async def progress_command(ctx: Context, ticket: Ticket, note: str) -> None:
+    if ticket.assignee_id is None:
+        ticket.assignee_id = ctx.caller.person_id  # whoever works on it follows it up
+    step(ctx, ticket, "处理中", "处理", note)
+    ctx.reply(f"工单 #{ticket.id} 的进展已记录。", mention=False)
+
+
+@command("办结", roles=STAFF, usage="/办结 12 说明", help="办结工单并请居民评价")
+@with_open_ticket("/办结 12 纸箱已清理完毕")
+async def resolve_command(ctx: Context, ticket: Ticket, note: str) -> None:
+    ticket.resolved_at = ctx.now
+    step(ctx, ticket, "已办结", "办结", note)
+    tell_reporters(ctx, ticket, f"您反映的问题 #{ticket.id}（{ticket.category}）已办结：{note}\n{RATE_PROMPT}")
+    staff_answer(ctx, f"工单 #{ticket.id} 已办结，已请居民评价。", ticket)
+
+
+POSTPONE_USAGE = "/延期 12 3天 等待配件"
+_DELAY = re.compile(r"^(\d{1,3})\s*(天|日|个工作日|工作日|小时)\s*(.*)$", re.S)
+
+
+@command("延期", roles=STAFF, usage="/延期 12 3天 原因", help="延长工单的答复期限")
+@with_open_ticket(POSTPONE_USAGE)
+async def postpone_command(ctx: Context, ticket: Ticket, rest: str) -> None:
+    match = _DELAY.match(rest)
+    if not match or not match.group(3).strip() or not 0 < int(match.group(1)) <= 60:
+        ctx.reply(f"请写明延期多久（1到60天）和原因，例如：{POSTPONE_USAGE}", mention=False)
+        return
+    amount, unit, reason = int(match.group(1)), match.group(2), match.group(3).strip()
+    base = max(ticket.due_at, ctx.now)  # an overdue ticket is extended from now
+    rules = ctx.services.config.tickets
+    if "工作日" in unit:
+        ticket.due_at = add_working_days(base, amount, rules.workday_end_hour)
+    else:
+        ticket.due_at = base + (timedelta(hours=amount) if unit == "小时" else timedelta(days=amount))
+    note = f"{amount}{unit}，新期限{format_due(ticket.due_at)}：{reason}"
+    tickets.add_event(ctx.session, ticket.id or 0, ctx.now, ctx.caller.person_id, "延期", note)
+    ctx.session.add(ticket)
+    tell_reporters(
+        ctx, ticket, f"您反映的问题 #{ticket.id} 需要多一些时间处理，预计{format_due(ticket.due_at)}前答复，感谢理解。"
+    )
+    staff_answer(ctx, f"工单 #{ticket.id} 已延期至{format_due(ticket.due_at)}。", ticket)
+
+
+# ---- residents -----------------------------------------------------------------------
+
+
+def own_ticket(ctx: Context, args: str, usage: str) -> Ticket | None:
+    """A ticket the caller opened or joined; anything else gets the same line (no existence leak)."""
+    number, _ = tickets.parse_number(args)
+    if number is None:
+        ctx.reply(f"请写上工单编号，例如：{usage}")
+        return None
+    ticket = ctx.session.get(Ticket, number)
+    if ticket is None or not tickets.is_reporter(ctx.session, number, ctx.caller.person_id):
+        ctx.reply(OWN_ONLY)
+        return None
+    return ticket
 
 
 @command("我的工单", usage="/我的工单", help="查看我反映的问题")
@@ -17,5 +311,49 @@ async def my_tickets(ctx: Context, args: str) -> None:
     if not rows:
         ctx.reply("您目前没有反映过的问题。")
         return
-    lines = [f"#{t.id} {t.category} {t.status}（{format_due(t.due_at)}前答复）" for t in rows]
-    ctx.reply("您的工单：\n" + "\n".join(lines))
+    ctx.reply("您的工单：\n" + "\n".join(short_status(ctx, t) for t in rows))
+
+
+def short_status(ctx: Context, t: Ticket) -> str:
+    if t.status in tickets.OPEN_STATUSES:
+        return f"#{t.id} {t.category}：{t.status}，预计{format_due(t.due_at)}前答复"
+    if t.status == "已办结":
+        return f"#{t.id} {t.category}：已办结，待您评价（回复1、2或3）"
+    rating = f"，评价{t.rating}" if t.status == "已回访" and t.rating else ""
+    return f"#{t.id} {t.category}：{t.status}{rating}"
+
+
+@command("进度", usage="/进度 12", help="查询我反映的问题的进度", pattern=NUMBER_ARG)
+async def progress_query(ctx: Context, args: str) -> None:
+    ticket = own_ticket(ctx, args, "/进度 12")
+    if ticket is None:
+        return
+    text = short_status(ctx, ticket)
+    if ticket.status in tickets.OPEN_STATUSES and ticket.assignee_id:
+        text += f"，由{directory.person_name(ctx.session, ticket.assignee_id)}跟进"
+    ctx.reply(text + "。")
+
+
+@command("撤销", usage="/撤销 12", help="撤销我反映的、尚未办结的问题", pattern=NUMBER_ARG)
+async def withdraw_command(ctx: Context, args: str) -> None:
+    ticket = own_ticket(ctx, args, "/撤销 12")
+    if ticket is None:
+        return
+    assert ticket.id is not None
+    if ticket.status not in tickets.OPEN_STATUSES:
+        ctx.reply(f"工单 #{ticket.id} 已{ticket.status.lstrip('已')}，无需撤销。")
+        return
+    me = ctx.caller.person_id
+    staff_note = f"【工单 #{ticket.id} 撤销】{ctx.caller.name}撤销了反映"
+    if ticket.reporters > 1:  # neighbours still want it handled: only this resident leaves it
+        tickets.remove_reporter(ctx.session, ticket, me)
+        tickets.add_event(ctx.session, ticket.id, ctx.now, me, "撤销", "退出反映，工单继续处理")
+        ctx.reply(f"已撤销您对 #{ticket.id} 的反映；其他邻居反映的问题会继续处理。")
+        staff_note += f"，仍有{ticket.reporters}人反映，请继续处理。"
+    else:
+        ticket.closed_at = ctx.now
+        tickets.set_status(ctx.session, ticket, "已撤销", at=ctx.now, actor_id=me, action="撤销")
+        ctx.reply(f"已撤销工单 #{ticket.id}，如有需要可随时再反映。")
+        staff_note += "，工单已关闭。"
+    for person_id in followers(ctx, ticket):
+        ctx.private(person_id, staff_note)

@@ -1,18 +1,45 @@
-"""Ticket queries: open, merge, history, lists."""
+"""Ticket queries: open, merge, history, lists, the lifecycle's state changes."""
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from storage.models import Ticket, TicketEvent, TicketReporter
+from storage.models import Room, Ticket, TicketEvent, TicketReporter
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
-STATUSES = (*OPEN_STATUSES, "已办结", "已回访", "已撤销")
+RESOLVED_STATUSES = ("已办结", "已回访")
+STATUSES = (*OPEN_STATUSES, *RESOLVED_STATUSES, "已撤销")
+RATINGS = ("满意", "基本满意", "不满意")
+RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
+
+# "3幢1单元楼道群" starts with a digit but names a place, not ticket #3.
+_NUMBER = re.compile(r"^\s*[#＃]?\s*(\d{1,9})(?!\d|\s*[幢栋楼号单元层室])\s*(.*)$", re.S)
+
+
+def parse_number(args: str) -> tuple[int | None, str]:
+    """'#12 说明' / '12 说明' -> (12, '说明'); no leading number -> (None, args)."""
+    match = _NUMBER.match(args or "")
+    if not match:
+        return None, (args or "").strip()
+    return int(match.group(1)), match.group(2).strip()
 
 
 def add_event(session: Session, ticket_id: int, at: datetime, actor_id: str, action: str, note: str = "") -> None:
     session.add(TicketEvent(ticket_id=ticket_id, at=at, actor_id=actor_id, action=action, note=note))
+
+
+def set_status(
+    session: Session, ticket: Ticket, status: str, *, at: datetime, actor_id: str, action: str, note: str = ""
+) -> None:
+    """Change status and record the event; staff actions count as the first response."""
+    assert ticket.id is not None
+    ticket.status = status
+    if action in ("分派", "处理", "办结") and ticket.responded_at is None:
+        ticket.responded_at = at
+    session.add(ticket)
+    add_event(session, ticket.id, at, actor_id, action, note)
 
 
 def find_open_duplicate(session: Session, room_id: str, category: str) -> Ticket | None:
@@ -34,9 +61,34 @@ def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
     return True
 
 
+def remove_reporter(session: Session, ticket: Ticket, person_id: str) -> None:
+    row = session.get(TicketReporter, (ticket.id, person_id))
+    if row is not None:
+        session.delete(row)
+        ticket.reporters -= 1
+        session.add(ticket)
+
+
+def reporter_ids(session: Session, ticket_id: int) -> list[str]:
+    stmt = select(TicketReporter.person_id).where(TicketReporter.ticket_id == ticket_id)
+    return sorted(session.exec(stmt).all())
+
+
+def is_reporter(session: Session, ticket_id: int, person_id: str) -> bool:
+    return session.get(TicketReporter, (ticket_id, person_id)) is not None
+
+
 def history(session: Session, ticket_id: int) -> list[TicketEvent]:
     stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
     return list(session.exec(stmt).all())
+
+
+def in_scope(ticket: Ticket, scopes: tuple[str, ...] | None, room: Room | None = None) -> bool:
+    """A scope names a stairwell, a grid, a group topic, or "*" (everything)."""
+    if scopes is None or "*" in scopes:
+        return True
+    names = {ticket.stairwell, ticket.grid, room.topic if room else None} - {None}
+    return bool(names & set(scopes))
 
 
 def list_tickets(
@@ -60,8 +112,28 @@ def list_tickets(
         stmt = stmt.where(col(Ticket.due_at) < overdue_at)
     rows = list(session.exec(stmt.order_by(col(Ticket.id))).all())
     if scopes is not None and "*" not in scopes:
-        rows = [t for t in rows if t.stairwell in scopes or t.grid in scopes]
+        rooms = {r.id: r for r in session.exec(select(Room)).all()}
+        rows = [t for t in rows if in_scope(t, scopes, rooms.get(t.room_id or ""))]
     return rows[:limit]
+
+
+def awaiting_rating(session: Session, room_id: str | None, person_id: str, now: datetime) -> Ticket | None:
+    """The latest ticket resolved in the last 7 days in this room that this reporter has not rated.
+
+    Derived from the database (status 已办结), so a pending rating survives a restart.
+    """
+    stmt = (
+        select(Ticket)
+        .join(TicketReporter, col(TicketReporter.ticket_id) == col(Ticket.id))
+        .where(
+            Ticket.status == "已办结",
+            TicketReporter.person_id == person_id,
+            col(Ticket.resolved_at) >= now - RATING_WINDOW,
+        )
+        .order_by(col(Ticket.resolved_at).desc(), col(Ticket.id).desc())
+    )
+    stmt = stmt.where(Ticket.room_id == room_id) if room_id else stmt.where(col(Ticket.room_id).is_(None))
+    return session.exec(stmt).first()
 
 
 def count_all(session: Session) -> int:

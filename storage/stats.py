@@ -1,0 +1,144 @@
+"""Petition statistics for a period, as offices report them (件件有回应).
+
+The cohort is the tickets received in [start, end) within the scope, withdrawn
+ones (已撤销) left out. Definitions, so every number can be checked by hand:
+
+- 响应率   responded (first assign / progress / resolve) by the due time / received
+- 办结率   resolved now (已办结 or 已回访) / received
+- 按时办结率 resolved now with resolved_at ≤ due_at / resolved now
+- 满意率   (满意 + 基本满意) / rated, using each ticket's latest rating
+           (a reopened ticket keeps its 不满意 until it is rated again)
+- 回访率   rated / ever resolved (resolved_at set; a rating needs a resolution first)
+- mean hours from receipt to first response, and to resolution (resolved now)
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Room, Ticket
+from storage.tickets import OPEN_STATUSES, RESOLVED_STATUSES, in_scope
+
+HOT_REPORTERS = 3  # this many neighbours reporting one thing makes it a council item
+TOP_CATEGORIES = 3
+
+
+@dataclass(frozen=True)
+class HotItem:
+    """An open 小、急、难 item for the grid council: no resident text, only what is needed."""
+
+    ticket_id: int
+    stairwell: str
+    category: str
+    status: str
+    reporters: int
+    reasons: tuple[str, ...]  # 紧急 / 超期 / 多人反映
+    created_at: datetime
+
+
+@dataclass
+class Stats:
+    start: datetime
+    end: datetime
+    received: int = 0
+    responded_in_time: int = 0
+    resolved: int = 0
+    resolved_on_time: int = 0
+    ever_resolved: int = 0
+    rated: int = 0
+    ratings: Counter = field(default_factory=Counter)
+    mean_hours_to_respond: float | None = None
+    mean_hours_to_resolve: float | None = None
+    top_categories: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    hot_items: list[HotItem] = field(default_factory=list)
+
+    @property
+    def satisfied(self) -> int:
+        return self.ratings["满意"] + self.ratings["基本满意"]
+
+    def rates(self) -> dict[str, float | None]:
+        """The five rates, None when their denominator is zero."""
+        return {
+            "响应率": _ratio(self.responded_in_time, self.received),
+            "办结率": _ratio(self.resolved, self.received),
+            "按时办结率": _ratio(self.resolved_on_time, self.resolved),
+            "满意率": _ratio(self.satisfied, self.rated),
+            "回访率": _ratio(self.rated, self.ever_resolved),
+        }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _mean_hours(spans: list[float]) -> float | None:
+    return sum(spans) / len(spans) / 3600 if spans else None
+
+
+def _stairwell(ticket: Ticket, rooms: dict[str, Room]) -> str:
+    room = rooms.get(ticket.room_id or "")
+    return ticket.stairwell or (room.topic if room else "私聊")
+
+
+def compute(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    scopes: tuple[str, ...] | None = None,
+    now: datetime | None = None,
+) -> Stats:
+    """Statistics for tickets received in [start, end); open 小急难 items as of ``now`` (default ``end``)."""
+    now = now or end
+    rooms = {r.id: r for r in session.exec(select(Room)).all()}
+
+    def scoped(rows) -> list[Ticket]:
+        return [t for t in rows if in_scope(t, scopes, rooms.get(t.room_id or ""))]
+
+    cohort = scoped(
+        session.exec(
+            select(Ticket)
+            .where(col(Ticket.created_at) >= start, col(Ticket.created_at) < end, Ticket.status != "已撤销")
+            .order_by(col(Ticket.id))
+        ).all()
+    )
+    stats = Stats(start=start, end=end, received=len(cohort))
+    resolved = [t for t in cohort if t.status in RESOLVED_STATUSES and t.resolved_at is not None]
+    responded = [t for t in cohort if t.responded_at is not None]
+    stats.responded_in_time = sum(1 for t in responded if t.responded_at <= t.due_at)
+    stats.resolved = len(resolved)
+    stats.resolved_on_time = sum(1 for t in resolved if t.resolved_at <= t.due_at)
+    stats.ever_resolved = sum(1 for t in cohort if t.resolved_at is not None)
+    stats.ratings = Counter(t.rating for t in cohort if t.rating)
+    stats.rated = sum(stats.ratings.values())
+    stats.mean_hours_to_respond = _mean_hours([(t.responded_at - t.created_at).total_seconds() for t in responded])
+    stats.mean_hours_to_resolve = _mean_hours([(t.resolved_at - t.created_at).total_seconds() for t in resolved])
+
+    by_place: dict[str, Counter] = {}
+    for t in cohort:
+        by_place.setdefault(_stairwell(t, rooms), Counter())[t.category] += 1
+    stats.top_categories = {
+        place: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CATEGORIES]
+        for place, counts in sorted(by_place.items())
+    }
+
+    open_rows = scoped(
+        session.exec(
+            select(Ticket)
+            .where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.created_at) < end)
+            .order_by(col(Ticket.id))
+        ).all()
+    )
+    for t in open_rows:
+        reasons = tuple(
+            label
+            for label, hit in (("紧急", t.urgent), ("超期", t.due_at < now), ("多人反映", t.reporters >= HOT_REPORTERS))
+            if hit
+        )
+        if reasons and t.id is not None:
+            stats.hot_items.append(
+                HotItem(t.id, _stairwell(t, rooms), t.category, t.status, t.reporters, reasons, t.created_at)
+            )
+    return stats

@@ -1,0 +1,58 @@
+"""Legal questions followed to the end: registered, listed for the adviser, answered where they were asked."""
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from storage.models import AuditEntry, Consultation
+from tests.conftest import LEGAL
+from tests.test_tickets import in_room, one_line, rows, to
+
+QUESTION = "我爸去世了，房子怎么继承"
+WAGES = "老板拖欠工资三个月怎么办"
+
+
+def consultation(chat, number: int = 1) -> Consultation:
+    with Session(chat.app.engine) as session:
+        return session.get(Consultation, number)
+
+
+async def test_a_legal_question_is_answered_in_its_group(chat, clock):
+    asked = await chat.say(QUESTION, sender="res-zhang", room=LEGAL)
+    assert "L1" in in_room(asked)[0].text and to(asked, "lawyer-wang")
+
+    # the adviser sees the open questions privately, and the read is audited
+    listed = await chat.say("/咨询", sender="lawyer-wang", room=None)
+    assert "L1" in listed[0].text and "继承" in listed[0].text
+    assert any(a.action == "查看咨询" and a.subject == "L1" for a in rows(chat, AuditEntry))
+
+    # a resident cannot answer
+    assert "仅限" in one_line(await chat.say("/答复 L1 随便说说", sender="res-chen", room=LEGAL))
+
+    clock.advance(hours=3)
+    answer = "父母的房产由配偶、子女等第一顺序继承人继承，可先协商，协商不成可诉讼。"
+    answered = await chat.say(f"/答复 L1 {answer}", sender="lawyer-wang", room=None)
+    posted = in_room(answered)
+    assert len(posted) == 1 and posted[0].room_id == "legal-xfl" and posted[0].mentions == ("res-zhang",)
+    assert answer in posted[0].text and "王律师" in posted[0].text
+    assert "已答复" in to(answered, "lawyer-wang")[0].text
+    record = consultation(chat)
+    assert (record.status, record.answered_by, record.answered_at) == ("已答复", "lawyer-wang", clock.now())
+
+    # closed: a second answer is refused and the list is empty
+    assert "已经答复" in one_line(await chat.say("/答复 L1 补充", sender="lawyer-wang", room=None))
+    assert "没有待答复" in one_line(await chat.say("/咨询", sender="lawyer-wang", room=None))
+
+
+async def test_a_private_question_is_answered_privately(chat):
+    await chat.say(WAGES, sender="res-chen", room=None)
+    answered = await chat.say("/答复 1 可以先找劳动监察大队投诉，或申请劳动仲裁。", sender="lawyer-wang", room=LEGAL)
+    assert [r.to for r in answered if r.to] == ["res-chen"]
+    assert "劳动仲裁" in answered[0].text
+    assert "L1 已答复" in in_room(answered)[0].text
+
+
+async def test_bad_legal_arguments_are_one_line(chat):
+    await chat.say(QUESTION, sender="res-zhang", room=LEGAL)
+    for text, fragment in (("/答复", "编号"), ("/答复 L9 内容", "L9"), ("/答复 L1", "内容")):
+        assert fragment in one_line(await chat.say(text, sender="lawyer-wang", room=LEGAL)), text
+    assert consultation(chat).status == "待答复"

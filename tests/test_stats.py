@@ -1,0 +1,142 @@
+"""Statistics against a hand-computed fixture built through the chat with a frozen clock.
+
+The fixture (created 2026-11-25 10:00, a Wednesday):
+  #1 3幢1单元 设施报修 (due +24h)  assigned +1h, resolved +5h, rated 满意
+  #2 3幢1单元 噪音扰民 (due 12-02 18:00) processed +3h, resolved +30h, rated 不满意 → reopened
+  #3 3幢2单元 设施报修 (due +24h)  processed +30h (late), resolved +31h (late), rated 基本满意
+  #4 3幢1单元 楼道堆物, three neighbours report it, untouched
+  #5 3幢2单元 消防安全隐患, urgent (due +2h), assigned +1h, still open
+  #6 withdrawn (left out), #7 received in December (left out of November)
+November: received 5; responded in time 3 (#1 #2 #5) → 响应率 60%; resolved now 2 (#1 #3) → 办结率 40%;
+on time 1 of 2 → 50%; rated 3, satisfied 2 → 满意率 2/3; rated 3 of 3 ever resolved → 回访率 100%;
+mean response (1+3+30+1)/4 = 8.75 h; mean resolution (5+31)/2 = 18 h;
+open 小急难 at month end: #4 (多人反映), #5 (紧急、超期).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+from sqlmodel import Session
+
+from bot.clock import SHANGHAI
+from handlers.report import month_bounds, report_command
+from nlp.router import Route
+from storage.stats import compute
+from tests.conftest import S1, S2
+
+NOV = month_bounds(2026, 11)
+
+
+class ScriptRouter:
+    """'诉求:设施报修 …' is a petition of that category ('急诉求:' urgent); anything else is chatter."""
+
+    def route(self, text: str, *, staff: bool = False) -> Route:
+        head, _, _ = text.partition(" ")
+        if "诉求:" not in head:
+            return Route("other", None, False, -1.0, ())
+        return Route("petition", head.split(":", 1)[1], head.startswith("急"), 5.0, ())
+
+
+@pytest.fixture
+async def november(make_chat, clock):
+    chat = await make_chat(router=ScriptRouter())
+    say = chat.say
+    await say("诉求:设施报修 楼道灯坏了", sender="res-zhang")
+    await say("诉求:噪音扰民 楼上半夜很吵", sender="res-chen")
+    await say("诉求:设施报修 单元门坏了", sender="res-wu", room=S2)
+    for person in ("res-zhang", "res-chen", "res-li"):
+        await say("诉求:楼道堆物 楼道堆满杂物", sender=person)
+    await say("急诉求:消防安全隐患 楼道里有人给电瓶车充电冒烟了", sender="res-wu", room=S2)
+    await say("诉求:环境卫生 垃圾没人清", sender="res-chen")
+    await say("/撤销 6", sender="res-chen")
+    clock.advance(hours=1)
+    await say("/派单 1 @周建国", sender="officer-li")
+    await say("/派单 5 @赵磊", sender="grid-zhao", room=S2)
+    clock.advance(hours=2)
+    await say("/处理 2 已上门提醒", sender="officer-li")
+    clock.advance(hours=2)
+    await say("/办结 1 已换灯泡", sender="leader-zhou")
+    await say("1", sender="res-zhang")
+    clock.advance(hours=25)
+    await say("/办结 2 已协调", sender="officer-li")
+    await say("3", sender="res-chen")
+    await say("/处理 3 已报物业", sender="grid-zhao", room=S2)
+    clock.advance(hours=1)
+    await say("/办结 3 门已修好", sender="grid-zhao", room=S2)
+    await say("2", sender="res-wu", room=S2)
+    clock.set(datetime(2026, 12, 1, 10, 0))
+    await say("诉求:停车交通 车位被占", sender="res-zhang")
+    return chat
+
+
+def november_stats(chat, scopes=None):
+    with Session(chat.app.engine) as session:
+        return compute(session, *NOV, scopes=scopes)
+
+
+async def test_statistics_match_the_hand_computed_fixture(november):
+    stats = november_stats(november)
+    assert stats.received == 5
+    assert stats.rates() == {"响应率": 0.6, "办结率": 0.4, "按时办结率": 0.5, "满意率": 2 / 3, "回访率": 1.0}
+    assert dict(stats.ratings) == {"满意": 1, "基本满意": 1, "不满意": 1}
+    assert stats.mean_hours_to_respond == pytest.approx(8.75)
+    assert stats.mean_hours_to_resolve == pytest.approx(18.0)
+    assert stats.top_categories == {
+        "3幢1单元": sorted([("设施报修", 1), ("噪音扰民", 1), ("楼道堆物", 1)]),
+        "3幢2单元": sorted([("设施报修", 1), ("消防安全隐患", 1)]),
+    }
+    assert [(h.ticket_id, h.reasons, h.reporters) for h in stats.hot_items] == [
+        (4, ("多人反映",), 3),
+        (5, ("紧急", "超期"), 1),
+    ]
+
+
+async def test_statistics_by_scope_and_in_chat(november):
+    stairwell = november_stats(november, scopes=("3幢1单元",))
+    assert stairwell.received == 3 and stairwell.responded_in_time == 2
+    grid = november_stats(november, scopes=("网格A",))
+    assert grid.received == 5
+    mine = (await november.say("/统计 2026-11", sender="officer-li", room=S1))[0].text
+    assert "受理 3件" in mine and "响应率 67%" in mine and "办结率 33%" in mine
+    everything = (await november.say("/统计 上月", sender="grid-zhao", room=None))[0].text
+    for figure in ("受理 5件", "响应率 60%", "按时办结率 50%", "办结率 40%", "满意率 67%", "回访率 100%", "#5"):
+        assert figure in everything
+    week = (await november.say("/统计 本周", sender="grid-zhao", room=None))[0].text
+    assert "受理 1件" in week and "11月30日—12月6日" in week
+    assert "本周" in (await november.say("/统计 明年", sender="grid-zhao", room=None))[0].text
+
+
+async def test_monthly_report_for_the_grid_council(november, db_url):
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
+    md = io.StringIO()
+    assert report_command("2026-11", "md", None, db_url, md, now=now) == 0
+    text = md.getvalue()
+    assert text.startswith("# 幸福里社区 2026年11月")
+    assert "| 响应率 | 60% | 3/5 |" in text and "| 回访率 | 100% | 3/3 |" in text
+    assert "| #5 | 3幢2单元 | 消防安全隐患 | 已分派 | 1 | 紧急、超期 | 2026-11-25 |" in text
+    assert "灯" not in text and "张阿姨" not in text  # numbers and categories only
+
+    out = io.StringIO()
+    assert report_command("2026-11", "csv", None, db_url, out, now=now) == 0
+    table = list(csv.reader(io.StringIO(out.getvalue())))
+    assert table[0] == ["部分", "项目", "数值", "备注"]
+    assert ["指标", "办结率", "40%", "2/5"] in table
+    assert ["常见问题", "3幢1单元 楼道堆物", "1", ""] in table
+    assert [row[1] for row in table if row[0] == "小急难"] == ["#4", "#5"]
+
+
+@pytest.mark.parametrize("month, fmt", [("2026-13", "md"), ("11-2026", "md"), ("", "csv"), ("2026-11", "pdf")])
+def test_report_refuses_bad_arguments(month, fmt, db_url, capsys):
+    out = io.StringIO()
+    assert report_command(month, fmt, None, db_url, out) == 2
+    assert out.getvalue() == "" and capsys.readouterr().err.strip()
+
+
+async def test_an_empty_month_reports_no_rates(make_chat, db_url):
+    await make_chat()
+    out = io.StringIO()
+    assert report_command("2026-10", "md", None, db_url, out) == 0
+    assert "| 响应率 | — | 0/0 |" in out.getvalue() and "本月没有受理诉求" in out.getvalue()

@@ -1,0 +1,266 @@
+"""Petitions followed to the end (件件有回应): the ticket lifecycle through the chat, as the demo people use it."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import aiohttp
+from sqlmodel import Session, select
+
+from bot.app import Stairwell
+from bot.events import Outgoing
+from bot.transports.webchat import WebChatTransport
+from handlers.overdue import overdue_tickets, remind_overdue
+from storage import tickets
+from storage.models import AuditEntry, Message, OutboxItem, Person, Ticket, TicketEvent
+from tests.conftest import LEGAL, S2
+
+PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
+SAME_AGAIN = "楼道里的纸箱还没人清，消防通道还是堵着"
+LIGHT = "3楼的楼道灯又不亮了"
+
+
+# ---- helpers shared by the ticket, legal and stats tests -------------------------------
+
+
+def in_room(replies: list[Outgoing]) -> list[Outgoing]:
+    return [r for r in replies if r.room_id]
+
+
+def to(replies: list[Outgoing], person: str) -> list[Outgoing]:
+    return [r for r in replies if r.to == person]
+
+
+def one_line(replies: list[Outgoing]) -> str:
+    """A refusal: exactly one short message, one line."""
+    assert len(replies) == 1, replies
+    assert "\n" not in replies[0].text and len(replies[0].text) < 90, replies[0].text
+    return replies[0].text
+
+
+def ticket(chat, number: int = 1) -> Ticket:
+    with Session(chat.app.engine) as session:
+        return session.get(Ticket, number)
+
+
+def actions(chat, number: int = 1) -> list[str]:
+    with Session(chat.app.engine) as session:
+        return [e.action for e in tickets.history(session, number)]
+
+
+async def restart(chat, make_chat):
+    """Stop the bot and start it again on the same database.
+
+    The new memory transport numbers its message ids from 1 again; move them on so
+    the dispatcher's (transport, id) dedup does not take new messages for old ones.
+    """
+    await chat.app.stop()
+    again = await make_chat()
+    again.transport._ids = itertools.count(10_000 * (len(rows(chat, Message)) + 1))
+    return again
+
+
+def rows(chat, model) -> list:
+    with Session(chat.app.engine) as session:
+        return list(session.exec(select(model)).all())
+
+
+# ---- the story ----------------------------------------------------------------------------
+
+
+async def test_a_petition_is_followed_to_the_end(make_chat, clock):
+    chat = await make_chat()
+    ack = in_room(await chat.say(PETITION, sender="res-zhang"))
+    assert "#1" in ack[0].text and ack[0].mentions == ("res-zhang",)
+
+    # a neighbour reports the same thing: told the existing number and the count
+    joined = in_room(await chat.say(SAME_AGAIN, sender="res-chen"))
+    assert len(joined) == 1 and "#1" in joined[0].text and "2人" in joined[0].text
+    assert len(rows(chat, Ticket)) == 1 and ticket(chat).reporters == 2
+
+    # a resident cannot use an officer command
+    refused = one_line(await chat.say("/派单 1 @周建国", sender="res-zhang"))
+    assert "仅限" in refused and ticket(chat).status == "已受理"
+
+    # the officer lists and reads it: details privately, the read audited
+    clock.advance(minutes=30)
+    listed = await chat.say("/工单", sender="officer-li")
+    assert "#1" in to(listed, "officer-li")[0].text and "纸箱" not in in_room(listed)[0].text
+    detail = to(await chat.say("/工单 #1", sender="officer-li"), "officer-li")[0].text
+    assert "纸箱" in detail and "受理" in detail and "张阿姨" in detail
+    assert [(a.actor_id, a.action, a.subject) for a in rows(chat, AuditEntry) if a.action == "查看工单"] == [
+        ("officer-li", "查看工单", "#1")
+    ]
+
+    # assigned by display name; the assignee is told privately; first response recorded
+    assigned = await chat.say("/派单 1 @周建国", sender="officer-li")
+    assert "周建国" in in_room(assigned)[0].text
+    assert "纸箱" in to(assigned, "leader-zhou")[0].text
+    assert ticket(chat).assignee_id == "leader-zhou" and ticket(chat).status == "已分派"
+    assert ticket(chat).responded_at == clock.now()
+
+    # a restart in the middle of the ticket's life keeps it
+    chat = await restart(chat, make_chat)
+    clock.advance(hours=2)
+    await chat.say("/处理 1 已联系物业，明早清理", sender="leader-zhou")
+    assert ticket(chat).status == "处理中"
+    progress = one_line(await chat.say("/进度 1", sender="res-chen"))
+    assert "处理中" in progress and "周建国" in progress
+
+    clock.advance(hours=20)
+    done = await chat.say("/办结 1 纸箱已清走，消防通道已畅通", sender="leader-zhou")
+    assert len(done) == 1  # said in the group itself: the outcome is the answer
+    assert done[0].mentions == ("res-chen", "res-zhang") and "1 满意" in done[0].text
+    assert ticket(chat).status == "已办结"
+
+    # someone else's "1" is chatter; a reporter's "1" is the rating, even after a restart
+    assert await chat.say("1", sender="officer-li") == []
+    chat = await restart(chat, make_chat)
+    thanks = one_line(await chat.say("1", sender="res-zhang"))
+    assert "满意" in thanks
+    final = ticket(chat)
+    assert (final.status, final.rating) == ("已回访", "满意")
+    assert actions(chat) == ["受理", "追加", "分派", "处理", "办结", "评价"]
+    assert await chat.say("2", sender="res-chen") == []  # already rated: chatter now
+    mine = await chat.say("/我的工单", sender="res-chen")
+    assert "已回访" in mine[0].text
+
+
+async def test_not_satisfied_reopens_the_ticket(chat, clock):
+    await chat.say(LIGHT, sender="res-zhang")
+    await chat.say("/派单 1 周建国", sender="officer-li")
+    await chat.say("/办结 1 已换灯泡", sender="leader-zhou")
+    reopened = await chat.say("不满意", sender="res-zhang")
+    assert "重新" in in_room(reopened)[0].text
+    assert "重开" in to(reopened, "leader-zhou")[0].text
+    assert (ticket(chat).status, ticket(chat).rating) == ("处理中", "不满意")
+    assert actions(chat)[-2:] == ["评价", "重开"]
+    # resolved again, rated again
+    await chat.say("/办结 1 已更换整条线路", sender="leader-zhou")
+    await chat.say("２", sender="res-zhang")
+    assert (ticket(chat).status, ticket(chat).rating) == ("已回访", "基本满意")
+
+
+async def test_a_rating_after_seven_days_is_chatter(chat, clock):
+    await chat.say(LIGHT, sender="res-zhang")
+    await chat.say("/办结 1 已修好", sender="officer-li")
+    clock.advance(days=7, minutes=1)
+    assert await chat.say("1", sender="res-zhang") == []
+    assert ticket(chat).status == "已办结"
+
+
+async def test_bad_arguments_and_refusals_are_one_polite_line(chat):
+    await chat.say(PETITION, sender="res-zhang")
+    cases = [
+        ("/派单 1 @王五", "officer-li", "没有找到"),
+        ("/派单 9 @周建国", "officer-li", "#9"),
+        ("/派单", "officer-li", "编号"),
+        ("/办结 1", "officer-li", "说明"),
+        ("/延期 1 很久", "officer-li", "3天"),
+        ("/工单 不存在的群", "officer-li", "筛选"),
+        ("/进度 1", "res-chen", "本人"),
+        ("/撤销 1", "res-chen", "本人"),
+        ("/工单", "res-chen", "仅限"),
+        ("/统计", "res-zhang", "仅限"),
+    ]
+    for text, sender, fragment in cases:
+        assert fragment in one_line(await chat.say(text, sender=sender)), text
+    assert ticket(chat).status == "已受理"
+
+
+async def test_staff_only_see_their_own_scope(chat):
+    await chat.say("5楼楼道灯坏了好几天了，晚上黑乎乎的", sender="res-wu", room=S2)
+    assert "#1" in one_line(await chat.say("/工单 1", sender="officer-li", room=None))
+    assert "没有符合" in one_line(await chat.say("/工单", sender="officer-li", room=None))
+    seen = await chat.say("/工单 3幢2单元楼道群", sender="grid-zhao", room=None)
+    assert "#1" in seen[0].text
+
+
+async def test_postpone_withdraw_and_overdue_filter(chat, clock):
+    await chat.say(LIGHT, sender="res-zhang")  # 设施报修: 24 hours
+    await chat.say(PETITION, sender="res-chen")
+    clock.advance(hours=25)
+    overdue = (await chat.say("/工单 超期", sender="officer-li"))[0].text
+    assert "#1" in overdue and "#2" not in overdue
+    moved = await chat.say("/延期 #1 3天 等待配件", sender="officer-li")
+    assert ticket(chat).due_at == clock.now() + timedelta(days=3)  # overdue: extended from now
+    assert "感谢理解" in moved[0].text and moved[0].mentions == ("res-zhang",)
+    assert actions(chat)[-1] == "延期"
+    # a resident withdraws their own open ticket; the admin's "/撤销 @某人" is another command
+    withdrawn = await chat.say("/撤销 #2", sender="res-chen")
+    assert "已撤销" in one_line(in_room(withdrawn)) and "撤销" in to(withdrawn, "officer-li")[0].text
+    assert ticket(chat, 2).status == "已撤销"
+    assert "无需撤销" in one_line(await chat.say("/撤销 2", sender="res-chen"))
+
+
+async def test_withdrawing_a_shared_ticket_keeps_it_for_the_neighbours(chat):
+    await chat.say(PETITION, sender="res-zhang")
+    await chat.say(SAME_AGAIN, sender="res-chen")
+    assert "继续处理" in one_line(in_room(await chat.say("/撤销 1", sender="res-zhang")))
+    assert (ticket(chat).status, ticket(chat).reporters) == ("已受理", 1)
+
+
+async def test_chatter_never_opens_or_rates_anything(chat):
+    for text in ("1", "2", "满意", "谢谢李敏", "好的收到", "晚上好呀各位邻居", "有人要二手自行车吗", "#1"):
+        assert await chat.say(text, sender="res-chen") == [], text
+    assert rows(chat, Ticket) == []
+
+
+async def test_overdue_reminders_and_escalation_are_sent_once(chat, clock):
+    await chat.say(LIGHT, sender="res-zhang")
+    await chat.say("/派单 1 @周建国", sender="officer-li")
+    services = chat.app.services
+    with Session(chat.app.engine) as session:
+        assert overdue_tickets(session, clock.now()) == []
+        clock.advance(hours=25)
+        assert [t.id for t in overdue_tickets(session, clock.now())] == [1]
+        assert remind_overdue(services, session, clock.now()) == 2
+        session.commit()
+        assert remind_overdue(services, session, clock.now()) == 0  # running twice never double-sends
+        session.commit()
+    queued = {r.to: r.text for r in rows(chat, OutboxItem) if r.key.startswith("overdue:")}
+    assert "超期提醒" in queued["leader-zhou"] and "超期督办" in queued["grid-zhao"]
+    assert actions(chat).count("催办") == 1
+
+
+async def test_deleting_my_information_keeps_only_counts(chat):
+    await chat.say("我家电话13812345678，3楼的楼道灯又不亮了", sender="res-zhang")
+    await chat.say("我爸去世了，房子怎么继承", sender="res-zhang", room=LEGAL)
+    reply = one_line(await chat.say("/删除我的信息", sender="res-zhang"))
+    assert "删除" in reply and "张阿姨" not in reply
+    gone = "（已应居民要求删除）"
+    assert ticket(chat).text == gone and ticket(chat).category == "设施报修"
+    assert all(m.text == gone for m in rows(chat, Message) if m.sender_id == "res-zhang")
+    assert not any("楼道灯又不亮" in m.text for m in rows(chat, Message))  # forwarded copies too
+    person = next(p for p in rows(chat, Person) if p.id == "res-zhang")
+    assert person.deleted and person.name == ""
+    assert any(a.action == "删除个人信息" for a in rows(chat, AuditEntry))
+
+
+async def test_the_story_through_the_web_chat_api(config, db_url, clock):
+    transport = WebChatTransport(host="127.0.0.1", port=0)
+    app = Stairwell(config, transport, clock=clock, database_url=db_url)
+    await app.start()
+    base = f"http://127.0.0.1:{transport.bound_port}/api/rooms/s3-1/messages"
+    people = {p.id: p.name for p in config.people}
+
+    async def say(http, sender: str, text: str) -> list[dict]:
+        async with http.post(base, json={"sender_id": sender, "sender_name": people[sender], "text": text}) as resp:
+            assert resp.status == 200
+            return (await resp.json())["replies"]
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            assert "#1" in (await say(http, "res-zhang", PETITION))[0]["text"]
+            assert "仅限" in (await say(http, "res-chen", "/办结 1 好了"))[0]["text"]
+            assigned = await say(http, "officer-li", "/派单 1 @周建国")
+            assert any(r.get("to") == "leader-zhou" for r in assigned)
+            await say(http, "leader-zhou", "/处理 1 已联系物业")
+            done = await say(http, "leader-zhou", "/办结 1 已清理完毕")
+            assert done[0]["mentions"] == ["res-zhang"] and "评价" in done[0]["text"]
+            assert "满意" in (await say(http, "res-zhang", "1"))[0]["text"]
+        with Session(app.engine) as session:
+            assert session.get(Ticket, 1).status == "已回访"
+            assert [e.action for e in session.exec(select(TicketEvent)).all()] == ["受理", "分派", "处理", "办结", "评价"]
+    finally:
+        await app.stop()
