@@ -47,6 +47,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     from bot.app import Stairwell
+    from bot.transports.base import TransportError
     from bot.transports.registry import UnknownTransport, build_transport
 
     config = _config_or_exit(args.config)
@@ -62,6 +63,10 @@ async def _serve(args: argparse.Namespace) -> int:
     app = Stairwell(config, transport)
     try:
         await app.start()
+    except TransportError as exc:  # e.g. a wrong wechaty token
+        print(f"transport '{args.transport}' 无法连接: {exc}", file=sys.stderr)
+        await app.stop()
+        return 1
     except OSError as exc:
         port = args.port if args.port is not None else config.web.port
         print(f"无法启动：端口 {port} 不可用（{exc.strerror or exc}）。请换一个端口：--port N", file=sys.stderr)
@@ -157,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     schedules.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
     schedules.set_defaults(func=cmd_schedules)
 
+    wechaty = sub.add_parser(
+        "check-wechaty", help="check the WeChat gateway connection", add_help=False,
+        description="Connect to the wechaty gateway, ding/dong, list rooms (needs the [wechaty] extra).",
+    )
+
     evaluate = sub.add_parser("eval", help="measure the router on labelled JSONL", description="Evaluate the router.")
     evaluate.add_argument("files", nargs="+", metavar="FILE.jsonl")
     evaluate.set_defaults(func=cmd_eval)
@@ -164,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check-wechaty"]:  # it has its own parser (and its own --help)
+        from bot.transports.wechaty_check import main as check_main
+
+        return check_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -72,6 +72,9 @@ class PersonConfig(Strict):
     name: str = Field(min_length=1)
     rooms: list[str] = []  # room topics the person is a member of
     roles: list[Grant] = []
+    # The person's ids on real transports (e.g. a wxid from `check-wechaty`), so grants made to
+    # the config id apply when they write from WeChat; officers can add more with /关联.
+    aliases: list[str] = []
 
 
 class BotConfig(Strict):

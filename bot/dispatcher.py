@@ -9,6 +9,7 @@ transport never sees the error.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -75,6 +76,12 @@ class Dispatcher:
         services = self.services
         text = strip_bot_mention(clean_text(event.text), services.config.bot.name)
         with Session(services.engine) as session:
+            # Identity is the transport's stable id, mapped to a known person where linked.
+            event = dataclasses.replace(
+                event,
+                sender_id=directory.core_person_id(session, event.transport, event.sender_id),
+                mention_ids=tuple(directory.core_person_id(session, event.transport, m) for m in event.mention_ids),
+            )
             room = (
                 directory.resolve_room(session, event.transport, event.room_id, event.room_topic)
                 if event.room_id

@@ -24,6 +24,7 @@ from bot.config import OutboxConfig
 from bot.events import Outgoing
 from bot.transports.base import Transport, TransportError
 from storage import outbox as queries
+from storage import directory
 from storage.messages import log_message
 from storage.models import Message, OutboxItem, Room
 
@@ -207,11 +208,12 @@ class OutboxWorker:
             row.attempts += 1
             session.add(row)
             session.commit()
+            name = self.transport.name
             message = Outgoing(
                 text=row.text,
                 room_id=room_target if row.room_id else None,
-                to=row.to,
-                mentions=tuple(row.mentions.split()) if row.mentions else (),
+                to=directory.external_person_id(session, name, row.to) if row.to else None,
+                mentions=tuple(directory.external_person_id(session, name, m) for m in row.mentions.split()),
                 key=row.key,
             )
             try:

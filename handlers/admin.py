@@ -7,7 +7,7 @@ from bot.config import ROLE_BY_CHINESE, ROLE_NAMES
 from bot.context import Context
 from handlers.people import resolve_person
 from storage import directory
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Person
 from storage import outbox as outbox_queries
 from storage import tickets
 from storage.state import get_flag
@@ -124,3 +124,19 @@ async def members_command(ctx: Context, args: str) -> None:
         roles = sorted({ROLE_NAMES[g.role] for g in directory.grants_for(ctx.session, person.id)})
         lines.append(f"{person.name}" + (f"（{'、'.join(roles)}）" if roles else ""))
     ctx.private(ctx.caller.person_id, "\n".join(lines))
+
+
+@command("关联", roles={"admin"}, usage="/关联 @某人 人员编号", help="把群里的某人对应到配置中的人员（如 officer-li）",
+         pattern=r"^\s*[@＠]\S+\s+\S+")
+async def link_command(ctx: Context, args: str) -> None:
+    """Correct the identity mapping: this WeChat account is that configured person."""
+    token, person_id = args.split()[:2]
+    found, error = resolve_person(ctx, token)
+    target = ctx.session.get(Person, person_id)
+    if error or found is None or target is None:
+        ctx.reply(error or f"配置中没有人员编号“{person_id[:20]}”。", mention=False)
+        return
+    directory.link_alias(ctx.session, ctx.event.transport, found.id, target.id)
+    ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="关联身份",
+                               subject=f"{ctx.event.transport}:{found.id} -> {target.id}"))
+    ctx.reply(f"已关联：群里的“{found.name}”就是{target.name}（{target.id}）。", mention=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, delete, select
 
 from bot.config import AppConfig
-from storage.models import Person, RoleGrant, Room, RoomMember
+from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 
 
 def seed_from_config(session: Session, config: AppConfig) -> None:
@@ -20,6 +20,7 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     session.flush()
     topic_to_id = {rc.topic: rc.id for rc in config.rooms}
     session.exec(delete(RoleGrant).where(col(RoleGrant.source) == "config"))
+    session.exec(delete(PersonAlias).where(col(PersonAlias.source) == "config"))
     for pc in config.people:
         person = session.get(Person, pc.id) or Person(id=pc.id, name=pc.name)
         person.name = pc.name
@@ -29,6 +30,8 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
             ensure_member(session, topic_to_id[topic], pc.id)
         for grant in pc.roles:
             session.add(RoleGrant(person_id=pc.id, role=grant.role, scope=grant.scope, source="config"))
+        for alias in pc.aliases:
+            session.merge(PersonAlias(transport="*", external_id=alias, person_id=pc.id, source="config"))
     session.flush()
 
 
@@ -155,3 +158,27 @@ def revoke_chat_grants(session: Session, person_id: str, role: str | None = None
     for row in rows:
         session.delete(row)
     return len(rows)
+
+
+def core_person_id(session: Session, transport: str, external_id: str) -> str:
+    """The person a transport id belongs to (itself when no alias links it to a known person)."""
+    for key in ((transport, external_id), ("*", external_id)):
+        alias = session.get(PersonAlias, key)
+        if alias is not None:
+            return alias.person_id
+    return external_id
+
+
+def external_person_id(session: Session, transport: str, person_id: str) -> str:
+    """The id to address ``person_id`` by on ``transport`` (a chat-made link wins over config)."""
+    rows = session.exec(
+        select(PersonAlias).where(PersonAlias.person_id == person_id, col(PersonAlias.transport).in_([transport, "*"]))
+    ).all()
+    if not rows:
+        return person_id
+    rows = sorted(rows, key=lambda a: (a.transport != transport, a.source != "chat"))
+    return rows[0].external_id
+
+
+def link_alias(session: Session, transport: str, external_id: str, person_id: str) -> None:
+    session.merge(PersonAlias(transport=transport, external_id=external_id, person_id=person_id, source="chat"))

@@ -64,6 +64,16 @@ class Person(SQLModel, table=True):
     deleted: bool = False
 
 
+class PersonAlias(SQLModel, table=True):
+    """A transport's id for a known person (e.g. the wxid of 李敏 = officer-li); transport '*' = any."""
+
+    __tablename__ = "person_aliases"
+    transport: str = Field(primary_key=True)
+    external_id: str = Field(primary_key=True)
+    person_id: str = Field(foreign_key="people.id", index=True)
+    source: str = "config"  # config | chat
+
+
 class RoomMember(SQLModel, table=True):
     __tablename__ = "room_members"
     room_id: str = Field(foreign_key="rooms.id", primary_key=True)

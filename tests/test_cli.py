@@ -16,7 +16,8 @@ def run(*args: str, timeout: float = 30, **kw) -> subprocess.CompletedProcess:
 
 
 def test_help_everywhere():
-    for args in ([], ["--help"], ["run", "--help"], ["check-config", "--help"], ["classify", "--help"], ["eval", "--help"]):
+    for args in ([], ["--help"], ["run", "--help"], ["check-config", "--help"], ["classify", "--help"],
+                 ["eval", "--help"], ["schedules", "--help"], ["check-wechaty", "--help"]):
         result = run(*args)
         assert "usage" in (result.stdout + result.stderr).lower(), args
 

@@ -145,3 +145,25 @@ async def test_unknown_command_and_bad_format_are_one_line(chat):
     assert "/帮助" in unknown[0].text and "\n" not in unknown[0].text
     bad = await chat.say("/回执 abc", sender="officer-li")
     assert "用法" in bad[0].text
+
+
+async def test_transport_ids_map_to_configured_people(chat):
+    # 李敏 writes from WeChat with a wxid nobody configured: she is a stranger until linked
+    refused = await chat.say("/通知 本楼 今晚停电", sender="wxid_li", sender_name="李敏")
+    assert "仅限" in refused[0].text
+    mention = "wxid_li"
+    linked = await chat.transport.say("/关联 @李敏 officer-li", sender="grid-zhao", room="s3-1",
+                                      sender_name="赵磊")
+    await chat.app.idle()
+    assert "有2位“李敏”" in linked[0].text  # ambiguous by name: the admin must @ her
+    from bot.events import Incoming
+
+    linked = await chat.transport.deliver(Incoming("memory", "m-link", "s3-1", "3幢1单元楼道群", "grid-zhao", "赵磊",
+                                                   "/关联 @李敏 officer-li", mention_ids=(mention,)))
+    await chat.app.idle()
+    assert "已关联" in linked[0].text
+    await chat.say("/通知 本楼 今晚停电", sender="wxid_li", sender_name="李敏")
+    assert any(m.text.startswith("【通知】") for m in chat.sent)
+    # and private messages to officer-li now go to her WeChat id
+    await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang")
+    assert any(m.to == "wxid_li" and "新工单" in m.text for m in chat.sent)
