@@ -217,3 +217,22 @@ def test_schedules_cli_lists_jobs_with_targets_and_previews(tmp_path):
 async def test_cancel_unknown_job_is_refused(make_chat, bad):
     chat = await make_chat(run_scheduler=True)
     assert "没有找到" in (await chat.say(bad, sender="officer-li"))[0].text
+
+
+async def test_scheduler_waits_for_the_transport_to_connect(config, db_url, clock):
+    from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
+
+    from bot.app import Stairwell
+    from bot.events import Connected
+    from bot.transports.memory import create
+
+    transport = create(config)
+    transport.connects_later = True  # like wechaty: up only after a login
+    app = Stairwell(config, transport, clock=clock, database_url=db_url)
+    await app.start()
+    try:
+        assert app.scheduler.state == STATE_PAUSED
+        await transport.deliver(Connected("memory", "bot", "楼道通"))
+        assert app.scheduler.state == STATE_RUNNING
+    finally:
+        await app.stop()

@@ -31,6 +31,9 @@ class Transport(Protocol):
     # True when sending the same Outgoing.key twice delivers it once (so the outbox may
     # safely resend a message that was in flight when the process died).
     idempotent_sends: bool
+    # Optional: True when the link is up only after a Connected event (e.g. a WeChat login);
+    # the app then keeps the scheduler paused until that event.
+    # connects_later: bool = False
 
     async def start(self, on_event: EventHandler) -> None: ...
 

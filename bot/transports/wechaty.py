@@ -298,6 +298,7 @@ class WechatyTransport:
 
     name = "wechaty"
     idempotent_sends = False
+    connects_later = True  # schedules resume on the Connected (login) event, not at start
 
     def __init__(
         self,
