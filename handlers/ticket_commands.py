@@ -226,6 +226,9 @@ def resolve_person(ctx: Context, ticket: Ticket, name: str) -> Person | None:
 async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
     name = re.split(r"[\s\u2005]+", rest.strip())[0].lstrip("@＠")
     person = resolve_person(ctx, ticket, name) if name else None
+    if person is None:  # a WeChat @ carries the id even when the group nickname differs
+        mentioned = (ctx.session.get(Person, pid) for pid in ctx.event.mention_ids)
+        person = next((p for p in mentioned if p is not None and not p.deleted), None)
     if person is None:
         ctx.reply(f"没有找到“{name[:12]}”，请用群里的名字，例如：/派单 {ticket.id} @周建国", mention=False)
         return

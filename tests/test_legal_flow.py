@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from storage.models import AuditEntry, Consultation
 from tests.conftest import LEGAL
-from tests.test_tickets import in_room, one_line, rows, to
+from tests.test_tickets import in_room, one_line, rows, to, web_say  # noqa: F401 (a fixture)
 
 QUESTION = "我爸去世了，房子怎么继承"
 WAGES = "老板拖欠工资三个月怎么办"
@@ -56,3 +56,11 @@ async def test_bad_legal_arguments_are_one_line(chat):
     for text, fragment in (("/答复", "编号"), ("/答复 L9 内容", "L9"), ("/答复 L1", "内容")):
         assert fragment in one_line(await chat.say(text, sender="lawyer-wang", room=LEGAL)), text
     assert consultation(chat).status == "待答复"
+
+
+async def test_a_legal_question_through_the_web_chat_api(web_say):
+    asked = await web_say("res-chen", WAGES, room="legal-xfl")
+    assert "L1" in asked[0]["text"] and any(r.get("to") == "lawyer-wang" for r in asked)
+    answered = await web_say("lawyer-wang", "/答复 L1 可以先找劳动监察大队投诉，或申请劳动仲裁。", room="legal-xfl")
+    assert len(answered) == 1 and answered[0]["mentions"] == ["res-chen"] and "劳动仲裁" in answered[0]["text"]
+    assert "仅限" in (await web_say("res-chen", "/答复 L1 我自己答", room="legal-xfl"))[0]["text"]

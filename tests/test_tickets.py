@@ -5,15 +5,16 @@ import itertools
 from datetime import timedelta
 
 import aiohttp
+import pytest
 from sqlmodel import Session, select
 
 from bot.app import Stairwell
-from bot.events import Outgoing
+from bot.events import Incoming, Outgoing
 from bot.transports.webchat import WebChatTransport
 from handlers.overdue import overdue_tickets, remind_overdue
 from storage import tickets
 from storage.models import AuditEntry, Message, OutboxItem, Person, Ticket, TicketEvent
-from tests.conftest import LEGAL, S2
+from tests.conftest import LEGAL, S1, S2
 
 PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
 SAME_AGAIN = "楼道里的纸箱还没人清，消防通道还是堵着"
@@ -237,30 +238,42 @@ async def test_deleting_my_information_keeps_only_counts(chat):
     assert any(a.action == "删除个人信息" for a in rows(chat, AuditEntry))
 
 
-async def test_the_story_through_the_web_chat_api(config, db_url, clock):
+@pytest.fixture
+async def web_say(config, db_url, clock):
+    """say(sender, text, room) through the real web chat API on a loopback port; say.app is the bot."""
     transport = WebChatTransport(host="127.0.0.1", port=0)
     app = Stairwell(config, transport, clock=clock, database_url=db_url)
     await app.start()
-    base = f"http://127.0.0.1:{transport.bound_port}/api/rooms/s3-1/messages"
-    people = {p.id: p.name for p in config.people}
+    names = {p.id: p.name for p in config.people}
+    async with aiohttp.ClientSession() as http:
 
-    async def say(http, sender: str, text: str) -> list[dict]:
-        async with http.post(base, json={"sender_id": sender, "sender_name": people[sender], "text": text}) as resp:
-            assert resp.status == 200
-            return (await resp.json())["replies"]
+        async def say(sender: str, text: str, room: str = "s3-1") -> list[dict]:
+            url = f"http://127.0.0.1:{transport.bound_port}/api/rooms/{room}/messages"
+            async with http.post(url, json={"sender_id": sender, "sender_name": names[sender], "text": text}) as resp:
+                assert resp.status == 200
+                return (await resp.json())["replies"]
 
-    try:
-        async with aiohttp.ClientSession() as http:
-            assert "#1" in (await say(http, "res-zhang", PETITION))[0]["text"]
-            assert "仅限" in (await say(http, "res-chen", "/办结 1 好了"))[0]["text"]
-            assigned = await say(http, "officer-li", "/派单 1 @周建国")
-            assert any(r.get("to") == "leader-zhou" for r in assigned)
-            await say(http, "leader-zhou", "/处理 1 已联系物业")
-            done = await say(http, "leader-zhou", "/办结 1 已清理完毕")
-            assert done[0]["mentions"] == ["res-zhang"] and "评价" in done[0]["text"]
-            assert "满意" in (await say(http, "res-zhang", "1"))[0]["text"]
-        with Session(app.engine) as session:
-            assert session.get(Ticket, 1).status == "已回访"
-            assert [e.action for e in session.exec(select(TicketEvent)).all()] == ["受理", "分派", "处理", "办结", "评价"]
-    finally:
-        await app.stop()
+        say.app = app
+        yield say
+    await app.stop()
+
+
+async def test_the_story_through_the_web_chat_api(web_say):
+    assert "#1" in (await web_say("res-zhang", PETITION))[0]["text"]
+    assert "仅限" in (await web_say("res-chen", "/办结 1 好了"))[0]["text"]
+    assigned = await web_say("officer-li", "/派单 1 @周建国")
+    assert any(r.get("to") == "leader-zhou" for r in assigned)
+    await web_say("leader-zhou", "/处理 1 已联系物业")
+    done = await web_say("leader-zhou", "/办结 1 已清理完毕")
+    assert done[0]["mentions"] == ["res-zhang"] and "评价" in done[0]["text"]
+    assert "满意" in (await web_say("res-zhang", "1"))[0]["text"]
+    with Session(web_say.app.engine) as session:
+        assert session.get(Ticket, 1).status == "已回访"
+        assert [e.action for e in session.exec(select(TicketEvent)).all()] == ["受理", "分派", "处理", "办结", "评价"]
+
+
+async def test_assigning_by_a_wechat_mention_uses_its_id(chat):
+    await chat.say(LIGHT, sender="res-zhang")
+    event = Incoming("memory", "at-1", "s3-1", S1, "officer-li", "李敏", "/派单 1 @建国叔", mention_ids=("leader-zhou",))
+    replies = await chat.transport.deliver(event)
+    assert to(replies, "leader-zhou") and ticket(chat).assignee_id == "leader-zhou"
