@@ -277,3 +277,13 @@ async def test_assigning_by_a_wechat_mention_uses_its_id(chat):
     event = Incoming("memory", "at-1", "s3-1", S1, "officer-li", "李敏", "/派单 1 @建国叔", mention_ids=("leader-zhou",))
     replies = await chat.transport.deliver(event)
     assert to(replies, "leader-zhou") and ticket(chat).assignee_id == "leader-zhou"
+
+
+async def test_a_private_petition_is_resolved_and_rated_privately(chat):
+    await chat.say(LIGHT, sender="res-chen", room=None)
+    assert "没有找到" in one_line(await chat.say("/工单 1", sender="officer-li", room=None))  # not her stairwell
+    done = await chat.say("/办结 1 已安排电工维修", sender="grid-zhao", room=None)
+    assert "评价" in to(done, "res-chen")[0].text
+    assert await chat.say("1", sender="res-chen", room=S1) == []  # the question was asked privately
+    assert "满意" in one_line(await chat.say("1", sender="res-chen", room=None))
+    assert ticket(chat).status == "已回访"
