@@ -137,6 +137,12 @@ def cmd_schedules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from handlers.report import report_command
+
+    return report_command(args.month, args.format, args.config, None, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="楼道通 Stairwell：楼道群与法润民生群助手")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -161,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     schedules = sub.add_parser("schedules", help="list scheduled jobs", description="List every scheduled job.")
     schedules.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
     schedules.set_defaults(func=cmd_schedules)
+
+    report = sub.add_parser(
+        "report", help="monthly petition statistics for the grid council (网格议事会)",
+        description="Monthly statistics: received, 响应率, 按时办结率, 办结率, 满意率, times, top categories, 小急难.",
+    )
+    report.add_argument("--month", required=True, metavar="YYYY-MM")
+    report.add_argument("--format", default="md", choices=["md", "csv"])
+    report.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
+    report.set_defaults(func=cmd_report)
 
     wechaty = sub.add_parser(
         "check-wechaty", help="check the WeChat gateway connection", add_help=False,

@@ -99,3 +99,14 @@ def test_run_serves_the_web_chat_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_report_command_for_the_grid_council(tmp_path):
+    env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "PATH": "/usr/bin:/bin"}
+    md = run("report", "--month", "2026-11", env=env)
+    assert md.returncode == 0, md.stderr
+    assert "2026" in md.stdout and "响应率" in md.stdout
+    csv = run("report", "--month", "2026-11", "--format", "csv", env=env)
+    assert csv.returncode == 0 and "," in csv.stdout
+    bad = run("report", "--month", "2026-13", env=env)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -61,7 +62,7 @@ class MemoryTransport:
             topic = self.rooms.get(room_id, room)
         event = Incoming(
             transport=self.name,
-            message_id=message_id or f"mem-in-{next(self._ids)}",
+            message_id=message_id or f"mem-in-{uuid.uuid4().hex[:12]}",  # unique across restarts
             room_id=room_id,
             room_topic=topic,
             sender_id=sender,
