@@ -1,6 +1,7 @@
 """The app: wires config, storage, router, dispatcher, outbox and one transport."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlmodel import Session
@@ -103,6 +104,7 @@ class Stairwell:
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0.01)  # let a job that already started finish its transaction
         await self.transport.stop()
         await self.outbox.stop()
         runtime.install(None)

@@ -236,3 +236,23 @@ async def test_scheduler_waits_for_the_transport_to_connect(config, db_url, cloc
         assert app.scheduler.state == STATE_RUNNING
     finally:
         await app.stop()
+
+
+async def test_jobs_and_message_handling_share_sqlite_without_locking(make_chat):
+    """The "database is locked" trap: a busy job store on the same SQLite file as the chat."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    chat = await make_chat(run_scheduler=True, clock=Clock())
+    chat.app.scheduler.add_job(JOBS + "visit_reminder", IntervalTrigger(seconds=0.05), id="cfg:busy")
+    texts = [f"/定时 2027-01-{d:02d} 09:00 本楼 第{d}次楼道会" for d in range(1, 21)]
+    for text in texts:  # each command writes the job store right after its own transaction
+        reply = await chat.say(text, sender="officer-li")
+        assert "已设定" in reply[0].text
+        await chat.say("谢谢大家", sender="res-chen")
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    jobs_now = [j for j in chat.app.scheduler.get_jobs() if j.id.startswith("user:")]
+    assert len(jobs_now) == 20
+    with Session(chat.app.engine) as session:  # queued once a month, however often it ran
+        visits = session.exec(select(OutboxItem).where(OutboxItem.key.like("visit:%"))).all()
+    assert len(visits) == 2
