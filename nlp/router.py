@@ -71,6 +71,14 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "地名": re.compile(r"(?<![A-Za-z])[A-Z]\d{0,2}\s?(?:市|县|区)"),
     # hypothetical parties in a legal question
     "甲乙": re.compile(r"甲.{0,30}乙|[A-C][与和]?[A-C]为|[A-C]以"),
+    # asking who is liable: "到底谁该赔", "医药费谁出", "工钱找谁要"
+    "谁担责": re.compile(r"谁(?:该|来|应该|应当)?(?:赔|出钱|出|负责|承担|买单)|找谁(?:赔|要|负责)"),
+    # a suggestion opens with 建议: "建议小区多装几个…", "提个建议…"
+    "建议开头": re.compile(r"^(?:@\S+\s*)?(?:提个|我|小小的)?(?:建议|提议)"),
+    # danger patterns (weights usually `urgent: <category>`): gas smell, smoke, exposed wires
+    "燃气味": re.compile(r"(?:煤气|燃气|天然气|液化气|瓦斯)(?:的)?(?:味|泄漏|泄露)"),
+    "冒烟": re.compile(r"烟.{0,2}冒[出起]|冒.{0,2}[黑白浓]烟|烧焦|焦糊味"),
+    "电线外露": re.compile(r"电线.{0,6}(?:露|裸|破皮|耷拉|垂下|掉下)"),
 }
 
 
@@ -130,17 +138,31 @@ class Router:
             for term, w in (cues or {}).items():
                 for t in targets:
                     add(term, t, "-", -abs(float(w)))
-        # danger words also count as a petition (someone must come) unless already weighted
-        urgent_weight = float(settings.get("urgent_petition_weight", 2.5))
-        for term in raw.get("urgent", []):
-            if not any(lab == "petition" and cat != "-" for lab, cat, _ in table.get(term, [])):
-                add(term, "petition", "消防安全隐患", urgent_weight)
-            add(term, "urgent", None, 1.0)
-        self.patterns: dict[str, dict[str, float]] = {
-            name: {k: float(v) for k, v in (weights or {}).items()}
-            for name, weights in raw.get("patterns", {}).items()
-            if name in _PATTERNS
-        }
+        # Danger words: {fallback category: [terms]} (a plain list = 消防安全隐患). Any danger in
+        # a message adds `urgent_petition_weight` ONCE to petition (someone must come), so two
+        # danger words in a legal question do not outvote it; the category comes from the topic
+        # cues plus the same bonus for the danger word's own category.  Danger words of the
+        # `urgent_legal` categories (a person in danger) also make a legal question urgent.
+        # `alarm` words (救命, 快来人) only raise the flag; their weights live in the label cues.
+        self.urgent_weight = float(settings.get("urgent_petition_weight", 2.5))
+        urgent_raw = raw.get("urgent", [])
+        if isinstance(urgent_raw, list):
+            urgent_raw = {"消防安全隐患": urgent_raw}
+        for cat, terms in urgent_raw.items():
+            for term in terms or []:
+                add(term, "urgent", str(cat), 1.0)
+        for term in raw.get("alarm", []):
+            add(term, "urgent", None, 0.0)
+        self.urgent_legal: frozenset[str] = frozenset(raw.get("urgent_legal", []))
+        self.patterns: dict[str, dict[str, float]] = {}
+        self.pattern_urgent: dict[str, str] = {}
+        for name, weights in raw.get("patterns", {}).items():
+            if name not in _PATTERNS:
+                continue
+            weights = dict(weights or {})
+            if "urgent" in weights:
+                self.pattern_urgent[name] = str(weights.pop("urgent"))
+            self.patterns[name] = {k: float(v) for k, v in weights.items()}
         self.table = {k: tuple(v) for k, v in table.items()}
         self.max_span = 4
         # every proper prefix of a term: lets the scan stop extending a run early
@@ -198,7 +220,7 @@ class Router:
         scores = {lab: 0.0 for lab in LABELS}
         cats: dict[str, dict[str, float]] = {lab: {} for lab in LABELS}
         cues: dict[str, list[_Hit]] = {lab: [] for lab in LABELS}
-        urgent_hits: list[str] = []
+        urgent_hits: list[tuple[str, str | None]] = []  # (term, danger category | None = alarm)
         seen: set[str] = set()
         for term in terms:
             if term in seen:
@@ -211,7 +233,7 @@ class Router:
                 continue
             for label, cat, w in self.table[term]:
                 if label == "urgent":
-                    urgent_hits.append(term)
+                    urgent_hits.append((term, cat))
                     continue
                 scores[label] += w
                 if cat == "-":
@@ -220,7 +242,8 @@ class Router:
                 cues[label].append(_Hit(term, w))
                 if cat is not None:
                     cats[label][cat] = cats[label].get(cat, 0.0) + w
-        self._apply_patterns(text, scores, cues)
+        self._apply_patterns(text, scores, cues, urgent_hits)
+        self._apply_danger(urgent_hits, scores, cats, cues)
         for min_len, weights in self.length_bonus:
             if len(text) >= min_len:
                 for lab, w in weights.items():
@@ -234,20 +257,46 @@ class Router:
                 cues[lab].append(_Hit("#工作人员", w))
         return self._decide(scores, cats, cues, urgent_hits)
 
-    def _apply_patterns(self, text: str, scores: dict[str, float], cues: dict[str, list[_Hit]]) -> None:
+    def _apply_patterns(
+        self,
+        text: str,
+        scores: dict[str, float],
+        cues: dict[str, list[_Hit]],
+        urgent_hits: list[tuple[str, str | None]],
+    ) -> None:
         compact = text.replace(" ", "").replace("\u3000", "")
         for name, weights in self.patterns.items():
             if _PATTERNS[name].search(compact):
                 for lab, w in weights.items():
                     scores[lab] += w
                     cues[lab].append(_Hit("#" + name, w))
+                if name in self.pattern_urgent:
+                    urgent_hits.append(("#" + name, self.pattern_urgent[name]))
+
+    def _apply_danger(
+        self,
+        urgent_hits: list[tuple[str, str | None]],
+        scores: dict[str, float],
+        cats: dict[str, dict[str, float]],
+        cues: dict[str, list[_Hit]],
+    ) -> None:
+        """Danger to life or property: one fixed petition bonus, whatever the number of words."""
+        danger = next(((t, c) for t, c in urgent_hits if c is not None), None)
+        if danger is None:
+            return
+        term, cat = danger
+        scores["petition"] += self.urgent_weight
+        cues["petition"].append(_Hit(term, self.urgent_weight))
+        # the danger names the category (a gas smell in the kitchen is a fire hazard, a burst
+        # pipe a repair), unless the topic words weigh more
+        cats["petition"][cat] = cats["petition"].get(cat, 0.0) + self.urgent_weight
 
     def _decide(
         self,
         scores: dict[str, float],
         cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
-        urgent_hits: list[str],
+        urgent_hits: list[tuple[str, str | None]],
     ) -> Route:
         best = max(LABELS, key=lambda lab: scores[lab])
         score = round(scores[best], 3)
@@ -255,9 +304,15 @@ class Router:
         if scores[best] < self.thresholds[best] or not self._enough_cues(cues[best]):
             return Route("other", None, False, score, keywords)
         category = self._category(best, cats[best])
-        urgent = bool(urgent_hits) and best in ("petition", "legal")
+        if best == "petition":
+            flags = [t for t, _ in urgent_hits]
+        elif best == "legal":
+            flags = [t for t, c in urgent_hits if c is None or c in self.urgent_legal]
+        else:
+            flags = []
+        urgent = bool(flags)
         if urgent:
-            keywords = tuple(dict.fromkeys(("!" + h for h in urgent_hits))) + keywords
+            keywords = tuple(dict.fromkeys("!" + t.lstrip("#") for t in flags)) + keywords
         return Route(best, category, urgent, score, keywords)
 
     def _enough_cues(self, hits: list[_Hit]) -> bool:
