@@ -5,6 +5,10 @@ the dedup check) → command? → pending conversation? → route → the route'
 handler → replies queued in the outbox, committed with the handler's changes.
 A handler that raises is rolled back alone; the message stays logged and the
 transport never sees the error.
+
+Chatter takes a fast path: a message that no handler would act on (see
+``Dispatcher._quiet_route``) costs one INSERT (with its route) and one COMMIT; the
+directory look-ups come from the in-process cache (storage.directory.DirectoryCache).
 """
 from __future__ import annotations
 
@@ -15,18 +19,19 @@ import re
 import time
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from bot import commands
 from bot.context import Context
 from bot.events import Connected, Disconnected, Event, Incoming, Outgoing, RoomJoined, RoomLeft
-from bot.permissions import caller_from_grants
+from bot.permissions import Caller
 from bot.privacy import clean_text, mask
 from bot.services import Services
-from handlers import lifecycle, routes
+from handlers import lifecycle, notices, ratings, routes
 from storage import directory
-from storage.messages import log_message
-from storage.models import Message
+from storage.messages import insert_message
+from storage.models import Message, Room
 
 log = logging.getLogger("stairwell.dispatch")
 
@@ -35,23 +40,52 @@ def strip_bot_mention(text: str, bot_name: str) -> str:
     return re.sub(rf"^@{re.escape(bot_name)}[\s\u2005]*", "", text).strip()
 
 
+class RouteMemo:
+    """The router, remembering its last answer: the dispatcher asks before the route's handler
+    asks again for the same text (the router has no side effects)."""
+
+    def __init__(self, router) -> None:
+        self._router = router
+        self._last: tuple[str, bool, object] | None = None
+
+    def route(self, text: str, *, staff: bool = False):
+        last = self._last
+        if last is not None and last[0] == text and last[1] == staff:
+            return last[2]
+        answer = self._router.route(text, staff=staff)
+        self._last = (text, staff, answer)
+        return answer
+
+    def __getattr__(self, name: str):
+        return getattr(self._router, name)
+
+
 class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
+        if not isinstance(services.router, RouteMemo):
+            services.router = RouteMemo(services.router)
         # One message at a time: handlers share one SQLite writer and stay short.
         self._lock = asyncio.Lock()
 
     async def handle(self, event: Event) -> list[Outgoing]:
+        wake = not isinstance(event, Incoming)  # lifecycle events always wake the outbox
         try:
             async with self._lock:
-                if isinstance(event, Incoming):
-                    return await self._on_message(event)
-                if isinstance(event, RoomJoined | RoomLeft | Connected | Disconnected):
-                    return await self._on_lifecycle(event)
+                self.services.take_queued()
+                try:
+                    if isinstance(event, Incoming):
+                        return await self._on_message(event)
+                    if isinstance(event, RoomJoined | RoomLeft | Connected | Disconnected):
+                        return await self._on_lifecycle(event)
+                finally:
+                    wake = self.services.take_queued() or wake
         except Exception:
             log.exception("event %s could not be handled", type(event).__name__)
+            wake = True
         finally:
-            self.services.wake_outbox()
+            if wake:  # only when something may have been queued: a pass costs two queries
+                self.services.wake_outbox()
         return []
 
     async def _on_lifecycle(self, event: Event) -> list[Outgoing]:
@@ -66,6 +100,29 @@ class Dispatcher:
         max_age = timedelta(seconds=self.services.config.bot.max_message_age_seconds)
         return self.services.clock.now() - event.sent_at > max_age
 
+    def _quiet_route(self, event: Incoming, text: str, caller: Caller, room: Room | None) -> tuple[str, str | None] | None:
+        """(route, category) when no handler would do anything with this message, else None.
+
+        Mirrors ``_process`` and handlers/routes.py ``route_message`` for the cases that have
+        no side effects (no command, no rating or receipt candidate, a route that only
+        records its label); keep the two in step.
+        """
+        if not text:
+            return "other", None
+        if commands.is_command(text) or ratings.parse_rating(text) is not None:
+            return None
+        if room is None or event.mentions_bot:
+            return None
+        if notices.RECEIPT.match(text.strip()):
+            return None
+        route = self.services.router.route(text, staff=caller.is_staff)
+        label = route.label
+        if label in ("legal", "notice"):
+            return None
+        if label == "petition" and room.kind == "stairwell" and room.auto_tickets:
+            return None
+        return label, route.category
+
     async def _on_message(self, event: Incoming) -> list[Outgoing]:
         started = time.perf_counter()
         if event.is_self:
@@ -75,60 +132,78 @@ class Dispatcher:
             return []
         services = self.services
         text = strip_bot_mention(clean_text(event.text), services.config.bot.name)
+        cache = directory.cache_for(services.engine)
         with Session(services.engine) as session:
             # Identity is the transport's stable id, mapped to a known person where linked.
-            event = dataclasses.replace(
-                event,
-                sender_id=directory.core_person_id(session, event.transport, event.sender_id),
-                mention_ids=tuple(directory.core_person_id(session, event.transport, m) for m in event.mention_ids),
+            sender_id = directory.cached_core_person_id(session, cache, event.transport, event.sender_id)
+            mention_ids = tuple(
+                directory.cached_core_person_id(session, cache, event.transport, m) for m in event.mention_ids
             )
+            if sender_id != event.sender_id or mention_ids != event.mention_ids:
+                event = dataclasses.replace(event, sender_id=sender_id, mention_ids=mention_ids)
             room = (
-                directory.resolve_room(session, event.transport, event.room_id, event.room_topic)
+                directory.cached_room(session, cache, event.transport, event.room_id, event.room_topic)
                 if event.room_id
                 else None
             )
-            directory.ensure_person(session, event.sender_id, event.sender_name)
+            directory.cached_ensure_person(session, cache, event.sender_id, event.sender_name)
             if room is not None:
-                directory.ensure_member(session, room.id, event.sender_id)
-            record = Message(
+                directory.cached_ensure_member(session, cache, room.id, event.sender_id)
+            caller = Caller(
+                event.sender_id, event.sender_name, directory.cached_grants(session, cache, event.sender_id)
+            )
+            room_id = room.id if room else None
+            quiet = self._quiet_route(event, text, caller, room)
+            message_id = insert_message(
+                session.connection(),
                 transport=event.transport,
                 external_id=event.message_id,
-                room_id=room.id if room else None,
+                room_id=room_id,
                 sender_id=event.sender_id,
                 sender_name=event.sender_name,
                 text=mask(text),
                 at=event.sent_at or services.clock.now(),
+                route=quiet[0] if quiet else None,
+                category=quiet[1] if quiet else None,
             )
-            if not log_message(session, record):
+            if message_id is None:  # the UNIQUE (transport, message id) is the dedup check
                 session.rollback()
                 log.info("dropped duplicate message %s/%s", event.transport, event.message_id)
                 return []
-            caller = caller_from_grants(
-                event.sender_id, event.sender_name, directory.grants_for(session, event.sender_id)
+            if quiet is not None:
+                session.commit()
+                log.info(
+                    "handled room=%s sender=%s route=%s ms=%.1f",
+                    room_id or "private", event.sender_id, quiet[0], (time.perf_counter() - started) * 1000,
+                )
+                return []
+            ctx = Context(
+                services, session, event, caller, directory.attach(session, room) if room else None,
+                message_id, text=text,
             )
-            ctx = Context(services, session, event, caller, room, record.id or 0, text=text)
+            category: str | None = None
             try:
                 with session.begin_nested():
-                    record.route, record.category = await self._process(ctx, text)
+                    route, category = await self._process(ctx, text)
             except Exception:
-                log.exception("handler failed for message %s in room %s", record.id, room.id if room else "-")
+                log.exception("handler failed for message %s in room %s", message_id, room_id or "-")
                 ctx.replies.clear()
                 ctx.after_commit.clear()
-                record.route = "error"
+                route, category = "error", None
                 if commands.is_command(text):  # the caller expects an answer; no details leak
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
-            route = record.route
-            room_id = room.id if room else "private"
-            session.add(record)
+            session.execute(
+                update(Message).where(Message.id == message_id).values(route=route, category=category)
+            )
             session.commit()
         for action in ctx.after_commit:
             try:
                 action()
             except Exception:
-                log.exception("post-commit action failed for message %s", record.id)
+                log.exception("post-commit action failed for message %s", message_id)
         log.info(
             "handled room=%s sender=%s route=%s ms=%.1f",
-            room_id, event.sender_id, route, (time.perf_counter() - started) * 1000,
+            room_id or "private", event.sender_id, route, (time.perf_counter() - started) * 1000,
         )
         return ctx.replies
 

@@ -28,9 +28,25 @@ class Services:
     on_connected: Callable[[], None] = lambda: None
     scheduler: Any = None  # the APScheduler instance, for the /定时 and /任务 commands
     state: dict = field(default_factory=dict)  # small in-memory state (pending confirmations)
+    _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
 
     def session(self) -> Session:
         return Session(self.engine)
+
+    def take_queued(self) -> bool:
+        """Whether queue() was called since the last call (and reset it)."""
+        queued, self._queued = self._queued, False
+        return queued
+
+    def directory_changed(self) -> None:
+        """Forget the cached directory (rooms, people, memberships, aliases, grants).
+
+        Not needed after writes through this process's database connections: those are
+        noticed on their own (storage.db). For changes made elsewhere, e.g. by another process.
+        """
+        from storage.db import bump_directory_version
+
+        bump_directory_version()
 
     def queue(
         self,
@@ -45,6 +61,7 @@ class Services:
         due_at=None,
     ) -> int:
         """Queue a message in ``session``'s transaction; returns how many rows were added."""
+        self._queued = True
         limits = self.config.outbox_for(self.transport_name)
         items = outbox_queries.enqueue(
             session,

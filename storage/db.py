@@ -1,11 +1,14 @@
 """Engine set-up: SQLite with WAL, a busy timeout and foreign keys; PostgreSQL as well."""
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import Pool
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from storage import models, state  # noqa: F401  (registers tables)
@@ -59,3 +62,76 @@ def init_schema(engine: Engine) -> None:
             raise RuntimeError(
                 f"database schema version {row.version} is newer than this program ({SCHEMA_VERSION})"
             )
+
+
+# ---- directory change tracking -----------------------------------------------------------
+# In-process caches of rooms, people, memberships, aliases and grants (storage.directory) are
+# valid for one "directory version". Any INSERT/UPDATE/DELETE on those tables, or any DDL,
+# through any SQLAlchemy engine in this process marks the connection; when that connection's
+# transaction ends (commit or rollback) the version is bumped, and bumped again when the
+# connection goes back to the pool, i.e. after the database commit itself. A cache entry is
+# only stored by a transaction that began at the current version and wrote nothing to these
+# tables, so no reader can keep an entry older than a committed change. Writers outside this
+# process (another bot process, raw sqlite3) are not seen: see DirectoryCache.max_age.
+DIRECTORY_TABLES = frozenset({"rooms", "people", "person_aliases", "role_grants", "room_members"})
+_DML = re.compile(
+    r'^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)',
+    re.IGNORECASE,
+)
+_DIRTY = "stairwell.directory_dirty"
+_BUMP_ON_CHECKIN = "stairwell.directory_bump"
+_BEGAN_AT = "stairwell.directory_began_at"
+_version = itertools.count(1)
+_current = [0]
+
+
+def directory_version() -> int:
+    return _current[0]
+
+
+def bump_directory_version() -> None:
+    """Forget every cached directory entry (rooms, people, memberships, aliases, grants)."""
+    _current[0] = next(_version)
+
+
+def _track_statement(conn, _cursor, statement: str, _params, _context, _many) -> None:
+    head = statement[:8].lstrip().upper()
+    if head.startswith(("SELECT", "WITH", "PRAGMA", "SAVEPOIN", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")):
+        return
+    if head.startswith(("CREATE", "DROP", "ALTER", "TRUNCATE")):
+        conn.info[_DIRTY] = True
+        return
+    match = _DML.match(statement)
+    if match is None or match.group(1).lower() in DIRECTORY_TABLES:
+        conn.info[_DIRTY] = True  # unknown statement shapes count as changes
+
+
+def _track_begin(conn) -> None:
+    conn.info[_BEGAN_AT] = _current[0]
+
+
+def _track_end(conn) -> None:
+    if conn.info.pop(_DIRTY, False):
+        bump_directory_version()
+        conn.info[_BUMP_ON_CHECKIN] = True
+    conn.info.pop(_BEGAN_AT, None)
+
+
+def _track_checkin(_dbapi_connection, record) -> None:
+    if record is not None and record.info.pop(_BUMP_ON_CHECKIN, False):
+        bump_directory_version()
+    if record is not None and record.info.pop(_DIRTY, False):  # ended without commit/rollback events
+        bump_directory_version()
+
+
+def cache_store_allowed(conn) -> bool:
+    """True when what ``conn``'s transaction reads may be cached (see above)."""
+    info = conn.info
+    return not info.get(_DIRTY) and info.get(_BEGAN_AT) == _current[0]
+
+
+event.listen(Engine, "before_cursor_execute", _track_statement)
+event.listen(Engine, "begin", _track_begin)
+event.listen(Engine, "commit", _track_end)
+event.listen(Engine, "rollback", _track_end)
+event.listen(Pool, "checkin", _track_checkin)

@@ -1,9 +1,15 @@
 """Rooms, people, memberships and role grants."""
 from __future__ import annotations
 
+import time
+import weakref
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, delete, select
 
 from bot.config import AppConfig
+from storage.db import cache_store_allowed, directory_version
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 
 
@@ -182,3 +188,132 @@ def external_person_id(session: Session, transport: str, person_id: str) -> str:
 
 def link_alias(session: Session, transport: str, external_id: str, person_id: str) -> None:
     session.merge(PersonAlias(transport=transport, external_id=external_id, person_id=person_id, source="chat"))
+
+
+# ---- the in-process directory cache ----------------------------------------------------------
+class DirectoryCache:
+    """What the per-message path asks of the directory, kept between messages.
+
+    Entries are valid for one directory version (storage.db): any committed or rolled-back
+    write to rooms, people, aliases, memberships or grants, through any session or Core
+    connection of this process, empties the cache; no handler has to invalidate it. Rows
+    written by another process are noticed within ``max_age`` seconds.
+    """
+
+    max_age = 30.0
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.filled_at = 0.0
+        self.rooms: dict[tuple[str, str, str | None], Room] = {}  # detached snapshots
+        self.room_targets: dict[str, str] = {}
+        self.people: dict[str, tuple[str, bool]] = {}  # id -> (name, deleted)
+        self.members: set[tuple[str, str]] = set()
+        self.grants: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.core_ids: dict[tuple[str, str], str] = {}
+        self.external_ids: dict[tuple[str, str], str] = {}
+
+    def fresh(self) -> "DirectoryCache":
+        version = directory_version()
+        now = time.monotonic()
+        if version != self.version or now - self.filled_at > self.max_age:
+            self.__init__()
+            self.version, self.filled_at = version, now
+        return self
+
+    def may_store(self, session: Session) -> bool:
+        return self.version == directory_version() and cache_store_allowed(session.connection())
+
+
+_caches: "weakref.WeakKeyDictionary[Engine, DirectoryCache]" = weakref.WeakKeyDictionary()
+
+
+def cache_for(engine: Engine) -> DirectoryCache:
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = DirectoryCache()
+    return cache.fresh()
+
+
+def _snapshot(room: Room) -> Room:
+    copy = Room(**{c: getattr(room, c) for c in _ROOM_COLUMNS})
+    make_transient_to_detached(copy)
+    return copy
+
+
+_ROOM_COLUMNS = tuple(c.name for c in Room.__table__.columns)
+
+
+def cached_core_person_id(session: Session, cache: DirectoryCache, transport: str, external_id: str) -> str:
+    key = (transport, external_id)
+    found = cache.core_ids.get(key)
+    if found is None:
+        found = core_person_id(session, transport, external_id)
+        if cache.may_store(session):
+            cache.core_ids[key] = found
+    return found
+
+
+def cached_room(session: Session, cache: DirectoryCache, transport: str, external_id: str, topic: str | None) -> Room:
+    """resolve_room through the cache; a detached snapshot (use attach() to change it)."""
+    key = (transport, external_id, topic)
+    room = cache.rooms.get(key)
+    if room is None:
+        live = resolve_room(session, transport, external_id, topic)
+        room = _snapshot(live)
+        if cache.may_store(session):
+            cache.rooms[key] = room
+    return room
+
+
+def attach(session: Session, room: Room) -> Room:
+    """The session's own instance of a cached room snapshot (no query)."""
+    return session.merge(room, load=False)
+
+
+def cached_ensure_person(session: Session, cache: DirectoryCache, person_id: str, name: str) -> None:
+    known = cache.people.get(person_id)
+    if known is not None and (not name or known[0] == name or known[1]):
+        return
+    person = ensure_person(session, person_id, name)
+    if cache.may_store(session):
+        cache.people[person_id] = (person.name, person.deleted)
+
+
+def cached_ensure_member(session: Session, cache: DirectoryCache, room_id: str, person_id: str) -> None:
+    key = (room_id, person_id)
+    if key in cache.members:
+        return
+    ensure_member(session, room_id, person_id)
+    if cache.may_store(session):
+        cache.members.add(key)
+
+
+def cached_grants(session: Session, cache: DirectoryCache, person_id: str) -> tuple[tuple[str, str], ...]:
+    found = cache.grants.get(person_id)
+    if found is None:
+        found = tuple((g.role, g.scope) for g in grants_for(session, person_id))
+        if cache.may_store(session):
+            cache.grants[person_id] = found
+    return found
+
+
+def cached_external_person_id(session: Session, cache: DirectoryCache, transport: str, person_id: str) -> str:
+    key = (transport, person_id)
+    found = cache.external_ids.get(key)
+    if found is None:
+        found = external_person_id(session, transport, person_id)
+        if cache.may_store(session):
+            cache.external_ids[key] = found
+    return found
+
+
+def cached_room_target(session: Session, cache: DirectoryCache, room_id: str) -> str:
+    """The transport's id for a core room (its current external id, else the core id)."""
+    found = cache.room_targets.get(room_id)
+    if found is None:
+        room = session.get(Room, room_id)
+        found = (room.external_id or room.id) if room else room_id
+        if cache.may_store(session):
+            cache.room_targets[room_id] = found
+    return found

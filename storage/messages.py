@@ -1,23 +1,94 @@
 """The message log."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Message
 
+_TABLE = Message.__table__
+_COLUMNS = ("transport", "external_id", "room_id", "sender_id", "sender_name", "text", "from_bot",
+            "route", "category", "at")
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_statement(dialect: str):
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        if dialect == "sqlite":
+            stmt = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["transport", "external_id"])
+        elif dialect == "postgresql":
+            stmt = postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["transport", "external_id"])
+        else:  # other databases: the plain insert, a duplicate raises IntegrityError
+            stmt = _TABLE.insert()
+        stmt = _INSERTS[dialect] = stmt.returning(_TABLE.c.id)
+    return stmt
+
+
+def insert_message(
+    conn: Connection,
+    *,
+    transport: str,
+    external_id: str,
+    room_id: str | None,
+    sender_id: str,
+    sender_name: str,
+    text: str,
+    at: datetime,
+    from_bot: bool = False,
+    route: str | None = None,
+    category: str | None = None,
+) -> int | None:
+    """Insert one message on ``conn`` (Core, no SAVEPOINT); its id, or None when
+    (transport, external_id) is already stored. The caller's transaction stays usable."""
+    params = {
+        "transport": transport, "external_id": external_id, "room_id": room_id, "sender_id": sender_id,
+        "sender_name": sender_name, "text": text, "from_bot": from_bot, "route": route,
+        "category": category, "at": at,
+    }
+    stmt = _insert_statement(conn.dialect.name)
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        try:
+            with conn.begin_nested():
+                return conn.execute(stmt, params).scalar()
+        except IntegrityError:
+            return None
+    return conn.execute(stmt, params).scalar()
+
+
+def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert many messages (keys as insert_message's); duplicates are skipped."""
+    if not rows:
+        return
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        plain = _INSERTS.get(conn.dialect.name + ":many")
+        if plain is None:
+            table_insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+            plain = _INSERTS[conn.dialect.name + ":many"] = table_insert(_TABLE).on_conflict_do_nothing(
+                index_elements=["transport", "external_id"]
+            )
+        full = [{"route": None, "category": None, "from_bot": False, **row} for row in rows]
+        conn.execute(plain, full)
+        return
+    for row in rows:
+        insert_message(conn, **row)
+
 
 def log_message(session: Session, message: Message) -> bool:
     """Insert ``message``; False when (transport, external_id) is already stored.
 
-    Runs inside a SAVEPOINT so a duplicate leaves the caller's transaction usable.
+    A Core INSERT … ON CONFLICT DO NOTHING RETURNING id: a duplicate leaves the caller's
+    transaction usable. ``message.id`` is set; the object is not added to the session.
     """
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
+    new_id = insert_message(session.connection(), **{c: getattr(message, c) for c in _COLUMNS})
+    if new_id is None:
         return False
+    message.id = new_id
     return True
 
 
