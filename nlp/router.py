@@ -35,7 +35,10 @@ class Route:
 # Structural cues: a fixed, small set of precompiled patterns (never one regex per keyword).
 _PATTERNS: dict[str, re.Pattern[str]] = {
     # ends as a question: asking, not announcing
-    "问句": re.compile(r"(?:[?？]|[吗呢么嘛]|没有|了没|不|否|多少|几点|哪里|哪个)[\s。.!！~～…]*$"),
+    "问句": re.compile(
+        r"(?:[?？]|[吗呢么嘛]|没有|了没|[不没否]|多少|几点|几年|几个月|哪\S{0,3}|找谁|谁|啥|"
+        r"(?:怎么|咋|如何)\S{0,4})[\s。.!！~～…]*$"
+    ),
     # "关于…的通知" style title, or a title ending in a notice word
     "通知标题": re.compile(
         r"^(?:.{0,30}关于.{2,80}的?|.{0,40})(?:通知|公告|公示|通告|提示|须知|通报|启事|公示函|预告|安排|名单|综述|贺信)"
@@ -45,7 +48,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "方括号标题": re.compile(r"^\s*[【\[](?![表情图片语音视频链接])[^】\]]{2,20}[】\]]"),
     # no question anywhere: a statement ("合同签了，下月入职") is not a legal question
     "无疑问": re.compile(
-        r"^(?!.*(?:[?？吗呢么嘛]|怎么|如何|怎样|能否|能不能|可不可以|可以|是否|是不是|会不会|有没有|多少|多久|哪|谁|什么|"
+        r"^(?!.*(?:[?？吗呢么嘛]|怎么|如何|怎样|咋|啥|几年|能否|能不能|可不可以|可以|是否|是不是|会不会|有没有|多少|多久|哪|谁|什么|"
         r"算不算|要不要|该不该|行不行|咨询|请问|请教|想问|问一下))",
         re.S,
     ),
@@ -78,7 +81,21 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # danger patterns (weights usually `urgent: <category>`): gas smell, smoke, exposed wires
     "燃气味": re.compile(r"(?:煤气|燃气|天然气|液化气|瓦斯)(?:的)?(?:味|泄漏|泄露)"),
     "冒烟": re.compile(r"烟.{0,2}冒[出起]|冒.{0,2}[黑白浓]烟|烧焦|焦糊味"),
-    "电线外露": re.compile(r"电线.{0,6}(?:露|裸|破皮|耷拉|垂下|掉下)"),
+    "电线外露": re.compile(r"电线.{0,6}(?:露|裸|破皮|耷拉|垂下|掉下)|(?:冒|打|起|闪)火花"),
+    # things falling from a height: "外墙瓷砖掉了", "玻璃掉下来", "花盆砸下来"
+    "坠物": re.compile(
+        r"(?:瓷砖|墙皮|外墙|玻璃|花盆|窗框|窗户|广告牌|招牌|空调外机|石块|砖头?|树枝)[^，。,\s]{0,4}(?:掉|砸|坠|落)(?:了|下)"
+    ),
+    # a spouse hitting the asker: domestic violence, whatever the wording
+    "家暴": re.compile(
+        r"(?:老公|老婆|丈夫|妻子|男人|前夫|对象|男朋友|男友)(?:又|经常|总是|天天|动手)?(?:打|揍|踹|掐)(?:我|了我|得)|鼻青脸肿"
+    ),
+    # nobody acts: "也没人收拾", "说了也不听", "他们不认账"
+    "无人管": re.compile(
+        r"没人(?:管|收拾|打扫|清理|清|修|处理|理|应|拿|搬)|(?:也|都|还)不(?:拿走|搬走|管|听|改|修|清理|收拾|处理)|不认账"
+    ),
+    # a danger only imagined ("着火了就完了", "万一起火"): no urgent flag
+    "假设": re.compile(r"(?:万一|要是|一旦|如果|容易|可能会|会|怕)\S{0,4}(?:着火|起火|失火|爆炸|漏电|触电)|(?:着火|起火)了?就"),
 }
 
 
@@ -87,6 +104,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 class _Hit:
     term: str
     weight: float
+
+
+@dataclass(frozen=True)
+class _Urgent:
+    term: str       # the word, or "#pattern"
+    category: str   # the petition category of the danger; "-" = the danger is only imagined
+    danger: bool    # True: adds the danger bonus; False: an alarm word, raises the flag only
 
 
 class Router:
@@ -141,18 +165,24 @@ class Router:
         # Danger words: {fallback category: [terms]} (a plain list = 消防安全隐患). Any danger in
         # a message adds `urgent_petition_weight` ONCE to petition (someone must come), so two
         # danger words in a legal question do not outvote it; the category comes from the topic
-        # cues plus the same bonus for the danger word's own category.  Danger words of the
+        # cues plus `urgent_category_weight` for the danger word's own category.  Danger words of the
         # `urgent_legal` categories (a person in danger) also make a legal question urgent.
-        # `alarm` words (救命, 快来人) only raise the flag; their weights live in the label cues.
+        # `alarm` words ({category: [terms]}: 救命, 快来人, 进水了) only raise the flag; their
+        # weights (if any) live in the label and category cues, so "手机进水了" stays chat.
         self.urgent_weight = float(settings.get("urgent_petition_weight", 2.5))
+        self.urgent_category_weight = float(settings.get("urgent_category_weight", 1.5))
         urgent_raw = raw.get("urgent", [])
         if isinstance(urgent_raw, list):
             urgent_raw = {"消防安全隐患": urgent_raw}
         for cat, terms in urgent_raw.items():
             for term in terms or []:
                 add(term, "urgent", str(cat), 1.0)
-        for term in raw.get("alarm", []):
-            add(term, "urgent", None, 0.0)
+        alarm_raw = raw.get("alarm", [])
+        if isinstance(alarm_raw, list):
+            alarm_raw = {"困难求助": alarm_raw}
+        for cat, terms in alarm_raw.items():
+            for term in terms or []:
+                add(term, "alarm", str(cat), 0.0)
         self.urgent_legal: frozenset[str] = frozenset(raw.get("urgent_legal", []))
         self.patterns: dict[str, dict[str, float]] = {}
         self.pattern_urgent: dict[str, str] = {}
@@ -161,6 +191,7 @@ class Router:
                 continue
             weights = dict(weights or {})
             if "urgent" in weights:
+                # `urgent: <category>` = a danger; `urgent: none` = the danger is only imagined
                 self.pattern_urgent[name] = str(weights.pop("urgent"))
             self.patterns[name] = {k: float(v) for k, v in weights.items()}
         self.table = {k: tuple(v) for k, v in table.items()}
@@ -220,7 +251,7 @@ class Router:
         scores = {lab: 0.0 for lab in LABELS}
         cats: dict[str, dict[str, float]] = {lab: {} for lab in LABELS}
         cues: dict[str, list[_Hit]] = {lab: [] for lab in LABELS}
-        urgent_hits: list[tuple[str, str | None]] = []  # (term, danger category | None = alarm)
+        urgent_hits: list[_Urgent] = []
         seen: set[str] = set()
         for term in terms:
             if term in seen:
@@ -232,8 +263,8 @@ class Router:
                     cues[label].append(_Hit("@" + term[1:], w))
                 continue
             for label, cat, w in self.table[term]:
-                if label == "urgent":
-                    urgent_hits.append((term, cat))
+                if label == "urgent" or label == "alarm":
+                    urgent_hits.append(_Urgent(term, cat or "", label == "urgent"))
                     continue
                 scores[label] += w
                 if cat == "-":
@@ -262,7 +293,7 @@ class Router:
         text: str,
         scores: dict[str, float],
         cues: dict[str, list[_Hit]],
-        urgent_hits: list[tuple[str, str | None]],
+        urgent_hits: list[_Urgent],
     ) -> None:
         compact = text.replace(" ", "").replace("\u3000", "")
         for name, weights in self.patterns.items():
@@ -271,32 +302,36 @@ class Router:
                     scores[lab] += w
                     cues[lab].append(_Hit("#" + name, w))
                 if name in self.pattern_urgent:
-                    urgent_hits.append(("#" + name, self.pattern_urgent[name]))
+                    cat = self.pattern_urgent[name]
+                    if cat == "none":  # cancels the flag, not the weight
+                        urgent_hits.append(_Urgent("#" + name, "-", False))
+                    else:
+                        urgent_hits.append(_Urgent("#" + name, cat, True))
 
     def _apply_danger(
         self,
-        urgent_hits: list[tuple[str, str | None]],
+        urgent_hits: list[_Urgent],
         scores: dict[str, float],
         cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
     ) -> None:
         """Danger to life or property: one fixed petition bonus, whatever the number of words."""
-        danger = next(((t, c) for t, c in urgent_hits if c is not None), None)
+        danger = next((u for u in urgent_hits if u.danger), None)
         if danger is None:
             return
-        term, cat = danger
+        term, cat = danger.term, danger.category
         scores["petition"] += self.urgent_weight
         cues["petition"].append(_Hit(term, self.urgent_weight))
         # the danger names the category (a gas smell in the kitchen is a fire hazard, a burst
         # pipe a repair), unless the topic words weigh more
-        cats["petition"][cat] = cats["petition"].get(cat, 0.0) + self.urgent_weight
+        cats["petition"][cat] = cats["petition"].get(cat, 0.0) + self.urgent_category_weight
 
     def _decide(
         self,
         scores: dict[str, float],
         cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
-        urgent_hits: list[tuple[str, str | None]],
+        urgent_hits: list[_Urgent],
     ) -> Route:
         best = max(LABELS, key=lambda lab: scores[lab])
         score = round(scores[best], 3)
@@ -304,12 +339,12 @@ class Router:
         if scores[best] < self.thresholds[best] or not self._enough_cues(cues[best]):
             return Route("other", None, False, score, keywords)
         category = self._category(best, cats[best])
-        if best == "petition":
-            flags = [t for t, _ in urgent_hits]
-        elif best == "legal":
-            flags = [t for t, c in urgent_hits if c is None or c in self.urgent_legal]
-        else:
+        if best not in ("petition", "legal") or any(u.category == "-" for u in urgent_hits):
             flags = []
+        elif best == "petition":
+            flags = [u.term for u in urgent_hits]
+        else:
+            flags = [u.term for u in urgent_hits if u.category in self.urgent_legal]
         urgent = bool(flags)
         if urgent:
             keywords = tuple(dict.fromkeys("!" + t.lstrip("#") for t in flags)) + keywords
