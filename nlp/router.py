@@ -75,7 +75,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # hypothetical parties in a legal question
     "甲乙": re.compile(r"甲.{0,30}乙|[A-C][与和]?[A-C]为|[A-C]以"),
     # asking who is liable: "到底谁该赔", "医药费谁出", "工钱找谁要"
-    "谁担责": re.compile(r"谁(?:该|来|应该|应当)?(?:赔|出钱|出|负责|承担|买单)|找谁(?:赔|要|负责)"),
+    "谁担责": re.compile(r"谁(?:该|来|应该|应当)?(?:赔|出钱|出|负责|承担|买单)|找谁(?:赔|要|负责|退)"),
     # a suggestion opens with 建议: "建议小区多装几个…", "提个建议…"
     "建议开头": re.compile(r"^(?:@\S+\s*)?(?:提个|我|小小的)?(?:建议|提议)"),
     # danger patterns (weights usually `urgent: <category>`): gas smell, smoke, exposed wires
@@ -94,6 +94,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "无人管": re.compile(
         r"没人(?:管|收拾|打扫|清理|清|修|处理|理|应|拿|搬)|(?:也|都|还)不(?:拿走|搬走|管|听|改|修|清理|收拾|处理)|不认账"
     ),
+    # someone collapsed: "倒在门口了 叫她没反应", "昏迷"
+    "人倒地": re.compile(
+        r"(?:倒在|倒地|躺在)\S{0,8}(?:没反应|叫不醒|不动了|起不来)|叫(?:她|他)?(?:也|都)?(?:没反应|不醒)|昏迷|不省人事"
+    ),
+    # announcements address an age group: "60岁以上老人", "65周岁以上"
+    "年龄段": re.compile(r"\d{2}\s*周?岁(?:以上|以下|及以上)"),
     # a danger only imagined ("着火了就完了", "万一起火"): no urgent flag
     "假设": re.compile(r"(?:万一|要是|一旦|如果|容易|可能会|会|怕)\S{0,4}(?:着火|起火|失火|爆炸|漏电|触电)|(?:着火|起火)了?就"),
 }
