@@ -53,7 +53,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.S,
     ),
     # asking permission: "业主可以拒交物业费吗", "我能直接换锁吗"
-    "可否问": re.compile(r"(?:可以|能否|能不能|能|可不可以|有权|有没有权).{0,20}[吗么][?？\s]*$"),
+    "可否问": re.compile(
+        r"(?:可以|能否|能不能|能|可不可以|有权|有没有权).{0,20}[吗么][?？\s]*$"
+        r"|(?:能不能|可不可以|能否|有没有权|有权)(?:要求|索赔|起诉|告|拒|不交|退|要回)"
+    ),
     # "请各户于月底前到服务中心办理…": an instruction to everyone to go and do something
     "请办": re.compile(
         r"请.{0,15}(?:于|在|到|前往|携带|带好).{0,25}(?:办理|登记|补登|领取|参加|报名|缴费|接种|提交|上交|交到|认领|预约)"
@@ -303,6 +306,8 @@ class Router:
     ) -> None:
         compact = text.replace(" ", "").replace("\u3000", "")
         for name, weights in self.patterns.items():
+            if not weights and not urgent_hits and self.pattern_urgent.get(name) == "none":
+                continue  # nothing to cancel (a cancelling pattern comes after the danger ones)
             if _PATTERNS[name].search(compact):
                 for lab, w in weights.items():
                     scores[lab] += w
