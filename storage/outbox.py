@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -45,21 +46,61 @@ def enqueue(
     due_at: datetime | None = None,
     max_length: int = 600,
 ) -> list[OutboxItem]:
-    """Queue a message (split if long). A key already queued is skipped: returns []."""
+    """Queue a message (split if long) in ``session``'s transaction; returns the rows added.
+
+    A key already queued is skipped (a part whose key exists is not added again): a repeat
+    returns []. One INSERT … ON CONFLICT (key) DO NOTHING for all parts, no SAVEPOINT; the
+    returned rows are not attached to the session (callers count them).
+    """
+    rows = [
+        {
+            "key": key if index == 0 else f"{key}#{index + 1}",
+            "transport": transport,
+            "room_id": room_id,
+            "to": to,
+            "mentions": " ".join(mentions) if index == 0 else "",
+            "text": part,
+            "priority": priority,
+            "status": "queued",
+            "attempts": 0,
+            "created_at": now,
+            "due_at": due_at or now,
+        }
+        for index, part in enumerate(split_text(text, max_length))
+    ]
+    session.flush()  # what the caller added first (a new room, a ticket) is written first, as before
+    conn = session.connection()
+    stmt = _insert_statement(conn.dialect.name)
+    if stmt is None:  # another database: one SAVEPOINT per row
+        return _enqueue_with_savepoints(session, rows)
+    added: list[OutboxItem] = []
+    for row in rows:  # usually one part; RETURNING names only the rows really inserted
+        new_id = conn.execute(stmt, row).scalar()
+        if new_id is not None:
+            added.append(OutboxItem(id=new_id, **row))
+    return added
+
+
+_INSERTS: dict[str, object] = {}
+
+
+def _insert_statement(dialect: str):
+    if dialect not in _INSERTS:
+        table = OutboxItem.__table__
+        if dialect == "sqlite":
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        elif dialect == "postgresql":
+            stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        else:
+            stmt = None
+        _INSERTS[dialect] = stmt
+    return _INSERTS[dialect]
+
+
+def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxItem]:
     items: list[OutboxItem] = []
-    parts = split_text(text, max_length)
-    for index, part in enumerate(parts):
-        item = OutboxItem(
-            key=key if index == 0 else f"{key}#{index + 1}",
-            transport=transport,
-            room_id=room_id,
-            to=to,
-            mentions=" ".join(mentions) if index == 0 else "",
-            text=part,
-            priority=priority,
-            created_at=now,
-            due_at=due_at or now,
-        )
+    for row in rows:
+        item = OutboxItem(**row)
         try:
             with session.begin_nested():
                 session.add(item)
