@@ -235,3 +235,31 @@ def test_lexicon_has_no_duplicate_terms_within_a_label() -> None:
             terms += list(cues)
         dupes = {t for t in terms if terms.count(t) > 1}
         assert not dupes, (label, dupes)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "category", "urgent"),
+    [
+        # a danger names its own category: a burst pipe is a repair, a gas smell a fire hazard
+        ("我家水管爆了，水漫到楼下了，快来人", "petition", "设施报修", True),
+        ("我家厨房有煤气味，怎么办", "petition", "消防安全隐患", True),
+        ("电梯卡在两层中间 里面有人被困住了", "petition", "设施报修", True),
+        # violence against the asker is urgent even as a legal question
+        ("老公打我，我能离婚吗", "legal", "婚姻家庭", True),
+        # a flood asked about afterwards is a legal question, not an emergency
+        ("楼上装修把我家淹了，他不肯赔，我可以起诉他吗", "legal", "物业与相邻", False),
+        # an imagined fire is a hazard, not an emergency
+        ("阳台上堆满了纸箱和木头，着火了就完了", "petition", None, False),
+    ],
+)
+def test_danger_and_alarm_words(router: Router, text: str, label: str, category: str | None, urgent: bool) -> None:
+    route = router.route(text)
+    assert (route.label, route.urgent) == (label, urgent), (text, route)
+    if category is not None:
+        assert route.category == category, (text, route)
+
+
+@pytest.mark.parametrize("text", ["救命 笑死我了哈哈", "手机进水了", "早上起不来", "有事打我电话", "看了个着火的视频"])
+def test_alarm_words_alone_are_chat(router: Router, text: str) -> None:
+    route = router.route(text)
+    assert route.label == "other" and route.urgent is False, (text, route)
