@@ -7,7 +7,7 @@ import logging
 from sqlmodel import Session
 
 from bot.clock import Clock
-from bot.config import AppConfig
+from bot.config import AppConfig, OutboxConfig
 from bot.dispatcher import Dispatcher
 from bot.events import Event, Outgoing
 from bot.outbox import OutboxWorker
@@ -44,6 +44,7 @@ class Stairwell:
         database_url: str | None = None,
         router=None,
         run_scheduler: bool = True,
+        staff_transport: Transport | None = None,
     ) -> None:
         from nlp.router import default_router
 
@@ -71,7 +72,22 @@ class Stairwell:
             self.clock,
             on_failure=self._report_failure,
         )
-        self.services.wake_outbox = self.outbox.wake
+        # The optional WeCom staff group: its own outbox worker over the same table.
+        if staff_transport is None:
+            from bot.staff.channel import from_env  # the wiring's job; the core never sees it
+
+            staff_transport = from_env()
+        self.staff_outbox = (
+            OutboxWorker(
+                self.engine, staff_transport,
+                OutboxConfig(room_interval_seconds=0, per_minute=20, jitter_seconds=0, max_length=4000),
+                self.clock, on_failure=self._report_failure,
+            )
+            if staff_transport is not None
+            else None
+        )
+        self.services.staff_channel = staff_transport.name if staff_transport is not None else None
+        self.services.wake_outbox = self._wake_outboxes
         self.services.on_connected = self._resume_schedules
         self.scheduler = build_scheduler(self.engine, config) if run_scheduler else None
         self.services.scheduler = self.scheduler
@@ -85,6 +101,8 @@ class Stairwell:
         if bind_views is not None:  # the web chat shows rooms and history from storage
             bind_views(StorageViews(self.engine))
         self.outbox.start()
+        if self.staff_outbox is not None:
+            self.staff_outbox.start()
         runtime.install(self.services)
         if self.scheduler is not None:
             # Paused until the transport is connected, so nothing fires into a dead link.
@@ -107,6 +125,9 @@ class Stairwell:
             await asyncio.sleep(0.01)  # let a job that already started finish its transaction
         await self.transport.stop()
         await self.outbox.stop()
+        if self.staff_outbox is not None:
+            await self.staff_outbox.stop()
+            await self.staff_outbox.transport.stop()
         runtime.install(None)
         self.engine.dispose()
         self.started = False
@@ -118,9 +139,16 @@ class Stairwell:
             session.commit()
         self.outbox.wake()
 
+    def _wake_outboxes(self) -> None:
+        self.outbox.wake()
+        if self.staff_outbox is not None:
+            self.staff_outbox.wake()
+
     async def idle(self, timeout: float = 30.0) -> None:
-        """Wait until the outbox has sent everything due now."""
+        """Wait until the outboxes have sent everything due now."""
         await self.outbox.drain(timeout)
+        if self.staff_outbox is not None:
+            await self.staff_outbox.drain(timeout)
 
     def _report_failure(self, item: OutboxItem, error: str) -> None:
         """Tell admins privately that a message could not be sent (never about a failure report)."""

@@ -106,7 +106,7 @@ class OutboxWorker:
     def recover(self) -> None:
         """Deal with rows left 'sending' by a crash (see the module docstring)."""
         with Session(self.engine, expire_on_commit=False) as session:
-            for item in queries.interrupted(session):
+            for item in queries.interrupted(session, self.transport.name):
                 if getattr(self.transport, "idempotent_sends", False):
                     item.status = "queued"
                     log.warning("outbox %s was in flight at a crash; resending (transport dedups)", item.id)
@@ -169,7 +169,7 @@ class OutboxWorker:
     async def _send_pass(self) -> float | None:
         """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
         with Session(self.engine) as session:
-            items = queries.due_items(session, self.clock.now())
+            items = queries.due_items(session, self.clock.now(), self.transport.name)
             room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
         waits: list[float] = []
         for item in items:
@@ -187,7 +187,7 @@ class OutboxWorker:
         if items:
             return 0  # there may be more rows than one pass reads
         with Session(self.engine) as session:
-            next_due = queries.next_due_at(session)
+            next_due = queries.next_due_at(session, self.transport.name)
         if next_due is None:
             return None
         return max((next_due - self.clock.now()).total_seconds(), 0.01)

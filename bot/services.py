@@ -28,6 +28,7 @@ class Services:
     on_connected: Callable[[], None] = lambda: None
     scheduler: Any = None  # the APScheduler instance, for the /定时 and /任务 commands
     state: dict = field(default_factory=dict)  # small in-memory state (pending confirmations)
+    staff_channel: str | None = None  # "wecom" when the WeCom staff robot is configured
     _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
 
     def session(self) -> Session:
@@ -75,5 +76,18 @@ class Services:
             priority=priority,
             due_at=due_at,
             max_length=limits.max_length,
+        )
+        return len(items)
+
+    def to_staff_channel(self, session: Session, *, key: str, text: str) -> int:
+        """Mirror a staff alert to the WeCom staff group, when one is configured (else nothing)."""
+        if self.staff_channel is None:
+            return 0
+        from bot.staff.channel import STAFF_TARGET
+
+        self._queued = True
+        items = outbox_queries.enqueue(
+            session, key=f"staff:{key}", transport=self.staff_channel, text=text, now=self.clock.now(),
+            to=STAFF_TARGET, max_length=4000,  # the robot splits at WeCom's own byte limit
         )
         return len(items)

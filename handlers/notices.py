@@ -228,6 +228,7 @@ def chase_unconfirmed(services: Services, session: Session) -> int:
             )
             for person in trio:
                 sent += services.queue(session, key=f"chase:{notice.id}:{room.id}:{person.id}", to=person.id, text=text)
+            sent += services.to_staff_channel(session, key=f"chase:{notice.id}:{room.id}", text=text)
         notice.chased = True
         session.add(notice)
     return sent

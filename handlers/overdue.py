@@ -58,6 +58,10 @@ def remind_overdue(services, session: Session, now: datetime) -> int:
                 session, key=f"{stem}:escalate:{person.id}", to=person.id,
                 text=f"【超期督办】工单 #{ticket.id}（{place}）已超过期限{due}，跟进人：{owner_names}，请督办。",
             )
+        sent_now += services.to_staff_channel(
+            session, key=f"{stem}:escalate",
+            text=f"【超期督办】工单 #{ticket.id}（{place}）已超过期限{due}，跟进人：{owner_names}。",
+        )
         if sent_now and ticket.id is not None:  # only the first run for this due date leaves a trace
             tickets.add_event(session, ticket.id, now, "bot", "催办", f"超期提醒：{owner_names}")
         queued += sent_now

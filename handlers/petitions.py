@@ -71,6 +71,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             f"指派 /派单 {ticket.id} @姓名 · 进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
         )
         ctx.session.add(AuditEntry(at=now, actor_id=person.id, action="工单通知", subject=f"#{ticket.id}"))
+    if urgent:  # the staff group sees every urgent ticket at once (WeCom, when configured)
+        ctx.services.to_staff_channel(
+            ctx.session, key=f"urgent:{ticket.id}",
+            text=f"【紧急工单 #{ticket.id}】{where} · {category} · 截止{format_due(ticket.due_at)}\n{ticket.text[:200]}",
+        )
     log.info("ticket #%s opened (%s, urgent=%s)", ticket.id, category, urgent)
 
 

@@ -143,6 +143,10 @@ async def daily_digest() -> int:
                 session, key=f"digest:{now.astimezone(SHANGHAI):%Y-%m-%d}:{worker.id}", to=worker.id,
                 text="\n".join(lines), due_at=_automatic_due(now),
             )
+            count += services.to_staff_channel(
+                session, key=f"digest:{now.astimezone(SHANGHAI):%Y-%m-%d}:{worker.id}",
+                text=f"{worker.name}：" + "\n".join(lines),
+            )
         return _finish(session, count, "daily digest")
 
 

@@ -111,29 +111,30 @@ def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxI
     return items
 
 
-def due_items(session: Session, now: datetime, limit: int = 100) -> list[OutboxItem]:
+def due_items(session: Session, now: datetime, transport: str, limit: int = 100) -> list[OutboxItem]:
     stmt = (
         select(OutboxItem)
-        .where(OutboxItem.status == "queued", col(OutboxItem.due_at) <= now)
+        .where(OutboxItem.status == "queued", OutboxItem.transport == transport, col(OutboxItem.due_at) <= now)
         .order_by(col(OutboxItem.priority).desc(), col(OutboxItem.id))
         .limit(limit)
     )
     return list(session.exec(stmt).all())
 
 
-def next_due_at(session: Session) -> datetime | None:
+def next_due_at(session: Session, transport: str) -> datetime | None:
     stmt = (
         select(OutboxItem.due_at)
-        .where(OutboxItem.status == "queued")
+        .where(OutboxItem.status == "queued", OutboxItem.transport == transport)
         .order_by(col(OutboxItem.due_at))
         .limit(1)
     )
     return session.exec(stmt).first()
 
 
-def interrupted(session: Session) -> list[OutboxItem]:
+def interrupted(session: Session, transport: str) -> list[OutboxItem]:
     """Rows that were being sent when the process stopped."""
-    return list(session.exec(select(OutboxItem).where(OutboxItem.status == "sending")).all())
+    stmt = select(OutboxItem).where(OutboxItem.status == "sending", OutboxItem.transport == transport)
+    return list(session.exec(stmt).all())
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
