@@ -1,0 +1,88 @@
+"""The whole bot behind the wechatbot-webhook bridge: multipart in, /webhook/msg/v2 out (loopback fakes)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.app import Stairwell
+from bot.transports.webhook import WebhookTransport
+from tests.test_webhook_transport import SECRET, TOKEN, TOPIC, FakeBridge
+
+PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
+
+
+@pytest.fixture
+async def bot_behind_bridge(config, db_url, clock):
+    people = [
+        p.model_copy(update={"aliases": [f"wx:{p.name}"]}) if p.id in ("officer-li", "leader-zhou", "grid-zhao") else p
+        for p in config.people
+    ]
+    cfg = config.model_copy(update={"people": people})
+    bridge = FakeBridge()
+    bridge.people |= {"李敏", "周建国", "赵磊"}
+    await bridge.start()
+    transport = WebhookTransport(secret=SECRET, bridge_url=bridge.url, token=TOKEN, port=0)
+    app = Stairwell(cfg, transport, clock=clock, database_url=db_url, run_scheduler=False)
+    await app.start()
+    yield app, transport, bridge
+    await app.stop()
+    await bridge.stop()
+
+
+async def deliver(transport, text: str, sender: str, *, mentioned: bool = False) -> dict:
+    import json
+
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("type", "text")
+    form.add_field("content", text)
+    form.add_field("source", json.dumps({"room": {"id": "@@x", "payload": {"topic": TOPIC}},
+                                         "from": {"id": "@y", "payload": {"name": sender}}}, ensure_ascii=False))
+    form.add_field("isMentioned", "1" if mentioned else "0")
+    form.add_field("isMsgFromSelf", "0")
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{transport.port}/webhook/recv"
+        async with http.post(url, data=form, params={"secret": SECRET}) as resp:
+            assert resp.status == 200
+            return await resp.json()
+
+
+async def wait_posts(bridge, n: int) -> list[dict]:
+    for _ in range(200):
+        if len(bridge.posts) >= n:
+            return bridge.posts
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"bridge got {bridge.posts!r}")
+
+
+async def test_petition_through_the_bridge_gets_one_reply_and_staff_notes(bot_behind_bridge):
+    app, transport, bridge = bot_behind_bridge
+    assert await deliver(transport, PETITION, "张阿姨") == {"success": False}  # never a bridge auto-reply
+    await app.idle()
+    posts = await wait_posts(bridge, 3)
+    in_room = [p for p in posts if p["isRoom"]]
+    private = {p["to"] for p in posts if not p["isRoom"]}
+    assert len(in_room) == 1 and in_room[0]["to"] == TOPIC
+    assert in_room[0]["data"]["content"].startswith("@张阿姨 ") and "编号 #1" in in_room[0]["data"]["content"]
+    assert private == {"李敏", "周建国"}  # the stairwell's officer and leader, by their WeChat names
+    # chatter and a redelivery of the same message get nothing
+    before = len(bridge.posts)
+    await deliver(transport, "谢谢楼道长", "陈先生")
+    await deliver(transport, PETITION, "张阿姨")
+    await app.idle()
+    await asyncio.sleep(0.1)
+    assert len(bridge.posts) == before
+
+
+async def test_staff_commands_work_through_the_bridge_by_linked_name(bot_behind_bridge):
+    app, transport, bridge = bot_behind_bridge
+    await deliver(transport, "/通知 本楼 明天上午停水", "李敏")
+    await app.idle()
+    posts = await wait_posts(bridge, 1)
+    assert any(p["isRoom"] and p["data"]["content"].startswith("【通知】明天上午停水") for p in posts)
+    await deliver(transport, "/通知 本楼 冒充的通知", "陈先生")
+    await app.idle()
+    await asyncio.sleep(0.1)
+    assert not any("冒充的通知" in p["data"]["content"] and p["data"]["content"].startswith("【通知】") for p in bridge.posts)
