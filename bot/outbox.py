@@ -198,16 +198,12 @@ class OutboxWorker:
         return (room.external_id or room.id) if room else room_id
 
     async def _send_one(self, item: OutboxItem, room_target: str | None) -> None:
-        # expire_on_commit=False: reading the row after a commit must not open a new
-        # (write-locking) SQLite transaction while the failure reporter writes.
+        # Three short transactions, none open across the transport call: a read left open
+        # over an ``await`` would make SQLite refuse the dispatcher's (or our) next write.
         with Session(self.engine, expire_on_commit=False) as session:
             row = session.get(OutboxItem, item.id)
             if row is None or row.status != "queued":
                 return
-            row.status = "sending"
-            row.attempts += 1
-            session.add(row)
-            session.commit()
             name = self.transport.name
             message = Outgoing(
                 text=row.text,
@@ -216,14 +212,22 @@ class OutboxWorker:
                 mentions=tuple(directory.external_person_id(session, name, m) for m in row.mentions.split()),
                 key=row.key,
             )
-            try:
-                external_id = await self.transport.send(message)
-            except TransportError as exc:
-                self._record_failure(session, row, str(exc), exc.retryable)
-                return
-            except Exception as exc:  # a transport bug: treat like a retryable error
-                log.exception("transport %s raised while sending", self.transport.name)
-                self._record_failure(session, row, repr(exc), True)
+            row.status = "sending"  # committed before the send: a crash can never send it twice
+            row.attempts += 1
+            session.add(row)
+            session.commit()
+        try:
+            external_id = await self.transport.send(message)
+        except TransportError as exc:
+            self._after_failure(item.id, str(exc), exc.retryable)
+            return
+        except Exception as exc:  # a transport bug: treat like a retryable error
+            log.exception("transport %s raised while sending", self.transport.name)
+            self._after_failure(item.id, repr(exc), True)
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = session.get(OutboxItem, item.id)
+            if row is None:  # deleted meanwhile (e.g. a resident's deletion request)
                 return
             now = self.clock.now()
             row.status, row.sent_at, row.external_id, row.error = "sent", now, external_id, None
@@ -242,7 +246,13 @@ class OutboxWorker:
                 ),
             )  # False on a resend after a crash: the log already has it
             session.commit()
-            self.sent_count += 1
+        self.sent_count += 1
+
+    def _after_failure(self, item_id: int | None, error: str, retryable: bool) -> None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = session.get(OutboxItem, item_id)
+            if row is not None:
+                self._record_failure(session, row, error, retryable)
 
     def _record_failure(self, session: Session, row: OutboxItem, error: str, retryable: bool) -> None:
         row.error = error[:500]

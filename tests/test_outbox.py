@@ -142,3 +142,25 @@ def test_split_text_never_loses_characters():
     assert all(len(p) <= 50 for p in parts)
     assert "".join(p.replace("\n", "") for p in parts) == text.replace("\n", "")
     assert split_text("短", 50) == ["短"]
+
+
+async def test_a_slow_send_never_blocks_other_writes(make_chat, config, clock):
+    """No database transaction stays open across the transport call (the 'database is locked' trap)."""
+    chat, sent_at = await start_with_limits(
+        make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
+    )
+    original = chat.transport.send
+
+    async def slow_send(message):
+        await asyncio.sleep(0.2)
+        return await original(message)
+
+    chat.transport.send = slow_send
+    first = asyncio.create_task(chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang"))
+    await asyncio.sleep(0.05)  # the outbox is now inside a send
+    await chat.say("2楼楼道里堆了好多杂物，把消防通道堵死了", sender="res-chen")
+    await first
+    await send_all(chat)
+    with Session(chat.app.engine) as session:
+        statuses = {i.status for i in session.exec(select(OutboxItem)).all()}
+    assert statuses == {"sent"}
