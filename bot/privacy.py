@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import re
 
-# Mainland mobile numbers, not inside a longer digit run; spaces/dashes between groups allowed.
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
-# 18-digit resident ID numbers (last character may be X).
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+# Mainland mobile numbers, not inside a longer digit run; an optional +86 / 0086 prefix, and
+# spaces, dashes or dots between the groups.
+_SEP = r"[ \-.\u3000]?"
+_PHONE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?(1[3-9]\d){_SEP}(\d{{4}}){_SEP}(\d{{4}})(?!\d)")
+# 18-digit resident ID numbers (last character may be X), spaces allowed after the 6th and 14th
+# digits as people write them; and the old 15-digit numbers.
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6}) ?(\d{8}) ?(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_OLD_ID_CARD = re.compile(  # region (not starting with 0), YYMMDD, 3 digits
+    r"(?<![0-9A-Za-z])(?=[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z]))"
+    r"(\d{6})(\d{5})(\d{4})"
+)
 
 
 def mask_id_numbers(text: str) -> str:
-    return _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
+    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
+    return _OLD_ID_CARD.sub(lambda m: f"{m.group(1)}*****{m.group(3)}", text)
 
 
 def mask_phones(text: str) -> str:
@@ -19,13 +27,17 @@ def mask_phones(text: str) -> str:
 
 def mask(text: str) -> str:
     """Mask ID numbers first (they contain phone-like runs), then phone numbers."""
-    return mask_phones(mask_id_numbers(text))
+    return mask_phones(mask_id_numbers(text.translate(_FULLWIDTH_DIGITS)))
 
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 MAX_STORED_CHARS = 10_000
 
 
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋", "0123456789+")
+
+
 def clean_text(text: str) -> str:
-    """Drop zero-width and direction characters; trim; cap the stored length."""
-    return _INVISIBLE.sub("", text).strip()[:MAX_STORED_CHARS]
+    """Drop zero-width and direction characters, make full-width digits plain (so masking sees
+    them); trim; cap the stored length."""
+    return _INVISIBLE.sub("", text).translate(_FULLWIDTH_DIGITS).strip()[:MAX_STORED_CHARS]

@@ -1,0 +1,36 @@
+"""Phone and ID masking in the forms residents actually type."""
+from __future__ import annotations
+
+import pytest
+
+from bot.privacy import clean_text, mask
+
+
+@pytest.mark.parametrize(
+    "raw, masked",
+    [
+        ("电话13812345678", "电话138****5678"),
+        ("电话 138 1234 5678 谢谢", "电话 138****5678 谢谢"),
+        ("电话138-1234-5678", "电话138****5678"),
+        ("电话138.1234.5678", "电话138****5678"),
+        ("+8613812345678", "138****5678"),
+        ("+86 138 1234 5678", "138****5678"),
+        ("008613812345678", "138****5678"),
+        ("１３８１２３４５６７８", "138****5678"),
+        ("身份证110105194912310021", "身份证110105********0021"),
+        ("身份证11010519491231002X", "身份证110105********002X"),
+        ("身份证 110105 19491231 0021", "身份证 110105********0021"),
+        ("老身份证110105491231002", "老身份证110105*****1002"),
+    ],
+)
+def test_numbers_are_masked(raw, masked):
+    assert mask(raw) == masked
+
+
+@pytest.mark.parametrize("text", ["订单号20261125123456789012", "3幢502室", "门牌1301", "金额12345元", "2026-11-25"])
+def test_other_numbers_are_left_alone(text):
+    assert mask(text) == text
+
+
+def test_clean_text_makes_fullwidth_digits_plain():
+    assert clean_text("\u200b电话１３８１２３４５６７８") == "电话13812345678"
