@@ -89,18 +89,24 @@ def send_notice(
     """
     now = services.clock.now()
     emergency = get_flag(session, "emergency") is not None
+    body = render_notice(text, author_name, title, emergency)
+    priority = EMERGENCY_PRIORITY if emergency else 0
+
+    def queue_all(prefix: str) -> int:
+        return sum(
+            services.queue(session, key=f"{prefix}:{room.id}", text=body, room=room, priority=priority)
+            for room in rooms
+        )
+
+    if key_prefix:  # a scheduled run: queue first, and log a notice only if this run is new
+        queued = queue_all(key_prefix)
+        if not queued:
+            return 0, 0
     notice = queries.create_notice(
         session, author_id=author_id, text=text, rooms=rooms, at=now, source=source, emergency=emergency
     )
-    body = render_notice(text, author_name, title, emergency)
-    queued = 0
-    for room in rooms:
-        queued += services.queue(
-            session, key=f"{key_prefix or f'notice:{notice.id}'}:{room.id}", text=body, room=room,
-            priority=EMERGENCY_PRIORITY if emergency else 0,
-        )
-    if key_prefix and not queued:  # already sent for this run: don't log a second notice
-        session.delete(notice)
+    if not key_prefix:
+        queued = queue_all(f"notice:{notice.id}")
     return notice.id or 0, queued
 
 
@@ -186,13 +192,19 @@ def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]
 
 @command("回执", roles=NOTICE_ROLES, usage="/回执 N", help="查看通知N的确认情况", pattern=r"^\s*[Nn#]?\d+\s*$")
 async def receipts_command(ctx: Context, args: str) -> None:
-    notice = ctx.session.get(Notice, int(re.sub(r"\D", "", args)))
+    digits = re.sub(r"\D", "", args)
+    notice = ctx.session.get(Notice, int(digits)) if len(digits) <= 9 else None
     if notice is None:
         ctx.reply("没有找到这条通知。", mention=False)
         return
+    mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
+    rooms = [(room, missing) for room, missing in unconfirmed(ctx.session, notice) if room.id in mine]
+    if not rooms:
+        ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
+        return
     got = queries.receipts_by_room(ctx.session, notice.id or 0)
     lines = [f"通知 N{notice.id} 回执："]
-    for room, missing in unconfirmed(ctx.session, notice):
+    for room, missing in rooms:
         lines.append(f"{room.topic}：已确认{len(got.get(room.id, set()))}人；未确认{len(missing)}人")
         if missing:
             lines.append("  未确认：" + "、".join(missing))
@@ -203,7 +215,9 @@ async def receipts_command(ctx: Context, args: str) -> None:
 @command("战时", roles=EMERGENCY_ROLES, usage="/战时 开启 原因 | /战时 关闭", help="开启或关闭战时（紧急）模式",
          pattern=r"^\s*(开启|关闭)")
 async def emergency_command(ctx: Context, args: str) -> None:
-    action, _, reason = args.strip().partition(" ")
+    match = re.match(r"^\s*(开启|关闭)[\s,，:：、]*(.*)$", args, re.S)
+    assert match  # the command's pattern guarantees it
+    action, reason = match.group(1), match.group(2)
     if action == "开启":
         set_flag(ctx.session, "emergency", {"reason": reason.strip() or "紧急情况", "by": ctx.caller.person_id}, ctx.now)
         ctx.reply(

@@ -167,3 +167,23 @@ async def test_transport_ids_map_to_configured_people(chat):
     # and private messages to officer-li now go to her WeChat id
     await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang")
     assert any(m.to == "wxid_li" and "新工单" in m.text for m in chat.sent)
+
+
+async def test_emergency_words_without_a_space_still_switch_it_on(chat):
+    on = await chat.say("/战时 开启防汛", sender="grid-zhao")
+    assert "已开启战时模式（防汛）" in on[0].text
+    on = await chat.say("/战时 开启，暴雨红色预警", sender="grid-zhao")
+    assert "暴雨红色预警" in on[0].text
+    status = await chat.say("/状态", sender="grid-zhao")
+    assert "战时模式：开启" in status[0].text
+
+
+async def test_receipts_only_for_groups_in_the_callers_scope(chat):
+    await chat.say(f"/通知 {S2} {WATER}", sender="grid-zhao")
+    await chat.say("/确认", sender="grid-zhao")
+    with Session(chat.app.engine) as session:
+        notice_id = session.exec(select(Notice.id)).one()
+    refused = await chat.say(f"/回执 {notice_id}", sender="leader-zhou")  # 楼道长 of 3幢1单元 only
+    assert "不在您负责的范围内" in refused[0].text
+    huge = await chat.say("/回执 99999999999999999999", sender="leader-zhou")
+    assert "没有找到" in huge[0].text
