@@ -29,6 +29,26 @@ def emergency_active(ctx: Context) -> bool:
     return get_flag(ctx.session, "emergency") is not None
 
 
+# Place words every report shares; they say nothing about whether two reports are one problem.
+GENERIC_BIGRAMS = frozenset(
+    "楼道 道里 里的 单元 小区 楼下 楼上 家里 我家 我们 大家 好几 几天 天了 没人 一下 请问 麻烦 谢谢 物业 还是 还没".split()
+)
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    return {a + b for a, b in zip(chars, chars[1:])} - GENERIC_BIGRAMS
+
+
+def same_problem(existing: Ticket, new_text: str, new_urgent: bool) -> bool:
+    """A new report joins an open ticket of its category only if it is about the same thing:
+    at least two telling word pairs in common, and never an urgent report into an ordinary
+    ticket (the danger must get its own ticket, its safety line and its 2-hour limit)."""
+    if new_urgent and not existing.urgent:
+        return False
+    return len(_bigrams(existing.text) & _bigrams(new_text)) >= 2
+
+
 async def on_petition(ctx: Context, category: str | None, urgent: bool, text: str) -> None:
     room = ctx.room
     category = category or "其他"
@@ -36,7 +56,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     now = ctx.now
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
         existing = tickets.find_open_duplicate(ctx.session, room.id, category)
-        if existing is not None:
+        if existing is not None and same_problem(existing, ctx.masked_text, urgent):
             _join_existing(ctx, existing, text)
             return
     ticket = Ticket(
