@@ -80,7 +80,6 @@ class PersonConfig(Strict):
 class BotConfig(Strict):
     name: str = "楼道通"
     max_message_age_seconds: int = Field(default=600, ge=1)
-    timezone: str = "Asia/Shanghai"
 
 
 class StorageConfig(Strict):
@@ -180,6 +179,12 @@ class ScheduleConfig(Strict):
     campaigns: list[Campaign] = []
 
 
+class PrivacyConfig(Strict):
+    # Texts older than this are blanked by a daily job (counts and categories stay); the bot's
+    # introduction in each group states it.
+    retention_days: int = Field(default=365, ge=1)
+
+
 class AppConfig(Strict):
     community: Community
     rooms: list[RoomConfig] = []
@@ -191,6 +196,7 @@ class AppConfig(Strict):
     transport_limits: TransportLimits = TransportLimits()
     tickets: TicketConfig = TicketConfig()
     schedules: ScheduleConfig = ScheduleConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @model_validator(mode="after")
     def cross_references(self) -> "AppConfig":

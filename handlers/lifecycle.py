@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 INTRODUCTION = (
     "大家好，我是{bot}，社区的楼道群助手。在群里描述需要解决的问题（如楼道堆物、漏水、电梯故障），"
     "我会登记编号并转给楼道长、信息员跟进；法律问题转给社区法律顾问。"
-    "为此我会记录群消息（手机号、身份证号自动隐去），保存不超过一年，仅工作人员可查看；"
+    "为此我会记录群消息（手机号、身份证号自动隐去），保存不超过{days}天，仅工作人员可查看；"
     "需要删除您的信息，请私聊我发送 /删除我的信息。"
 )
 
@@ -28,7 +28,7 @@ def handle(services: Services, session: Session, event: Event) -> list[Outgoing]
         if event.bot_joined and not room.introduced:
             room.introduced = True
             session.add(room)
-            text = INTRODUCTION.format(bot=services.config.bot.name)
+            text = INTRODUCTION.format(bot=services.config.bot.name, days=services.config.privacy.retention_days)
             services.queue(session, key=f"intro:{room.id}", text=text, room=room)
             return [Outgoing(text=text, room_id=event.room_id)]
     elif isinstance(event, RoomLeft):

@@ -183,3 +183,18 @@ async def emergency_chase() -> int:
     services = runtime.services()
     with Session(services.engine) as session:
         return _finish(session, chase_unconfirmed(services, session), "emergency chase")
+
+
+async def purge_old_texts() -> int:
+    """个人信息保护法: blank texts older than privacy.retention_days (counts and categories stay)."""
+    from datetime import timedelta
+
+    from storage.retention import purge_texts_before
+
+    services = runtime.services()
+    cutoff = services.clock.now() - timedelta(days=services.config.privacy.retention_days)
+    with Session(services.engine) as session:
+        changed = purge_texts_before(session, cutoff)
+        session.commit()
+    log.info("retention: %d old text(s) blanked", changed)
+    return changed

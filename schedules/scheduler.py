@@ -77,6 +77,8 @@ def config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
             specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, _cron(cron), {}, name))
     specs.append(JobSpec(f"{CONFIG_PREFIX}overdue_check", JOBS + "overdue_check",
                          CronTrigger(minute=f"*/{cfg.overdue_check_minutes}", timezone=SHANGHAI), {}, "超期工单催办"))
+    specs.append(JobSpec(f"{CONFIG_PREFIX}purge_old_texts", JOBS + "purge_old_texts",
+                         CronTrigger(hour=3, minute=15, timezone=SHANGHAI), {}, "过期内容清理"))
     specs.append(JobSpec(f"{CONFIG_PREFIX}emergency_chase", JOBS + "emergency_chase",
                          CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {}, "战时回执催收"))
     for campaign in cfg.campaigns:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from bot.clock import SHANGHAI, Clock
 from schedules import jobs
 from schedules.calendar import campaign_runs
-from schedules.scheduler import JOBS, reconcile
+from schedules.scheduler import JOBS, config_jobs, reconcile
 from schedules.timing import allowed_time, is_holiday
 from storage.models import OutboxItem
 from tests.conftest import LEGAL, S1
@@ -256,3 +256,35 @@ async def test_jobs_and_message_handling_share_sqlite_without_locking(make_chat)
     with Session(chat.app.engine) as session:  # queued once a month, however often it ran
         visits = session.exec(select(OutboxItem).where(OutboxItem.key.like("visit:%"))).all()
     assert len(visits) == 2
+
+
+async def test_a_scheduled_notice_run_twice_sends_and_logs_once(make_chat, clock):
+    chat = await make_chat()
+    args = dict(job_id="user:twice", text="周末大扫除", room_ids=["s3-1", "s3-2"],
+                author_id="officer-li", author_name="李敏", title="信息员")
+    assert await jobs.send_scheduled(**args) == 2
+    assert await jobs.send_scheduled(**args) == 0
+    await chat.app.idle()
+    from storage.models import Notice
+
+    with Session(chat.app.engine) as session:
+        assert len(session.exec(select(Notice)).all()) == 1
+    assert len([m for m in chat.sent if "周末大扫除" in m.text]) == 2
+
+
+async def test_texts_older_than_the_retention_period_are_blanked(make_chat, clock):
+    chat = await make_chat()
+    await chat.say("楼道灯坏了好几天了，晚上看不见，电话13812345678", sender="res-zhang")
+    await chat.say("今天天气不错", sender="res-chen")
+    clock.advance(days=400)
+    await chat.say("最近的消息", sender="res-chen")
+    assert await jobs.purge_old_texts() >= 3
+    from storage.models import Message, Ticket
+    from storage.retention import PURGED
+
+    with Session(chat.app.engine) as session:
+        texts = [m.text for m in session.exec(select(Message).order_by(Message.id)).all()]
+        ticket = session.exec(select(Ticket)).one()
+    assert texts[-1] == "最近的消息" and texts[0] == PURGED and texts.count(PURGED) == len(texts) - 1
+    assert ticket.text != PURGED  # an open ticket keeps its text until it is closed
+    assert "cfg:purge_old_texts" in {spec.id for spec in config_jobs(chat.app.config, clock.now())}
