@@ -86,6 +86,7 @@ class Stairwell:
             if staff_transport is not None
             else None
         )
+        self.services.stable_ids = getattr(transport, "stable_ids", True)
         self.services.staff_channel = staff_transport.name if staff_transport is not None else None
         self.services.wake_outbox = self._wake_outboxes
         self.services.on_connected = self._resume_schedules

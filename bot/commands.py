@@ -63,8 +63,12 @@ def command(
     return register
 
 
+_COMMAND_START = re.compile(r"^\s*[/／][\u4e00-\u9fffA-Za-z]")
+
+
 def is_command(text: str) -> bool:
-    return text.lstrip().startswith(PREFIXES)
+    """'/工单 12' is a command; WeChat's emoji codes like '/::)' or '/:?' are not."""
+    return bool(_COMMAND_START.match(text))
 
 
 def parse(text: str) -> tuple[str, str]:

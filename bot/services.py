@@ -28,6 +28,9 @@ class Services:
     on_connected: Callable[[], None] = lambda: None
     scheduler: Any = None  # the APScheduler instance, for the /定时 and /任务 commands
     state: dict = field(default_factory=dict)  # small in-memory state (pending confirmations)
+    # False when the transport only knows display names (the webhook bridge): identities there
+    # can be faked by renaming, so they are never linked to staff from chat.
+    stable_ids: bool = True
     staff_channel: str | None = None  # "wecom" when the WeCom staff robot is configured
     _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
 

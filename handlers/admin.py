@@ -130,6 +130,9 @@ async def members_command(ctx: Context, args: str) -> None:
          pattern=r"^\s*[@＠]\S+\s+\S+")
 async def link_command(ctx: Context, args: str) -> None:
     """Correct the identity mapping: this WeChat account is that configured person."""
+    if not ctx.services.stable_ids:
+        ctx.reply("当前接入方式只认昵称，改名就能冒充，不能在群里关联工作人员；请在 config.yaml 的 aliases 中设置。", mention=False)
+        return
     token, person_id = args.split()[:2]
     found, error = resolve_person(ctx, token)
     target = ctx.session.get(Person, person_id)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.clock import SHANGHAI
 from handlers.deadlines import format_due
+from schedules.timing import allowed_time
 from storage import directory, tickets
 from storage.models import Person, RoleGrant, Room, Ticket
 
@@ -46,16 +47,18 @@ def remind_overdue(services, session: Session, now: datetime) -> int:
         )
         owner_names = "、".join(directory.person_name(session, pid) for pid in owners) or "未分派"
         sent_now = 0
+        # Volunteers are not woken at night for an ordinary ticket; an urgent one goes at once.
+        when = None if ticket.urgent else allowed_time(now, services.config.schedules.quiet_hours)
         for person_id in owners:
             sent_now += services.queue(
-                session, key=f"{stem}:remind:{person_id}", to=person_id,
+                session, key=f"{stem}:remind:{person_id}", to=person_id, due_at=when,
                 text=f"【超期提醒】工单 #{ticket.id}（{place}）已超过答复期限{due}，请尽快处理，并用 /处理 {ticket.id} 说明 更新进展。",
             )
         for person in grid_workers(session, ticket.grid):
             if person.id in owners:
                 continue  # the grid worker already got the reminder as its owner
             sent_now += services.queue(
-                session, key=f"{stem}:escalate:{person.id}", to=person.id,
+                session, key=f"{stem}:escalate:{person.id}", to=person.id, due_at=when,
                 text=f"【超期督办】工单 #{ticket.id}（{place}）已超过期限{due}，跟进人：{owner_names}，请督办。",
             )
         sent_now += services.to_staff_channel(

@@ -95,3 +95,8 @@ async def test_zero_width_and_emoji_are_harmless(chat):
     assert await chat.say("\u200b\u200b😀😀😀", sender="res-chen") == []
     assert await chat.say("收\u200b到", sender="res-chen") == []
     assert len(messages(chat)) == 2
+
+
+async def test_wechat_emoji_codes_are_not_commands(chat):
+    assert await chat.say("/::)", sender="res-chen") == []
+    assert await chat.say("/:?", sender="res-chen") == []

@@ -86,3 +86,11 @@ async def test_staff_commands_work_through_the_bridge_by_linked_name(bot_behind_
     await app.idle()
     await asyncio.sleep(0.1)
     assert not any("冒充的通知" in p["data"]["content"] and p["data"]["content"].startswith("【通知】") for p in bridge.posts)
+
+
+async def test_linking_staff_by_name_is_refused_on_the_bridge(bot_behind_bridge):
+    app, transport, bridge = bot_behind_bridge
+    await deliver(transport, "/关联 @陈先生 officer-li", "赵磊")
+    await app.idle()
+    posts = await wait_posts(bridge, 1)
+    assert any("只认昵称" in p["data"]["content"] for p in posts)

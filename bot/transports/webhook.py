@@ -97,6 +97,7 @@ class WebhookTransport:
 
     name = "webhook"
     idempotent_sends = False
+    stable_ids = False  # people are known only by display name (ids change at every login)
 
     def __init__(
         self,
