@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 
 from bot.config import ConfigError, load_config
 
@@ -177,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
     report.set_defaults(func=cmd_report)
 
-    wechaty = sub.add_parser(
+    sub.add_parser(
         "check-wechaty", help="check the WeChat gateway connection", add_help=False,
         description="Connect to the wechaty gateway, ding/dong, list rooms (needs the [wechaty] extra).",
     )

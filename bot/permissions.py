@@ -30,6 +30,21 @@ class Caller:
     def is_staff(self) -> bool:
         return any(role != "resident" for role, _ in self.grants)
 
+    def covers(self, room: Room, roles: frozenset[str] | set[str]) -> bool:
+        """Whether the caller holds one of ``roles`` (or admin) with a scope covering ``room``:
+        the one place the stairwell / grid / group scope rule is applied to a caller."""
+        return any((role in roles or role == "admin") and grant_covers(scope, room) for role, scope in self.grants)
+
+    def title_in(self, room: Room | None) -> str:
+        """How the caller signs a notice in ``room``: their most specific staff title."""
+        roles = self.roles_in(room)
+        return next((ROLE_NAMES[r] for r in ("grid", "officer", "leader", "support", "lawyer", "admin") if r in roles), "")
+
+    @property
+    def sees_everything(self) -> bool:
+        """An admin of the whole community (their lists are not limited to their own items)."""
+        return ("admin", "*") in self.grants
+
     def scopes(self, roles: frozenset[str]) -> tuple[str, ...]:
         """The scopes in which the caller holds any of ``roles``."""
         return tuple(sorted({scope for role, scope in self.grants if role in roles or role == "admin"}))

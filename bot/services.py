@@ -9,12 +9,14 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import AppConfig
-
 from storage import outbox as outbox_queries
 from storage.models import Room
 
 if TYPE_CHECKING:
     from nlp.router import Router
+
+
+STAFF_TARGET = "staff-group"  # the outbox's `to` for the one WeCom staff group
 
 
 @dataclass
@@ -86,8 +88,6 @@ class Services:
         """Mirror a staff alert to the WeCom staff group, when one is configured (else nothing)."""
         if self.staff_channel is None:
             return 0
-        from bot.staff.channel import STAFF_TARGET
-
         self._queued = True
         items = outbox_queries.enqueue(
             session, key=f"staff:{key}", transport=self.staff_channel, text=text, now=self.clock.now(),

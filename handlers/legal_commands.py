@@ -26,11 +26,10 @@ def _room(ctx: Context, record: Consultation) -> Room | None:
 
 
 def _in_scope(ctx: Context, record: Consultation) -> bool:
-    scopes = ctx.caller.scopes(frozenset(ADVISERS))
     room = _room(ctx, record)
-    if "*" in scopes or room is None:  # a private question belongs to every adviser
+    if room is None:  # a private question belongs to every adviser
         return True
-    return bool({room.grid, room.stairwell, room.topic} & set(scopes))
+    return ctx.caller.covers(room, ADVISERS)
 
 
 @command("咨询", roles=ADVISERS, usage="/咨询", help="查看待答复的法律咨询")

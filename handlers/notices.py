@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.commands import command
-from bot.config import ROLE_NAMES
 from bot.context import Context
 from bot.permissions import Caller
 from bot.services import Services
@@ -26,13 +25,6 @@ SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 TRIO = {"leader", "officer", "support"}
 
 
-def role_title(caller: Caller, room: Room | None) -> str:
-    for role in ("grid", "officer", "leader", "support", "lawyer", "admin"):
-        if role in caller.roles_in(room):
-            return ROLE_NAMES[role]
-    return ""
-
-
 def render_notice(text: str, author: str, title: str, emergency: bool) -> str:
     head = "【紧急通知】" if emergency else "【通知】"
     return f"{head}{text}\n——{title}{author}\n收到请回复“收到”。"
@@ -41,7 +33,7 @@ def render_notice(text: str, author: str, title: str, emergency: bool) -> str:
 def covered_rooms(session: Session, caller: Caller) -> list[Room]:
     """Groups in which the caller holds a staff role."""
     staff = NOTICE_ROLES | {"admin"}
-    return [r for r in directory.rooms(session) if r.kind != "unbound" and caller.roles_in(r) & staff]
+    return [r for r in directory.rooms(session) if r.kind != "unbound" and caller.covers(r, staff)]
 
 
 def resolve_targets(ctx: Context, args: str) -> tuple[list[Room], str, str | None]:
@@ -146,7 +138,7 @@ def _send(ctx: Context, text: str, rooms: list[Room]) -> int:
     """Send now; returns the notice number."""
     notice_id, _ = send_notice(
         ctx.services, ctx.session, author_id=ctx.caller.person_id, author_name=ctx.caller.name,
-        title=role_title(ctx.caller, ctx.room), text=text, rooms=rooms,
+        title=ctx.caller.title_in(ctx.room), text=text, rooms=rooms,
     )
     return notice_id
 
@@ -155,7 +147,7 @@ async def on_notice(ctx: Context, category: str | None) -> None:
     """A plain message that routed to notice: staff notices are tracked; residents' only logged."""
     if ctx.room is None:
         return
-    staff = bool(ctx.caller.roles_in(ctx.room) & (NOTICE_ROLES | {"admin"}))
+    staff = ctx.caller.covers(ctx.room, NOTICE_ROLES)
     queries.create_notice(
         ctx.session, author_id=ctx.caller.person_id, text=ctx.masked_text, rooms=[ctx.room], at=ctx.now,
         source="plain" if staff else "resident", tracked=staff,
@@ -170,7 +162,7 @@ def try_receipt(ctx: Context, text: str) -> bool:
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False
-    if not ctx.caller.roles_in(ctx.room) & (NOTICE_ROLES | {"lawyer", "admin"}):  # residents' receipts
+    if not ctx.caller.covers(ctx.room, NOTICE_ROLES | {"lawyer"}):  # residents' receipts only
         queries.add_receipt(ctx.session, notice, ctx.caller.person_id, ctx.room.id, ctx.now)
     return True
 

@@ -11,7 +11,7 @@ from apscheduler.triggers.date import DateTrigger
 from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
-from handlers.notices import NOTICE_ROLES, resolve_targets, role_title
+from handlers.notices import NOTICE_ROLES, resolve_targets
 from schedules.scheduler import JOBS, USER_PREFIX, describe
 from schedules.timing import in_quiet_hours
 
@@ -30,7 +30,7 @@ def _schedule(ctx: Context, trigger, when_text: str, rest: str, first_run: datet
     job_id = f"{USER_PREFIX}{uuid.uuid4().hex[:6]}"
     kwargs = {"job_id": job_id, "text": content, "room_ids": [r.id for r in rooms],
               "author_id": ctx.caller.person_id, "author_name": ctx.caller.name,
-              "title": role_title(ctx.caller, ctx.room)}
+              "title": ctx.caller.title_in(ctx.room)}
     ctx.after_commit.append(
         lambda: ctx.services.scheduler.add_job(
             JOBS + "send_scheduled", trigger, id=job_id, name=content[:30], replace_existing=True, kwargs=kwargs
@@ -75,7 +75,7 @@ async def weekly_command(ctx: Context, args: str) -> None:
 
 def _visible_jobs(ctx: Context) -> list:
     jobs = [j for j in ctx.services.scheduler.get_jobs() if j.id.startswith(USER_PREFIX)]
-    if "*" in ctx.caller.scopes(frozenset({"admin"})):
+    if ctx.caller.sees_everything:
         return jobs
     return [j for j in jobs if j.kwargs.get("author_id") == ctx.caller.person_id]
 

@@ -16,7 +16,6 @@ from bot.transports.base import EventHandler, TransportError
 log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
-STAFF_TARGET = "staff-group"  # the outbox's `to` for the one staff group the robot posts into
 
 
 class WeComStaffTransport:

@@ -6,7 +6,6 @@ WebSocket. Scripts and tests use the JSON API (see the README).
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
