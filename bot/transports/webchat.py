@@ -28,8 +28,13 @@ MAX_TEXT = 4000
 MAX_NAME = 64
 
 
+def json_response(data: object, status: int = 200) -> web.Response:
+    """JSON with Chinese kept readable (not \\u escapes)."""
+    return web.json_response(data, status=status, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
+
+
 def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+    return json_response({"error": message}, status=status)
 
 
 @web.middleware
@@ -139,11 +144,11 @@ class WebChatTransport:
 
     async def list_rooms(self, request: web.Request) -> web.Response:
         assert self.views is not None
-        return web.json_response(self.views.rooms())
+        return json_response(self.views.rooms())
 
     async def list_people(self, request: web.Request) -> web.Response:
         assert self.views is not None
-        return web.json_response(self.views.people())
+        return json_response(self.views.people())
 
     async def room_messages(self, request: web.Request) -> web.Response:
         assert self.views is not None
@@ -156,7 +161,7 @@ class WebChatTransport:
             return json_error(400, "'limit' must be a whole number")
         if not 1 <= limit <= 500:
             return json_error(400, "'limit' must be between 1 and 500")
-        return web.json_response(self.views.history(room_id, limit))
+        return json_response(self.views.history(room_id, limit))
 
     async def post_message(self, request: web.Request) -> web.Response:
         assert self.views is not None and self.on_event is not None
@@ -203,7 +208,7 @@ class WebChatTransport:
             }
         )
         replies = await self.on_event(event) or []
-        return web.json_response(
+        return json_response(
             {
                 "message_id": message_id,
                 "replies": [
