@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.context import Context
+from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
 
@@ -30,10 +31,13 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     if rating is None:
         return None
     room_id = ctx.room.id if ctx.room else None
-    ticket = tickets.awaiting_rating(ctx.session, room_id, ctx.caller.person_id, ctx.now)
+    me = ctx.caller.person_id
+    # Only a question put to them: not one about what they reported before asking for deletion.
+    ticket = tickets.awaiting_rating(
+        ctx.session, room_id, me, ctx.now, asked=lambda t: reachable(ctx.session, me, t) is not None
+    )
     if ticket is None or ticket.id is None:
         return None
-    me = ctx.caller.person_id
     ticket.rating = rating
     tickets.add_event(ctx.session, ticket.id, ctx.now, me, "评价", rating)
     if rating == "不满意":

@@ -10,16 +10,21 @@ import re
 from datetime import timedelta
 from typing import Awaitable, Callable
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.commands import command
 from bot.context import Context
+from bot.permissions import grant_covers
 from bot.privacy import mask
 from handlers.deadlines import add_working_days, format_due
+from handlers.people import resolve_person
+from handlers.privacy_commands import reachable
 from storage import directory, tickets
-from storage.models import AuditEntry, Person, RoleGrant, Room, Ticket
+from storage.models import AuditEntry, Person, Room, Ticket
 
 STAFF = {"leader", "officer", "support", "grid"}
+ASSIGNABLE = STAFF | {"admin"}  # who may follow a ticket up (within their scope)
+OUT_OF_SCOPE = "不在您负责的范围内"
 NUMBER_ARG = r"^\s*[#＃]?\s*\d+"
 LIST_LIMIT = 20
 RATE_PROMPT = "请回复数字评价：1 满意，2 基本满意，3 不满意。"
@@ -28,6 +33,19 @@ OWN_ONLY = "抱歉，只能查询您本人反映的工单，请核对编号。"
 
 
 # ---- small shared helpers -------------------------------------------------------------
+
+# Flat and room numbers in what staff write to a whole group: 3幢502室, 3号楼1单元502室, 502室,
+# 3栋1单元502, 3-1-502 (not a date: its first part is 1 to 3 digits).
+_FLATS = re.compile(
+    r"(?<![0-9])(?:[0-9]+\s*(?:幢|栋|号楼|号)\s*(?:[0-9]+\s*单元\s*)?[0-9]{3,4}\s*(?:室|房|号房)?"
+    r"|[0-9]{3,4}\s*(?:室|号房|房)"
+    r"|[0-9]{1,3}-[0-9]{1,2}-[0-9]{2,4})(?![0-9-])"
+)
+
+
+def mask_flats(text: str) -> str:
+    """'3幢502室张阿姨家门口' -> '***室张阿姨家门口': no flat number in a group post."""
+    return _FLATS.sub("***室", text)
 
 
 def ticket_room(ctx: Context, ticket: Ticket) -> Room | None:
@@ -50,7 +68,8 @@ def load_ticket(ctx: Context, number: int | None, usage: str) -> Ticket | None:
         return None
     ticket = ctx.session.get(Ticket, number)
     if ticket is None or not tickets.in_scope(ticket, staff_scopes(ctx), ticket_room(ctx, ticket)):
-        ctx.reply(f"没有找到您负责范围内的工单 #{number}，请核对编号。", mention=False)
+        shown = f"工单 #{number}" if number else "这个编号的工单"  # an over-long number is not echoed
+        ctx.reply(f"没有找到{shown}，或它{OUT_OF_SCOPE}，请核对编号。", mention=False)
         return None
     return ticket
 
@@ -95,18 +114,26 @@ def followers(ctx: Context, ticket: Ticket) -> list[str]:
     return [p.id for p in directory.responsible_staff(ctx.session, ticket_room(ctx, ticket))]
 
 
-def tell_reporters(ctx: Context, ticket: Ticket, text: str) -> None:
-    """@ the reporters in the ticket's group (or write to them privately for a private petition)."""
+def reporters(ctx: Context, ticket: Ticket) -> list[Person]:
+    """The reporters who may be named: not those who asked for deletion after reporting it."""
     assert ticket.id is not None
-    people = [ctx.session.get(Person, pid) for pid in tickets.reporter_ids(ctx.session, ticket.id)]
-    people = [p for p in people if p is not None and not p.deleted]
+    people = (reachable(ctx.session, pid, ticket) for pid in tickets.reporter_ids(ctx.session, ticket.id))
+    return [p for p in people if p is not None]
+
+
+def tell_reporters(ctx: Context, ticket: Ticket, text: str) -> None:
+    """@ the reporters in the ticket's group (or write to them privately for a private petition).
+
+    The whole group reads the group post: flat numbers in it are masked; a private message keeps them.
+    """
+    people = reporters(ctx, ticket)
     room = ticket_room(ctx, ticket)
     if room is None:
         for person in people:
             ctx.private(person.id, text)
         return
     names = " ".join(f"@{p.name}" for p in people)
-    ctx.to_room(room, f"{names} {text}".strip(), mentions=tuple(p.id for p in people))
+    ctx.to_room(room, f"{names} {mask_flats(text)}".strip(), mentions=tuple(p.id for p in people))
 
 
 def audit(ctx: Context, actor_id: str, action: str, subject: str) -> None:
@@ -173,6 +200,10 @@ async def tickets_command(ctx: Context, args: str) -> None:
     if unknown:
         ctx.reply(f"没有“{unknown[:12]}”这个筛选条件，可按群名、状态（如处理中）或“超期”筛选。", mention=False)
         return
+    asked = ctx.session.get(Room, found["room_id"]) if "room_id" in found else None
+    if asked is not None and not any(grant_covers(scope, asked) for scope in staff_scopes(ctx)):
+        ctx.reply(f"{asked.topic}{OUT_OF_SCOPE}，可查看您负责的楼道的工单。", mention=False)
+        return
     rows = tickets.list_tickets(ctx.session, scopes=staff_scopes(ctx), limit=LIST_LIMIT + 1, **found)
     if not rows:
         ctx.reply("没有符合条件的工单。", mention=False)
@@ -188,7 +219,9 @@ async def ticket_detail(ctx: Context, number: int) -> None:
     if ticket is None:
         return
     assert ticket.id is not None
-    names = [directory.person_name(ctx.session, pid) for pid in tickets.reporter_ids(ctx.session, ticket.id)]
+    named = reporters(ctx, ticket)
+    unnamed = set(tickets.reporter_ids(ctx.session, ticket.id)) - {p.id for p in named}  # asked for deletion
+    names = [p.name for p in named]
     late = "（已超期）" if ticket.status in tickets.OPEN_STATUSES and ticket.due_at < ctx.now else ""
     lines = [
         f"工单 #{ticket.id} · {ticket.category} · {ticket.status}{' · 紧急' if ticket.urgent else ''}",
@@ -200,37 +233,34 @@ async def ticket_detail(ctx: Context, number: int) -> None:
         "记录：",
     ]
     for event in tickets.history(ctx.session, ticket.id):
-        actor = directory.person_name(ctx.session, event.actor_id) or "居民"
+        shown = event.actor_id not in unnamed and directory.person_name(ctx.session, event.actor_id)
+        actor = shown or "居民"
         note = f"：{event.note}" if event.note else ""
         lines.append(f"{format_due(event.at)} {event.action} {actor}{note}")
     audit(ctx, ctx.caller.person_id, "查看工单", f"#{ticket.id}")  # every read of the full text
     private_to_caller(ctx, "\n".join(lines))
 
 
-def resolve_person(ctx: Context, ticket: Ticket, name: str) -> Person | None:
-    """'周建国' -> a member of the ticket's group with that name, else any staff member with it."""
-    candidates = list(
-        ctx.session.exec(select(Person).where(Person.name == name, col(Person.deleted).is_(False))).all()
-    )
-    if not candidates:
-        return None
-    members = {p.id for p in directory.room_members(ctx.session, ticket.room_id)} if ticket.room_id else set()
-    staff = set(ctx.session.exec(select(RoleGrant.person_id).where(RoleGrant.role != "resident")).all())
-    ranked = sorted(candidates, key=lambda p: (p.id not in staff, p.id not in members, p.id))
-    best = ranked[0]
-    return best if best.id in staff or best.id in members else None
+def assignee_check(ctx: Context, ticket: Ticket) -> Callable[[Person], str | None]:
+    """Only staff whose grant covers the ticket's stairwell or grid (or "*") may follow it up."""
+    where = tickets.place(ticket, ticket_room(ctx, ticket))
+
+    def check(person: Person) -> str | None:
+        grants = directory.grants_for(ctx.session, person.id)
+        if any(g.role in ASSIGNABLE and grant_covers(g.scope, where) for g in grants):
+            return None
+        return f"只能派给负责该楼道的楼道长、信息员、保障员或网格员，“{person.name[:12]}”不在其中。"
+
+    return check
 
 
 @command("派单", roles=STAFF, usage="/派单 12 @姓名", help="把工单派给某人跟进")
 @with_open_ticket("/派单 12 @周建国")
 async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
-    name = re.split(r"[\s\u2005]+", rest.strip())[0].lstrip("@＠")
-    person = resolve_person(ctx, ticket, name) if name else None
-    if person is None:  # a WeChat @ carries the id even when the group nickname differs
-        mentioned = (ctx.session.get(Person, pid) for pid in ctx.event.mention_ids)
-        person = next((p for p in mentioned if p is not None and not p.deleted), None)
+    token = re.split(r"[\s\u2005]+", rest.strip())[0]
+    person, error = resolve_person(ctx, token, assignee_check(ctx, ticket))
     if person is None:
-        ctx.reply(f"没有找到“{name[:12]}”，请用群里的名字，例如：/派单 {ticket.id} @周建国", mention=False)
+        ctx.reply(error or f"请写上跟进人，例如：/派单 {ticket.id} @周建国", mention=False)
         return
     ticket.assignee_id = person.id
     step(ctx, ticket, "已分派", "分派", person.name)
@@ -264,7 +294,7 @@ async def resolve_command(ctx: Context, ticket: Ticket, note: str) -> None:
 
 
 POSTPONE_USAGE = "/延期 12 3天 等待配件"
-_DELAY = re.compile(r"^(\d{1,3})\s*(天|日|个工作日|工作日|小时)\s*(.*)$", re.S)
+_DELAY = re.compile(r"^([0-9]{1,3})\s*(天|日|个工作日|工作日|小时)\s*(.*)$", re.S)  # never an over-long int()
 
 
 @command("延期", roles=STAFF, usage="/延期 12 3天 原因", help="延长工单的答复期限")

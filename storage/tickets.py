@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlmodel import Session, col, func, select
 
+from bot.permissions import grant_covers
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
@@ -14,16 +16,20 @@ STATUSES = (*OPEN_STATUSES, *RESOLVED_STATUSES, "已撤销")
 RATINGS = ("满意", "基本满意", "不满意")
 RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
 
-# "3幢1单元楼道群" starts with a digit but names a place, not ticket #3.
-_NUMBER = re.compile(r"^\s*[#＃]?\s*(\d{1,9})(?!\d|\s*[幢栋楼号单元层室])\s*(.*)$", re.S)
+# "3幢1单元楼道群" starts with a digit but names a place, not ticket #3. Only ASCII digits are a
+# number ("١٢" is not); a run longer than MAX_DIGITS is never int()-ed (no ticket has such a number).
+_NUMBER = re.compile(r"^\s*[#＃]?\s*([0-9]+)(?!\d|\s*[幢栋楼号单元层室])\s*(.*)$", re.S)
+MAX_DIGITS = 9
+NO_SUCH_NUMBER = 0  # what an over-long number parses to: looked up, never found
 
 
 def parse_number(args: str) -> tuple[int | None, str]:
-    """'#12 说明' / '12 说明' -> (12, '说明'); no leading number -> (None, args)."""
+    """'#12 说明' / '12 说明' -> (12, '说明'); no leading number -> (None, args); too long -> (0, …)."""
     match = _NUMBER.match(args or "")
     if not match:
         return None, (args or "").strip()
-    return int(match.group(1)), match.group(2).strip()
+    digits = match.group(1)
+    return (int(digits) if len(digits) <= MAX_DIGITS else NO_SUCH_NUMBER), match.group(2).strip()
 
 
 def add_event(session: Session, ticket_id: int, at: datetime, actor_id: str, action: str, note: str = "") -> None:
@@ -83,12 +89,18 @@ def history(session: Session, ticket_id: int) -> list[TicketEvent]:
     return list(session.exec(stmt).all())
 
 
+def place(ticket: Ticket, room: Room | None = None) -> Room:
+    """Where a ticket belongs, as a room for bot.permissions.grant_covers: the stairwell and grid
+    recorded on the ticket, the topic of its group (a detached stand-in, never added to a session)."""
+    return Room(id=ticket.room_id or "", topic=room.topic if room else "", stairwell=ticket.stairwell, grid=ticket.grid)
+
+
 def in_scope(ticket: Ticket, scopes: tuple[str, ...] | None, room: Room | None = None) -> bool:
-    """A scope names a stairwell, a grid, a group topic, or "*" (everything)."""
-    if scopes is None or "*" in scopes:
+    """A scope names a stairwell, a grid, a group topic, or "*" (everything); None means no limit."""
+    if scopes is None:
         return True
-    names = {ticket.stairwell, ticket.grid, room.topic if room else None} - {None}
-    return bool(names & set(scopes))
+    where = place(ticket, room)
+    return any(grant_covers(scope, where) for scope in scopes)
 
 
 def list_tickets(
@@ -117,8 +129,15 @@ def list_tickets(
     return rows[:limit]
 
 
-def awaiting_rating(session: Session, room_id: str | None, person_id: str, now: datetime) -> Ticket | None:
-    """The latest ticket resolved in the last 7 days in this room that this reporter has not rated.
+def awaiting_rating(
+    session: Session,
+    room_id: str | None,
+    person_id: str,
+    now: datetime,
+    asked: Callable[[Ticket], bool] | None = None,
+) -> Ticket | None:
+    """The latest ticket resolved in the last 7 days in this room that this reporter has not rated
+    (and, with ``asked``, whose rating question was put to them).
 
     Derived from the database (status 已办结), so a pending rating survives a restart.
     """
@@ -133,7 +152,7 @@ def awaiting_rating(session: Session, room_id: str | None, person_id: str, now: 
         .order_by(col(Ticket.resolved_at).desc(), col(Ticket.id).desc())
     )
     stmt = stmt.where(Ticket.room_id == room_id) if room_id else stmt.where(col(Ticket.room_id).is_(None))
-    return session.exec(stmt).first()
+    return next((t for t in session.exec(stmt) if asked is None or asked(t)), None)
 
 
 def count_all(session: Session) -> int:

@@ -287,3 +287,79 @@ async def test_a_private_petition_is_resolved_and_rated_privately(chat):
     assert await chat.say("1", sender="res-chen", room=S1) == []  # the question was asked privately
     assert "满意" in one_line(await chat.say("1", sender="res-chen", room=None))
     assert ticket(chat).status == "已回访"
+
+
+# ---- who may follow a ticket up, what the group reads, odd numbers, scope answers --------
+
+
+async def test_only_staff_covering_the_stairwell_can_be_handed_a_ticket(chat):
+    await chat.say(PETITION, sender="res-zhang")
+    # a neighbour, by name or by a WeChat @: never handed a petition and its full text
+    by_name = one_line(await chat.say("/派单 1 @陈先生", sender="officer-li"))
+    at = Incoming("memory", "at-chen", "s3-1", S1, "officer-li", "李敏", "/派单 1 @老陈", mention_ids=("res-chen",))
+    by_mention = one_line(await chat.transport.deliver(at))
+    assert "陈先生" in by_name and "不在其中" in by_name and "不在其中" in by_mention
+    assert ticket(chat).assignee_id is None and not any(m.to == "res-chen" for m in chat.sent)
+    # a resident renamed to a staff member's name does not make "周建国" ambiguous: staff only count
+    await chat.say("大家好", sender="res-fake", sender_name="周建国")
+    assigned = await chat.say("/派单 1 周建国", sender="officer-li")
+    assert ticket(chat).assignee_id == "leader-zhou" and to(assigned, "leader-zhou")
+
+    # another stairwell's ticket: this stairwell's 楼道长 is not its staff; the grid worker is
+    await chat.say("5楼楼道灯坏了好几天了，晚上黑乎乎的", sender="res-wu", room=S2)
+    assert "不在其中" in one_line(await chat.say("/派单 2 @周建国", sender="grid-zhao", room=S2))
+    assert ticket(chat, 2).assignee_id is None
+    await chat.say("/派单 2 @赵磊", sender="grid-zhao", room=S2)
+    assert ticket(chat, 2).assignee_id == "grid-zhao"
+
+
+async def test_the_group_never_reads_a_flat_number_in_a_staff_note(chat):
+    await chat.say(PETITION, sender="res-zhang")
+    done = in_room(await chat.say("/办结 1 已清理，3幢502室张阿姨家门口纸箱已搬走", sender="officer-li"))
+    assert "***室张阿姨家门口" in done[0].text and "502" not in done[0].text
+    with Session(chat.app.engine) as session:  # the record keeps the whole note for staff
+        assert "3幢502室" in tickets.history(session, 1)[-1].note
+    # a private petition: the reporter's own private message keeps the note as written
+    await chat.say(LIGHT, sender="res-chen", room=None)
+    private = await chat.say("/办结 2 已修好1102室门口的灯", sender="grid-zhao", room=None)
+    assert "1102室" in to(private, "res-chen")[0].text
+
+    cases = {
+        "3号楼1单元502室门口": "***室门口",
+        "3栋1单元1101的邻居": "***室的邻居",
+        "1101房、3-1-502": "***室、***室",
+        "2026-12-01在3幢1单元楼道群里说过，2室1厅": "2026-12-01在3幢1单元楼道群里说过，2室1厅",
+    }
+    from handlers.ticket_commands import mask_flats
+
+    assert {text: mask_flats(text) for text in cases} == cases
+
+
+async def test_odd_numbers_get_one_polite_line(chat):
+    await chat.say(PETITION, sender="res-zhang")
+    huge, arabic = "99999999999999999999", "١"
+    for text, sender in [
+        (f"/工单 {huge}", "officer-li"),
+        (f"/工单 #{huge}", "officer-li"),
+        (f"/派单 {huge} @周建国", "officer-li"),
+        (f"/办结 {huge} 已清理", "officer-li"),
+        (f"/延期 1 {huge}天 等待配件", "officer-li"),
+        (f"/工单 {arabic}", "officer-li"),
+        (f"/办结 {arabic} 已清理", "officer-li"),
+        (f"/进度 {huge}", "res-zhang"),
+        (f"/撤销 {huge}", "res-zhang"),
+        (f"/进度 {arabic}", "res-zhang"),
+    ]:
+        refusal = one_line(await chat.say(text, sender=sender))
+        assert "出错" not in refusal and huge not in refusal, (text, refusal)
+    assert ticket(chat).status == "已受理" and actions(chat) == ["受理"]
+
+
+async def test_out_of_scope_answers_say_so(chat):
+    await chat.say("5楼楼道灯坏了好几天了，晚上黑乎乎的", sender="res-wu", room=S2)
+    # privately every grant applies, so the router lets a 楼道长 through; the handler says why not
+    assert "不在您负责的范围内" in one_line(await chat.say("/工单 1", sender="leader-zhou", room=None))
+    assert "不在您负责的范围内" in one_line(await chat.say("/办结 1 已修好", sender="leader-zhou", room=None))
+    listed = one_line(await chat.say(f"/工单 {S2}", sender="officer-li", room=None))
+    assert S2 in listed and "不在您负责的范围内" in listed
+    assert "#1" in (await chat.say(f"/工单 {S2}", sender="grid-zhao", room=None))[0].text
