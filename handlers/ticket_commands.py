@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.commands import command
 from bot.context import Context
-from bot.permissions import grant_covers
+from bot.permissions import caller_from_grants
 from bot.privacy import mask
 from handlers.deadlines import add_working_days, format_due
 from handlers.people import resolve_person
@@ -23,7 +23,6 @@ from storage import directory, tickets
 from storage.models import AuditEntry, Person, Room, Ticket
 
 STAFF = {"leader", "officer", "support", "grid"}
-ASSIGNABLE = STAFF | {"admin"}  # who may follow a ticket up (within their scope)
 OUT_OF_SCOPE = "不在您负责的范围内"
 NUMBER_ARG = r"^\s*[#＃]?\s*\d+"
 LIST_LIMIT = 20
@@ -201,7 +200,7 @@ async def tickets_command(ctx: Context, args: str) -> None:
         ctx.reply(f"没有“{unknown[:12]}”这个筛选条件，可按群名、状态（如处理中）或“超期”筛选。", mention=False)
         return
     asked = ctx.session.get(Room, found["room_id"]) if "room_id" in found else None
-    if asked is not None and not any(grant_covers(scope, asked) for scope in staff_scopes(ctx)):
+    if asked is not None and not ctx.caller.covers(asked, STAFF):
         ctx.reply(f"{asked.topic}{OUT_OF_SCOPE}，可查看您负责的楼道的工单。", mention=False)
         return
     rows = tickets.list_tickets(ctx.session, scopes=staff_scopes(ctx), limit=LIST_LIMIT + 1, **found)
@@ -247,7 +246,7 @@ def assignee_check(ctx: Context, ticket: Ticket) -> Callable[[Person], str | Non
 
     def check(person: Person) -> str | None:
         grants = directory.grants_for(ctx.session, person.id)
-        if any(g.role in ASSIGNABLE and grant_covers(g.scope, where) for g in grants):
+        if caller_from_grants(person.id, person.name, grants).covers(where, STAFF):  # admin counts too
             return None
         return f"只能派给负责该楼道的楼道长、信息员、保障员或网格员，“{person.name[:12]}”不在其中。"
 
