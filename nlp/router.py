@@ -6,6 +6,9 @@ lexicon entry such as "煤气味" matches whether jieba yields one token or two)
 Each label sums the weights of its cues, a handful of precompiled structural
 patterns (question, notice title, official address...) add fixed weights, negative
 cues subtract, and the best label wins only above its threshold; otherwise `other`.
+One combination rule works on the same lookups: a community facility ("电梯", "水龙头")
+within a few tokens of a fault word ("坏了", "没反应", "黄的") is a repair request,
+however short the message ("电梯坏了").
 """
 from __future__ import annotations
 
@@ -203,29 +206,75 @@ class Router:
                 # `urgent: <category>` = a danger; `urgent: none` = the danger is only imagined
                 self.pattern_urgent[name] = str(weights.pop("urgent"))
             self.patterns[name] = {k: float(v) for k, v in weights.items()}
+        self._load_facility_fault(raw.get("facility_fault") or {}, table)
         self.table = {k: tuple(v) for k, v in table.items()}
         self.max_span = 4
         # every proper prefix of a term: lets the scan stop extending a run early
         self.prefixes = frozenset(t[:k] for t in table for k in range(1, len(t)))
 
+    def _load_facility_fault(self, ff: dict[str, Any], table: dict[str, list]) -> None:
+        """The facility + fault combination: {term: category} objects, fault and blocker sets.
+
+        Every term is made scannable (an empty table entry if it carries no weight), so the
+        combination costs one dict lookup per found term, no extra pass over the text.
+        """
+        self.ff_floor = float(ff.get("floor", 0.0))
+        self.ff_category_weight = float(ff.get("category_weight", 0.0))
+        self.ff_personal_weight = float(ff.get("personal_weight", 0.0))
+        self.ff_window = int(ff.get("window", 6))
+        # term -> category for facilities (pair with any fault) and places (only with a leak:
+        # "楼上漏水了", "502室渗水", but not "楼上坏了")
+        self.ff_objects: dict[str, str] = {}
+        for key in ("places", "objects"):
+            for cat, terms in (ff.get(key) or {}).items():
+                for term in terms or []:
+                    self.ff_objects[str(term)] = str(cat)
+        leaks = set(map(str, ff.get("leaks") or []))
+        faults = set(map(str, ff.get("faults") or [])) | leaks
+        # term -> role bits: 1 facility, 2 place, 4 fault, 8 leak; 16 blocker; 32 personal device;
+        # 64 clause break
+        self.ff_role: dict[str, int] = {}
+        for key, bit in (("personal", 32), ("places", 2), ("objects", 1)):
+            groups = ff.get(key) or {}
+            for terms in groups.values() if isinstance(groups, dict) else [groups]:
+                for term in terms or []:
+                    self.ff_role[str(term)] = bit
+        for term in faults:
+            self.ff_role[term] = self.ff_role.get(term, 0) | 4 | (8 if term in leaks else 0)
+        for term in map(str, ff.get("blockers") or []):
+            self.ff_role[term] = 16
+        # clause breaks (punctuation, spaces): a facility and a fault pair only within a clause
+        for term in map(str, ff.get("breaks") or []):
+            self.ff_role[term] = 64
+        for term in self.ff_role:
+            table.setdefault(term, [])
+
     # ---- matching ------------------------------------------------------------------------
-    def _scan(self, tokens: list[str]) -> list[str]:
-        """Greedy longest match over runs of up to `max_span` adjacent tokens."""
-        table, prefixes, found, n, i = self.table, self.prefixes, [], len(tokens), 0
+    def _scan(self, tokens: list[str]) -> list[tuple[str, int]]:
+        """Greedy longest match over runs of up to `max_span` adjacent tokens: (term, token index)."""
+        table, prefixes, found, n, i, span = self.table, self.prefixes, [], len(tokens), 0, self.max_span
         while i < n:
+            token = tokens[i]
+            if token not in prefixes:  # fast path: most tokens start no longer term
+                if token in table:
+                    found.append((token, i))
+                elif len(token) >= 3:
+                    found.extend((part, i) for part in self._parts(token))
+                i += 1
+                continue
             step = 1
             joined = ""
             best = None
-            for j in range(i, min(n, i + self.max_span)):
+            for j in range(i, min(n, i + span)):
                 joined += tokens[j]
                 if joined in table:
                     best, step = joined, j - i + 1
                 if joined not in prefixes:
                     break
             if best is not None:
-                found.append(best)
-            elif len(tokens[i]) >= 3:
-                found.extend(self._parts(tokens[i]))
+                found.append((best, i))
+            elif len(token) >= 3:
+                found.extend((part, i) for part in self._parts(token))
             i += step
         return found
 
@@ -262,7 +311,19 @@ class Router:
         cues: dict[str, list[_Hit]] = {lab: [] for lab in LABELS}
         urgent_hits: list[_Urgent] = []
         seen: set[str] = set()
-        for term in terms:
+        ff_role, ff_objects, ff_faults, blocked, clause = self.ff_role, [], [], False, 0
+        for term, pos in terms:
+            role = ff_role.get(term)
+            if role is not None:
+                if role & 64:
+                    clause += 1  # "~" and "…" are also negative cues: fall through to the weights
+                elif role & 16:
+                    blocked = True
+                else:
+                    if role & 35:
+                        ff_objects.append((pos, term, role, clause))
+                    if role & 4:
+                        ff_faults.append((pos, role, clause))
             if term in seen:
                 continue  # a repeated word is not more evidence
             seen.add(term)
@@ -282,6 +343,8 @@ class Router:
                 cues[label].append(_Hit(term, w))
                 if cat is not None:
                     cats[label][cat] = cats[label].get(cat, 0.0) + w
+        if ff_faults and (ff_objects or blocked):
+            self._apply_facility_fault(ff_objects, ff_faults, blocked, scores, cats, cues)
         self._apply_patterns(text, scores, cues, urgent_hits)
         self._apply_danger(urgent_hits, scores, cats, cues)
         for min_len, weights in self.length_bonus:
@@ -296,6 +359,66 @@ class Router:
                 scores[lab] += w
                 cues[lab].append(_Hit("#工作人员", w))
         return self._decide(scores, cats, cues, urgent_hits)
+
+    def _apply_facility_fault(
+        self,
+        objects: list[tuple[int, str, int, int]],
+        faults: list[tuple[int, int, int]],
+        blocked: bool,
+        scores: dict[str, float],
+        cats: dict[str, dict[str, float]],
+        cues: dict[str, list[_Hit]],
+    ) -> None:
+        """A facility and a fault word near each other: a repair request, whatever its length.
+
+        "电梯坏了", "水龙头出的水是黄的", "门禁卡刷了没反应". Each fault word goes with the
+        nearest facility, place or personal device within `window` tokens of the same clause
+        ("电梯里信号不好 电话断了": the phone's), or of the clause before when its own clause
+        names none ("电梯晃得厉害 还有异响"). A facility pair lifts
+        petition's positive cues to at least `floor` (so a long message that already reads as a
+        complaint or as a legal question is not pushed further) and adds to the facility's
+        category. A fault that belongs to a personal device ("手机坏了", "冰箱坏了修一下多少钱"),
+        or any fault in a message with a blocker ("出个坏了的电饭煲", "梦见电梯坏了"), is
+        nobody's repair: `personal_weight` is subtracted from petition instead.
+        """
+        if blocked:
+            self._not_a_repair(scores, cues, "-#非报修")
+            return
+        window, personal = self.ff_window, False
+        for fpos, frole, fclause in faults:
+            near, dist = None, window + 1
+            # the fault's own clause; a clause naming nothing continues the one before it
+            # ("电梯晃得厉害 还有异响")
+            if not any(o[3] == fclause for o in objects):
+                fclause -= 1
+            for pos, term, role, oclause in objects:
+                if oclause != fclause:
+                    continue
+                d = abs(fpos - pos)
+                # a place needs a leak ("楼上漏水了", not "楼上坏了"); ties go to the facility
+                if d < dist or (d == dist and near is not None and near[2] & 32):
+                    if role == 2 and not frole & 8:
+                        continue
+                    near, dist = (pos, term, role), d
+            if near is None:
+                continue
+            if near[2] & 32:
+                personal = True
+                continue
+            positive = sum(h.weight for h in cues["petition"] if h.weight > 0)
+            bonus = round(max(0.0, self.ff_floor - positive), 3)
+            if bonus:
+                scores["petition"] += bonus
+                cues["petition"].append(_Hit("#设施故障", bonus))
+            cat = self.ff_objects[near[1]]
+            cats["petition"][cat] = cats["petition"].get(cat, 0.0) + bonus + self.ff_category_weight
+            return
+        if personal:
+            self._not_a_repair(scores, cues, "-#个人物品")
+
+    def _not_a_repair(self, scores: dict[str, float], cues: dict[str, list[_Hit]], name: str) -> None:
+        scores["petition"] -= self.ff_personal_weight
+        cues["petition"].append(_Hit(name, -self.ff_personal_weight))
 
     def _apply_patterns(
         self,

@@ -263,3 +263,84 @@ def test_danger_and_alarm_words(router: Router, text: str, label: str, category:
 def test_alarm_words_alone_are_chat(router: Router, text: str) -> None:
     route = router.route(text)
     assert route.label == "other" and route.urgent is False, (text, route)
+
+
+# ---- facility + fault: short complaints are the product's bread and butter ------------------
+@pytest.mark.parametrize(
+    ("text", "category", "urgent"),
+    [
+        ("电梯坏了", "设施报修", False),
+        ("楼上漏水了", "设施报修", False),
+        ("3幢502室漏水了", "设施报修", False),
+        ("水龙头出的水是黄的", "设施报修", False),
+        ("门禁卡刷了没反应", "设施报修", False),
+        ("自来水没了 咋回事", "设施报修", False),
+        ("楼道灯不亮", "设施报修", False),
+        ("路灯不亮", "设施报修", False),
+        ("下水道堵了", "设施报修", False),
+        ("马桶堵了", "设施报修", False),
+        ("暖气不热", "设施报修", False),
+        ("电梯困人了", "设施报修", True),
+        ("电梯困人", "设施报修", True),
+        ("充电桩没电", "设施报修", False),
+        ("监控坏了", "设施报修", False),
+        ("外墙裂了", "设施报修", False),
+        ("楼梯扶手松动", "设施报修", False),
+        ("燃气表坏了", "设施报修", False),
+        ("楼下烧烤油烟太大", "环境卫生", False),
+        ("电梯晃得厉害 还有异响", "设施报修", False),  # the second clause continues the first
+        ("水龙头拧开 没水", "设施报修", False),
+    ],
+)
+def test_facility_fault_is_a_petition(router: Router, text: str, category: str, urgent: bool) -> None:
+    route = router.route(text)
+    assert (route.label, route.category, route.urgent) == ("petition", category, urgent), (text, route)
+    assert route.score >= router.thresholds["petition"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明天停水吗",             # asking about a notice
+        "自来水停了吗",           # asking whether the supply is cut
+        "电梯停了吗",
+        "我家狗把拖鞋咬坏了",     # chatter
+        "手机坏了",               # personal devices are not community facilities
+        "电脑坏了谁会修",
+        "冰箱坏了修一下要多少钱",
+        "台灯不亮了 换个灯泡就好",  # the fault belongs to the nearest object: the lamp
+        "出个坏了的电饭煲",       # selling
+        "昨天梦见电梯坏了",       # a dream
+        "哈哈哈 电梯坏了正好锻炼",
+        "我家马桶坏了，谁有靠谱的师傅推荐",  # asking neighbours for a plumber
+        "楼上坏了",               # a place pairs only with a leak
+        "电梯里有人抽烟",         # a facility without a fault
+        "坏了坏了",               # a fault without a facility
+        "电梯里信号不好 电话断了",  # another clause, another subject: the phone's
+        "玻璃杯碎了",
+        "水果坏了好多 扔了",
+    ],
+)
+def test_facility_fault_negatives(router: Router, text: str) -> None:
+    route = router.route(text)
+    assert route.label == "other" and route.urgent is False, (text, route)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # the rule lifts petition to a floor; it does not outvote a legal question or a notice
+        ("电梯坏了半个月物业一直不修，业主可以拒交物业费吗", "legal"),
+        ("楼上漏水把我家泡了 物业和楼上互相推 到底谁该赔", "legal"),
+        ("物业把我家门禁卡停了 就因为没交物业费 这合法吗", "legal"),
+        ("【停水通知】因主水管维修，周四9点至15点停水，请提前储水", "notice"),
+    ],
+)
+def test_facility_fault_keeps_legal_and_notices(router: Router, text: str, label: str) -> None:
+    assert router.route(text).label == label, (text, router.route(text))
+
+
+def test_facility_fault_names_its_cue(router: Router) -> None:
+    assert "#设施故障" in router.route("暖气不热").keywords
+    assert "-#个人物品" in router.route("手机坏了").keywords
+    assert "-#非报修" in router.route("出个坏了的电饭煲").keywords
