@@ -41,3 +41,17 @@ def clean_text(text: str) -> str:
     """Drop zero-width and direction characters, make full-width digits plain (so masking sees
     them); trim; cap the stored length."""
     return _INVISIBLE.sub("", text).translate(_FULLWIDTH_DIGITS).strip()[:MAX_STORED_CHARS]
+
+
+# Flat and room numbers in what staff write to a whole group: 3幢502室, 3号楼1单元502室, 502室,
+# 3栋1单元502, 3-1-502 (not a date: its first part is 1 to 3 digits).
+_FLATS = re.compile(
+    r"(?<![0-9])(?:[0-9]+\s*(?:幢|栋|号楼|号)\s*(?:[0-9]+\s*单元\s*)?[0-9]{3,4}\s*(?:室|房|号房)?"
+    r"|[0-9]{3,4}\s*(?:室|号房|房)"
+    r"|[0-9]{1,3}-[0-9]{1,2}-[0-9]{2,4})(?![0-9-])"
+)
+
+
+def mask_flats(text: str) -> str:
+    """'3幢502室张阿姨家门口' -> '***室张阿姨家门口': no flat number in a group post."""
+    return _FLATS.sub("***室", text)

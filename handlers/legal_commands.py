@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from bot.commands import command
 from bot.context import Context
-from bot.privacy import mask
+from bot.privacy import mask, mask_flats
 from handlers.deadlines import format_due
 from storage import directory
 from storage.models import AuditEntry, Consultation, Room
@@ -76,7 +76,7 @@ async def answer_command(ctx: Context, args: str) -> None:
     room = _room(ctx, record)
     name = directory.person_name(ctx.session, record.asker_id)
     if room is not None and name:
-        ctx.to_room(room, f"@{name} {text}", mentions=(record.asker_id,))
+        ctx.to_room(room, f"@{name} {mask_flats(mask(text))}", mentions=(record.asker_id,))
     else:
         ctx.private(record.asker_id, text)
     if ctx.room is None or room is None or ctx.room.id != room.id:

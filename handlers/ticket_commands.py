@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.commands import command
 from bot.context import Context
 from bot.permissions import caller_from_grants
-from bot.privacy import mask
+from bot.privacy import mask, mask_flats
 from handlers.deadlines import add_working_days, format_due
 from handlers.people import resolve_person
 from handlers.privacy_commands import reachable
@@ -32,20 +32,6 @@ OWN_ONLY = "抱歉，只能查询您本人反映的工单，请核对编号。"
 
 
 # ---- small shared helpers -------------------------------------------------------------
-
-# Flat and room numbers in what staff write to a whole group: 3幢502室, 3号楼1单元502室, 502室,
-# 3栋1单元502, 3-1-502 (not a date: its first part is 1 to 3 digits).
-_FLATS = re.compile(
-    r"(?<![0-9])(?:[0-9]+\s*(?:幢|栋|号楼|号)\s*(?:[0-9]+\s*单元\s*)?[0-9]{3,4}\s*(?:室|房|号房)?"
-    r"|[0-9]{3,4}\s*(?:室|号房|房)"
-    r"|[0-9]{1,3}-[0-9]{1,2}-[0-9]{2,4})(?![0-9-])"
-)
-
-
-def mask_flats(text: str) -> str:
-    """'3幢502室张阿姨家门口' -> '***室张阿姨家门口': no flat number in a group post."""
-    return _FLATS.sub("***室", text)
-
 
 def ticket_room(ctx: Context, ticket: Ticket) -> Room | None:
     return ctx.session.get(Room, ticket.room_id) if ticket.room_id else None

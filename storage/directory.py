@@ -52,8 +52,10 @@ def ensure_person(session: Session, person_id: str, name: str) -> Person:
         person = Person(id=person_id, name=name)
         session.add(person)
         session.flush()
-    elif name and person.name != name and not person.deleted:
-        person.name = name  # display names change; the id is the identity
+    elif name and (person.name != name or person.deleted):
+        # Display names change (the id is the identity); a resident who had their information
+        # deleted and writes again is a resident again.
+        person.name, person.deleted = name, False
         session.add(person)
     return person
 
@@ -273,7 +275,7 @@ def attach(session: Session, room: Room) -> Room:
 
 def cached_ensure_person(session: Session, cache: DirectoryCache, person_id: str, name: str) -> None:
     known = cache.people.get(person_id)
-    if known is not None and (not name or known[0] == name or known[1]):
+    if known is not None and not known[1] and (not name or known[0] == name):
         return
     person = ensure_person(session, person_id, name)
     if cache.may_store(session):

@@ -34,3 +34,25 @@ def test_other_numbers_are_left_alone(text):
 
 def test_clean_text_makes_fullwidth_digits_plain():
     assert clean_text("\u200b电话１３８１２３４５６７８") == "电话13812345678"
+
+
+@pytest.mark.parametrize(
+    "raw, masked",
+    [
+        ("3幢502室门口的纸箱已清理", "***室门口的纸箱已清理"),
+        ("3号楼1单元502室", "***室"),
+        ("3-1-502漏水已修好", "***室漏水已修好"),
+        ("1101房的住户", "***室的住户"),
+    ],
+)
+def test_flat_numbers_are_masked_for_group_posts(raw, masked):
+    from bot.privacy import mask_flats
+
+    assert mask_flats(raw) == masked
+
+
+@pytest.mark.parametrize("text", ["2026-11-25", "2室1厅", "12月1日", "3天"])
+def test_flat_masking_leaves_dates_and_layouts(text):
+    from bot.privacy import mask_flats
+
+    assert mask_flats(text) == text
