@@ -71,9 +71,8 @@ async def bind_command(ctx: Context, args: str) -> None:
 @command("授权", roles={"admin"}, usage="/授权 @某人 信息员 [3幢1单元]", help="授予角色", pattern=r"^\s*[@＠]\S+\s+\S+")
 async def grant_command(ctx: Context, args: str) -> None:
     words = args.split()
-    person, error = resolve_person(ctx, words[0])
-    if error or person is None:
-        ctx.reply(error or "没有找到此人。", mention=False)
+    person = _named_person(ctx, words[0])
+    if person is None:
         return
     role = ROLE_BY_CHINESE.get(words[1], words[1])
     if role not in ROLE_NAMES or role == "resident":
@@ -90,6 +89,14 @@ async def grant_command(ctx: Context, args: str) -> None:
         ctx.reply(f"{person.name}已经是{ROLE_NAMES[role]}。", mention=False)
 
 
+def _named_person(ctx: Context, token: str) -> Person | None:
+    """The person an '@姓名' names, or None after telling the caller why not (one line)."""
+    person, error = resolve_person(ctx, token)
+    if error or person is None:
+        ctx.reply(error or "没有找到此人。", mention=False)
+    return person if not error else None
+
+
 def _default_scope(ctx: Context, role: str) -> str | None:
     if role == "admin":
         return "*"
@@ -103,9 +110,8 @@ def _default_scope(ctx: Context, role: str) -> str | None:
 @command("撤销", roles={"admin"}, usage="/撤销 @某人 [角色]", help="撤销在群里授予的角色", pattern=r"^\s*[@＠]")
 async def revoke_command(ctx: Context, args: str) -> None:
     words = args.split()
-    person, error = resolve_person(ctx, words[0])
-    if error or person is None:
-        ctx.reply(error or "没有找到此人。", mention=False)
+    person = _named_person(ctx, words[0])
+    if person is None:
         return
     role = ROLE_BY_CHINESE.get(words[1], words[1]) if len(words) > 1 else None
     removed = directory.revoke_chat_grants(ctx.session, person.id, role)
