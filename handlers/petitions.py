@@ -31,8 +31,11 @@ def emergency_active(ctx: Context) -> bool:
 
 # Place words every report shares; they say nothing about whether two reports are one problem.
 GENERIC_BIGRAMS = frozenset(
-    "楼道 道里 里的 单元 小区 楼下 楼上 家里 我家 我们 大家 好几 几天 天了 没人 一下 请问 麻烦 谢谢 物业 还是 还没".split()
+    "楼道 道里 里的 单元 小区 楼下 楼上 家里 我家 我们 大家 好几 几天 天了 没人 一下 请问 麻烦 谢谢 物业 还是 还没"
+    " 已经 现在 一个 这个 那个 什么 怎么 可以 没有 不是 时候 今天 昨天 晚上 早上 里面 上面 下面 好多 很多 了好 了很"
+    " 又坏 坏了 了一 的时 停了 又停 不亮 亮了 不了 坏掉 掉了 堵了 了吧 了啊".split()
 )
+SHORT_REPORT = 12  # CJK characters: a short report names little more than the thing that is wrong
 
 
 def _bigrams(text: str) -> set[str]:
@@ -42,11 +45,14 @@ def _bigrams(text: str) -> set[str]:
 
 def same_problem(existing: Ticket, new_text: str, new_urgent: bool) -> bool:
     """A new report joins an open ticket of its category only if it is about the same thing:
-    at least two telling word pairs in common, and never an urgent report into an ordinary
-    ticket (the danger must get its own ticket, its safety line and its 2-hour limit)."""
+    telling character pairs in common (one is enough when a report is short, like "电梯坏了"),
+    and never an urgent report into an ordinary ticket (the danger must get its own ticket,
+    its safety line and its 2-hour limit)."""
     if new_urgent and not existing.urgent:
         return False
-    return len(_bigrams(existing.text) & _bigrams(new_text)) >= 2
+    old, new = _bigrams(existing.text), _bigrams(new_text)
+    needed = 1 if min(len(old), len(new)) + 1 <= SHORT_REPORT else 2
+    return len(old & new) >= needed
 
 
 async def on_petition(ctx: Context, category: str | None, urgent: bool, text: str) -> None:

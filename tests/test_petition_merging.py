@@ -32,3 +32,17 @@ async def test_a_different_fault_of_the_same_category_gets_its_own_ticket(chat):
     lift = await chat.say("电梯又坏了，老人上不去楼", sender="res-chen")
     assert "#2" in [r for r in lift if r.room_id][0].text
     assert [t.category for t in ticket_rows(chat)] == ["设施报修", "设施报修"]
+
+
+async def test_two_short_reports_of_the_broken_lift_join(chat):
+    await chat.say("电梯坏了", sender="res-zhang")
+    joined = await chat.say("电梯又停了，我妈腿不好上不去楼", sender="res-chen")
+    assert "#1" in joined[0].text and "2人" in joined[0].text
+    await chat.say("3楼的楼道灯又不亮了", sender="res-chen")
+    assert [t.reporters for t in ticket_rows(chat)] == [2, 1]
+
+
+async def test_a_water_cut_does_not_join_the_lift_ticket(chat):
+    await chat.say("电梯又停了", sender="res-zhang")
+    water = await chat.say("家里水管没水了，水停了一上午", sender="res-chen")
+    assert "#2" in [r for r in water if r.room_id][0].text
