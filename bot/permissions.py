@@ -59,9 +59,13 @@ def caller_from_grants(person_id: str, name: str, grants: list[RoleGrant]) -> Ca
 
 
 def allowed(caller: Caller, room: Room | None, needed: frozenset[str]) -> bool:
-    """Empty ``needed`` means everyone; admin may do everything."""
+    """Empty ``needed`` means everyone; admin may do everything. Commands only an admin may use
+    (granting roles, binding groups) need an admin of the whole community: an admin limited to
+    one stairwell must not be able to make themselves or anyone an admin of everything."""
     if not needed:
         return True
+    if needed == {"admin"}:
+        return caller.sees_everything
     have = caller.roles_in(room)
     return "admin" in have or bool(have & needed)
 

@@ -187,3 +187,20 @@ async def test_receipts_only_for_groups_in_the_callers_scope(chat):
     assert "不在您负责的范围内" in refused[0].text
     huge = await chat.say("/回执 99999999999999999999", sender="leader-zhou")
     assert "没有找到" in huge[0].text
+
+
+async def test_a_stairwell_admin_cannot_make_anyone_a_community_admin(chat):
+    await chat.say("大家好", sender="res-chen")
+    granted = await chat.say("/授权 @陈先生 管理员 3幢1单元", sender="grid-zhao")
+    assert "已授予陈先生管理员（3幢1单元）" in granted[0].text
+    escalate = await chat.say("/授权 @陈先生 管理员", sender="res-chen", room=None)
+    assert "仅限" in escalate[0].text
+    in_group = await chat.say("/授权 @张阿姨 网格员 网格A", sender="res-chen")
+    assert "仅限" in in_group[0].text
+
+
+async def test_commands_written_without_a_space(chat):
+    on = await chat.say("/战时开启 台风", sender="grid-zhao")
+    assert "已开启战时模式（台风）" in on[0].text
+    mine = await chat.say("/我的工单", sender="res-zhang")
+    assert "没有反映过" in mine[0].text
