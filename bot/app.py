@@ -124,11 +124,11 @@ class Stairwell:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0.01)  # let a job that already started finish its transaction
-        await self.transport.stop()
-        await self.outbox.stop()
+        await self.outbox.stop()  # first: a send in progress still has its transport
         if self.staff_outbox is not None:
             await self.staff_outbox.stop()
             await self.staff_outbox.transport.stop()
+        await self.transport.stop()
         runtime.install(None)
         self.engine.dispose()
         self.started = False

@@ -124,15 +124,19 @@ class OutboxWorker:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let a send in progress finish (so its row is not left 'sending'), then stop."""
         self._stopping = True
         self._wake.set()
         if self._task:
-            self._task.cancel()
             try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                self._task.cancel()
+                try:
+                    await self._task
+                except (asyncio.CancelledError, Exception):
+                    pass
             self._task = None
 
     def wake(self) -> None:
