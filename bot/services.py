@@ -91,6 +91,6 @@ class Services:
         self._queued = True
         items = outbox_queries.enqueue(
             session, key=f"staff:{key}", transport=self.staff_channel, text=text, now=self.clock.now(),
-            to=STAFF_TARGET, max_length=4000,  # the robot splits at WeCom's own byte limit
+            to=STAFF_TARGET, max_length=600,  # 600 CJK chars < 2,048 bytes: one row is one POST
         )
         return len(items)

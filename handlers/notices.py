@@ -173,6 +173,7 @@ def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]
     out: list[tuple[Room, list[str]]] = []
     for room in queries.targets(session, notice.id or 0):
         staff_ids = {p.id for p in directory.people_with_roles(session, NOTICE_ROLES | {"lawyer"}, room)}
+        staff_ids |= {p.id for p in directory.admins(session)}  # as in try_receipt: staff don't confirm
         members = directory.room_members(session, room.id)
         missing = [
             p.name for p in members

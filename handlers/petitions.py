@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.context import Context
 from handlers.deadlines import due_at, format_due
@@ -33,8 +34,10 @@ def emergency_active(ctx: Context) -> bool:
 GENERIC_BIGRAMS = frozenset(
     "楼道 道里 里的 单元 小区 楼下 楼上 家里 我家 我们 大家 好几 几天 天了 没人 一下 请问 麻烦 谢谢 物业 还是 还没"
     " 已经 现在 一个 这个 那个 什么 怎么 可以 没有 不是 时候 今天 昨天 晚上 早上 里面 上面 下面 好多 很多 了好 了很"
-    " 又坏 坏了 了一 的时 停了 又停 不亮 亮了 不了 坏掉 掉了 堵了 了吧 了啊".split()
+    " 又坏 坏了 了一 的时 停了 又停 不亮 亮了 不了 坏掉 掉了 堵了 了吧 了啊 了没 人管 有人 道有 水了 也没 灯不".split()
 )
+# "1号电梯" and "2号电梯", "3楼" and "5楼": numbered places that differ are different problems.
+_NUMBERED = re.compile(r"(\d+)\s*(号楼|号|楼|幢|栋|单元|层)")
 SHORT_REPORT = 12  # CJK characters: a short report names little more than the thing that is wrong
 
 
@@ -50,6 +53,9 @@ def same_problem(existing: Ticket, new_text: str, new_urgent: bool) -> bool:
     its safety line and its 2-hour limit)."""
     if new_urgent and not existing.urgent:
         return False
+    old_places, new_places = dict(_NUMBERED.findall(existing.text)), dict(_NUMBERED.findall(new_text))
+    if any(unit in old_places.values() and (num, unit) not in old_places.items() for num, unit in new_places.items()):
+        return False
     old, new = _bigrams(existing.text), _bigrams(new_text)
     needed = 1 if min(len(old), len(new)) + 1 <= SHORT_REPORT else 2
     return len(old & new) >= needed
@@ -61,10 +67,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     urgent = urgent or emergency_active(ctx)
     now = ctx.now
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
-        existing = tickets.find_open_duplicate(ctx.session, room.id, category)
-        if existing is not None and same_problem(existing, ctx.masked_text, urgent):
-            _join_existing(ctx, existing, text)
-            return
+        for existing in tickets.open_in_category(ctx.session, room.id, category):
+            if same_problem(existing, ctx.masked_text, urgent):
+                _join_existing(ctx, existing, text)
+                return
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=room.stairwell if room else None,
@@ -100,7 +106,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if urgent:  # the staff group sees every urgent ticket at once (WeCom, when configured)
         ctx.services.to_staff_channel(
             ctx.session, key=f"urgent:{ticket.id}",
-            text=f"【紧急工单 #{ticket.id}】{where} · {category} · 截止{format_due(ticket.due_at)}\n{ticket.text[:200]}",
+            # No resident's words here: the shared staff group gets the facts, officers the text.
+            text=f"【紧急工单 #{ticket.id}】{where} · {category} · 截止{format_due(ticket.due_at)}",
         )
     log.info("ticket #%s opened (%s, urgent=%s)", ticket.id, category, urgent)
 

@@ -48,13 +48,14 @@ def set_status(
     add_event(session, ticket.id, at, actor_id, action, note)
 
 
-def find_open_duplicate(session: Session, room_id: str, category: str) -> Ticket | None:
+def open_in_category(session: Session, room_id: str, category: str) -> list[Ticket]:
+    """Open tickets of one category in one group, newest first (candidates for a repeat report)."""
     stmt = (
         select(Ticket)
         .where(Ticket.room_id == room_id, Ticket.category == category, col(Ticket.status).in_(OPEN_STATUSES))
         .order_by(col(Ticket.id).desc())
     )
-    return session.exec(stmt).first()
+    return list(session.exec(stmt).all())
 
 
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:

@@ -46,3 +46,19 @@ async def test_a_water_cut_does_not_join_the_lift_ticket(chat):
     await chat.say("电梯又停了", sender="res-zhang")
     water = await chat.say("家里水管没水了，水停了一上午", sender="res-chen")
     assert "#2" in [r for r in water if r.room_id][0].text
+
+
+async def test_different_places_and_things_stay_apart(chat):
+    await chat.say("1号电梯坏了", sender="res-zhang")
+    await chat.say("2号电梯坏了", sender="res-chen")
+    await chat.say("楼道灯坏了好几天了没人管", sender="res-zhang")
+    await chat.say("单元门坏了好几天了没人管", sender="res-chen")
+    assert [t.reporters for t in ticket_rows(chat)] == [1, 1, 1, 1]
+
+
+async def test_a_repeat_finds_its_ticket_even_when_newer_ones_exist(chat):
+    await chat.say("电梯坏了", sender="res-zhang")
+    await chat.say("3楼的楼道灯又不亮了", sender="res-zhang")
+    joined = await chat.say("电梯还是不能用，老人下不了楼", sender="res-chen")
+    assert "#1" in joined[0].text
+    assert [t.reporters for t in ticket_rows(chat)] == [2, 1]

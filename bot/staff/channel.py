@@ -45,4 +45,5 @@ def from_env(**options: Any) -> WeComStaffTransport | None:
 
     if not os.environ.get(KEY_ENV):
         return None
-    return WeComStaffTransport(WeComRobot.from_env(**options))
+    # No retries inside the robot: the outbox retries with back-off and keeps the row's state.
+    return WeComStaffTransport(WeComRobot.from_env(**{"max_retries": 0, **options}))
