@@ -75,6 +75,11 @@ def parse(text: str) -> tuple[str, str]:
     """'/派单 12 @周建国' -> ('派单', '12 @周建国')."""
     body = text.lstrip()[1:].strip()
     name, _, args = body.partition(" ")
+    if not find(name):
+        # '/战时开启 台风' -> ('战时', '开启 台风'): the longest command name the text starts with.
+        known = sorted((n for c in REGISTRY for n in (c.name, *c.aliases) if name.startswith(n)), key=len)
+        if known and not known[-1].isascii():
+            return known[-1], body[len(known[-1]):].strip()
     if not _:
         # Chinese users often omit the space: '/工单12' -> ('工单', '12').
         match = re.match(r"^(\D+?)(\d.*)$", name)

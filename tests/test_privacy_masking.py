@@ -43,6 +43,9 @@ def test_clean_text_makes_fullwidth_digits_plain():
         ("3号楼1单元502室", "***室"),
         ("3-1-502漏水已修好", "***室漏水已修好"),
         ("1101房的住户", "***室的住户"),
+        ("3单元502", "***室"),
+        ("5楼502漏水", "***室漏水"),
+        ("3幢502房产证", "***室房产证"),
     ],
 )
 def test_flat_numbers_are_masked_for_group_posts(raw, masked):
@@ -51,7 +54,7 @@ def test_flat_numbers_are_masked_for_group_posts(raw, masked):
     assert mask_flats(raw) == masked
 
 
-@pytest.mark.parametrize("text", ["2026-11-25", "2室1厅", "12月1日", "3天"])
+@pytest.mark.parametrize("text", ["2026-11-25", "2室1厅", "12月1日", "3天", "12月5号 1500人参加", "5号1380元", "1-15-2024"])
 def test_flat_masking_leaves_dates_and_layouts(text):
     from bot.privacy import mask_flats
 
