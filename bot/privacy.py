@@ -9,7 +9,9 @@ _SEP = r"[ \-.\u3000]?"
 _PHONE = re.compile(rf"(?<!\d)(?:(?:\+|00)?86{_SEP})?(1[3-9]\d){_SEP}(\d{{4}}){_SEP}(\d{{4}})(?!\d)")
 # 18-digit resident ID numbers (last character may be X), spaces allowed after the 6th and 14th
 # digits as people write them; and the old 15-digit numbers.
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6}) ?(\d{8}) ?(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})[ -]?(\d{8})[ -]?(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+# Bank card numbers (16-19 digits, Luhn-valid), spaces allowed in groups of four.
+_CARD = re.compile(r"(?<![0-9])(?:\d[ ]?){15,18}\d(?![0-9])")
 _OLD_ID_CARD = re.compile(  # region (not starting with 0), YYMMDD, 3 digits
     r"(?<![0-9A-Za-z])(?=[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z]))"
     r"(\d{6})(\d{5})(\d{4})"
@@ -21,13 +23,29 @@ def mask_id_numbers(text: str) -> str:
     return _OLD_ID_CARD.sub(lambda m: f"{m.group(1)}*****{m.group(3)}", text)
 
 
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def mask_cards(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        digits = m.group(0).replace(" ", "")
+        return f"****{digits[-4:]}" if 16 <= len(digits) <= 19 and _luhn_ok(digits) else m.group(0)
+
+    return _CARD.sub(repl, text)
+
+
 def mask_phones(text: str) -> str:
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
 def mask(text: str) -> str:
     """Mask ID numbers first (they contain phone-like runs), then phone numbers."""
-    return mask_phones(mask_id_numbers(text.translate(_FULLWIDTH_DIGITS)))
+    return mask_phones(mask_cards(mask_id_numbers(text.translate(_FULLWIDTH_DIGITS))))
 
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from storage.models import Consultation, Message, Notice, OutboxItem, Ticket
+from storage.models import Consultation, Message, Notice, OutboxItem, Ticket, TicketEvent
 from storage.tickets import OPEN_STATUSES
 
 PURGED = "（已超过保存期限，内容已删除）"
@@ -16,7 +16,16 @@ def purge_texts_before(session: Session, cutoff: datetime) -> int:
     """Blank texts older than ``cutoff``; open tickets and unanswered questions are kept."""
     changed = 0
     statements = [
-        update(Message).where(col(Message.at) < cutoff, col(Message.text) != PURGED).values(text=PURGED),
+        update(Message)
+        .where(col(Message.at) < cutoff, col(Message.text) != PURGED, col(Message.from_bot).is_(False))
+        .values(text=PURGED, sender_name="居民"),
+        update(Message)
+        .where(col(Message.at) < cutoff, col(Message.text) != PURGED, col(Message.from_bot).is_(True))
+        .values(text=PURGED),
+        update(TicketEvent)
+        .where(col(TicketEvent.at) < cutoff, col(TicketEvent.note) != "",
+               col(TicketEvent.ticket_id).in_(select(Ticket.id).where(col(Ticket.status).not_in(OPEN_STATUSES))))
+        .values(note=PURGED),
         update(OutboxItem)
         .where(col(OutboxItem.created_at) < cutoff, col(OutboxItem.status).in_(["sent", "failed"]),
                col(OutboxItem.text) != PURGED)
