@@ -70,6 +70,8 @@ async def bind_command(ctx: Context, args: str) -> None:
 
 @command("授权", roles={"admin"}, usage="/授权 @某人 信息员 [3幢1单元]", help="授予角色", pattern=r"^\s*[@＠]\S+\s+\S+")
 async def grant_command(ctx: Context, args: str) -> None:
+    if _name_only_transport(ctx):
+        return
     words = args.split()
     person = _named_person(ctx, words[0])
     if person is None:
@@ -87,6 +89,15 @@ async def grant_command(ctx: Context, args: str) -> None:
         ctx.reply(f"已授予{person.name}{ROLE_NAMES[role]}（{'全部' if scope == '*' else scope}）。", mention=False)
     else:
         ctx.reply(f"{person.name}已经是{ROLE_NAMES[role]}。", mention=False)
+
+
+def _name_only_transport(ctx: Context) -> bool:
+    """On a transport that knows people only by nickname, renaming is enough to pass for someone:
+    staff identities are then set in config.yaml (aliases, roles), never from chat."""
+    if ctx.services.stable_ids:
+        return False
+    ctx.reply("当前接入方式只认昵称，改名就能冒充，不能在群里授权或关联工作人员；请在 config.yaml 中设置。", mention=False)
+    return True
 
 
 def _named_person(ctx: Context, token: str) -> Person | None:
@@ -136,8 +147,7 @@ async def members_command(ctx: Context, args: str) -> None:
          pattern=r"^\s*[@＠]\S+\s+\S+")
 async def link_command(ctx: Context, args: str) -> None:
     """Correct the identity mapping: this WeChat account is that configured person."""
-    if not ctx.services.stable_ids:
-        ctx.reply("当前接入方式只认昵称，改名就能冒充，不能在群里关联工作人员；请在 config.yaml 的 aliases 中设置。", mention=False)
+    if _name_only_transport(ctx):
         return
     token, person_id = args.split()[:2]
     found, error = resolve_person(ctx, token)

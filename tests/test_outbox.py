@@ -164,3 +164,25 @@ async def test_a_slow_send_never_blocks_other_writes(make_chat, config, clock):
     with Session(chat.app.engine) as session:
         statuses = {i.status for i in session.exec(select(OutboxItem)).all()}
     assert statuses == {"sent"}
+
+
+async def test_stopping_lets_the_send_in_progress_finish(make_chat, config, clock):
+    chat, sent_at = await start_with_limits(
+        make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
+    )
+    original = chat.transport.send
+
+    async def slow_send(message):
+        await asyncio.sleep(0.3)
+        return await original(message)
+
+    chat.transport.send = slow_send
+    with Session(chat.app.engine) as session:
+        chat.app.services.queue(session, key="last-words", text="再见", room=session.get(Room, "s3-1"))
+        session.commit()
+    chat.app.outbox.wake()
+    await asyncio.sleep(0.05)  # the send has started
+    await chat.app.stop()
+    with Session(chat.app.engine) as session:
+        row = session.exec(select(OutboxItem).where(OutboxItem.key == "last-words")).one()
+    assert row.status == "sent" and [m.text for m in chat.sent] == ["再见"]

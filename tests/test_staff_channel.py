@@ -52,3 +52,19 @@ async def test_a_bad_robot_key_is_reported_not_retried(make_chat, wecom):
     await chat.say("楼道里有很重的煤气味，快来人看看", sender="res-zhang")
     assert len(wecom.received) == 1  # 93000: no retry
     assert any("发送失败" in m.text and m.to == "grid-zhao" for m in chat.sent)
+
+
+async def test_a_long_staff_alert_is_one_wecom_post_per_row(make_chat, wecom):
+    from bot.services import STAFF_TARGET
+    from storage.models import OutboxItem
+    from sqlmodel import select
+
+    chat = await make_chat(staff_transport=WeComStaffTransport(WeComRobot(wecom.url, KEY)))
+    with Session(chat.app.engine) as session:
+        rows = chat.app.services.to_staff_channel(session, key="long", text="\n".join(["工单摘要：楼道堆物待清理"] * 120))
+        session.commit()
+        stored = session.exec(select(OutboxItem).where(OutboxItem.to == STAFF_TARGET)).all()
+    await chat.app.idle()
+    assert rows == len(stored) > 1
+    assert all(len(r.text.encode()) <= 2048 for r in stored)
+    assert len(wecom.received) == rows  # one POST per row, so a retry never repeats a piece

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from bot.app import Stairwell
+from bot.clock import Clock
 from bot.transports.webhook import WebhookTransport
 from tests.test_webhook_transport import SECRET, TOKEN, TOPIC, FakeBridge
 
@@ -13,7 +14,7 @@ PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
 
 
 @pytest.fixture
-async def bot_behind_bridge(config, db_url, clock):
+async def bot_behind_bridge(config, db_url):
     people = [
         p.model_copy(update={"aliases": [f"wx:{p.name}"]}) if p.id in ("officer-li", "leader-zhou", "grid-zhao") else p
         for p in config.people
@@ -23,7 +24,8 @@ async def bot_behind_bridge(config, db_url, clock):
     bridge.people |= {"李敏", "周建国", "赵磊"}
     await bridge.start()
     transport = WebhookTransport(secret=SECRET, bridge_url=bridge.url, token=TOKEN, port=0)
-    app = Stairwell(cfg, transport, clock=clock, database_url=db_url, run_scheduler=False)
+    # The real clock: the bridge keeps WeChat's per-group interval, which a frozen clock never passes.
+    app = Stairwell(cfg, transport, clock=Clock(), database_url=db_url, run_scheduler=False)
     await app.start()
     yield app, transport, bridge
     await app.stop()
@@ -91,6 +93,7 @@ async def test_staff_commands_work_through_the_bridge_by_linked_name(bot_behind_
 async def test_linking_staff_by_name_is_refused_on_the_bridge(bot_behind_bridge):
     app, transport, bridge = bot_behind_bridge
     await deliver(transport, "/关联 @陈先生 officer-li", "赵磊")
+    await deliver(transport, "/授权 @陈先生 信息员", "赵磊")
     await app.idle()
-    posts = await wait_posts(bridge, 1)
-    assert any("只认昵称" in p["data"]["content"] for p in posts)
+    posts = await wait_posts(bridge, 2)
+    assert len([p for p in posts if "只认昵称" in p["data"]["content"]]) == 2
