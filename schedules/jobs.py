@@ -122,17 +122,30 @@ async def send_scheduled(
 
 
 async def daily_digest() -> int:
-    """08:30: new tickets of the last day and overdue ones, to each grid worker privately."""
+    """08:30: new tickets of the last day and overdue ones, to each grid worker privately
+    (and once per grid to the WeCom staff group, when one is configured)."""
+    from datetime import timedelta
+
+    from sqlmodel import col, or_
+
     from storage.tickets import OPEN_STATUSES
 
     services = runtime.services()
     now = services.clock.now()
+    day = f"{now.astimezone(SHANGHAI):%Y-%m-%d}"
     with Session(services.engine) as session:
+        recent_or_overdue = select(Ticket).where(
+            or_(
+                col(Ticket.created_at) >= now - timedelta(days=1),
+                col(Ticket.status).in_(OPEN_STATUSES) & (col(Ticket.due_at) < now),
+            )
+        )
+        candidates = list(session.exec(recent_or_overdue).all())
         count = 0
         for worker in directory.people_with_roles(session, {"grid"}, None):
             grids = {g.scope for g in directory.grants_for(session, worker.id) if g.role == "grid"}
-            rows = [t for t in session.exec(select(Ticket)).all() if t.grid in grids or "*" in grids]
-            new = [t for t in rows if (now - t.created_at).total_seconds() <= 86400]
+            rows = [t for t in candidates if t.grid in grids or "*" in grids]
+            new = [t for t in rows if t.created_at >= now - timedelta(days=1)]
             overdue = [t for t in rows if t.status in OPEN_STATUSES and t.due_at < now]
             if not new and not overdue:
                 continue
@@ -140,13 +153,11 @@ async def daily_digest() -> int:
             lines += [f"新 #{t.id} {t.category} {t.status}" for t in new[:10]]
             lines += [f"超期 #{t.id} {t.category} {t.status}" for t in overdue[:10]]
             count += services.queue(
-                session, key=f"digest:{now.astimezone(SHANGHAI):%Y-%m-%d}:{worker.id}", to=worker.id,
+                session, key=f"digest:{day}:{worker.id}", to=worker.id,
                 text="\n".join(lines), due_at=_automatic_due(now),
             )
-            count += services.to_staff_channel(
-                session, key=f"digest:{now.astimezone(SHANGHAI):%Y-%m-%d}:{worker.id}",
-                text=f"{worker.name}：" + "\n".join(lines),
-            )
+            scope = "、".join(sorted(grids))  # the same grid's workers share one staff-group post
+            count += services.to_staff_channel(session, key=f"digest:{day}:{scope}", text=f"{scope}：" + "\n".join(lines))
         return _finish(session, count, "daily digest")
 
 
