@@ -40,7 +40,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # ends as a question: asking, not announcing
     "问句": re.compile(
         r"(?:[?？]|[吗呢么嘛]|没有|了没|[不没否]|多少|几点|几年|几个月|哪\S{0,3}|找谁|谁|啥|"
-        r"(?:怎么|咋|如何)\S{0,4})[\s。.!！~～…]*$"
+        r"(?:怎么|咋|如何)\S{0,4}|还是\S{1,6})[\s。.!！~～…]*$"
     ),
     # "关于…的通知" style title, or a title ending in a notice word
     "通知标题": re.compile(
@@ -81,7 +81,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # hypothetical parties in a legal question
     "甲乙": re.compile(r"甲.{0,30}乙|[A-C][与和]?[A-C]为|[A-C]以"),
     # asking who is liable: "到底谁该赔", "医药费谁出", "工钱找谁要"
-    "谁担责": re.compile(r"谁(?:该|来|应该|应当)?(?:赔|出钱|出|负责|承担|买单)|找谁(?:赔|要|负责|退)"),
+    "谁担责": re.compile(
+        r"谁(?:该|来|应该|应当)?(?:赔|出钱|出|负责|承担|买单)|找谁(?:赔|要|负责|退)"
+        r"|(?:要|该|需要|得|用不用|要不要)(?:赔偿?|负责任?|担责|承担\S{0,4})(?:吗|么|不|没|[?？])"
+    ),
     # a suggestion opens with 建议: "建议小区多装几个…", "提个建议…"
     "建议开头": re.compile(r"^(?:@\S+\s*)?(?:提个|我|小小的)?(?:建议|提议)"),
     # danger patterns (weights usually `urgent: <category>`): gas smell, smoke, exposed wires
