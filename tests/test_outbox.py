@@ -12,6 +12,7 @@ from storage.models import OutboxItem, Room
 from storage.outbox import split_text
 
 WECHAT_LIMITS = OutboxConfig(room_interval_seconds=2, per_minute=20, jitter_seconds=0.5, max_length=100)
+NO_LIMITS = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
 
 
 async def start_with_limits(make_chat, config, clock, limits: OutboxConfig):
@@ -36,6 +37,19 @@ async def start_with_limits(make_chat, config, clock, limits: OutboxConfig):
     chat.transport.send = timed_send
     chat.app.outbox.waiter = fake_wait
     return chat, sent_at
+
+
+async def start_with_slow_sends(make_chat, config, clock, seconds: float):
+    """No limits, but every transport send takes ``seconds`` (a slow gateway)."""
+    chat, _ = await start_with_limits(make_chat, config, clock, NO_LIMITS)
+    original = chat.transport.send
+
+    async def slow_send(message):
+        await asyncio.sleep(seconds)
+        return await original(message)
+
+    chat.transport.send = slow_send
+    return chat
 
 
 def queue(chat, n_per_room: int, text: str = "测试消息") -> None:
@@ -79,7 +93,7 @@ async def test_limits_hold_on_a_fake_clock(make_chat, config, clock):
 
 async def test_limits_off_sends_everything_at_once(make_chat, config, clock):
     chat, sent_at = await start_with_limits(
-        make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
+        make_chat, config, clock, NO_LIMITS
     )
     queue(chat, 5)
     await send_all(chat)
@@ -111,7 +125,7 @@ async def test_transport_errors_are_retried_with_backoff_then_reported(make_chat
 
 
 async def test_non_retryable_error_fails_at_once(make_chat, config, clock):
-    chat, _ = await start_with_limits(make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0))
+    chat, _ = await start_with_limits(make_chat, config, clock, NO_LIMITS)
     chat.transport.fail_next = [TransportError("room not found", retryable=False)]
     with Session(chat.app.engine) as session:
         chat.app.services.queue(session, key="gone", text="x", room=session.get(Room, "s3-1"))
@@ -146,16 +160,7 @@ def test_split_text_never_loses_characters():
 
 async def test_a_slow_send_never_blocks_other_writes(make_chat, config, clock):
     """No database transaction stays open across the transport call (the 'database is locked' trap)."""
-    chat, sent_at = await start_with_limits(
-        make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
-    )
-    original = chat.transport.send
-
-    async def slow_send(message):
-        await asyncio.sleep(0.2)
-        return await original(message)
-
-    chat.transport.send = slow_send
+    chat = await start_with_slow_sends(make_chat, config, clock, 0.2)
     first = asyncio.create_task(chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang"))
     await asyncio.sleep(0.05)  # the outbox is now inside a send
     await chat.say("2楼楼道里堆了好多杂物，把消防通道堵死了", sender="res-chen")
@@ -167,16 +172,7 @@ async def test_a_slow_send_never_blocks_other_writes(make_chat, config, clock):
 
 
 async def test_stopping_lets_the_send_in_progress_finish(make_chat, config, clock):
-    chat, sent_at = await start_with_limits(
-        make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
-    )
-    original = chat.transport.send
-
-    async def slow_send(message):
-        await asyncio.sleep(0.3)
-        return await original(message)
-
-    chat.transport.send = slow_send
+    chat = await start_with_slow_sends(make_chat, config, clock, 0.3)
     with Session(chat.app.engine) as session:
         chat.app.services.queue(session, key="last-words", text="再见", room=session.get(Room, "s3-1"))
         session.commit()
