@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 from sqlmodel import Session
 
-from bot.events import Incoming, Outgoing
+from bot.events import Handled, Incoming, Outgoing
 from bot.permissions import Caller
 from storage.models import Room
 
@@ -28,6 +28,7 @@ class Context:
     message_db_id: int
     text: str = ""  # cleaned text, bot mention stripped (not yet masked)
     replies: list[Outgoing] = field(default_factory=list)
+    handled: Handled = field(default_factory=Handled)  # the decision, for the API and tests
     # Work that must wait until this message's transaction has committed (e.g. job-store
     # writes, which on SQLite would otherwise wait for our own open write transaction).
     after_commit: list[Callable[[], None]] = field(default_factory=list)

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from bot import commands
 from bot.context import Context
-from bot.events import Connected, Disconnected, Event, Incoming, Outgoing, RoomJoined, RoomLeft
+from bot.events import Connected, Disconnected, Event, Handled, Incoming, Outgoing, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
 from bot.privacy import clean_text, mask
 from bot.services import Services
@@ -68,7 +68,7 @@ class Dispatcher:
         # One message at a time: handlers share one SQLite writer and stay short.
         self._lock = asyncio.Lock()
 
-    async def handle(self, event: Event) -> list[Outgoing]:
+    async def handle(self, event: Event) -> Replies:
         wake = not isinstance(event, Incoming)  # lifecycle events always wake the outbox
         try:
             async with self._lock:
@@ -86,13 +86,13 @@ class Dispatcher:
         finally:
             if wake:  # only when something may have been queued: a pass costs two queries
                 self.services.wake_outbox()
-        return []
+        return Replies()
 
-    async def _on_lifecycle(self, event: Event) -> list[Outgoing]:
+    async def _on_lifecycle(self, event: Event) -> Replies:
         with Session(self.services.engine) as session:
             replies = lifecycle.handle(self.services, session, event)
             session.commit()
-        return replies
+        return Replies(replies)
 
     def _too_old(self, event: Incoming) -> bool:
         if event.sent_at is None:
@@ -123,13 +123,13 @@ class Dispatcher:
             return None
         return label, route.category
 
-    async def _on_message(self, event: Incoming) -> list[Outgoing]:
+    async def _on_message(self, event: Incoming) -> Replies:
         started = time.perf_counter()
         if event.is_self:
-            return []
+            return Replies()
         if self._too_old(event):
             log.info("dropped old message %s/%s", event.transport, event.message_id)
-            return []
+            return Replies(handled=Handled(route="too_old"))
         services = self.services
         text = strip_bot_mention(clean_text(event.text), services.config.bot.name)
         cache = directory.cache_for(services.engine)
@@ -169,14 +169,14 @@ class Dispatcher:
             if message_id is None:  # the UNIQUE (transport, message id) is the dedup check
                 session.rollback()
                 log.info("dropped duplicate message %s/%s", event.transport, event.message_id)
-                return []
+                return Replies(handled=Handled(route="duplicate"))
             if quiet is not None:
                 session.commit()
                 log.info(
                     "handled room=%s sender=%s route=%s ms=%.1f",
                     room_id or "private", event.sender_id, quiet[0], (time.perf_counter() - started) * 1000,
                 )
-                return []
+                return Replies(handled=Handled(route=quiet[0], category=quiet[1]))
             ctx = Context(
                 services, session, event, caller, directory.attach(session, room) if room else None,
                 message_id, text=text,
@@ -189,6 +189,7 @@ class Dispatcher:
                 log.exception("handler failed for message %s in room %s", message_id, room_id or "-")
                 ctx.replies.clear()
                 ctx.after_commit.clear()
+                ctx.handled = Handled()
                 route, category = "error", None
                 if commands.is_command(text):  # the caller expects an answer; no details leak
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
@@ -205,7 +206,8 @@ class Dispatcher:
             "handled room=%s sender=%s route=%s ms=%.1f",
             room_id or "private", event.sender_id, route, (time.perf_counter() - started) * 1000,
         )
-        return ctx.replies
+        ctx.handled.route, ctx.handled.category = route, category
+        return Replies(ctx.replies, ctx.handled)
 
     async def _process(self, ctx: Context, text: str) -> tuple[str, str | None]:
         if not text:

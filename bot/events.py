@@ -5,7 +5,7 @@ past this boundary ever sees a transport library's types.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 
@@ -79,3 +79,32 @@ class Outgoing:
     def __post_init__(self) -> None:
         if (self.room_id is None) == (self.to is None):
             raise ValueError("Outgoing needs exactly one of room_id or to")
+
+
+@dataclass
+class Handled:
+    """What the bot decided about one incoming message (nulls where not applicable).
+
+    Handlers fill it in; the web chat API returns it and conversation tests assert on it,
+    so decisions can be checked without parsing the wording of replies.
+    """
+
+    route: str | None = None  # petition | legal | notice | other | command | receipt | rating | ...
+    category: str | None = None
+    urgent: bool | None = None
+    ticket: int | None = None  # the ticket opened or joined
+    joined: bool | None = None  # True: the message joined an open ticket
+    consultation: int | None = None  # L<n>
+    notice_receipt: int | None = None  # the notice a receipt counted for
+    rating: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class Replies(list):
+    """The replies an event queued (a list of Outgoing), with the decision behind them."""
+
+    def __init__(self, items=(), handled: Handled | None = None) -> None:
+        super().__init__(items)
+        self.handled = handled or Handled()

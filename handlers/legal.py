@@ -43,6 +43,7 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
     )
     ctx.session.add(record)
     ctx.session.flush()
+    ctx.handled.consultation, ctx.handled.urgent = record.id, urgent
     lawyers = lawyers_for(ctx)
     adviser = f"法律顾问{lawyers[0].name}" if lawyers else "社区法律顾问"
     lines = [URGENT_POINTER] if urgent else []

@@ -164,6 +164,7 @@ def try_receipt(ctx: Context, text: str) -> bool:
         return False
     if not ctx.caller.covers(ctx.room, NOTICE_ROLES | {"lawyer"}):  # residents' receipts only
         queries.add_receipt(ctx.session, notice, ctx.caller.person_id, ctx.room.id, ctx.now)
+        ctx.handled.notice_receipt = notice.id
     return True
 
 

@@ -88,6 +88,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
     ticket.reporters = 1
     tickets.add_event(ctx.session, ticket.id, now, ctx.caller.person_id, "受理", category)
+    ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, False, urgent
     staff = directory.responsible_staff(ctx.session, room)
     urgent_note = f"【紧急】{SAFETY_FIRST}" if urgent else ""
     ctx.reply(
@@ -115,6 +116,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
 def _join_existing(ctx: Context, ticket: Ticket, text: str) -> None:
     assert ticket.id is not None
     new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
+    ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
     tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
     if new_reporter:
         ctx.reply(

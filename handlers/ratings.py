@@ -39,6 +39,7 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     if ticket is None or ticket.id is None:
         return None
     ticket.rating = rating
+    ctx.handled.ticket, ctx.handled.rating = ticket.id, rating
     tickets.add_event(ctx.session, ticket.id, ctx.now, me, "评价", rating)
     if rating == "不满意":
         # Reopened: back to work with its assignee; the 不满意 stays on record until rated again.

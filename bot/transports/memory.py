@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from bot.events import Event, Incoming, Outgoing, RoomJoined
+from bot.events import Event, Incoming, Outgoing, Replies, RoomJoined
 from bot.transports.base import EventHandler, TransportError
 
 
@@ -38,10 +38,12 @@ class MemoryTransport:
         self.sent.append(message)
         return f"mem-out-{next(self._ids)}"
 
-    async def deliver(self, event: Event) -> list[Outgoing]:
+    async def deliver(self, event: Event) -> Replies:
+        """The replies the event queued, with the bot's decision as ``.handled``."""
         if self.on_event is None:
             raise RuntimeError("memory transport is not started")
-        return list(await self.on_event(event) or [])
+        result = await self.on_event(event)
+        return result if isinstance(result, Replies) else Replies(result or [])
 
     async def say(
         self,
@@ -53,7 +55,7 @@ class MemoryTransport:
         message_id: str | None = None,
         mentions_bot: bool = False,
         sent_at: datetime | None = None,
-    ) -> list[Outgoing]:
+    ) -> Replies:
         """Post ``text`` as ``sender`` in ``room`` (an id or a topic; None = private)."""
         room_id = None
         topic = None

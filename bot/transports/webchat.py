@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.events import Incoming, Outgoing
+from bot.events import Handled, Incoming, Outgoing, Replies
 from bot.privacy import clean_text, mask
 from bot.transports.base import EventHandler, TransportError
 from bot.webapi import StorageViews
@@ -208,9 +208,11 @@ class WebChatTransport:
             }
         )
         replies = await self.on_event(event) or []
+        handled = replies.handled.as_dict() if isinstance(replies, Replies) else Handled().as_dict()
         return json_response(
             {
                 "message_id": message_id,
+                "handled": handled,
                 "replies": [
                     {**({"room_id": r.room_id} if r.room_id else {"to": r.to}), "text": r.text, "mentions": list(r.mentions)}
                     for r in replies
