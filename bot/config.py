@@ -122,6 +122,8 @@ class TicketConfig(Strict):
     workday_end_hour: int = Field(default=18, ge=1, le=24)
     # Same resident or several residents, same category, same group, ticket still open: join it.
     merge_open_tickets: bool = True
+    # A resolved ticket nobody rates within this many days is closed as 未评价 (counted apart).
+    rating_days: int = Field(default=7, ge=1, le=60)
 
 
 class Cron(Strict):

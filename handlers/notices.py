@@ -13,6 +13,7 @@ from bot.services import Services
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
+from bot.privacy import mask_flats
 from storage.state import clear_flag, get_flag, set_flag
 
 NOTICE_ROLES = {"leader", "officer", "support", "grid"}
@@ -20,7 +21,23 @@ EMERGENCY_ROLES = {"grid"}  # and admin, who may do everything
 CONFIRM_WINDOW = timedelta(minutes=2)
 CHASE_AFTER = timedelta(minutes=30)
 EMERGENCY_PRIORITY = 10
-RECEIPT = re.compile(r"^(收到|收到了|已收到|已阅|已读|好的|好|知道了|明白|明白了|ok|OK|Ok)[\s!！。.~～👌👍🙏🌹]*$")
+# Receipts as people write them: 收到 / 收到了，谢谢 / 好嘞 / 知道了 / OK / 👌 / [强] / 502收到 / 3-302已收到.
+_RECEIPT_WORD = (
+    r"(?:已经?|都)?收到(?:了|啦|咯|收到)*|收悉|已阅|阅|已读|已知悉|知悉|好的?|好嘞|好勒|好滴|好哒|好哦|好吧|好好"
+    r"|嗯+|知道(?:了|啦|咯)?|晓得(?:了|啦)?|明白(?:了|啦)?|了解(?:了)?|清楚了|okay|ok+|好的收到"
+    r"|(?:谢谢|感谢|多谢)(?:提醒|通知)"
+)
+_THANKS = r"(?:谢谢|感谢|多谢|辛苦)[\u4e00-\u9fff]{0,5}?(?:了|啦)?"
+_RECEIPT = re.compile(rf"^(?:{_RECEIPT_WORD})+(?:{_THANKS})*$")
+_THANKS_ONLY = re.compile(rf"^(?:{_THANKS})+$")
+# A flat number first or last: "502收到", "3-302已收到", "3幢502 收到", "收到 502".
+_FLAT = r"(?:\d{1,3}(?:-|幢|栋|号楼)\d{0,2}(?:-|单元)?)?\d{3,4}(?:室|号)?"
+_FLAT_AROUND = re.compile(rf"^{_FLAT}|{_FLAT}$")
+_APPROVAL_CODE = re.compile(r"\[(?:强|ok|OK|Ok|抱拳|好的|握手|玫瑰|爱心|微笑|胜利|合十|拳头|OK啦|耶|赞)\]")
+_EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
+_APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂🤗💐]")
+_RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
+QUESTION = re.compile(r"[?？]|吗|么|嘛|呢|几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要")
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 TRIO = {"leader", "officer", "support"}
 
@@ -155,9 +172,22 @@ async def on_notice(ctx: Context, category: str | None) -> None:
     )
 
 
+def is_receipt(text: str) -> bool:
+    """'收到' / '收到，谢谢' / '好嘞' / 'OK' / '👌' / '[强]' / '502收到' / '收到[强]'; never a question."""
+    if QUESTION.search(text):
+        return False
+    approving = bool(_APPROVAL_CODE.search(text) or _APPROVAL_EMOJI.search(text))
+    body = _EMOJI.sub("", re.sub(r"\[[^\[\]\s]{1,4}\]", "", text))
+    body = _FLAT_AROUND.sub("", _RECEIPT_NOISE.sub("", body).lower())
+    if not body:  # only emoji (and perhaps a flat number): an approving one is a receipt
+        return approving
+    # "谢谢楼道长[抱拳]" thanks for the notice; "谢谢" alone is chatter
+    return bool(_RECEIPT.match(body) or (approving and _THANKS_ONLY.match(body)))
+
+
 def try_receipt(ctx: Context, text: str) -> bool:
-    """收到 / 已阅 / 好的 after a tracked notice in this group counts as a receipt (silently)."""
-    if ctx.room is None or not RECEIPT.match(text.strip()):
+    """A receipt within 24 h of a tracked notice to this group counts for it (silently)."""
+    if ctx.room is None or not is_receipt(text):
         return False
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
@@ -168,9 +198,65 @@ def try_receipt(ctx: Context, text: str) -> bool:
     return True
 
 
+# ---- questions about a recent notice ---------------------------------------------------
+
+QUESTION_WINDOW = timedelta(days=3)
+QUESTION_MAX_CHARS = 40  # a longer message is a story or a complaint: normal routing
+# Information a notice gives (time, place, duration): asked for, the notice is the answer even
+# when the router leans to a petition or a legal question ("停水几点到几点？").
+_ASKS_FOR_INFO = re.compile(r"几点|几号|几时|几天|什么时候|啥时候|何时|多久|多长时间|哪里|哪儿|在哪|哪个|什么地方|啥地方|到几|从几")
+# Words every notice has; sharing them says nothing about which notice a question is about.
+_COMMON_WORDS = frozenset(
+    "通知 公告 提醒 各位 居民 大家 业主 小区 社区 物业 楼道 单元 本楼 本周 下周 今天 明天 后天 今晚 明早 上午 下午 "
+    "晚上 中午 时间 期间 届时 请问 提前 做好 准备 注意 配合 理解 感谢 谢谢 收到 回复 安排 进行 工作 情况 相关 "
+    "我们 你们 他们 可以 需要 已经 如果 因为 所以 以及 或者 还是 就是 一下 一些 这个 那个 什么 时候 怎么 为什么 "
+    "网格 网格员 楼道长 信息员 保障员".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    """The notice's own words (two characters or more, not ones every notice has)."""
+    from nlp.segment import cut  # one jieba set-up for the whole bot
+
+    return {w for w in cut(text) if len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) and w not in _COMMON_WORDS}
+
+
+def asks_a_question(text: str) -> bool:
+    """Question-shaped and short: '停水几点到几点？', '充电棚在哪？' (the dispatcher's fast path asks)."""
+    return len(text) <= QUESTION_MAX_CHARS and bool(QUESTION.search(text))
+
+
+def notice_asked_about(session: Session, room_id: str, text: str, now: datetime) -> Notice | None:
+    """The newest tracked notice to this group in the last 3 days sharing a content word with ``text``."""
+    for notice in queries.recent_tracked_notices(session, room_id, now - QUESTION_WINDOW):
+        if any(word in text for word in _content_words(notice.text)):
+            return notice
+    return None
+
+
+def try_notice_question(ctx: Context, text: str, route) -> bool:
+    """A question about a recent notice gets the notice's own text, once per person per notice,
+    @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
+    if ctx.room is None or route.urgent or not asks_a_question(text):
+        return False
+    if route.label not in ("other", "notice") and not _ASKS_FOR_INFO.search(text):
+        return False  # "停水了要赔偿吗" is still a legal question; "几点" is what a notice says
+    notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)
+    if notice is None or notice.author_id == ctx.caller.person_id:
+        return False
+    key = f"notice-asked:{notice.id}:{ctx.caller.person_id}"
+    if get_flag(ctx.session, key) is None:  # asked again: the answer is already above in the chat
+        set_flag(ctx.session, key, {}, ctx.now)
+        ctx.reply(f"通知原文（N{notice.id}）：{mask_flats(notice.text)}")
+    return True
+
+
 def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]]:
-    """Per target group: names of members who have not confirmed (author and staff excluded)."""
-    got = queries.receipts_by_room(session, notice.id or 0)
+    """Per target group: names of members who have not confirmed (author and staff excluded).
+
+    A receipt counts in every target group the person is in: one "收到" in any of them is enough.
+    """
+    confirmed = queries.confirmed_people(session, notice.id or 0)
     out: list[tuple[Room, list[str]]] = []
     for room in queries.targets(session, notice.id or 0):
         staff_ids = {p.id for p in directory.people_with_roles(session, NOTICE_ROLES | {"lawyer"}, room)}
@@ -178,7 +264,7 @@ def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]
         members = directory.room_members(session, room.id)
         missing = [
             p.name for p in members
-            if p.id not in got.get(room.id, set()) and p.id != notice.author_id and p.id not in staff_ids
+            if p.id not in confirmed and p.id != notice.author_id and p.id not in staff_ids
         ]
         out.append((room, missing))
     return out
@@ -196,10 +282,11 @@ async def receipts_command(ctx: Context, args: str) -> None:
     if not rooms:
         ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
         return
-    got = queries.receipts_by_room(ctx.session, notice.id or 0)
+    confirmed = queries.confirmed_people(ctx.session, notice.id or 0)
     lines = [f"通知 N{notice.id} 回执："]
     for room, missing in rooms:
-        lines.append(f"{room.topic}：已确认{len(got.get(room.id, set()))}人；未确认{len(missing)}人")
+        members = {p.id for p in directory.room_members(ctx.session, room.id)}
+        lines.append(f"{room.topic}：已确认{len(confirmed & members)}人；未确认{len(missing)}人")
         if missing:
             lines.append("  未确认：" + "、".join(missing))
     # Names of who has not confirmed go to the asker privately, never to the whole group.

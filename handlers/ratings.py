@@ -1,54 +1,167 @@
-"""The follow-up rating (回访): after /办结 a reporter answers 1, 2 or 3 in the same group.
+"""The follow-up rating (回访): after /办结 each reporter answers in the same group (or privately
+for a private petition) — in words (满意 / 还行 / 还是没修好 …) or with 1, 2 or 3.
 
-Nothing is kept in memory: the pending question is "a ticket in 已办结 that this
-person reported in this room, resolved within 7 days", so it survives a restart.
-Anyone else's "1" (or a reporter's "1" with nothing pending) stays chatter.
+Nothing is kept in memory: the pending question is "a ticket resolved within the rating window
+that this person reported in this room and has not rated since", so it survives a restart.
+Every reporter (a neighbour who joined counts) rates for themself; any reporter's 不满意 reopens
+the ticket, even after another said 满意. Anyone else's "满意" (or a reporter's with nothing
+pending) stays chatter. With several tickets pending the answer names one (“#3 满意”), else
+the bot asks which, in one line.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.context import Context
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
 
-_ANSWERS = {
-    "1": "满意", "2": "基本满意", "3": "不满意",
-    "满意": "满意", "基本满意": "基本满意", "不满意": "不满意", "非常满意": "满意",
-}
-_NOISE = re.compile(r"[\s。.!！~～,，、\u2005👍🙏]+")
-_FULL_WIDTH = str.maketrans("１２３", "123")
+SATISFIED, BASIC, UNSATISFIED = tickets.RATINGS
+_DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
+_ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
+# The whole answer (after emoji, punctuation and polite words are gone) is one of these.
+_WORDS: tuple[tuple[str, str], ...] = (
+    (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:还是|仍然|依然|依旧|根本)?(?:没有?|未)"
+                  r"(?:修好|修|解决|处理好|处理|弄好|搞定|好|人来|人管|效果|改善)|(?:还是|仍然|依然|依旧)(?:坏的|不行|不亮|老样子|一样|没用)"
+                  r"|问题(?:还在|依旧|依然|没解决)"),
+    (BASIC, rf"{_ADVERB}(?:基本满意|比较满意|还算满意|一般般?|还行|还可以|凑合|马马虎虎|过得去|中评)"),
+    (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分"),
+)
+_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈)*"
+# Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
+_POLITE = r"(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|修好了|已经修好了|好了|弄好了|清理了|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
+_EMOJI_CODE = re.compile(r"\[[^\[\]\s]{1,4}\]")
+_EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
+_NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
+_FULL_WIDTH = str.maketrans("１２３＃", "123#")
+# A ticket named in the answer: "#3 满意", "3号满意", "工单3 满意".
+_TICKET = re.compile(r"^(?:工单)?[#＃](\d{1,9})(?:号)?|^(?:工单)(\d{1,9})号?|^(\d{1,9})号(?:工单)?")
+_LEADING_NUMBER = re.compile(r"^(\d{1,9})(?=\D)")
+_ANSWER = re.compile(
+    rf"^(?:{_POLITE})?(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w) in enumerate(_WORDS))}){_PARTICLES}"
+    rf"(?:{_POLITE})?$"
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    rating: str
+    ticket: int | None = None  # the ticket number the answer names, if any
+    number: int | None = None  # a bare leading number: a ticket number or the rating digit again
+
+
+def _squeeze(text: str) -> str:
+    text = _EMOJI.sub("", _EMOJI_CODE.sub("", text.translate(_FULL_WIDTH)))
+    return _NOISE.sub("", text).lower()
+
+
+def _first_clause(text: str) -> str:
+    """'不满意，灯只亮了一天又坏了' -> '不满意': an answer followed by its reason."""
+    return _squeeze(_NOISE.split(text.strip(), maxsplit=1)[0])
+
+
+def _word(text: str) -> str | None:
+    if text in _DIGITS:
+        return _DIGITS[text]
+    match = _ANSWER.match(text)
+    if match is None:
+        return None
+    return next(rating for i, (rating, _) in enumerate(_WORDS) if match.group(f"r{i}"))
+
+
+def parse_answer(text: str) -> Answer | None:
+    """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
+    anything else (a question, a longer story) is not an answer to the rating question."""
+    if "?" in text or "？" in text or "吗" in text:
+        return None
+    return _parse(_squeeze(text)) or _parse(_first_clause(text))
+
+
+def _parse(body: str) -> Answer | None:
+    named = _TICKET.match(body)
+    if named:
+        number = int(next(g for g in named.groups() if g))
+        rating = _word(body[named.end():])
+        return Answer(rating, ticket=number) if rating else None
+    rating = _word(body)
+    if rating:
+        return Answer(rating)
+    lead = _LEADING_NUMBER.match(body)
+    if lead:  # "1 满意", "12 满意": the rating digit again, or a ticket number
+        rest = _word(body[lead.end():])
+        return Answer(rest, number=int(lead.group(1))) if rest else None
+    return None
 
 
 def parse_rating(text: str) -> str | None:
-    """'1' / '１' / '满意！' -> the rating; anything longer is not an answer to the question."""
-    return _ANSWERS.get(_NOISE.sub("", text.translate(_FULL_WIDTH)))
+    """The rating in an answer, or None (the dispatcher's fast path asks this)."""
+    answer = parse_answer(text)
+    return answer.rating if answer else None
+
+
+def _choose(answer: Answer, pending: list[tickets.PendingRating]) -> tickets.PendingRating | list[int] | None:
+    """The pending ticket the answer is for; the numbers to ask about when it is unclear."""
+    wanted = answer.ticket
+    if wanted is None and answer.number is not None:
+        if any(p.ticket.id == answer.number for p in pending):
+            wanted = answer.number
+        elif _DIGITS.get(str(answer.number)) != answer.rating:
+            return None  # "12 满意" with no #12 pending, or "1 不满意": not a clear answer
+    if wanted is not None:
+        return next((p for p in pending if p.ticket.id == wanted), None)
+    # Already rated: only a change to 不满意 (the problem came back) still counts.
+    open_ = [p for p in pending if p.given is None or (answer.rating == UNSATISFIED and p.given != UNSATISFIED)]
+    if len(open_) == 1:
+        return open_[0]
+    return [p.ticket.id for p in open_ if p.ticket.id is not None] or None
 
 
 async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
-    rating = parse_rating(text)
-    if rating is None:
+    answer = parse_answer(text)
+    if answer is None:
         return None
     room_id = ctx.room.id if ctx.room else None
     me = ctx.caller.person_id
+    window = timedelta(days=ctx.services.config.tickets.rating_days)
     # Only a question put to them: not one about what they reported before asking for deletion.
-    ticket = tickets.awaiting_rating(
-        ctx.session, room_id, me, ctx.now, asked=lambda t: reachable(ctx.session, me, t) is not None
+    pending = tickets.pending_ratings(
+        ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None
     )
-    if ticket is None or ticket.id is None:
+    chosen = _choose(answer, pending) if pending else None
+    if chosen is None:
         return None
-    ticket.rating = rating
+    if isinstance(chosen, list):
+        shown = "、".join(f"#{n}" for n in sorted(chosen))
+        ctx.reply(f"您有{len(chosen)}件待评价：{shown}，请写明编号，例如“#{min(chosen)} {answer.rating}”。")
+        ctx.handled.rating = answer.rating
+        return "rating_ask", None
+    if answer.rating != UNSATISFIED and chosen.given is not None:
+        return None  # said again: chatter
+    rate(ctx, chosen.ticket, answer.rating)
+    return "rating", chosen.ticket.category
+
+
+def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:
+    """Record one reporter's rating: 不满意 reopens; otherwise the ticket keeps the least satisfied
+    answer its reporters gave for this resolution."""
+    assert ticket.id is not None
+    me = ctx.caller.person_id
     ctx.handled.ticket, ctx.handled.rating = ticket.id, rating
     tickets.add_event(ctx.session, ticket.id, ctx.now, me, "评价", rating)
-    if rating == "不满意":
+    if rating == UNSATISFIED:
         # Reopened: back to work with its assignee; the 不满意 stays on record until rated again.
+        ticket.rating, ticket.closed_at = rating, None
         tickets.set_status(ctx.session, ticket, "处理中", at=ctx.now, actor_id=me, action="重开", note="居民评价不满意")
         ctx.reply(f"抱歉没让您满意，#{ticket.id} 已重新交给工作人员继续处理。")
         for person_id in followers(ctx, ticket):
             ctx.private(person_id, f"【工单 #{ticket.id} 重开】{ctx.caller.name}评价“不满意”，请继续跟进：/工单 {ticket.id}")
-    else:
-        ticket.status, ticket.closed_at = "已回访", ctx.now
-        ctx.session.add(ticket)
-        ctx.reply(f"谢谢您的评价（{rating}），#{ticket.id} 已完成回访。")
-    return "rating", ticket.category
+        return
+    first = ticket.status == "已办结"
+    ticket.rating = rating if first else tickets.worst_rating(ticket.rating, rating)
+    ticket.status = "已回访"
+    ticket.closed_at = ctx.now if first else ticket.closed_at
+    ctx.session.add(ticket)
+    ctx.reply(f"谢谢您的评价（{rating}），#{ticket.id} 已完成回访。")

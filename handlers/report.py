@@ -70,6 +70,7 @@ def metric_rows(stats: Stats) -> list[tuple[str, str, str]]:
         ("办结率", pct(rates["办结率"]), f"{stats.resolved}/{stats.received}"),
         ("满意率", pct(rates["满意率"]), f"{stats.satisfied}/{stats.rated}"),
         ("回访率", pct(rates["回访率"]), f"{stats.rated}/{stats.ever_resolved}"),
+        ("未评价", f"{stats.unrated}件", "办结后无人评价、到期关闭"),
         ("平均响应用时", hours(stats.mean_hours_to_respond), ""),
         ("平均办结用时", hours(stats.mean_hours_to_resolve), ""),
     ]

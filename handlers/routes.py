@@ -15,6 +15,8 @@ async def route_message(ctx: Context, text: str) -> tuple[str, str | None]:
     if notices.try_receipt(ctx, text):
         return "receipt", None
     route = ctx.services.router.route(text, staff=ctx.caller.is_staff)
+    if notices.try_notice_question(ctx, text, route):
+        return "notice_question", None
     label, category = route.label, route.category
     room = ctx.room
     if label == "petition":

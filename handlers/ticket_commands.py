@@ -26,7 +26,8 @@ STAFF = {"leader", "officer", "support", "grid"}
 OUT_OF_SCOPE = "不在您负责的范围内"
 NUMBER_ARG = r"^\s*[#＃]?\s*\d+"
 LIST_LIMIT = 20
-RATE_PROMPT = "请回复数字评价：1 满意，2 基本满意，3 不满意。"
+NOTES_SHOWN = 8  # the latest staff notes /进度 shows
+RATE_PROMPT = "请回复评价：1 满意，2 基本满意，3 不满意（直接回复“满意”“还行”“没修好”也可以）。"
 TicketStep = Callable[[Context, Ticket, str], Awaitable[None]]
 OWN_ONLY = "抱歉，只能查询您本人反映的工单，请核对编号。"
 
@@ -81,6 +82,7 @@ def with_open_ticket(usage: str) -> Callable[[TicketStep], Callable[[Context, st
         async def handler(ctx: Context, args: str) -> None:
             found = open_ticket(ctx, args, usage)
             if found is not None:
+                ctx.handled.ticket = found[0].id
                 await body(ctx, *found)
 
         return handler
@@ -266,7 +268,9 @@ async def progress_command(ctx: Context, ticket: Ticket, note: str) -> None:
     if ticket.assignee_id is None:
         ticket.assignee_id = ctx.caller.person_id  # whoever works on it follows it up
     step(ctx, ticket, "处理中", "处理", note)
-    ctx.reply(f"工单 #{ticket.id} 的进展已记录。", mention=False)
+    # The reporters hear each step where they reported it (the group, @-ing them, flats masked).
+    tell_reporters(ctx, ticket, f"您反映的问题 #{ticket.id}（{ticket.category}）有新进展：{note}")
+    staff_answer(ctx, f"工单 #{ticket.id} 的进展已记录，已告知反映人。", ticket)
 
 
 @command("办结", roles=STAFF, usage="/办结 12 说明", help="办结工单并请居民评价")
@@ -336,7 +340,9 @@ def short_status(ctx: Context, t: Ticket) -> str:
     if t.status in tickets.OPEN_STATUSES:
         return f"#{t.id} {t.category}：{t.status}，预计{format_due(t.due_at)}前答复"
     if t.status == "已办结":
-        return f"#{t.id} {t.category}：已办结，待您评价（回复1、2或3）"
+        return f"#{t.id} {t.category}：已办结，待您评价（回复“满意”“基本满意”或“不满意”）"
+    if t.status == tickets.CLOSED_UNRATED:
+        return f"#{t.id} {t.category}：已办结，{t.rating or tickets.UNRATED}，已关闭"
     rating = f"，评价{t.rating}" if t.status == "已回访" and t.rating else ""
     return f"#{t.id} {t.category}：{t.status}{rating}"
 
@@ -346,9 +352,15 @@ async def progress_query(ctx: Context, args: str) -> None:
     ticket = own_ticket(ctx, args, "/进度 12")
     if ticket is None:
         return
+    ctx.handled.ticket = ticket.id
     text = short_status(ctx, ticket)
     if ticket.status in tickets.OPEN_STATUSES and ticket.assignee_id:
         text += f"，由{directory.person_name(ctx.session, ticket.assignee_id)}跟进"
+    steps = [f"{format_due(e.at)} {e.action}：{e.note}" for e in tickets.notes(ctx.session, ticket.id or 0) if e.note]
+    if steps:  # what the staff wrote, as the reporters were told it (flats masked in a group)
+        text += "。\n处理记录：\n" + "\n".join(steps[-NOTES_SHOWN:])
+        ctx.reply(mask_flats(text) if ctx.room is not None else text)
+        return
     ctx.reply(text + "。")
 
 

@@ -187,6 +187,21 @@ async def overdue_check() -> int:
         return _finish(session, remind_overdue(services, session, services.clock.now()), "overdue check")
 
 
+async def close_unrated() -> int:
+    """A resolved ticket nobody rated within tickets.rating_days is closed as 未评价 (counted apart)."""
+    from datetime import timedelta
+
+    from storage.tickets import close_unrated as close
+
+    services = runtime.services()
+    window = timedelta(days=services.config.tickets.rating_days)
+    with Session(services.engine) as session:
+        closed = len(close(session, services.clock.now(), window))
+        session.commit()
+    log.info("rating window: %d ticket(s) closed as 未评价", closed)
+    return closed
+
+
 async def emergency_chase() -> int:
     """战时: 30 minutes after an emergency notice, each trio gets its non-confirmers."""
     from handlers.notices import chase_unconfirmed

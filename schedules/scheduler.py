@@ -79,6 +79,8 @@ def config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
                          CronTrigger(minute=f"*/{cfg.overdue_check_minutes}", timezone=SHANGHAI), {}, "超期工单催办"))
     specs.append(JobSpec(f"{CONFIG_PREFIX}purge_old_texts", JOBS + "purge_old_texts",
                          CronTrigger(hour=3, minute=15, timezone=SHANGHAI), {}, "过期内容清理"))
+    specs.append(JobSpec(f"{CONFIG_PREFIX}close_unrated", JOBS + "close_unrated",
+                         CronTrigger(minute=40, timezone=SHANGHAI), {}, "未评价工单关闭"))
     specs.append(JobSpec(f"{CONFIG_PREFIX}emergency_chase", JOBS + "emergency_chase",
                          CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {}, "战时回执催收"))
     for campaign in cfg.campaigns:

@@ -24,19 +24,20 @@ def create_notice(
     return notice
 
 
-def latest_tracked_notice(session: Session, room_id: str, now: datetime) -> Notice | None:
-    """The newest tracked notice to ``room_id`` still inside the receipt window."""
+def recent_tracked_notices(session: Session, room_id: str, since: datetime) -> list[Notice]:
+    """Tracked notices to ``room_id`` sent since ``since``, newest first."""
     stmt = (
         select(Notice)
         .join(NoticeTarget, col(NoticeTarget.notice_id) == col(Notice.id))
-        .where(
-            NoticeTarget.room_id == room_id,
-            col(Notice.tracked).is_(True),
-            col(Notice.created_at) >= now - RECEIPT_WINDOW,
-        )
+        .where(NoticeTarget.room_id == room_id, col(Notice.tracked).is_(True), col(Notice.created_at) >= since)
         .order_by(col(Notice.id).desc())
     )
-    return session.exec(stmt).first()
+    return list(session.exec(stmt).all())
+
+
+def latest_tracked_notice(session: Session, room_id: str, now: datetime) -> Notice | None:
+    """The newest tracked notice to ``room_id`` still inside the receipt window."""
+    return next(iter(recent_tracked_notices(session, room_id, now - RECEIPT_WINDOW)), None)
 
 
 def add_receipt(session: Session, notice: Notice, person_id: str, room_id: str, at: datetime) -> bool:
@@ -56,11 +57,9 @@ def targets(session: Session, notice_id: int) -> list[Room]:
     return list(session.exec(stmt).all())
 
 
-def receipts_by_room(session: Session, notice_id: int) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for r in session.exec(select(Receipt).where(Receipt.notice_id == notice_id)).all():
-        out.setdefault(r.room_id, set()).add(r.person_id)
-    return out
+def confirmed_people(session: Session, notice_id: int) -> set[str]:
+    """Everyone who confirmed ``notice_id``, in whichever of its groups they said it."""
+    return set(session.exec(select(Receipt.person_id).where(Receipt.notice_id == notice_id)).all())
 
 
 def unchased_emergency_notices(session: Session, older_than: datetime) -> list[Notice]:

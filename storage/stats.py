@@ -6,9 +6,12 @@ ones (已撤销) left out. Definitions, so every number can be checked by hand:
 - 响应率   responded (first assign / progress / resolve) by the due time / received
 - 办结率   resolved now (已办结 or 已回访) / received
 - 按时办结率 resolved now with resolved_at ≤ due_at / resolved now
-- 满意率   (满意 + 基本满意) / rated, using each ticket's latest rating
-           (a reopened ticket keeps its 不满意 until it is rated again)
+- 满意率   (满意 + 基本满意) / rated, using each ticket's rating for its latest resolution
+           (the least satisfied of its reporters' answers; a reopened ticket keeps its 不满意
+           until it is rated again)
 - 回访率   rated / ever resolved (resolved_at set; a rating needs a resolution first)
+- 未评价   resolved tickets nobody rated within the rating window (closed by a job); they are
+           neither rated nor satisfied, and counted apart
 - mean hours from receipt to first response, and to resolution (resolved now)
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage.models import Room, Ticket
-from storage.tickets import OPEN_STATUSES, RESOLVED_STATUSES, in_scope
+from storage.tickets import OPEN_STATUSES, RATINGS, RESOLVED_STATUSES, UNRATED, in_scope
 
 HOT_REPORTERS = 3  # this many neighbours reporting one thing makes it a council item
 TOP_CATEGORIES = 3
@@ -49,6 +52,7 @@ class Stats:
     resolved_on_time: int = 0
     ever_resolved: int = 0
     rated: int = 0
+    unrated: int = 0  # closed as 未评价: nobody answered the rating question
     ratings: Counter = field(default_factory=Counter)
     mean_hours_to_respond: float | None = None
     mean_hours_to_resolve: float | None = None
@@ -111,7 +115,8 @@ def compute(
     stats.resolved = len(resolved)
     stats.resolved_on_time = sum(1 for t in resolved if t.resolved_at <= t.due_at)
     stats.ever_resolved = sum(1 for t in cohort if t.resolved_at is not None)
-    stats.ratings = Counter(t.rating for t in cohort if t.rating)
+    stats.ratings = Counter(t.rating for t in cohort if t.rating in RATINGS)
+    stats.unrated = sum(1 for t in cohort if t.rating == UNRATED)
     stats.rated = sum(stats.ratings.values())
     stats.mean_hours_to_respond = _mean_hours([(t.responded_at - t.created_at).total_seconds() for t in responded])
     stats.mean_hours_to_resolve = _mean_hours([(t.resolved_at - t.created_at).total_seconds() for t in resolved])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -11,10 +12,14 @@ from bot.permissions import grant_covers
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
-RESOLVED_STATUSES = ("已办结", "已回访")
+CLOSED_UNRATED = "已关闭"  # resolved, and nobody rated it within the rating window
+RATABLE_STATUSES = ("已办结", "已回访")  # 已回访: one reporter rated; the others still may
+RESOLVED_STATUSES = (*RATABLE_STATUSES, CLOSED_UNRATED)
 STATUSES = (*OPEN_STATUSES, *RESOLVED_STATUSES, "已撤销")
-RATINGS = ("满意", "基本满意", "不满意")
+RATINGS = ("满意", "基本满意", "不满意")  # best first
+UNRATED = "未评价"  # the rating of a ticket closed by the rating window, counted apart
 RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
+NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开")  # staff steps whose notes the reporters see
 
 # "3幢1单元楼道群" starts with a digit but names a place, not ticket #3. Only ASCII digits are a
 # number ("١٢" is not); a run longer than MAX_DIGITS is never int()-ed (no ticket has such a number).
@@ -130,30 +135,80 @@ def list_tickets(
     return rows[:limit]
 
 
-def awaiting_rating(
+@dataclass(frozen=True)
+class PendingRating:
+    """A resolved ticket whose rating question was put to this reporter; ``given`` is what they
+    already answered since the last resolution (then only a 不满意 still counts)."""
+
+    ticket: Ticket
+    given: str | None = None
+
+
+def pending_ratings(
     session: Session,
     room_id: str | None,
     person_id: str,
     now: datetime,
+    window: timedelta = RATING_WINDOW,
     asked: Callable[[Ticket], bool] | None = None,
-) -> Ticket | None:
-    """The latest ticket resolved in the last 7 days in this room that this reporter has not rated
-    (and, with ``asked``, whose rating question was put to them).
+) -> list[PendingRating]:
+    """Tickets resolved within ``window`` in this room (or privately) that ``person_id`` reported,
+    newest resolution first (and, with ``asked``, whose rating question was put to them).
 
-    Derived from the database (status 已办结), so a pending rating survives a restart.
+    Derived from the database, so a pending rating survives a restart; each reporter rates for
+    themself (their 评价 events after the ticket's last 办结 event), so a co-reporter's rating
+    never takes the question away from the others.
     """
     stmt = (
         select(Ticket)
         .join(TicketReporter, col(TicketReporter.ticket_id) == col(Ticket.id))
         .where(
-            Ticket.status == "已办结",
+            col(Ticket.status).in_(RATABLE_STATUSES),
             TicketReporter.person_id == person_id,
-            col(Ticket.resolved_at) >= now - RATING_WINDOW,
+            col(Ticket.resolved_at) >= now - window,
         )
         .order_by(col(Ticket.resolved_at).desc(), col(Ticket.id).desc())
     )
     stmt = stmt.where(Ticket.room_id == room_id) if room_id else stmt.where(col(Ticket.room_id).is_(None))
-    return next((t for t in session.exec(stmt) if asked is None or asked(t)), None)
+    found = [t for t in session.exec(stmt).all() if asked is None or asked(t)]
+    return [PendingRating(t, own_rating(session, t.id or 0, person_id)) for t in found]
+
+
+def own_rating(session: Session, ticket_id: int, person_id: str) -> str | None:
+    """What ``person_id`` rated ``ticket_id`` since its last resolution (None: not yet)."""
+    resolved = select(func.max(TicketEvent.id)).where(TicketEvent.ticket_id == ticket_id, TicketEvent.action == "办结")
+    last = session.exec(resolved).one() or 0
+    stmt = (
+        select(TicketEvent.note)
+        .where(
+            TicketEvent.ticket_id == ticket_id, TicketEvent.actor_id == person_id,
+            TicketEvent.action == "评价", col(TicketEvent.id) > last,
+        )
+        .order_by(col(TicketEvent.id).desc())
+    )
+    return session.exec(stmt).first()
+
+
+def worst_rating(*ratings: str | None) -> str | None:
+    """Several reporters rated one resolution: the ticket keeps the least satisfied answer."""
+    given = [r for r in ratings if r in RATINGS]
+    return max(given, key=RATINGS.index) if given else None
+
+
+def close_unrated(session: Session, now: datetime, window: timedelta = RATING_WINDOW) -> list[Ticket]:
+    """Resolved tickets nobody rated within ``window``: closed as 未评价 (an event records why)."""
+    stmt = select(Ticket).where(Ticket.status == "已办结", col(Ticket.resolved_at) < now - window)
+    closed = list(session.exec(stmt.order_by(col(Ticket.id))).all())
+    for ticket in closed:
+        ticket.rating, ticket.closed_at = UNRATED, now
+        set_status(session, ticket, CLOSED_UNRATED, at=now, actor_id="system", action="关闭",
+                   note=f"{window.days}天内无人评价")
+    return closed
+
+
+def notes(session: Session, ticket_id: int) -> list[TicketEvent]:
+    """The staff steps a reporter may read (分派, 处理, 办结, 延期, 重开), oldest first."""
+    return [e for e in history(session, ticket_id) if e.action in NOTE_ACTIONS]
 
 
 def count_all(session: Session) -> int:

@@ -103,10 +103,14 @@ async def test_a_petition_is_followed_to_the_end(make_chat, clock):
     # a restart in the middle of the ticket's life keeps it
     chat = await restart(chat, make_chat)
     clock.advance(hours=2)
-    await chat.say("/处理 1 已联系物业，明早清理", sender="leader-zhou")
+    noted = await chat.say("/处理 1 已联系物业，明早清理", sender="leader-zhou")
     assert ticket(chat).status == "处理中"
-    progress = one_line(await chat.say("/进度 1", sender="res-chen"))
-    assert "处理中" in progress and "周建国" in progress
+    # the reporters hear the note where they reported it, @-ed, and nothing more is said
+    assert [(m.room_id, m.mentions) for m in noted] == [("s3-1", ("res-chen", "res-zhang"))]
+    assert "明早清理" in noted[0].text
+    progress = await chat.say("/进度 1", sender="res-chen")
+    assert len(progress) == 1 and progress[0].mentions == ("res-chen",)
+    assert "处理中" in progress[0].text and "周建国" in progress[0].text and "明早清理" in progress[0].text
 
     clock.advance(hours=20)
     done = await chat.say("/办结 1 纸箱已清走，消防通道已畅通", sender="leader-zhou")
@@ -122,7 +126,10 @@ async def test_a_petition_is_followed_to_the_end(make_chat, clock):
     final = ticket(chat)
     assert (final.status, final.rating) == ("已回访", "满意")
     assert actions(chat) == ["受理", "追加", "分派", "处理", "办结", "评价"]
-    assert await chat.say("2", sender="res-chen") == []  # already rated: chatter now
+    assert await chat.say("满意", sender="res-zhang") == []  # said again: chatter now
+    # the neighbour who joined rates too: the ticket keeps the less satisfied answer
+    assert "基本满意" in one_line(await chat.say("还行吧，谢谢", sender="res-chen"))
+    assert (ticket(chat).status, ticket(chat).rating) == ("已回访", "基本满意")
     mine = await chat.say("/我的工单", sender="res-chen")
     assert "已回访" in mine[0].text
 
