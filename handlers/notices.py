@@ -205,20 +205,27 @@ QUESTION_MAX_CHARS = 40  # a longer message is a story or a complaint: normal ro
 # Information a notice gives (time, place, duration): asked for, the notice is the answer even
 # when the router leans to a petition or a legal question ("停水几点到几点？").
 _ASKS_FOR_INFO = re.compile(r"几点|几号|几时|几天|什么时候|啥时候|何时|多久|多长时间|哪里|哪儿|在哪|哪个|什么地方|啥地方|到几|从几")
+_COMPLAINT = re.compile(r"坏|漏|堵|臭|吵|修|没人|还没|又|投诉|赔")
 # Words every notice has; sharing them says nothing about which notice a question is about.
 _COMMON_WORDS = frozenset(
     "通知 公告 提醒 各位 居民 大家 业主 小区 社区 物业 楼道 单元 本楼 本周 下周 今天 明天 后天 今晚 明早 上午 下午 "
     "晚上 中午 时间 期间 届时 请问 提前 做好 准备 注意 配合 理解 感谢 谢谢 收到 回复 安排 进行 工作 情况 相关 "
     "我们 你们 他们 可以 需要 已经 如果 因为 所以 以及 或者 还是 就是 一下 一些 这个 那个 什么 时候 怎么 为什么 "
-    "网格 网格员 楼道长 信息员 保障员".split()
+    "网格 网格员 楼道长 信息员 保障员 什么时候 啥时候 几点 几号 多久 哪里 哪儿 在哪 开始 结束 知道 怎么办 是不是 "
+    "有没有 能不能 可不可以 会不会 要不要 现在 刚才 一直 没有 不是 这样 真的 应该 问题 事情 东西 地方 大概 不要 预计 大约 左右 及时 尽量 务必 一律".split()
 )
 
 
+# Chinese words without a time word in them: "周六", "点到", "今天下午" fit every notice.
+_CONTENT = re.compile(r"[\u4e00-\u9fff]+")
+_TIME_CHARS = re.compile(r"[点时天周月日号年午晚早]")
+
+
 def _content_words(text: str) -> set[str]:
-    """The notice's own words (two characters or more, not ones every notice has)."""
+    """Content words (two characters or more, not ones every notice or question has)."""
     from nlp.segment import cut  # one jieba set-up for the whole bot
 
-    return {w for w in cut(text) if len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) and w not in _COMMON_WORDS}
+    return {w for w in cut(text) if len(w) >= 2 and _CONTENT.fullmatch(w) and not _TIME_CHARS.search(w) and w not in _COMMON_WORDS}
 
 
 def asks_a_question(text: str) -> bool:
@@ -228,8 +235,10 @@ def asks_a_question(text: str) -> bool:
 
 def notice_asked_about(session: Session, room_id: str, text: str, now: datetime) -> Notice | None:
     """The newest tracked notice to this group in the last 3 days sharing a content word with ``text``."""
+    asked = _content_words(text)
     for notice in queries.recent_tracked_notices(session, room_id, now - QUESTION_WINDOW):
-        if any(word in text for word in _content_words(notice.text)):
+        # Both ways round: segmentation may keep "恢复供电" whole in one and split it in the other.
+        if any(word in text for word in _content_words(notice.text)) or any(word in notice.text for word in asked):
             return notice
     return None
 
@@ -239,8 +248,8 @@ def try_notice_question(ctx: Context, text: str, route) -> bool:
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
     if ctx.room is None or route.urgent or not asks_a_question(text):
         return False
-    if route.label not in ("other", "notice") and not _ASKS_FOR_INFO.search(text):
-        return False  # "停水了要赔偿吗" is still a legal question; "几点" is what a notice says
+    if route.label not in ("other", "notice") and (not _ASKS_FOR_INFO.search(text) or _COMPLAINT.search(text)):
+        return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are
     notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)
     if notice is None or notice.author_id == ctx.caller.person_id:
         return False

@@ -1,10 +1,11 @@
 """Officers run the groups from their phones: notices, receipts, emergency mode, roles."""
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
-from handlers.notices import chase_unconfirmed
-from storage.models import Notice, OutboxItem
+from handlers.notices import chase_unconfirmed, is_receipt
+from storage.models import Consultation, Notice, OutboxItem, Receipt, Ticket
 from tests.conftest import LEGAL, S1, S2
 
 WATER = "明天上午9点到11点停水，请提前储水"
@@ -204,3 +205,82 @@ async def test_commands_written_without_a_space(chat):
     assert "已开启战时模式（台风）" in on[0].text
     mine = await chat.say("/我的工单", sender="res-zhang")
     assert "没有反映过" in mine[0].text
+
+
+# ---- receipts as people write them, questions about a notice, the chase (issue 10) --------
+
+RECEIPTS = [
+    "收到", "收到了", "收到，谢谢", "收到，谢谢！", "已阅", "好的", "好嘞", "知道了", "OK", "ok", "👌", "[强]", "[OK]",
+    "[抱拳]", "502收到", "3-302已收到", "收到[强]", "收到 502", "3幢502 收到", "好的👍", "收到收到", "明白了",
+    "已收到，辛苦了", "谢谢提醒[抱拳]", "嗯嗯", "好的，谢谢楼道长",
+]
+NOT_RECEIPTS = ["收到了吗？", "好的吗", "几点？", "收到什么", "502", "谢谢", "哈哈哈", "我收到快递了", "好的，那我几点去？", "明天停水吗"]
+
+
+@pytest.mark.parametrize("text", RECEIPTS)
+def test_receipts_as_people_write_them(text):
+    assert is_receipt(text)
+
+
+@pytest.mark.parametrize("text", NOT_RECEIPTS)
+def test_a_question_or_chatter_is_never_a_receipt(text):
+    assert not is_receipt(text)
+
+
+async def test_receipts_count_through_the_fast_path_and_questions_do_not(chat):
+    await chat.say(f"/通知 本楼 {WATER}", sender="officer-li")
+    for sender, text in (("res-zhang", "3-302已收到[强]"), ("res-chen", "好嘞👌"), ("wx-sun", "[抱拳]")):
+        replies = await chat.say(text, sender=sender)
+        assert replies == [] and replies.handled.notice_receipt == 1 and replies.handled.route == "receipt"
+    asked = await chat.say("收到了吗？", sender="wx-wang")
+    assert asked.handled.notice_receipt is None
+    staff = await chat.say("收到", sender="leader-zhou")  # staff receipts do not count (as before)
+    assert staff == [] and staff.handled.notice_receipt is None
+    with Session(chat.app.engine) as session:
+        assert {r.person_id for r in session.exec(select(Receipt)).all()} == {"res-zhang", "res-chen", "wx-sun"}
+
+
+async def test_a_question_about_a_recent_notice_gets_the_notice_once(chat, clock):
+    await chat.say(f"/通知 本楼 {WATER}", sender="officer-li")
+    await chat.say("/通知 本楼 小区北门新建的电动车充电棚本周六启用，楼道里不要再充电", sender="officer-li")
+    clock.advance(hours=5)
+    water = await chat.say("停水几点到几点？", sender="res-zhang")
+    assert water.handled.route == "notice_question" and len(water) == 1
+    assert WATER in water[0].text and water[0].mentions == ("res-zhang",)
+    assert await chat.say("停水到底几点到几点？", sender="res-zhang") == []  # once per person per notice
+    shed = await chat.say("充电棚在哪？", sender="res-zhang")
+    assert "北门" in shed[0].text and WATER not in shed[0].text
+    assert "9点到11点" in (await chat.say("明天什么时候停水", sender="res-chen"))[0].text
+    assert await chat.say("今晚广场舞几点开始？", sender="res-chen") == []  # nothing to do with the notices
+    clock.advance(days=3)
+    late = await chat.say("停水几点到几点？", sender="wx-wang")
+    assert late == [] and late.handled.route != "notice_question"
+    with Session(chat.app.engine) as session:
+        assert session.exec(select(Ticket)).all() == [] and session.exec(select(Consultation)).all() == []
+
+
+async def test_a_danger_is_never_taken_for_a_question_about_a_notice(chat):
+    await chat.say(f"/通知 本楼 {WATER}", sender="officer-li")
+    replies = await chat.say("停水了怎么家里水管爆了，水漫到楼道了，怎么办？", sender="res-chen")
+    assert (replies.handled.route, replies.handled.urgent, replies.handled.ticket) == ("petition", True, 1)
+    # nor a complaint that happens to ask "when": it stays a petition
+    await chat.say("/通知 本楼 下周二上午电梯年检，停运两小时", sender="officer-li")
+    complaint = await chat.say("电梯又坏了，什么时候能修好？", sender="res-zhang")
+    assert complaint.handled.route == "petition" and complaint.handled.ticket == 2
+
+
+async def test_the_emergency_chase_counts_a_receipt_in_any_shared_group(chat, clock):
+    await chat.say("/战时 开启 台风预警", sender="grid-zhao")
+    await chat.say("/通知 全部 台风今晚登陆，请收好阳台物品，不要外出", sender="grid-zhao")
+    await chat.say("/确认", sender="grid-zhao")
+    # 张阿姨 is in the stairwell group and the legal group; she confirms in the legal group only
+    assert (await chat.say("收到[强]", sender="res-zhang", room=LEGAL)).handled.notice_receipt == 1
+    clock.advance(minutes=31)
+    with Session(chat.app.engine) as session:
+        chase_unconfirmed(chat.app.services, session)
+        session.commit()
+    await chat.app.idle()
+    s1 = next(m for m in chat.sent if m.to == "officer-li" and "战时回执" in m.text)
+    assert "陈先生" in s1.text and "张阿姨" not in s1.text
+    report = await chat.say("/回执 1", sender="grid-zhao", room=None)
+    assert f"{S1}：已确认1人" in report[0].text and f"{LEGAL}：已确认1人" in report[0].text

@@ -140,3 +140,20 @@ async def test_an_empty_month_reports_no_rates(make_chat, db_url):
     out = io.StringIO()
     assert report_command("2026-10", "md", None, db_url, out) == 0
     assert "| 响应率 | — | 0/0 |" in out.getvalue() and "本月没有受理诉求" in out.getvalue()
+
+
+async def test_tickets_nobody_rated_are_counted_apart(november, clock, db_url):
+    """Closed as 未评价 by the rating window: neither rated nor satisfied, and not a 回访."""
+    import schedules.jobs as jobs
+
+    await november.say("/办结 5 已处理，电瓶车已移走", sender="grid-zhao", room=S2)
+    clock.advance(days=8)
+    assert await jobs.close_unrated() == 1
+    stats = november_stats(november)
+    assert (stats.unrated, stats.rated, stats.ever_resolved, stats.resolved) == (1, 3, 4, 3)
+    assert stats.rates()["回访率"] == 3 / 4 and stats.rates()["满意率"] == 2 / 3
+    shown = (await november.say("/统计 2026-11", sender="grid-zhao", room=None))[0].text
+    assert "未评价 1件" in shown and "回访率 75%" in shown
+    md = io.StringIO()
+    assert report_command("2026-11", "md", None, db_url, md, now=clock.now()) == 0
+    assert "| 未评价 | 1件 |" in md.getvalue()

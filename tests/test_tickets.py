@@ -370,3 +370,109 @@ async def test_out_of_scope_answers_say_so(chat):
     listed = one_line(await chat.say(f"/工单 {S2}", sender="officer-li", room=None))
     assert S2 in listed and "不在您负责的范围内" in listed
     assert "#1" in (await chat.say(f"/工单 {S2}", sender="grid-zhao", room=None))[0].text
+
+
+# ---- the loop closes where people are (issue 10) and only reporters rate (issue 11.2) -----
+
+
+async def test_progress_notes_reach_the_reporters_and_progress_shows_them(chat):
+    await chat.say(PETITION, sender="res-zhang")
+    await chat.say(SAME_AGAIN, sender="res-chen")
+    noted = await chat.say("/处理 1 已通知3幢502室住户，明天上午搬走", sender="officer-li")
+    group = in_room(noted)
+    assert len(group) == 1 and group[0].mentions == ("res-chen", "res-zhang")
+    assert "明天上午搬走" in group[0].text and "502" not in group[0].text  # no flat number in the group
+    await chat.say("/延期 1 2天 等物业排班", sender="officer-li")
+    shown = await chat.say("/进度1", sender="res-chen")
+    assert len(shown) == 1 and shown[0].mentions == ("res-chen",)
+    assert "明天上午搬走" in shown[0].text and "等物业排班" in shown[0].text and "502" not in shown[0].text
+    assert "只能查询您本人" in one_line(await chat.say("/进度 1", sender="leader-zhou"))
+    # a private petition hears its progress privately, flat number and all (it is theirs)
+    await chat.say(LIGHT, sender="res-chen", room=None)
+    private = await chat.say("/处理 2 电工明天去3楼502室门口换灯", sender="grid-zhao", room=None)
+    assert in_room(private) == [] and "502" in to(private, "res-chen")[0].text
+    assert "换灯" in to(await chat.say("/进度 2", sender="res-chen", room=None), "res-chen")[0].text
+
+
+RATING_WORDS = [
+    ("满意", "满意"), ("很满意", "满意"), ("非常满意", "满意"), ("挺满意的", "满意"), ("满意，谢谢！", "满意"),
+    ("非常满意[强]", "满意"), ("👍满意", "满意"), ("谢谢师傅，很满意", "满意"), ("1", "满意"), ("１", "满意"),
+    ("修好了，满意[OK]", "满意"), ("基本满意", "基本满意"), ("还行", "基本满意"), ("一般", "基本满意"),
+    ("一般般吧", "基本满意"), ("还可以，就是来得慢", "基本满意"), ("2", "基本满意"), ("不满意", "不满意"),
+    ("很不满意！", "不满意"), ("不太满意", "不满意"), ("还是没修好", "不满意"), ("没解决", "不满意"),
+    ("没修好啊", "不满意"), ("还是坏的", "不满意"), ("不满意，灯只亮了一天又坏了", "不满意"), ("3", "不满意"),
+]
+NOT_RATINGS = ["收到", "好的", "谢谢", "[强]", "👍", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12"]
+
+
+@pytest.mark.parametrize("text, rating", RATING_WORDS)
+def test_ratings_in_words(text, rating):
+    from handlers.ratings import parse_rating
+
+    assert parse_rating(text) == rating
+
+
+@pytest.mark.parametrize("text", NOT_RATINGS)
+def test_what_is_not_a_rating(text):
+    from handlers.ratings import parse_rating
+
+    assert parse_rating(text) is None
+
+
+async def test_every_reporter_rates_and_any_not_satisfied_reopens(chat):
+    """Issue 11.2: the co-reporter who joined said 满意 first; the first reporter's 3 still counts."""
+    await chat.say(PETITION, sender="res-zhang")
+    await chat.say(SAME_AGAIN, sender="res-chen")
+    await chat.say("/办结 1 已清理", sender="officer-li")
+    assert (await chat.say("满意", sender="leader-zhou")) == []  # not a reporter: chatter
+    thanks = await chat.say("满意，谢谢！", sender="res-chen")
+    assert thanks.handled.rating == "满意" and ticket(chat).status == "已回访"
+    reopened = await chat.say("3", sender="res-zhang")
+    assert (reopened.handled.route, reopened.handled.rating, reopened.handled.ticket) == ("rating", "不满意", 1)
+    assert (ticket(chat).status, ticket(chat).rating) == ("处理中", "不满意")
+    assert "重开" in to(reopened, "officer-li")[0].text
+    # resolved again: both rate afresh; a reporter who said 满意 may still say it came back
+    await chat.say("/办结 1 已全部搬走", sender="officer-li")
+    await chat.say("很满意[强]", sender="res-zhang")
+    assert (ticket(chat).status, ticket(chat).rating) == ("已回访", "满意")
+    assert (await chat.say("满意", sender="res-zhang")) == []  # said twice: once counts
+    again = await chat.say("还是没解决，又堆上了", sender="res-zhang")
+    assert again.handled.rating == "不满意" and ticket(chat).status == "处理中"
+    assert actions(chat).count("重开") == 2
+
+
+async def test_several_tickets_awaiting_a_rating_ask_which(chat):
+    await chat.say(LIGHT, sender="res-zhang")
+    await chat.say(PETITION, sender="res-zhang")
+    await chat.say("/办结 1 灯已换", sender="officer-li")
+    await chat.say("/办结 2 纸箱已清", sender="officer-li")
+    asked = one_line(await chat.say("满意", sender="res-zhang"))
+    assert "#1" in asked and "#2" in asked
+    assert (ticket(chat, 1).status, ticket(chat, 2).status) == ("已办结", "已办结")
+    named = await chat.say("2号 不满意", sender="res-zhang")
+    assert (named.handled.ticket, ticket(chat, 2).status) == (2, "处理中")
+    assert (await chat.say("1", sender="res-zhang")).handled.ticket == 1  # one left: no question
+    assert ticket(chat, 1).rating == "满意"
+    # a number that names no pending ticket of theirs is not a rating of anything
+    await chat.say("/办结 2 已清理干净", sender="officer-li")
+    assert await chat.say("#9 满意", sender="res-zhang") == []
+    assert ticket(chat, 2).status == "已办结"
+
+
+async def test_a_ticket_nobody_rates_is_closed_as_unrated(chat, clock):
+    import schedules.jobs as jobs
+
+    await chat.say(LIGHT, sender="res-zhang")
+    await chat.say("/办结 1 已修好", sender="officer-li")
+    clock.advance(days=6)
+    assert await jobs.close_unrated() == 0
+    clock.advance(days=1, minutes=5)
+    assert await jobs.close_unrated() == 1
+    assert await jobs.close_unrated() == 0  # once
+    assert (ticket(chat).status, ticket(chat).rating) == ("已关闭", "未评价")
+    assert actions(chat)[-1] == "关闭"
+    assert await chat.say("满意", sender="res-zhang") == []
+    assert "未评价" in (await chat.say("/我的工单", sender="res-zhang"))[0].text
+    from schedules.scheduler import config_jobs
+
+    assert "cfg:close_unrated" in {spec.id for spec in config_jobs(chat.app.config, clock.now())}
