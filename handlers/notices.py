@@ -185,10 +185,25 @@ def is_receipt(text: str) -> bool:
     return bool(_RECEIPT.match(body) or (approving and _THANKS_ONLY.match(body)))
 
 
+def opens_with_receipt(text: str) -> bool:
+    """'收到，我们提前储水' / '好的，明天一早就挪车': a receipt first, then more (not a question)."""
+    parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
+    return len(parts) == 2 and bool(parts[1]) and not QUESTION.search(text) and is_receipt(parts[0])
+
+
+def may_concern_a_notice(text: str) -> bool:
+    """A receipt or a question that may be about a notice (the dispatcher's fast path asks)."""
+    return is_receipt(text) or opens_with_receipt(text) or asks_a_question(text)
+
+
 def try_receipt(ctx: Context, text: str) -> bool:
     """A receipt within 24 h of a tracked notice to this group counts for it (silently)."""
-    if ctx.room is None or not is_receipt(text):
+    if ctx.room is None:
         return False
+    if not is_receipt(text):
+        # "收到，另外楼道灯又坏了" is still a petition: a receipt with more only when the rest is chatter
+        if not opens_with_receipt(text) or ctx.services.router.route(text, staff=ctx.caller.is_staff).label != "other":
+            return False
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False

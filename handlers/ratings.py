@@ -24,15 +24,21 @@ _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
 _ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
 _WORDS: tuple[tuple[str, str], ...] = (
-    (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:还是|仍然|依然|依旧|根本)?(?:没有?|未)"
-                  r"(?:修好|修|解决|处理好|处理|弄好|搞定|好|人来|人管|效果|改善)|(?:还是|仍然|依然|依旧)(?:坏的|不行|不亮|老样子|一样|没用)"
+    (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:很|太|非常|真)?差劲?"
+                  r"|(?:还是|仍然|依然|依旧|根本|压根)?(?:没有?|未|没能)(?:人来(?:修|看|管)?|人管|修好|修|解决|处理好|处理|弄好"
+                  r"|搞定|好|效果|改善|变化)"
+                  # "灯还是不亮", "门禁还是坏的": a short subject first
+                  r"|[\u4e00-\u9fff]{0,3}?(?:还是|仍然|依然|依旧)(?:坏的|坏了|不行|不亮|老样子|一样|没用|没修好|没好|漏|堵)"
                   r"|问题(?:还在|依旧|依然|没解决)"),
     (BASIC, rf"{_ADVERB}(?:基本满意|比较满意|还算满意|一般般?|还行|还可以|凑合|马马虎虎|过得去|中评)"),
-    (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分"),
+    (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分|(?:很|挺|非常|特别|真|太)(?:好|棒)|(?:很|挺|真|还挺)?不错"),
 )
 _PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
-_POLITE = r"(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|修好了|已经修好了|好了|弄好了|清理了|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
+_POLITE = (
+    r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
+    r"|(?:问题|灯|门)?(?:已经)?(?:解决|修好|弄好|处理好|清理好?|搞定|清走|搬走|好)了)"
+)
 _EMOJI_CODE = re.compile(r"\[[^\[\]\s]{1,4}\]")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 _NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
@@ -58,9 +64,12 @@ def _squeeze(text: str) -> str:
     return _NOISE.sub("", text).lower()
 
 
-def _first_clause(text: str) -> str:
-    """'不满意，灯只亮了一天又坏了' -> '不满意': an answer followed by its reason."""
-    return _squeeze(_NOISE.split(text.strip(), maxsplit=1)[0])
+def _one_clause(text: str) -> Answer | None:
+    """'不满意，灯只亮了一天又坏了' / '灯修好了，满意': one clause is the answer, the others its
+    reason; two clauses that answer (or a bare number among words) are not a clear answer."""
+    clauses = [c for c in (_squeeze(part) for part in _NOISE.split(text.strip())) if c and not c.isdigit()]
+    answers = [a for a in map(_parse, clauses) if a is not None]
+    return answers[0] if len(answers) == 1 else None
 
 
 def _word(text: str) -> str | None:
@@ -77,7 +86,7 @@ def parse_answer(text: str) -> Answer | None:
     anything else (a question, a longer story) is not an answer to the rating question."""
     if "?" in text or "？" in text or "吗" in text:
         return None
-    return _parse(_squeeze(text)) or _parse(_first_clause(text))
+    return _parse(_squeeze(text)) or _one_clause(text)
 
 
 def _parse(body: str) -> Answer | None:

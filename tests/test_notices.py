@@ -232,12 +232,16 @@ async def test_receipts_count_through_the_fast_path_and_questions_do_not(chat):
     for sender, text in (("res-zhang", "3-302已收到[强]"), ("res-chen", "好嘞👌"), ("wx-sun", "[抱拳]")):
         replies = await chat.say(text, sender=sender)
         assert replies == [] and replies.handled.notice_receipt == 1 and replies.handled.route == "receipt"
+    more = await chat.say("收到，我们家提前接好水", sender="wx-he")  # a receipt, then a word more
+    assert more == [] and more.handled.notice_receipt == 1
+    petition = await chat.say("收到，另外3楼楼道灯又坏了，麻烦找人修一下", sender="wx-qian")  # still a petition
+    assert petition.handled.notice_receipt is None and petition.handled.route == "petition"
     asked = await chat.say("收到了吗？", sender="wx-wang")
     assert asked.handled.notice_receipt is None
     staff = await chat.say("收到", sender="leader-zhou")  # staff receipts do not count (as before)
     assert staff == [] and staff.handled.notice_receipt is None
     with Session(chat.app.engine) as session:
-        assert {r.person_id for r in session.exec(select(Receipt)).all()} == {"res-zhang", "res-chen", "wx-sun"}
+        assert {r.person_id for r in session.exec(select(Receipt)).all()} == {"res-zhang", "res-chen", "wx-sun", "wx-he"}
 
 
 async def test_a_question_about_a_recent_notice_gets_the_notice_once(chat, clock):
