@@ -145,8 +145,7 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     if isinstance(chosen, list):
         shown = "、".join(f"#{n}" for n in sorted(chosen))
         ctx.reply(f"您有{len(chosen)}件待评价：{shown}，请写明编号，例如“#{min(chosen)} {answer.rating}”。")
-        ctx.handled.rating = answer.rating
-        return "rating_ask", None
+        return "rating_ask", None  # nothing rated yet
     if answer.rating != UNSATISFIED and chosen.given is not None:
         return None  # said again: chatter
     rate(ctx, chosen.ticket, answer.rating)

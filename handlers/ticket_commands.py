@@ -221,7 +221,7 @@ async def ticket_detail(ctx: Context, number: int) -> None:
     ]
     for event in tickets.history(ctx.session, ticket.id):
         shown = event.actor_id not in unnamed and directory.person_name(ctx.session, event.actor_id)
-        actor = shown or "居民"
+        actor = "系统" if event.actor_id == tickets.SYSTEM else (shown or "居民")
         note = f"：{event.note}" if event.note else ""
         lines.append(f"{format_due(event.at)} {event.action} {actor}{note}")
     audit(ctx, ctx.caller.person_id, "查看工单", f"#{ticket.id}")  # every read of the full text

@@ -18,6 +18,7 @@ RESOLVED_STATUSES = (*RATABLE_STATUSES, CLOSED_UNRATED)
 STATUSES = (*OPEN_STATUSES, *RESOLVED_STATUSES, "已撤销")
 RATINGS = ("满意", "基本满意", "不满意")  # best first
 UNRATED = "未评价"  # the rating of a ticket closed by the rating window, counted apart
+SYSTEM = "system"  # the actor of steps nobody took by hand (the rating window's closing)
 RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
 NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开")  # staff steps whose notes the reporters see
 
@@ -201,7 +202,7 @@ def close_unrated(session: Session, now: datetime, window: timedelta = RATING_WI
     closed = list(session.exec(stmt.order_by(col(Ticket.id))).all())
     for ticket in closed:
         ticket.rating, ticket.closed_at = UNRATED, now
-        set_status(session, ticket, CLOSED_UNRATED, at=now, actor_id="system", action="关闭",
+        set_status(session, ticket, CLOSED_UNRATED, at=now, actor_id=SYSTEM, action="关闭",
                    note=f"{window.days}天内无人评价")
     return closed
 

@@ -451,8 +451,10 @@ async def test_several_tickets_awaiting_a_rating_ask_which(chat):
     await chat.say(PETITION, sender="res-zhang")
     await chat.say("/办结 1 灯已换", sender="officer-li")
     await chat.say("/办结 2 纸箱已清", sender="officer-li")
-    asked = one_line(await chat.say("满意", sender="res-zhang"))
+    asking = await chat.say("满意", sender="res-zhang")
+    asked = one_line(asking)
     assert "#1" in asked and "#2" in asked
+    assert (asking.handled.route, asking.handled.rating, asking.handled.ticket) == ("rating_ask", None, None)
     assert (ticket(chat, 1).status, ticket(chat, 2).status) == ("已办结", "已办结")
     named = await chat.say("2号 不满意", sender="res-zhang")
     assert (named.handled.ticket, ticket(chat, 2).status) == (2, "处理中")
@@ -478,6 +480,8 @@ async def test_a_ticket_nobody_rates_is_closed_as_unrated(chat, clock):
     assert actions(chat)[-1] == "关闭"
     assert await chat.say("满意", sender="res-zhang") == []
     assert "未评价" in (await chat.say("/我的工单", sender="res-zhang"))[0].text
+    detail = to(await chat.say("/工单 1", sender="officer-li"), "officer-li")[0].text
+    assert "关闭 系统：7天内无人评价" in detail and "评价：未评价" in detail
     from schedules.scheduler import config_jobs
 
     assert "cfg:close_unrated" in {spec.id for spec in config_jobs(chat.app.config, clock.now())}
