@@ -20,16 +20,18 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot import commands
 from bot.context import Context
 from bot.events import Connected, Disconnected, Event, Handled, Incoming, Outgoing, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
-from bot.privacy import clean_text, mask
+from bot.privacy import clean_name, clean_text, mask
 from bot.services import Services
+from bot.transports.base import CONFLICT, FAILED, NOT_STORED
 from handlers import lifecycle, notices, ratings, routes
 from storage import directory
+from storage.db import is_busy, retry_busy, writer
 from storage.messages import insert_message
 from storage.models import Message, Room
 
@@ -69,27 +71,34 @@ class Dispatcher:
         self._lock = asyncio.Lock()
 
     async def handle(self, event: Event) -> Replies:
+        """The replies the event queued, with the decision as ``.handled``. A message that could
+        not be stored says so (handled.route NOT_STORED or FAILED; see bot.transports.base):
+        the transport must not acknowledge it as taken. Never raises."""
         wake = not isinstance(event, Incoming)  # lifecycle events always wake the outbox
         try:
             async with self._lock:
                 self.services.take_queued()
                 try:
                     if isinstance(event, Incoming):
-                        return await self._on_message(event)
+                        return await retry_busy(lambda: self._on_message(event))
                     if isinstance(event, RoomJoined | RoomLeft | Connected | Disconnected):
-                        return await self._on_lifecycle(event)
+                        return await retry_busy(lambda: self._on_lifecycle(event))
                 finally:
                     wake = self.services.take_queued() or wake
-        except Exception:
-            log.exception("event %s could not be handled", type(event).__name__)
+        except Exception as exc:  # nothing of this event was committed
             wake = True
+            if is_busy(exc):
+                log.warning("event %s not stored: the database stayed busy", type(event).__name__)
+                return Replies(handled=Handled(route=NOT_STORED))
+            log.exception("event %s could not be handled", type(event).__name__)
+            return Replies(handled=Handled(route=FAILED))
         finally:
             if wake:  # only when something may have been queued: a pass costs two queries
                 self.services.wake_outbox()
         return Replies()
 
     async def _on_lifecycle(self, event: Event) -> Replies:
-        with Session(self.services.engine) as session:
+        with Session(writer(self.services.engine)) as session:
             replies = lifecycle.handle(self.services, session, event)
             session.commit()
         return Replies(replies)
@@ -132,8 +141,11 @@ class Dispatcher:
             return Replies(handled=Handled(route="too_old"))
         services = self.services
         text = strip_bot_mention(clean_text(event.text), services.config.bot.name)
+        name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
+        if name != event.sender_name:
+            event = dataclasses.replace(event, sender_name=name)
         cache = directory.cache_for(services.engine)
-        with Session(services.engine) as session:
+        with Session(writer(services.engine)) as session:  # BEGIN IMMEDIATE: busy fails here, retried
             # Identity is the transport's stable id, mapped to a known person where linked.
             sender_id = directory.cached_core_person_id(session, cache, event.transport, event.sender_id)
             mention_ids = tuple(
@@ -167,7 +179,15 @@ class Dispatcher:
                 category=quiet[1] if quiet else None,
             )
             if message_id is None:  # the UNIQUE (transport, message id) is the dedup check
+                first_room = session.exec(
+                    select(Message.room_id).where(
+                        Message.transport == event.transport, Message.external_id == event.message_id
+                    )
+                ).first()
                 session.rollback()
+                if first_room != room_id:  # not a redelivery: someone reuses ids across rooms
+                    log.warning("message id %s/%s reused in another room", event.transport, event.message_id)
+                    return Replies(handled=Handled(route=CONFLICT))
                 log.info("dropped duplicate message %s/%s", event.transport, event.message_id)
                 return Replies(handled=Handled(route="duplicate"))
             if quiet is not None:

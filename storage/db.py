@@ -1,13 +1,17 @@
 """Engine set-up: SQLite with WAL, a busy timeout and foreign keys; PostgreSQL as well."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
+import time
+import weakref
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import Pool
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -17,20 +21,82 @@ from storage.models import SCHEMA_VERSION, SchemaVersion
 log = logging.getLogger(__name__)
 
 
+# How long a write waits for a lock another connection or process holds. SQLite's own busy
+# handler waits this long for a deferred transaction; writers (see writer()) wait in short
+# steps and the caller retries asynchronously within the same budget (see retry_busy).
+BUSY_TIMEOUT_SECONDS = 5.0
+_WRITER_STEP_MS = 50  # one BEGIN IMMEDIATE blocks the event loop at most this long
+_BEGIN_OPTION = "stairwell_begin"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Let SQLAlchemy emit BEGIN itself so SAVEPOINTs work with pysqlite.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 def _sqlite_begin(conn) -> None:
-    # Deferred: with WAL, readers (the job store, the web chat's views) never wait for a writer.
-    conn.exec_driver_sql("BEGIN")
+    if conn.get_execution_options().get(_BEGIN_OPTION) != "immediate":
+        # Deferred: with WAL, readers (the job store, the web chat's views) never wait for a writer.
+        conn.exec_driver_sql("BEGIN")
+        return
+    # A writer takes the write lock at once: a deferred transaction that read first and then
+    # writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection wrote
+    # in between. It waits only a moment here; the caller retries (retry_busy).
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={_WRITER_STEP_MS}")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+
+
+_writers: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` (same pool) for sessions that write: on SQLite they begin with BEGIN IMMEDIATE.
+
+    Use it where a transaction reads and then writes and a failure must be retried or reported
+    (the dispatcher, the outbox); plain ``engine`` sessions stay deferred, so reads never wait.
+    """
+    found = _writers.get(engine)
+    if found is None:
+        found = _writers[engine] = engine.execution_options(**{_BEGIN_OPTION: "immediate"})
+    return found
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when a database error means "not now" (a lock held elsewhere, a lost connection),
+    so the same work may succeed when retried; False for errors a retry cannot fix."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
+        message = str(exc.orig).lower()
+        return "locked" in message or "busy" in message
+    return True  # PostgreSQL: lock timeouts, serialization failures, deadlocks, connection loss
+
+
+async def retry_busy(work, *, budget: float | None = None):
+    """Await ``work()`` again while it fails with a busy database, for ``budget`` seconds
+    (default BUSY_TIMEOUT_SECONDS); the last error propagates. ``work`` must roll back on failure."""
+    deadline = time.monotonic() + (BUSY_TIMEOUT_SECONDS if budget is None else budget)
+    delay = 0.02
+    while True:
+        try:
+            return await work()
+        except Exception as exc:
+            if not is_busy(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.info("database busy; retrying in %.2fs", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
 
 
 def create_db_engine(url: str) -> Engine:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, delete, select
 
 from bot.config import AppConfig
+from bot.privacy import clean_name
 from storage.db import cache_store_allowed, directory_version
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 
@@ -47,6 +48,7 @@ def ensure_member(session: Session, room_id: str, person_id: str) -> None:
 
 
 def ensure_person(session: Session, person_id: str, name: str) -> Person:
+    name = clean_name(name)  # display names are input (lifecycle events bring them too)
     person = session.get(Person, person_id)
     if person is None:
         person = Person(id=person_id, name=name)
@@ -58,6 +60,11 @@ def ensure_person(session: Session, person_id: str, name: str) -> Person:
         person.name, person.deleted = name, False
         session.add(person)
     return person
+
+
+def clean_topic(topic: str) -> str:
+    """An unknown group's name as stored and shown: cleaned like a display name, a little longer."""
+    return clean_name(topic, limit=64) or "未命名群"
 
 
 def resolve_room(session: Session, transport: str, external_id: str, topic: str | None) -> Room:
@@ -75,11 +82,11 @@ def resolve_room(session: Session, transport: str, external_id: str, topic: str 
         room = session.get(Room, external_id)  # web chat and memory use the core ids directly
     if room is None:
         count = len(session.exec(select(Room.id)).all())
-        room = Room(id=f"room-{count + 1}", topic=topic or external_id, kind="unbound")
+        room = Room(id=f"room-{count + 1}", topic=clean_topic(topic or external_id), kind="unbound")
     if room.transport != transport or room.external_id != external_id:
         room.transport, room.external_id = transport, external_id
-    if topic and room.topic != topic and room.kind == "unbound":
-        room.topic = topic
+    if topic and room.kind == "unbound" and room.topic != clean_topic(topic):
+        room.topic = clean_topic(topic)  # a group's name is input too: it is shown to staff
     session.add(room)
     session.flush()
     return room

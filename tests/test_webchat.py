@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import aiohttp
@@ -13,15 +14,23 @@ from bot.transports.webchat import WebChatTransport
 PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
 
 
-@pytest.fixture
-async def web(config, db_url, clock):
+@contextlib.asynccontextmanager
+async def serve(config, db_url, clock):
     transport = WebChatTransport(host="127.0.0.1", port=0)
     app = Stairwell(config, transport, clock=clock, database_url=db_url)
     await app.start()
     base = f"http://127.0.0.1:{transport.bound_port}"
-    async with aiohttp.ClientSession() as http:
-        yield app, http, base
-    await app.stop()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield app, http, base
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+async def web(config, db_url, clock):
+    async with serve(config, db_url, clock) as running:
+        yield running
 
 
 async def post(http, base, room, **body):
@@ -118,3 +127,119 @@ async def test_page_is_served_in_chinese(web):
     async with http.get(f"{base}/") as resp:
         html = await resp.text()
     assert resp.status == 200 and 'lang="zh-CN"' in html and "群聊" in html and "viewport" in html
+
+
+# ---- hostile bodies (issue 11.10): a clear 400, never a 500 or a silent 200 ----------------------
+GOOD = '"sender_id": "res-chen", "sender_name": "陈先生", "text": "楼道灯坏了"'
+
+
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested"),
+        ('{"x": ' + "[" * 50 + "]" * 50 + ", " + GOOD + "}", "nested"),
+        ('{"x": ' + "9" * 100_000 + ", " + GOOD + "}", "number"),
+        ('{"x": 1e' + "9" * 5000 + ", " + GOOD + "}", "number"),
+        ('{"x": NaN, ' + GOOD + "}", "NaN"),
+        ('{"sender_id": "res-chen", "sender_name": "陈先生", "text": "漏水了\\ud800"}', "surrogate"),
+        ('{"sender_id": "res-\\udfff", "sender_name": "陈先生", "text": "漏水了"}', "surrogate"),
+        ('{"\\ud83d": 1, ' + GOOD + "}", "surrogate"),
+        ('{"extra": {"deep": ["\\ud800"]}, ' + GOOD + "}", "surrogate"),
+        ('{"mentions_bot": "yes", ' + GOOD + "}", "mentions_bot"),
+        ('{"mentions_bot": 1, ' + GOOD + "}", "mentions_bot"),
+        ('{"mentions_bot": null, ' + GOOD + "}", "mentions_bot"),
+        ('{"message_id": 12, ' + GOOD + "}", "message_id"),
+    ],
+)
+async def test_hostile_json_is_a_400_and_nothing_is_stored(web, raw, fragment):
+    app, http, base = web
+    async with http.post(f"{base}/api/rooms/s3-1/messages", data=raw.encode(),
+                         headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400, await resp.text()
+        assert fragment in (await resp.json())["error"]
+    async with http.get(f"{base}/api/rooms/s3-1/messages") as resp:
+        assert await resp.json() == []
+
+
+async def test_invalid_utf8_is_a_400(web):
+    _, http, base = web
+    raw = ('{' + GOOD + ', "x": "').encode() + b"\xed\xa0\x80\xff" + b'"}'
+    async with http.post(f"{base}/api/rooms/s3-1/messages", data=raw,
+                         headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400 and "UTF-8" in (await resp.json())["error"]
+
+
+async def test_mentions_bot_as_a_boolean_is_accepted(web):
+    _, http, base = web
+    status, body = await post(http, base, "s3-1", sender_id="res-chen", sender_name="陈先生",
+                              text="你好", mentions_bot=True)
+    assert status == 200 and body["handled"]["route"]
+
+
+# ---- message ids (issue 11.15) ----------------------------------------------------------------
+async def test_a_message_id_from_another_room_is_a_409(web):
+    app, http, base = web
+    status, _ = await post(http, base, "s3-1", sender_id="res-zhang", sender_name="张阿姨", text=PETITION, message_id="m7")
+    assert status == 200
+    status, body = await post(http, base, "s3-2", sender_id="res-chen", sender_name="陈先生",
+                              text="2楼楼道里堆了好多杂物", message_id="m7")
+    assert status == 409 and "another room" in body["error"], body
+    # the same id again in the same room stays a quiet duplicate
+    status, again = await post(http, base, "s3-1", sender_id="res-zhang", sender_name="张阿姨", text=PETITION, message_id="m7")
+    assert status == 200 and again["replies"] == [] and again["handled"]["route"] == "duplicate"
+    await app.idle()
+    async with http.get(f"{base}/api/rooms/s3-2/messages") as resp:
+        assert [m for m in await resp.json() if not m["from_bot"]] == []
+
+
+# ---- a busy database (issue 11.11): 503, never 200 with nothing stored ------------------------------
+@pytest.fixture
+async def busy_web(config, clock, tmp_path, monkeypatch):
+    """SQLite's file lock, which another process can hold (PostgreSQL has no database-wide lock)."""
+    import sqlite3
+
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "BUSY_TIMEOUT_SECONDS", 0.8)
+    path = tmp_path / "busy.db"
+    async with serve(config, f"sqlite:///{path}", clock) as (app, http, base):
+        yield app, http, base, lambda: sqlite3.connect(path, isolation_level=None)
+
+
+async def test_a_busy_database_is_a_503_and_the_loop_keeps_serving(busy_web):
+    import time
+
+    app, http, base, connect = busy_web
+    other = connect()
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        started = time.monotonic()
+        sending = asyncio.create_task(post(http, base, "s3-1", sender_id="res-zhang", sender_name="张阿姨",
+                                           text=PETITION, message_id="busy-1"))
+        await asyncio.sleep(0.1)
+        async with http.get(f"{base}/api/rooms/s3-1/messages") as resp:  # reads do not wait (WAL)
+            assert resp.status == 200 and await resp.json() == []
+            assert time.monotonic() - started < 0.5  # the retries wait asynchronously
+        status, body = await sending
+        assert status == 503 and "retry" in body["error"], body
+        assert 0.5 < time.monotonic() - started < 5  # retried for (most of) the busy budget
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # the sender's retry is stored and handled once
+    status, body = await post(http, base, "s3-1", sender_id="res-zhang", sender_name="张阿姨",
+                              text=PETITION, message_id="busy-1")
+    assert status == 200 and body["handled"]["ticket"] == 1
+
+
+async def test_a_lock_released_within_the_budget_costs_only_a_wait(busy_web):
+    app, http, base, connect = busy_web
+    other = connect()
+    other.execute("BEGIN IMMEDIATE")
+    sending = asyncio.create_task(post(http, base, "s3-1", sender_id="res-zhang", sender_name="张阿姨",
+                                       text=PETITION, message_id="busy-2"))
+    await asyncio.sleep(0.3)
+    other.execute("ROLLBACK")
+    other.close()
+    status, body = await sending
+    assert status == 200 and body["handled"]["ticket"] == 1

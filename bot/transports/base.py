@@ -9,6 +9,24 @@ from bot.events import Event, Outgoing
 EventHandler = Callable[[Event], Awaitable[Sequence[Outgoing] | None]]
 
 
+# Decisions (Handled.route) that mean "this message was NOT taken": a transport that can answer
+# its sender (HTTP) says so instead of a 200, so the sender retries or learns why.
+NOT_STORED = "not_stored"  # the database stayed busy: retry later (503)
+FAILED = "failed"  # an unexpected error before the message was stored (500)
+CONFLICT = "conflict"  # this message id was already used in another room (409)
+REFUSALS: dict[str, tuple[int, str]] = {
+    NOT_STORED: (503, "busy: the message was not stored, please retry"),
+    FAILED: (500, "internal error: the message was not stored"),
+    CONFLICT: (409, "message_id already used in another room"),
+}
+
+
+def refusal(replies: object) -> tuple[int, str] | None:
+    """(HTTP status, error) when the core did not take the message, else None."""
+    handled = getattr(replies, "handled", None)
+    return REFUSALS.get(getattr(handled, "route", None) or "")
+
+
 class TransportError(Exception):
     """A send failed; ``retryable`` says whether the outbox should try again."""
 
