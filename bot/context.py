@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
+# Outbox priority (higher goes first, per row, across rooms): urgent safety lines and alerts.
+# Emergency notices use the same level (handlers.notices.EMERGENCY_PRIORITY).
+URGENT_PRIORITY = 10
+
+
 @dataclass
 class Context:
     services: "Services"
@@ -48,21 +53,26 @@ class Context:
         self._count += 1
         return f"msg:{self.message_db_id}:{self._count}"
 
-    def reply(self, text: str, *, mention: bool = True) -> None:
+    def reply(self, text: str, *, mention: bool = True, priority: int = 0) -> None:
         """Answer where the message came from: the room (@-ing the sender) or privately."""
         if self.room is None:
-            self.private(self.caller.person_id, text)
+            self.private(self.caller.person_id, text, priority=priority)
         elif mention:
-            self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(self.caller.person_id,))
+            self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(self.caller.person_id,), priority=priority)
         else:
-            self.to_room(self.room, text)
+            self.to_room(self.room, text, priority=priority)
+
+    def _priority(self, priority: int) -> int:
+        """Once a handler marks the message urgent (ctx.handled.urgent), everything it queues
+        (the safety line, the staff alerts) jumps the outbox queue of every room."""
+        return max(priority, URGENT_PRIORITY) if self.handled.urgent else priority
 
     def to_room(self, room: Room, text: str, *, mentions: tuple[str, ...] = (), priority: int = 0) -> None:
         self.services.queue(
-            self.session, key=self._key(), text=text, room=room, mentions=mentions, priority=priority
+            self.session, key=self._key(), text=text, room=room, mentions=mentions, priority=self._priority(priority)
         )
         self.replies.append(Outgoing(text=text, room_id=room.external_id or room.id, mentions=mentions))
 
-    def private(self, person_id: str, text: str) -> None:
-        self.services.queue(self.session, key=self._key(), text=text, to=person_id)
+    def private(self, person_id: str, text: str, *, priority: int = 0) -> None:
+        self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority))
         self.replies.append(Outgoing(text=text, to=person_id))

@@ -25,6 +25,7 @@ from bot.events import Outgoing
 from bot.transports.base import Transport, TransportError
 from storage import outbox as queries
 from storage import directory
+from storage.db import retry_busy, writer
 from storage.messages import log_message
 from storage.models import Message, OutboxItem, Room
 
@@ -65,6 +66,13 @@ class RateLimiter:
             if len(self._window) >= self.limits.per_minute:
                 waits.append(60 - (now - self._window[0]).total_seconds())
         return max(waits)
+
+    def free_slots(self) -> float:
+        """Messages the one-minute window still allows now (infinite without a global limit)."""
+        if not self.limits.per_minute:
+            return float("inf")
+        now = self.clock.now()
+        return self.limits.per_minute - sum(1 for t in self._window if (now - t).total_seconds() < 60)
 
     def record(self, room_key: str) -> None:
         now = self.clock.now()
@@ -176,16 +184,24 @@ class OutboxWorker:
             items = queries.due_items(session, self.clock.now(), self.transport.name)
             room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
         waits: list[float] = []
-        for item in items:
+        held: list[int] = []  # priorities of rows waiting for their room's interval
+        for item in items:  # highest priority first, whatever the room (queries.due_items)
             room_key = item.room_id or f"to:{item.to}"
             wait = self.limiter.wait_for(room_key)
             if wait > 0:
                 waits.append(wait)
+                held.append(item.priority)
+                continue
+            # A lower row must not take the window slot a higher one, held only by its room's
+            # interval, will need in a moment: an urgent line never waits a minute behind chatter.
+            if self.limiter.free_slots() <= sum(1 for p in held if p > item.priority):
                 continue
             await self._send_one(item, room_keys.get(item.room_id) if item.room_id else None)
             self.limiter.record(room_key)
             if self._stopping:
                 return None
+            if self._wake.is_set():  # new rows were queued (maybe urgent ones): read again first
+                return 0
         if waits:
             return max(min(waits), 0.01)
         if items:
@@ -204,7 +220,7 @@ class OutboxWorker:
     async def _send_one(self, item: OutboxItem, room_target: str | None) -> None:
         # Three short transactions, none open across the transport call: a read left open
         # over an ``await`` would make SQLite refuse the dispatcher's (or our) next write.
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(writer(self.engine), expire_on_commit=False) as session:
             row = session.get(OutboxItem, item.id)
             if row is None or row.status != "queued":
                 return
@@ -229,8 +245,13 @@ class OutboxWorker:
             log.exception("transport %s raised while sending", self.transport.name)
             self._after_failure(item.id, repr(exc), True)
             return
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.get(OutboxItem, item.id)
+        await retry_busy(lambda: self._mark_sent(item.id, external_id))
+        self.sent_count += 1
+
+    async def _mark_sent(self, item_id: int | None, external_id: str) -> None:
+        """Record a delivered row (retried while the database is busy: it was sent, after all)."""
+        with Session(writer(self.engine), expire_on_commit=False) as session:
+            row = session.get(OutboxItem, item_id)
             if row is None:  # deleted meanwhile (e.g. a resident's deletion request)
                 return
             now = self.clock.now()
@@ -250,10 +271,9 @@ class OutboxWorker:
                 ),
             )  # False on a resend after a crash: the log already has it
             session.commit()
-        self.sent_count += 1
 
     def _after_failure(self, item_id: int | None, error: str, retryable: bool) -> None:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(writer(self.engine), expire_on_commit=False) as session:
             row = session.get(OutboxItem, item_id)
             if row is not None:
                 self._record_failure(session, row, error, retryable)

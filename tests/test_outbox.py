@@ -182,3 +182,56 @@ async def test_stopping_lets_the_send_in_progress_finish(make_chat, config, cloc
     with Session(chat.app.engine) as session:
         row = session.exec(select(OutboxItem).where(OutboxItem.key == "last-words")).one()
     assert row.status == "sent" and [m.text for m in chat.sent] == ["再见"]
+
+
+async def test_an_urgent_line_jumps_60_spam_petitions_across_rooms(make_chat, config, clock):
+    """Issue 11.4: one resident's 60 petitions in one group must not delay another group's
+    gas-leak safety line (it waited 212 s under WeChat limits); the limits still hold."""
+    chat, sent_at = await start_with_limits(make_chat, config, clock, WECHAT_LIMITS)
+    await chat.app.outbox.stop()  # queue everything first, as a busy evening would
+    for i in range(60):
+        await chat.transport.say(f"{i + 2}楼楼道灯坏了第{i}次反映", sender="web-spam", sender_name="小刘", room="s3-1")
+    replies = await chat.transport.say("楼道里好大一股煤气味，快来人", sender="res-chen", sender_name="陈先生", room="s3-2")
+    assert replies.handled.urgent
+    with Session(chat.app.engine) as session:
+        rows = session.exec(select(OutboxItem)).all()
+    urgent_rows = [r for r in rows if r.priority > 0]
+    assert len(rows) > 150 and urgent_rows and all(r.room_id != "s3-1" for r in urgent_rows)
+    start = clock.now()
+    chat.app.outbox.start()
+    await send_all(chat)
+    first = chat.sent[0]
+    assert first.room_id == "s3-2" and "紧急" in first.text and sent_at[0][0] == start, first
+    # every urgent row (the safety line, the staff alerts and their second parts) is out within
+    # seconds (each recipient's own interval), while the spam takes minutes
+    urgent_keys = {r.key for r in urgent_rows}
+    urgent_times = [t for (t, _), m in zip(sent_at, chat.sent) if m.key in urgent_keys]
+    assert len(urgent_times) == len(urgent_keys)
+    assert max(urgent_times) - start <= timedelta(seconds=5), max(urgent_times) - start
+    assert sent_at[-1][0] - start > timedelta(minutes=5)
+    # and the limits held all along
+    times = [t for t, _ in sent_at]
+    for i, t0 in enumerate(times):
+        assert len([t for t in times[i:] if t - t0 < timedelta(seconds=60)]) <= 20
+    for room in {r for _, r in sent_at if r}:
+        room_times = [t for t, r in sent_at if r == room]
+        assert all((b - a).total_seconds() >= 2.0 for a, b in zip(room_times, room_times[1:]))
+
+
+async def test_a_row_held_by_its_room_keeps_its_window_slot(make_chat, config, clock):
+    """Priority per row under both limits: while an urgent row waits out its room's interval,
+    ordinary rows of other rooms do not use up the one-minute window ahead of it."""
+    limits = OutboxConfig(room_interval_seconds=2, per_minute=3, jitter_seconds=0, max_length=100)
+    chat, sent_at = await start_with_limits(make_chat, config, clock, limits)
+    await chat.app.outbox.stop()
+    with Session(chat.app.engine) as session:
+        s1, s2 = session.get(Room, "s3-1"), session.get(Room, "s3-2")
+        chat.app.services.queue(session, key="b-first", text="二单元普通消息", room=s2)
+        for i in range(5):
+            chat.app.services.queue(session, key=f"a-{i}", text=f"一单元普通消息{i}", room=s1)
+        chat.app.services.queue(session, key="b-urgent", text="二单元紧急：煤气泄漏", room=s2, priority=10)
+        session.commit()
+    chat.app.outbox.start()
+    await send_all(chat)
+    order = [m.key for m in chat.sent]
+    assert order.index("b-urgent") < 3, order  # within the first minute's window

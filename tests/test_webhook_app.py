@@ -97,3 +97,70 @@ async def test_linking_staff_by_name_is_refused_on_the_bridge(bot_behind_bridge)
     await app.idle()
     posts = await wait_posts(bridge, 2)
     assert len([p for p in posts if "只认昵称" in p["data"]["content"]]) == 2
+
+
+async def post_text(transport, text: str, sender: str, *, topic: str = TOPIC, msg_id: str | None = None) -> tuple[int, dict]:
+    import json
+
+    import aiohttp
+
+    form = aiohttp.FormData()
+    for name, value in {"type": "text", "content": text, "isMentioned": "0", "isMsgFromSelf": "0",
+                        **({"id": msg_id} if msg_id else {}),
+                        "source": json.dumps({"room": {"id": "@@x", "payload": {"topic": topic}},
+                                              "from": {"id": "@y", "payload": {"name": sender}}},
+                                             ensure_ascii=False)}.items():
+        form.add_field(name, value)
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{transport.port}/webhook/recv"
+        async with http.post(url, data=form, params={"secret": SECRET}) as resp:
+            return resp.status, await resp.json()
+
+
+async def test_a_bridge_id_reused_in_another_room_is_a_409(bot_behind_bridge):
+    """Issue 11.15: the same id from another room is not a redelivery."""
+    app, transport, bridge = bot_behind_bridge
+    assert (await post_text(transport, PETITION, "张阿姨", msg_id="bridge-1"))[0] == 200
+    status, answer = await post_text(transport, "2楼楼道灯坏了", "陈先生", topic="3幢2单元楼道群", msg_id="bridge-1")
+    assert status == 409 and answer["success"] is False and "another room" in answer["error"]
+    status, answer = await post_text(transport, PETITION, "张阿姨", msg_id="bridge-1")  # a real redelivery
+    assert (status, answer) == (200, {"success": False})
+
+
+@pytest.fixture
+async def busy_bridge(config, tmp_path, monkeypatch):
+    """The bot on SQLite (its file lock is what another process can hold), behind the bridge."""
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "BUSY_TIMEOUT_SECONDS", 0.5)
+    bridge = FakeBridge()
+    await bridge.start()
+    transport = WebhookTransport(secret=SECRET, bridge_url=bridge.url, token=TOKEN, port=0)
+    path = tmp_path / "busy.db"
+    app = Stairwell(config, transport, clock=Clock(), database_url=f"sqlite:///{path}", run_scheduler=False)
+    await app.start()
+    yield app, transport, path
+    await app.stop()
+    await bridge.stop()
+
+
+async def test_a_busy_database_is_a_503_and_the_redelivery_is_stored(busy_bridge):
+    """Issue 11.11: never 200 with nothing stored."""
+    import sqlite3
+
+    from sqlmodel import Session, select
+
+    from storage.models import Ticket
+
+    app, transport, path = busy_bridge
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        status, answer = await post_text(transport, PETITION, "张阿姨", msg_id="b-1")
+        assert status == 503 and answer["success"] is False and "retry" in answer["error"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (await post_text(transport, PETITION, "张阿姨", msg_id="b-1"))[0] == 200
+    with Session(app.engine) as session:
+        assert len(session.exec(select(Ticket)).all()) == 1

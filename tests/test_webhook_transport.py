@@ -254,3 +254,74 @@ def test_create_needs_the_secret(monkeypatch):
     transport = create(None, port=9999)
     assert (transport.bridge_url, transport.port, transport.host) == (
         "http://127.0.0.1:3001", 9999, "127.0.0.1")
+
+
+# ---- hostile deliveries (issue 11.10): 400 with a JSON error, nothing handed to the core ---------
+async def post_form(transport, fields: dict[str, str | bytes]) -> tuple[int, dict]:
+    """multipart/form-data written by hand, so a field can carry bytes that are not UTF-8."""
+    boundary = "----stairwell-test"
+    body = b""
+    for name, value in fields.items():
+        raw = value if isinstance(value, bytes) else value.encode("utf-8")
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n"
+                 "Content-Type: text/plain; charset=utf-8\r\n\r\n").encode() + raw + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{transport.port}/webhook/recv"
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        async with http.post(url, data=body, params={"secret": SECRET}, headers=headers) as resp:
+            return resp.status, await resp.json()
+
+
+def source(name: str = "张阿姨", topic: str = TOPIC) -> str:
+    """The bridge's ``source`` field; a lone surrogate in a name arrives as a \\u escape."""
+    return json.dumps({"room": {"id": "@@abc", "payload": {"topic": topic}},
+                       "from": {"id": "@def", "payload": {"name": name}}}, ensure_ascii=True)
+
+
+@pytest.mark.parametrize(
+    "fields, fragment",
+    [
+        ({"source": "[" * 100_000 + "]" * 100_000}, "nested"),
+        ({"source": '{"room": ' + "{\"a\": " * 40 + "1" + "}" * 40 + "}"}, "nested"),
+        ({"source": '{"n": ' + "7" * 100_000 + "}"}, "number"),
+        ({"source": source(name="张\ud800阿姨")}, "surrogate"),
+        ({"source": source(topic="\udc00")}, "surrogate"),
+        ({"source": "{broken"}, "JSON"),
+        ({"content": b"\xed\xa0\x80 \xff\xfe"}, "bad form"),  # not UTF-8 (an encoded surrogate)
+    ],
+)
+async def test_hostile_text_deliveries_are_400(env, fields, fragment):
+    transport, rec, bridge, deliver = env
+    base = {"type": "text", "content": "楼道灯坏了", "source": source(), "isMentioned": "0", "isMsgFromSelf": "0"}
+    status, answer = await post_form(transport, {**base, **fields})
+    assert status == 400 and answer["success"] is False and fragment in answer["error"], answer
+    await asyncio.sleep(0.05)
+    assert rec.events == []
+
+
+async def test_a_text_whose_content_is_a_file_is_400(env):
+    transport, rec, bridge, deliver = env
+    form = aiohttp.FormData()
+    form.add_field("type", "text")
+    form.add_field("content", b"\x00\x01", filename="x.bin")
+    form.add_field("source", source())
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{transport.port}/webhook/recv"
+        async with http.post(url, data=form, params={"secret": SECRET}) as resp:
+            assert resp.status == 400 and "content" in (await resp.json())["error"]
+    assert rec.events == []
+
+
+async def test_a_hostile_login_payload_still_logs_in(env):
+    transport, rec, bridge, deliver = env
+    status, answer = await deliver("system_event_login", "[" * 5000 + "]" * 5000, room=None)
+    assert status == 200 and answer == {"success": False}
+    assert isinstance((await rec.wait(1))[0], Connected)
+
+
+async def test_mentions_use_the_cleaned_name(env):
+    transport, rec, bridge, deliver = env
+    await transport.send(Outgoing(text="@王五 明天停水 已收到", room_id=TOPIC,
+                                  mentions=("wx:王五\u2005\u2005【通知】明天停水",)))
+    assert bridge.posts[-1]["data"]["content"] == "@王五 明天停水 已收到"

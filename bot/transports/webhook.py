@@ -5,8 +5,11 @@ Inbound: the bridge POSTs ``multipart/form-data`` to ``RECVD_MSG_API``; point it
 127.0.0.1:8090; ``STAIRWELL_WEBHOOK_SECRET``). Fields: ``type``, ``content``, ``source`` (JSON
 ``{"room": ..., "from": ..., "to": ...}``), ``isMentioned``, ``isMsgFromSelf``.
 
-We ALWAYS answer ``{"success": false}``: the bridge then sends nothing by itself (replies go
-through the core's outbox), and a ``friendship`` request is never auto-accepted.
+We answer ``{"success": false}`` once the core has taken the message: the bridge then sends
+nothing by itself (replies go through the core's outbox), and a ``friendship`` request is never
+auto-accepted. A message the core did not take is never a 200: 400 for an unreadable delivery
+(bad form, a hostile ``source`` JSON, a lone surrogate), 503 when the database stayed busy (the
+bridge may deliver it again), 409 for a bridge message id already used in another room.
 
 Ids from the web protocol change at every login, so rooms are keyed by **topic**
 (``Incoming.room_id == room_topic``) and people by display name (``sender_id = "wx:" + name``).
@@ -42,8 +45,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.events import Connected, Disconnected, Event, Incoming, Outgoing
-from bot.transports.base import EventHandler, TransportError
+from bot.events import Connected, Disconnected, Event, Handled, Incoming, Outgoing, Replies
+from bot.privacy import clean_name, mask
+from bot.transports.base import FAILED, EventHandler, TransportError, refusal
+from bot.transports.httpinput import BadInput, check_string, loads
 
 log = logging.getLogger("stairwell.transport.webhook")
 
@@ -53,6 +58,10 @@ TOKEN_ENV = "STAIRWELL_WEBHOOK_TOKEN"
 PERSON_PREFIX = "wx:"
 
 NO_REPLY = {"success": False}
+
+
+def _answer(status: int, error: str) -> web.Response:
+    return web.json_response({"success": False, "error": error}, status=status)
 
 
 class WebhookConfigError(ValueError):
@@ -109,6 +118,7 @@ class WebhookTransport:
         port: int = 8090,
         name: str = "webhook",
         send_timeout: float = 15.0,
+        answer_timeout: float = 30.0,
         clock: Any = None,
     ) -> None:
         if not secret:
@@ -126,7 +136,8 @@ class WebhookTransport:
         self._on_event: EventHandler | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._queue: asyncio.Queue[Event] | None = None
+        self._queue: asyncio.Queue[tuple[Event, asyncio.Future[object] | None]] | None = None
+        self.answer_timeout = answer_timeout
         self._worker: asyncio.Task[None] | None = None
         self._connected = False
         self.self_name = ""
@@ -177,29 +188,54 @@ class WebhookTransport:
     async def _recv(self, request: web.Request) -> web.Response:
         given = request.query.get("secret", "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return web.json_response({"success": False, "error": "unauthorized"}, status=401)
+            return _answer(401, "unauthorized")
         try:
             form = await request.post()
-        except Exception as exc:  # noqa: BLE001 - always a JSON answer
+        except Exception as exc:  # noqa: BLE001 - always a JSON answer (bad multipart, bad UTF-8)
             log.warning("webhook: unreadable request: %r", exc)
-            return web.json_response({"success": False, "error": "bad form"}, status=400)
+            return _answer(400, "bad form")
         kind = str(form.get("type", ""))
         if not kind:
-            return web.json_response({"success": False, "error": "missing type"}, status=400)
+            return _answer(400, "missing type")
         try:
             event = self._translate(kind, form)
-        except Exception as exc:  # noqa: BLE001
+        except BadInput as exc:  # never a silent 200 for a message we could not read
+            log.warning("webhook: refused a %s: %s", kind, exc)
+            return _answer(400, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a shape we did not expect: still a JSON answer
             log.warning("webhook: could not read a %s: %r", kind, exc)
-            event = None
-        if event is not None and self._queue is not None:
-            self._queue.put_nowait(event)
+            return _answer(400, f"could not read the {kind}")
+        if event is None:  # a kind we ignore
+            return web.json_response(NO_REPLY)
+        refused = refusal(await self._handled(event))
+        if refused is not None:  # not stored (busy: 503, so the bridge may retry) or a reused id (409)
+            return _answer(*refused)
         # never success:true -- no auto reply, no auto-accepted friend requests
         return web.json_response(NO_REPLY)
 
+    async def _handled(self, event: Event) -> object:
+        """Hand ``event`` to the core (in arrival order) and wait for its decision."""
+        if self._queue is None:
+            return None
+        done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((event, done))
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), self.answer_timeout)
+        except asyncio.TimeoutError:  # still queued, so it will be stored: do not make the bridge resend
+            log.warning("webhook: the core is slow; answered before %s was handled", type(event).__name__)
+            return None
+
     def _translate(self, kind: str, form: Any) -> Event | None:
+        """The core event for a delivery, None for kinds we ignore; BadInput when unreadable."""
+        for key, value in form.items():
+            if isinstance(value, str):
+                check_string(value, f"'{key}'")
         content = form.get("content", "")
         if kind == "system_event_login":
-            info = self._json(content)
+            try:
+                info = self._json(content)
+            except BadInput:  # the login still counts; only the bot's name is unknown
+                info = {}
             name = display_name(info.get("user") or info) if info else ""
             self.self_name = name or self.self_name
             self._connected = True
@@ -219,7 +255,9 @@ class WebhookTransport:
             # file, urlLink, friendship (never accepted), unknown, push_notify: ignored
             log.debug("webhook: ignoring a %s", kind)
             return None
-        text = content if isinstance(content, str) else ""
+        if not isinstance(content, str):  # e.g. a file part: nothing we could store as the text
+            raise BadInput("'content' of a text message must be text")
+        text = content
         source = self._json(form.get("source", ""))
         room = source.get("room")
         topic = room_topic(room)
@@ -239,7 +277,8 @@ class WebhookTransport:
             message_id=message_id,
             room_id=topic,
             room_topic=topic,
-            sender_id=PERSON_PREFIX + sender if sender else PERSON_PREFIX + "?",
+            # The id is the name (masked: it is stored); the core cleans the name it shows.
+            sender_id=PERSON_PREFIX + mask(sender) if sender else PERSON_PREFIX + "?",
             sender_name=sender,
             text=text,
             mentions_bot=mentioned,
@@ -249,26 +288,28 @@ class WebhookTransport:
 
     @staticmethod
     def _json(value: Any) -> dict[str, Any]:
+        """A JSON form field (``source``, a login's ``content``); BadInput when hostile or broken."""
         if not isinstance(value, str) or not value.strip():
             return {}
-        try:
-            data = json.loads(value)
-        except ValueError:
-            return {}
+        data = loads(value)
         return data if isinstance(data, dict) else {}
 
     async def _deliver_loop(self) -> None:
         assert self._queue is not None
         while True:
-            event = await self._queue.get()
+            event, done = await self._queue.get()
+            result: object = None
             try:
                 if self._on_event is not None:
-                    await asyncio.shield(self._on_event(event))
+                    result = await asyncio.shield(self._on_event(event))
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - one bad event never kills the loop
                 log.exception("webhook: the core failed on %s", type(event).__name__)
+                result = Replies(handled=Handled(route=FAILED))
             finally:
+                if done is not None and not done.done():
+                    done.set_result(result)
                 self._queue.task_done()
 
     # ------------------------------------------------------------------ outbound
@@ -282,8 +323,8 @@ class WebhookTransport:
                 f"未配置 {BRIDGE_URL_ENV} / {TOKEN_ENV}: cannot send", retryable=False)
         if self._session is None:
             raise TransportError("webhook transport not started", retryable=True)
-        prefix = "".join(f"@{self._name(m)} " for m in message.mentions
-                         if m and f"@{self._name(m)}" not in message.text)
+        names = [clean_name(self._name(m)) for m in message.mentions if m]  # as the core shows them
+        prefix = "".join(f"@{name} " for name in names if f"@{name}" not in message.text)
         is_room = message.room_id is not None
         to = message.room_id if is_room else self._name(message.to or "")
         body = {"to": to, "isRoom": is_room,
@@ -330,7 +371,7 @@ class WebhookTransport:
     async def _lost(self, reason: str) -> None:
         if self._connected and self._queue is not None:
             self._connected = False
-            self._queue.put_nowait(Disconnected(self.name, reason=reason))
+            self._queue.put_nowait((Disconnected(self.name, reason=reason), None))
 
     async def healthy(self) -> bool:
         """``GET /healthz?token=`` on the bridge: True when it answers ``healthy``."""

@@ -49,7 +49,7 @@ from bot.events import (
     RoomLeft,
 )
 from bot.transports import base as _base
-from bot.transports.base import EventHandler, TransportError
+from bot.transports.base import EventHandler, TransportError, refusal
 
 log = logging.getLogger("stairwell.transport.wechaty")
 
@@ -588,7 +588,9 @@ class WechatyTransport:
                 if event is None or self._on_event is None:
                     continue
                 try:
-                    await asyncio.shield(self._on_event(event))
+                    refused = refusal(await asyncio.shield(self._on_event(event)))
+                    if refused is not None:  # no one to answer here: at least it is not silent
+                        log.error("wechaty: a %s was not taken (%s)", type(event).__name__, refused[1])
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # noqa: BLE001
