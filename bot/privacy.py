@@ -166,12 +166,17 @@ _BRACKETS = str.maketrans({"【": "(", "】": ")", "〖": "(", "〗": ")", "〔"
                            "@": None, "＠": None, "#": None, "＃": None})
 
 
+_MENTION_ALL = frozenset({"所有人", "全体成员", "全体", "all", "everyone"})
+
+
 def clean_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
     """A display name fit to store and echo: cleaned like text, on one line with single spaces,
     without fake headers, @ or #, phone/ID numbers masked, at most ``limit`` characters."""
     cleaned = _SPACES.sub(" ", clean_text(name))
     cleaned = _FAKE_HEADER.sub(" ", cleaned).translate(_BRACKETS)
     cleaned = _SPACES.sub(" ", mask(cleaned)).strip()[:limit].strip()
+    if cleaned.lower() in _MENTION_ALL:  # "@所有人 已收到…" would read as a mention of everyone
+        return NAMELESS
     return cleaned or (NAMELESS if name.strip() else "")
 
 

@@ -150,7 +150,8 @@ def test_masking_is_idempotent():
         ("【3幢502】王阿姨", "(3幢502)王阿姨"),
         ("张三13812345678", "张三138****5678"),
         ("刘\u202e奶奶", "刘奶奶"),
-        ("@所有人", "所有人"),
+        ("@所有人", "居民"),  # "@所有人 已收到…" would read as a mention of everyone
+        ("张@三", "张三"),
         ("周建国#2", "周建国2"),
         ("\u3164", "居民"),  # a Hangul filler: the "blank" WeChat name
         ("", ""),
