@@ -8,6 +8,7 @@ from bot.context import Context
 from handlers.deadlines import due_at, format_due
 from bot.config import ROLE_NAMES
 from storage import directory, tickets
+from storage.outbox import excerpt
 from storage.models import AuditEntry, Ticket
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         ctx.private(
             person.id,
             f"【新工单 #{ticket.id}{' 紧急' if urgent else ''}】{where} · {category} · {ctx.caller.name}\n"
-            f"内容：{ticket.text}\n截止：{format_due(ticket.due_at)}\n"
+            f"内容：{excerpt(ticket.text, f'/进度 {ticket.id}')}\n截止：{format_due(ticket.due_at)}\n"
             f"指派 /派单 {ticket.id} @姓名 · 进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
         )
         ctx.session.add(AuditEntry(at=now, actor_id=person.id, action="工单通知", subject=f"#{ticket.id}"))
@@ -126,4 +127,4 @@ def _join_existing(ctx: Context, ticket: Ticket, text: str) -> None:
     else:
         ctx.reply(f"已补充到您的工单 #{ticket.id}，正在处理中。")
     for person in directory.responsible_staff(ctx.session, ctx.room):
-        ctx.private(person.id, f"【工单 #{ticket.id} 追加】{ctx.caller.name}：{ctx.masked_text}")
+        ctx.private(person.id, f"【工单 #{ticket.id} 追加】{ctx.caller.name}：{excerpt(ctx.masked_text, f'/进度 {ticket.id}')}")

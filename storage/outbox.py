@@ -32,6 +32,20 @@ def split_text(text: str, max_length: int) -> list[str]:
     return [p.rstrip("\n") for p in parts if p.strip()]
 
 
+QUOTE_CHARS = 300  # a resident's text quoted in a staff note: the note stays one outbox row
+
+
+def excerpt(text: str, where_in_full: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying where the whole text is (e.g. "/进度 3").
+
+    A long petition quoted in full to every responsible staff member made many rows per
+    petition (600-character parts); under the per-minute limit a flood of them delays others.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（共{len(text)}字，全文见 {where_in_full}）"
+
+
 def enqueue(
     session: Session,
     *,

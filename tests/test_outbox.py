@@ -235,3 +235,22 @@ async def test_a_row_held_by_its_room_keeps_its_window_slot(make_chat, config, c
     await send_all(chat)
     order = [m.key for m in chat.sent]
     assert order.index("b-urgent") < 3, order  # within the first minute's window
+
+
+async def test_one_petition_makes_one_row_per_recipient_however_long(make_chat, config, clock):
+    """Issue 11.4: a long petition quoted in full to each staff member made a dozen rows; now the
+    ack and one note per responsible staff member (the note says where the full text is)."""
+    chat, _ = await start_with_limits(make_chat, config, clock, OutboxConfig(
+        room_interval_seconds=0, per_minute=0, jitter_seconds=0, max_length=600))
+    long_text = "楼道灯坏了，晚上完全看不见，" + "老人上下楼很危险，孩子也害怕，" * 200
+    replies = await chat.say(long_text, sender="res-zhang")
+    assert replies.handled.ticket == 1
+    with Session(chat.app.engine) as session:
+        rows = session.exec(select(OutboxItem)).all()
+    staff_notes = [r for r in rows if r.to in ("officer-li", "leader-zhou")]
+    assert len(rows) == 3 and len(staff_notes) == 2, [(r.key, len(r.text)) for r in rows]
+    assert all("全文见 /进度 1" in r.text and len(r.text) <= 600 for r in staff_notes)
+    # a follow-up joining the ticket quotes the same way
+    await chat.say("楼道灯还是坏的，" + "真的很危险，" * 300, sender="res-chen")
+    with Session(chat.app.engine) as session:
+        assert len(session.exec(select(OutboxItem)).all()) == 6
