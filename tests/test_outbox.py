@@ -223,18 +223,22 @@ async def test_a_row_held_by_its_room_keeps_its_window_slot(make_chat, config, c
     ordinary rows of other rooms do not use up the one-minute window ahead of it."""
     limits = OutboxConfig(room_interval_seconds=2, per_minute=3, jitter_seconds=0, max_length=100)
     chat, sent_at = await start_with_limits(make_chat, config, clock, limits)
+    with Session(chat.app.engine) as session:
+        chat.app.services.queue(session, key="b-first", text="二单元普通消息", room=session.get(Room, "s3-2"))
+        session.commit()
+    await send_all(chat)  # s3-2 has just had a message: its next one waits 2 s
     await chat.app.outbox.stop()
     with Session(chat.app.engine) as session:
-        s1, s2 = session.get(Room, "s3-1"), session.get(Room, "s3-2")
-        chat.app.services.queue(session, key="b-first", text="二单元普通消息", room=s2)
-        for i in range(5):
-            chat.app.services.queue(session, key=f"a-{i}", text=f"一单元普通消息{i}", room=s1)
-        chat.app.services.queue(session, key="b-urgent", text="二单元紧急：煤气泄漏", room=s2, priority=10)
+        for room_id in ("s3-1", "legal-xfl"):
+            for i in range(3):
+                chat.app.services.queue(session, key=f"{room_id}-{i}", text=f"普通消息{i}", room=session.get(Room, room_id))
+        chat.app.services.queue(session, key="b-urgent", text="二单元紧急：煤气泄漏", room=session.get(Room, "s3-2"), priority=10)
         session.commit()
+    start = clock.now()
     chat.app.outbox.start()
     await send_all(chat)
-    order = [m.key for m in chat.sent]
-    assert order.index("b-urgent") < 3, order  # within the first minute's window
+    urgent_at = next(t for (t, _), m in zip(sent_at, chat.sent) if m.key == "b-urgent")
+    assert urgent_at - start <= timedelta(seconds=2.5), urgent_at - start  # not a minute later
 
 
 async def test_one_petition_makes_one_row_per_recipient_however_long(make_chat, config, clock):
@@ -254,3 +258,20 @@ async def test_one_petition_makes_one_row_per_recipient_however_long(make_chat, 
     await chat.say("楼道灯还是坏的，" + "真的很危险，" * 300, sender="res-chen")
     with Session(chat.app.engine) as session:
         assert len(session.exec(select(OutboxItem)).all()) == 6
+
+
+async def test_an_urgent_row_queued_during_a_pass_goes_next(make_chat, config, clock):
+    """A pass that read 20 ordinary rows does not finish them before a newly queued urgent row."""
+    chat = await start_with_slow_sends(make_chat, config, clock, 0.05)
+    await chat.app.outbox.stop()
+    queue(chat, 7)  # 21 ordinary rows over three rooms
+    chat.app.outbox.start()
+    while len(chat.sent) < 2:
+        await asyncio.sleep(0.01)
+    with Session(chat.app.engine) as session:
+        chat.app.services.queue(session, key="gas", text="【紧急】煤气泄漏，请勿开关电器", room=session.get(Room, "s3-2"), priority=10)
+        session.commit()
+    chat.app.outbox.wake()
+    await send_all(chat)
+    order = [m.key for m in chat.sent]
+    assert order.index("gas") <= 3, order

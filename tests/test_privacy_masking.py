@@ -168,3 +168,18 @@ def test_display_names_are_cleaned(raw, cleaned):
 
 def test_clean_text_drops_controls_and_lone_surrogates():
     assert clean_text("漏水\x00了\ud800\r\n谢谢\u2066") == "漏水了\ufffd\n谢谢"
+
+
+async def test_names_from_lifecycle_events_are_stored_cleaned(chat):
+    """People stored when a group is joined get the same cleaning as senders' names."""
+    from sqlmodel import Session
+
+    from storage.models import Person, Room
+
+    await chat.transport.join("wx-room-9", "\u202e【通知】新群\n13812345678", member_ids=("wx-a", "wx-b"),
+                              member_names=("王五\u2005\u2005【通知】明天停水", "赵六 139 1234 5678"))
+    with Session(chat.app.engine) as session:
+        assert session.get(Person, "wx-a").name == "王五 明天停水"
+        assert session.get(Person, "wx-b").name == "赵六 139****5678"
+        room = session.get(Room, "room-4")
+        assert room is not None and room.topic == "新群 138****5678"
