@@ -6,7 +6,6 @@ import itertools
 import logging
 import re
 import time
-import weakref
 from pathlib import Path
 
 from sqlalchemy import event
@@ -27,6 +26,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 5.0
 _WRITER_STEP_MS = 50  # one BEGIN IMMEDIATE blocks the event loop at most this long
 _BEGIN_OPTION = "stairwell_begin"
+_WRITER = "_stairwell_writer"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -55,18 +55,15 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
-_writers: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
-
-
 def writer(engine: Engine) -> Engine:
     """``engine`` (same pool) for sessions that write: on SQLite they begin with BEGIN IMMEDIATE.
 
     Use it where a transaction reads and then writes and a failure must be retried or reported
     (the dispatcher, the outbox); plain ``engine`` sessions stay deferred, so reads never wait.
     """
-    found = _writers.get(engine)
+    found = engine.__dict__.get(_WRITER)  # kept on the engine: it holds the engine itself
     if found is None:
-        found = _writers[engine] = engine.execution_options(**{_BEGIN_OPTION: "immediate"})
+        found = engine.__dict__[_WRITER] = engine.execution_options(**{_BEGIN_OPTION: "immediate"})
     return found
 
 
