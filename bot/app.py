@@ -108,7 +108,7 @@ class Stairwell:
         if self.scheduler is not None:
             # Paused until the transport is connected, so nothing fires into a dead link.
             self.scheduler.start(paused=True)
-            attach_reporting(self.scheduler, self._report_to_admins)
+            attach_reporting(self.scheduler, self._report_to_admins, self.config)
             reconcile(self.scheduler, self.config, self.clock.now())
         await self.transport.start(self.on_event)
         if not getattr(self.transport, "connects_later", False):

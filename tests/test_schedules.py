@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -143,17 +144,21 @@ async def test_daily_digest_and_visit_reminders_go_privately(make_chat, clock):
 async def test_officer_commands_for_timed_notices(make_chat, clock):
     chat = await make_chat(run_scheduler=True)
     ok = await chat.say("/定时 2026-12-01 09:00 本楼 周六上午楼道大扫除", sender="officer-li")
-    assert "已设定 2026-12-01 09:00 发往3幢1单元楼道群" in ok[0].text
+    assert "已设定 2026-12-01（周二）09:00 发往3幢1单元楼道群" in ok[0].text
     night = await chat.say("/每周 五 22:30 本楼 记得关好楼道门", sender="officer-li")
     assert "免打扰" in night[0].text
-    listing = (await chat.say("/任务", sender="officer-li"))[0].text
-    assert "周六上午楼道大扫除" in listing and "记得关好楼道门" in listing
-    job_code = next(line for line in listing.splitlines() if "大扫除" in line).split()[0]
+    listing = await chat.say("/任务", sender="officer-li")
+    private = "\n".join(m.text for m in listing if m.to == "officer-li")
+    assert "周六上午楼道大扫除" in private and "记得关好楼道门" in private
+    assert all("大扫除" not in m.text for m in listing if m.room_id)  # the list goes privately
+    job_code = next(line for line in private.splitlines() if "大扫除" in line).split()[0]
     assert "已取消" in (await chat.say(f"/任务 取消 {job_code}", sender="officer-li"))[0].text
-    assert "周六上午楼道大扫除" not in (await chat.say("/任务", sender="officer-li"))[0].text
+    again = await chat.say("/任务", sender="officer-li")
+    assert "周六上午楼道大扫除" not in chat.texts(again) and "记得关好楼道门" in chat.texts(again)
     for text, expected in [
         ("/定时 2020-01-01 09:00 本楼 过去的时间", "已经过去"),
-        ("/定时 明天 九点 本楼 内容", "格式不对"),
+        ("/定时 明天 3点 本楼 内容", "凌晨还是下午"),
+        ("/定时 下个月吧 本楼 内容", "没看懂时间"),
         ("/定时 2026-12-01 09:00 9幢9单元楼道群 内容", None),
         ("/每周 八 09:00 本楼 内容", "格式"),
     ]:
@@ -251,7 +256,7 @@ async def test_jobs_and_message_handling_share_sqlite_without_locking(make_chat)
         await chat.say("谢谢大家", sender="res-chen")
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.3)
-    jobs_now = [j for j in chat.app.scheduler.get_jobs() if j.id.startswith("user:")]
+    jobs_now = [j for j in chat.app.scheduler.get_jobs() if re.fullmatch(r"timed:\d+", j.id)]
     assert len(jobs_now) == 20
     with Session(chat.app.engine) as session:  # queued once a month, however often it ran
         visits = session.exec(select(OutboxItem).where(OutboxItem.key.like("visit:%"))).all()
