@@ -29,7 +29,6 @@ from bot.clock import SHANGHAI
 from bot.config import AppConfig, Cron
 from bot.privacy import mask
 from schedules.calendar import cron_trigger, lunar_runs
-from storage import directory
 
 log = logging.getLogger(__name__)
 
@@ -200,33 +199,62 @@ def attach_reporting(scheduler: AsyncIOScheduler, report, config: AppConfig | No
 TARGET_KINDS = {"legal": ("legal",), "stairwell": ("stairwell",), "all": ("legal", "stairwell")}
 
 
-def describe(job: Job, engine: Engine, config: AppConfig) -> tuple[str, str]:
+def describe(func_ref: str, kwargs: dict, name: str, rooms: list, config: AppConfig) -> tuple[str, str]:
     """(target groups, text preview) for listings."""
-    kwargs = dict(job.kwargs)
-    with Session(engine) as session:
-        rooms = directory.rooms(session)
 
     def topics(kinds: tuple[str, ...]) -> str:
         return "、".join(r.topic for r in rooms if r.kind in kinds) or "（无）"
 
-    func = job.func_ref.split(":")[-1]
-    if "notice_id" in kwargs:
-        from storage.models import TimedNotice
-
-        with Session(engine) as session:
-            notice = session.get(TimedNotice, kwargs["notice_id"])
-        if notice is None:
-            return "（已删除）", job.name
-        names = [r.topic for r in rooms if r.id in notice.room_ids.split()]
-        return "、".join(names) or "（群已不存在）", short(notice.text, 40)
-    if "room_ids" in kwargs:
+    func = func_ref.split(":")[-1]
+    if "room_ids" in kwargs:  # an officer's job stored before timed notices had their own table
         names = [r.topic for r in rooms if r.id in kwargs["room_ids"]]
         return "、".join(names) or "（群已不存在）", short(kwargs.get("text", ""), 40)
     if func in ("weekly_legal_push", "monthly_case"):
-        return topics(("legal",)), f"{job.name}（内容库轮换）"
+        return topics(("legal",)), f"{name}（内容库轮换）"
     if func == "campaign":
         campaign = next((c for c in config.schedules.campaigns if c.id == kwargs.get("campaign_id")), None)
         if campaign is None:
-            return "（已从配置删除）", job.name
-        return topics(TARGET_KINDS[campaign.targets]), f"【{campaign.name}】{campaign.text[:40]}"
-    return "工作人员私信", job.name
+            return "（已从配置删除）", name
+        return topics(TARGET_KINDS[campaign.targets]), f"【{campaign.name}】{short(campaign.text, 40)}"
+    return "工作人员私信", name
+
+
+def _stored_user_jobs(engine: Engine) -> list[dict]:
+    """Officers' jobs of the old kind, read straight from the job store's table (no scheduler,
+    no writes); [] when the table does not exist yet."""
+    import pickle
+
+    from sqlalchemy import inspect, text
+
+    if not inspect(engine).has_table("apscheduler_jobs"):
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, job_state FROM apscheduler_jobs WHERE id LIKE 'user:%'")).all()
+    return [pickle.loads(state) for _, state in rows]
+
+
+def listing(engine: Engine, config: AppConfig, now: datetime) -> list[tuple[str, str, str, str]]:
+    """(id, next time, targets, preview) of every job, soonest first, read without writing."""
+    from sqlmodel import select
+
+    from storage import timed
+    from storage.models import Room
+
+    with Session(engine) as session:
+        rooms: list = [r for r in session.exec(select(Room)).all() if r.kind != "unbound"] or list(config.rooms)
+        notices = timed.pending(session)
+    rows: list[tuple[datetime | None, str, str, str]] = []
+    specs = config_jobs(config, now) if config.schedules.enabled else []
+    for spec in specs:
+        rows.append((spec.trigger.get_next_fire_time(None, now), spec.id,
+                     *describe(spec.func, spec.kwargs, spec.name, rooms, config)))
+    for notice in notices:
+        names = [r.topic for r in rooms if r.id in timed.room_ids(notice)]
+        label = f"{TIMED_PREFIX}{notice.id}" + ("（每周）" if notice.weekly else "")
+        rows.append((notice.due_at, label, "、".join(names) or "（群已不存在）", short(notice.text, 40)))
+    for state in _stored_user_jobs(engine):
+        rows.append((state.get("next_run_time"), state["id"],
+                     *describe(state["func"], dict(state["kwargs"]), state.get("name", ""), rooms, config)))
+    rows.sort(key=lambda r: (r[0] is None, r[0] or now))
+    return [(job_id, f"{when.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if when else "-", targets, preview)
+            for when, job_id, targets, preview in rows]
