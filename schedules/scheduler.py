@@ -180,10 +180,16 @@ def job_label(job_id: str, config: AppConfig, job: Job | None) -> str:
 def attach_reporting(scheduler: AsyncIOScheduler, report, config: AppConfig | None = None) -> None:
     """Missed runs and errors go to the log and to ``report(text, key)``."""
 
+    # A one-off job has left the store by the time its miss is reported: name the stored ones now
+    # (a miss is mostly found at start, after the bot was down).
+    known = {job.id: job_label(job.id, config, job) for job in scheduler.get_jobs() if "text" in job.kwargs} if config else {}
+
     def listener(event: JobExecutionEvent) -> None:
         when = event.scheduled_run_time.astimezone(SHANGHAI) if event.scheduled_run_time else None
         stamp = f"{when:%m月%d日%H:%M}" if when else ""
-        label = job_label(event.job_id, config, scheduler.get_job(event.job_id)) if config else event.job_id
+        label = known.get(event.job_id) or (
+            job_label(event.job_id, config, scheduler.get_job(event.job_id)) if config else event.job_id
+        )
         if event.code == EVENT_JOB_MISSED:
             log.error("job %s missed its run at %s (bot was down longer than the grace time)", event.job_id, when)
             report(f"【定时任务错过】{label} 原定{stamp}执行，因系统停机超过宽限时间未发送，请确认是否需要补发。",
