@@ -344,9 +344,12 @@ async def test_staff_notice_texts_are_masked_when_stored_queued_and_sent(make_ch
     assert "138****5678" in sent and "139****5678" in sent
 
 
-async def test_timed_notice_to_all_groups_needs_confirmation(make_chat, clock):
+async def test_timed_notice_to_all_groups_needs_confirmation(make_chat, clock, caplog):
+    import logging
+
     from storage.models import TimedNotice
 
+    caplog.set_level(logging.DEBUG, logger="apscheduler")
     chat = await make_chat(run_scheduler=True, clock=Clock())  # the job store runs on real time
     preview = chat.texts(await chat.say("/定时 明天9点 全部 周六全小区消防演练", sender="grid-zhao"))
     assert "/确认" in preview and "幸福里法润民生群" in preview
@@ -358,6 +361,26 @@ async def test_timed_notice_to_all_groups_needs_confirmation(make_chat, clock):
     assert len(notice.room_ids.split()) == 3
     job = chat.app.scheduler.get_job(f"timed:{notice.id}")
     assert job is not None and "消防演练" not in job.name and "消防演练" not in str(job.kwargs)
+    assert "定时通知" in caplog.text and "消防演练" not in caplog.text  # APScheduler logs the name only
+
+
+async def test_recurring_pushes_run_twice_in_a_period_send_once(make_chat, clock):
+    """A rerun after a crash (the store had already moved the job on) is harmless: period keys."""
+    from storage.models import TimedNotice
+
+    chat = await make_chat()
+    await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang")
+    for job in (jobs.monthly_case, jobs.daily_digest, jobs.visit_reminder, lambda: jobs.campaign("fire-day")):
+        assert await job() > 0
+        assert await job() == 0
+    await chat.say("/每周 四 9点 本楼 周四上午收快递柜", sender="officer-li")
+    clock.set(datetime(2026, 11, 26, 9, 0))
+    assert await jobs.timed_notices_due() == 1 and await jobs.timed_notices_due() == 0
+    with Session(chat.app.engine) as session:
+        weekly = session.exec(select(TimedNotice)).one()
+    assert weekly.status == "pending" and weekly.due_at.astimezone(SHANGHAI) == datetime(2026, 12, 3, 9, 0, tzinfo=SHANGHAI)
+    clock.set(datetime(2026, 12, 3, 9, 0))
+    assert await jobs.timed_notices_due() == 1
 
 
 async def test_task_list_shows_only_the_callers_scope(make_chat):
