@@ -145,7 +145,7 @@ def report_command(
 ) -> int:
     """Write the month's report to ``out``; 2 for a bad month, format or config."""
     from bot.config import ConfigError, load_config
-    from storage.db import create_db_engine, init_schema
+    from storage.access import open_read_only
 
     bounds = parse_month(month or "")
     if bounds is None:
@@ -159,9 +159,9 @@ def report_command(
     except ConfigError as exc:
         print(f"配置错误 {exc.path}：" + "；".join(exc.problems), file=sys.stderr)
         return EXIT_USAGE
-    engine = create_db_engine(database_url or config.storage.resolved_url())
+    # Read only: works beside a running bot; a fresh database gives an empty report, not a crash.
+    engine = open_read_only(database_url or config.storage.resolved_url())
     try:
-        init_schema(engine)  # a fresh database gives an empty report, not a crash
         with Session(engine) as session:
             stats = compute(session, *bounds, now=now or Clock().now())
     finally:

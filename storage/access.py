@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel, create_engine
@@ -42,24 +42,32 @@ def _read_only_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _empty() -> Engine:
+    engine = create_engine("sqlite://", hide_parameters=True)
+    SQLModel.metadata.create_all(engine)  # in memory only
+    return engine
+
+
 def open_read_only(url: str) -> Engine:
-    """An engine that cannot write. A SQLite file that does not exist yet is not created: the
-    listing reads an empty in-memory database instead."""
+    """An engine that cannot write. A database that does not exist yet (or has no tables) is
+    not created: the caller reads an empty in-memory one instead."""
     path = _sqlite_path(url)
     if path is not None and not path.exists():
-        engine = create_engine("sqlite://", hide_parameters=True)
-        SQLModel.metadata.create_all(engine)  # in memory only
-        return engine
+        return _empty()
     if path is not None:
         engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", hide_parameters=True,
                                connect_args={"check_same_thread": False, "timeout": 5})
         event.listen(engine, "connect", _read_only_pragmas)
-        return engine
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, hide_parameters=True, pool_pre_ping=True,
-                         connect_args={"options": "-c default_transaction_read_only=on"})
+    else:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, hide_parameters=True, pool_pre_ping=True,
+                               connect_args={"options": "-c default_transaction_read_only=on"})
+    if not inspect(engine).has_table("schema_version"):
+        engine.dispose()
+        return _empty()
+    return engine
 
 
 def check_writable(engine: Engine) -> str | None:
