@@ -26,8 +26,9 @@ TIMED_USAGE = "/定时 明天 9点 [本楼|网格|全部|群名] 内容"
 
 
 def _split_scope(ctx: Context, text: str) -> str:
-    """'本楼周六大扫除' typed without a space -> '本楼 周六大扫除' (scope words and group names)."""
-    names = [w for r in directory.rooms(ctx.session) for w in (r.topic, r.stairwell, r.grid) if w]
+    """'全部周六大扫除' typed without a space -> '全部 周六大扫除': scope words and whole group names
+    only ('3幢1单元的住户…' stays text); several groups are previewed before anything is set."""
+    names = [r.topic for r in directory.rooms(ctx.session)]
     for word in sorted((*SCOPES, *names), key=len, reverse=True):
         if text.startswith(word) and len(text) > len(word) and not text[len(word)].isspace():
             return f"{word} {text[len(word):]}"
