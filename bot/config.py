@@ -290,8 +290,8 @@ def load_config(path: str | Path | None = None) -> AppConfig:
     except OSError as exc:
         raise ConfigError(path, [f"cannot read file: {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, [f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
-                                 "save the file as UTF-8"]) from None
+        where = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start}"
+        raise ConfigError(path, [f"not UTF-8 text ({where}); save the file as UTF-8"]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

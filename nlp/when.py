@@ -159,15 +159,13 @@ def _time_part(text: str, period: str | None) -> tuple[time | None, str]:
 
 
 def _with_period(hour: int, minute: int, period: str | None, said: str) -> time:
-    if period in AFTERNOON and hour < 12:
-        hour += 12
-    elif period == "中午" and hour < 5:
+    if (period in AFTERNOON and hour < 12) or (period == "中午" and hour < 5):
         hour += 12
     elif period is None and 1 <= hour <= 6:
         # 3点 alone: 03:00 or 15:00? Ask rather than wake a building at three in the morning.
         raise WhenError(f"“{said}”是凌晨还是下午？请写明，例如：后天下午3点半")
-    elif period in ("凌晨", "早上", "早晨", "上午", "早") and hour == 12:
-        hour = 0 if period == "凌晨" else 12
+    elif period == "凌晨" and hour == 12:
+        hour = 0
     return time(hour % 24, minute)
 
 
