@@ -143,14 +143,16 @@ def _list_schedules(config) -> list[tuple[str, str, str, str]]:
     from schedules.scheduler import listing
     from storage.access import open_read_only
 
-    engine = open_read_only(config.storage.resolved_url())
+    engine = None
     try:
+        engine = open_read_only(config.storage.resolved_url())
         return listing(engine, config, Clock().now().astimezone(SHANGHAI))
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:120]
         raise _fail(f"无法读取数据库（{reason}）") from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:

@@ -153,9 +153,10 @@ def test_a_corrupt_or_read_only_database_is_one_line_at_start(tmp_path):
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"this is not a database at all" * 100)
     env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{corrupt}", "PATH": "/usr/bin:/bin"}
-    result = run("run", "--port", "0", env=env)
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "数据库" in result.stderr and "Traceback" not in result.stderr
+    for args in (["run", "--port", "0"], ["schedules"], ["report", "--month", "2026-11"]):
+        result = run(*args, env=env)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+        assert "数据库" in result.stderr and "Traceback" not in result.stderr
 
     folder = tmp_path / "ro"
     folder.mkdir()
