@@ -16,6 +16,7 @@ from bot.transports.base import Transport
 from bot.webapi import StorageViews
 from schedules import runtime
 from schedules.scheduler import attach_reporting, build_scheduler, reconcile
+from schedules.timing import use_holidays
 from storage import directory
 from storage.db import create_db_engine, init_schema
 from storage.models import OutboxItem
@@ -52,6 +53,7 @@ class Stairwell:
         self.config = config
         self.transport = transport
         self.clock = clock or Clock()
+        use_holidays(config.holidays, self.clock.now())  # config's holidays: beyond the library's tables
         self.engine = create_db_engine(database_url or config.storage.resolved_url())
         init_schema(self.engine)
         with Session(self.engine) as session:
@@ -108,7 +110,7 @@ class Stairwell:
         if self.scheduler is not None:
             # Paused until the transport is connected, so nothing fires into a dead link.
             self.scheduler.start(paused=True)
-            attach_reporting(self.scheduler, self._report_to_admins)
+            attach_reporting(self.scheduler, self._report_to_admins, self.config)
             reconcile(self.scheduler, self.config, self.clock.now())
         await self.transport.start(self.on_event)
         if not getattr(self.transport, "connects_later", False):

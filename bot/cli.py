@@ -20,16 +20,49 @@ def _setup_logging(level: str = "INFO") -> None:
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("jieba").setLevel(logging.WARNING)
+    # APScheduler logs every job it adds or runs at INFO; jobs carry ids, but keep it quiet anyway.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _fail(line: str) -> SystemExit:
+    """A start-up error: one clear line on stderr, exit 2 (never a traceback)."""
+    print(line, file=sys.stderr)
+    return SystemExit(EXIT_USAGE)
 
 
 def _config_or_exit(path: str | None):
+    from storage.access import unsupported_url
+
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
-        print(f"配置错误 / config error in {exc.path}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        raise _fail(f"配置错误 / config error in {exc.path}: " + "; ".join(exc.problems)) from None
+    problem = unsupported_url(config.storage.resolved_url())
+    if problem:
+        raise _fail(f"配置错误 / config error in {path or 'config.yaml'}: storage.database_url: {problem}")
+    return config
+
+
+def _open_database_or_exit(url: str) -> None:
+    """Create or upgrade the schema and check the database can be written, before anything starts."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.access import check_writable
+    from storage.db import create_db_engine, init_schema
+
+    engine = None
+    try:
+        engine = create_db_engine(url)
+        init_schema(engine)
+        problem = check_writable(engine)
+    except (SQLAlchemyError, OSError, RuntimeError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:120]
+        problem = f"无法打开数据库 {url.split('@')[-1]}（{reason}）"
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if problem:
+        raise _fail(problem)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -50,6 +83,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from bot.transports.registry import UnknownTransport, build_transport
 
     config = _config_or_exit(args.config)
+    _open_database_or_exit(config.storage.resolved_url())
     options = {"port": args.port} if args.port is not None else {}
     try:
         transport = build_transport(args.transport, config, **options)
@@ -100,36 +134,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_command(args.files, sys.stdout)
 
 
-async def _list_schedules(config) -> list[tuple[str, str, str, str]]:
-    from bot.clock import SHANGHAI, Clock
-    from schedules.scheduler import build_scheduler, describe, reconcile
-    from storage.db import create_db_engine, init_schema
-    from storage.directory import seed_from_config
-    from sqlmodel import Session
+def _list_schedules(config) -> list[tuple[str, str, str, str]]:
+    """Every job: config jobs as config.yaml asks, officers' timed notices, older stored jobs.
+    Read only: it never creates, seeds or reconciles, so it works beside a running bot."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    engine = create_db_engine(config.storage.resolved_url())
-    init_schema(engine)
-    with Session(engine) as session:
-        seed_from_config(session, config)
-        session.commit()
-    scheduler = build_scheduler(engine, config)
-    scheduler.start(paused=True)  # paused: listing must never fire anything
+    from bot.clock import SHANGHAI, Clock
+    from schedules.scheduler import listing
+    from storage.access import open_read_only
+
+    engine = None
     try:
-        reconcile(scheduler, config, Clock().now())
-        rows = []
-        for job in sorted(scheduler.get_jobs(), key=lambda j: (j.next_run_time is None, j.next_run_time)):
-            when = job.next_run_time.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if job.next_run_time else "-"
-            targets, preview = describe(job, engine, config)
-            rows.append((job.id, when, targets, preview))
-        return rows
+        engine = open_read_only(config.storage.resolved_url())
+        return listing(engine, config, Clock().now().astimezone(SHANGHAI))
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:120]
+        raise _fail(f"无法读取数据库（{reason}）") from None
     finally:
-        scheduler.shutdown(wait=False)
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:
     config = _config_or_exit(args.config)
-    rows = asyncio.run(_list_schedules(config))
+    rows = _list_schedules(config)
     for job_id, when, targets, preview in rows:
         print(f"{when}  {job_id}\n    → {targets}\n    {preview}")
     print(f"共 {len(rows)} 个定时任务（时间为北京时间）")

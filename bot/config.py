@@ -6,6 +6,7 @@ file, only the *names* of the environment variables that hold them.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -138,6 +139,17 @@ class Cron(Strict):
     def fields(self) -> dict[str, object]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
+    @model_validator(mode="after")
+    def valid_for_apscheduler(self) -> "Cron":
+        """A bad field ("4th mon" misspelt, day 32) is caught by check-config, not when the job is built."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger(timezone="Asia/Shanghai", **self.fields())
+        except ValueError as exc:
+            raise ValueError(f"invalid cron field: {exc}") from None
+        return self
+
 
 class LunarDay(Strict):
     month: int = Field(ge=1, le=12)
@@ -165,6 +177,21 @@ class Campaign(Strict):
 class QuietHours(Strict):
     start: int = Field(default=21, ge=0, le=23)  # hour, local time
     end: int = Field(default=8, ge=0, le=23)
+
+
+class Holidays(Strict):
+    """Overrides of the chinesecalendar tables, for years they do not cover yet (the State
+    Council publishes next year's holidays each November): dates off, and make-up working days."""
+
+    days_off: list[date] = []  # public holidays, e.g. 春节 ("off" would be read by YAML as false)
+    workdays: list[date] = []  # weekend days that are working days (调休上班)
+
+    @model_validator(mode="after")
+    def not_both(self) -> "Holidays":
+        both = sorted(set(self.days_off) & set(self.workdays))
+        if both:
+            raise ValueError(f"dates both off and working: {', '.join(map(str, both))}")
+        return self
 
 
 class ScheduleConfig(Strict):
@@ -199,6 +226,7 @@ class AppConfig(Strict):
     tickets: TicketConfig = TicketConfig()
     schedules: ScheduleConfig = ScheduleConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    holidays: Holidays = Holidays()
 
     @model_validator(mode="after")
     def cross_references(self) -> "AppConfig":
@@ -261,6 +289,9 @@ def load_config(path: str | Path | None = None) -> AppConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, [f"cannot read file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start}"
+        raise ConfigError(path, [f"not UTF-8 text ({where}); save the file as UTF-8"]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -6,6 +6,7 @@ from bot.commands import command
 from bot.config import ROLE_BY_CHINESE, ROLE_NAMES
 from bot.context import Context
 from handlers.people import resolve_person
+from schedules.timing import calendar_warning
 from storage import directory
 from storage.models import AuditEntry, Person
 from storage import outbox as outbox_queries
@@ -32,7 +33,7 @@ async def status_command(ctx: Context, args: str) -> None:
         f"运行正常。未办结工单 {open_tickets} 件；待发消息 {counts.get('queued', 0)} 条，"
         f"发送失败 {counts.get('failed', 0)} 条。",
         f"战时模式：{'开启（' + emergency.get('reason', '') + '）' if emergency else '关闭'}",
-    ]
+    ] + [w for w in [calendar_warning(ctx.now)] if w]
     ctx.reply("\n".join(lines), mention=False)
 
 

@@ -1,24 +1,16 @@
 """Ticket time limits: urgent in hours, utilities in hours, the rest in working days.
 
 Working days skip weekends and Chinese public holidays (with the official
-make-up working days), using the chinesecalendar tables; for a year the tables
-do not cover yet, plain weekends are used.
+make-up working days), using the chinesecalendar tables and config.yaml's
+``holidays:``; for a year neither covers, plain weekends are used.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-
-import chinese_calendar
+from datetime import datetime, timedelta
 
 from bot.clock import SHANGHAI
 from bot.config import TicketConfig
-
-
-def is_workday(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
+from schedules.timing import is_workday  # the tables plus config.yaml's holidays: overrides
 
 
 def add_working_days(start: datetime, days: int, end_hour: int) -> datetime:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlmodel import Session
 
 from bot.commands import command
 from bot.context import Context
 from bot.permissions import Caller
-from bot.privacy import mask_flats
+from bot.privacy import mask, mask_flats
 from bot.services import Services
 from storage import directory
 from storage import notices as queries
@@ -85,7 +86,7 @@ def resolve_targets(ctx: Context, args: str) -> tuple[list[Room], str, str | Non
         return [], content, "没有找到可发送的群。"
     if not content:
         return [], content, "通知内容不能为空。用法：/通知 [本楼|网格|全部|群名] 内容"
-    return rooms, content, None
+    return rooms, mask(content), None  # staff texts are masked like residents' (stored, queued, sent)
 
 
 def send_notice(
@@ -97,6 +98,7 @@ def send_notice(
     ``key_prefix`` makes a repeated send (a scheduled job run twice) queue nothing new.
     """
     now = services.clock.now()
+    text = mask(text)
     emergency = get_flag(session, "emergency") is not None
     body = render_notice(text, author_name, title, emergency)
     priority = EMERGENCY_PRIORITY if emergency else 0
@@ -129,10 +131,21 @@ async def notice_command(ctx: Context, args: str) -> None:
         notice_id = _send(ctx, content, rooms)
         ctx.private(ctx.caller.person_id, f"通知 N{notice_id} 已发出，/回执 {notice_id} 查看确认情况。")
         return
-    pending = {"text": content, "rooms": [r.id for r in rooms], "expires": (ctx.now + CONFIRM_WINDOW).isoformat()}
+    ask_confirmation(ctx, rooms, content)
+
+
+# Other commands that preview a send to several groups (/定时) are confirmed by /确认 as well.
+CONFIRMERS: dict[str, Callable[[Context, dict, list[Room]], None]] = {}
+
+
+def ask_confirmation(ctx: Context, rooms: list[Room], content: str, *, kind: str = "notice",
+                     what: str = "", extra: dict | None = None) -> None:
+    """Keep the send pending for 2 minutes and show what /确认 will do."""
+    pending = {"kind": kind, "text": content, "rooms": [r.id for r in rooms],
+               "expires": (ctx.now + CONFIRM_WINDOW).isoformat(), **(extra or {})}
     set_flag(ctx.session, f"pending-notice:{ctx.caller.person_id}", pending, ctx.now)
     names = "、".join(r.topic for r in rooms)
-    ctx.reply(f"将向{len(rooms)}个群发送：{names}\n内容：{content}\n请在2分钟内回复 /确认 发送。", mention=False)
+    ctx.reply(f"将向{len(rooms)}个群{what}发送：{names}\n内容：{content}\n请在2分钟内回复 /确认 发送。", mention=False)
 
 
 @command("确认", roles=NOTICE_ROLES, usage="/确认", help="确认发送刚才预览的通知")
@@ -147,6 +160,10 @@ async def confirm_command(ctx: Context, args: str) -> None:
         ctx.reply("确认已超时（2分钟），请重新发送 /通知。", mention=False)
         return
     rooms = [r for r in (ctx.session.get(Room, rid) for rid in pending["rooms"]) if r is not None]
+    confirm = CONFIRMERS.get(pending.get("kind", "notice"))
+    if confirm is not None:
+        confirm(ctx, pending, rooms)
+        return
     notice_id = _send(ctx, pending["text"], rooms)
     ctx.reply(f"通知 N{notice_id} 已排队发往{len(rooms)}个群，/回执 {notice_id} 查看确认情况。", mention=False)
 

@@ -145,7 +145,9 @@ def report_command(
 ) -> int:
     """Write the month's report to ``out``; 2 for a bad month, format or config."""
     from bot.config import ConfigError, load_config
-    from storage.db import create_db_engine, init_schema
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.access import open_read_only
 
     bounds = parse_month(month or "")
     if bounds is None:
@@ -159,13 +161,18 @@ def report_command(
     except ConfigError as exc:
         print(f"配置错误 {exc.path}：" + "；".join(exc.problems), file=sys.stderr)
         return EXIT_USAGE
-    engine = create_db_engine(database_url or config.storage.resolved_url())
+    # Read only: works beside a running bot; a fresh database gives an empty report, not a crash.
+    engine = None
     try:
-        init_schema(engine)  # a fresh database gives an empty report, not a crash
+        engine = open_read_only(database_url or config.storage.resolved_url())
         with Session(engine) as session:
             stats = compute(session, *bounds, now=now or Clock().now())
+    except SQLAlchemyError as exc:
+        print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
+        return EXIT_USAGE
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     if fmt == "md":
         render_markdown(stats, config.community.name, month, out)
     else:

@@ -1,107 +1,155 @@
-"""Officers' timed notices: /定时, /每周, /任务 (list, cancel)."""
+"""Officers' timed notices: /定时, /每周, /任务 (list, cancel).
+
+A timed notice is a row of ``timed_notices`` written by the command itself (storage.timed); the
+APScheduler job only wakes it at its time, so a crash at firing time cannot lose it. Dates and
+times are read as officers type them (nlp.when): 明天 9点, 下周一 9:00, 12月1日 上午9点 …
+"""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
-
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
-from handlers.notices import NOTICE_ROLES, resolve_targets
-from schedules.scheduler import JOBS, USER_PREFIX, describe
+from handlers.notices import CONFIRMERS, NOTICE_ROLES, ask_confirmation, covered_rooms, resolve_targets
+from nlp.when import WEEKDAY_NAMES, WhenError, parse_time_of_day, parse_when
+from schedules.scheduler import add_timed_trigger, remove_timed_trigger, short
 from schedules.timing import in_quiet_hours
+from storage import directory, timed
+from storage.models import Room, TimedNotice
 
-WEEKDAYS = {"一": "mon", "二": "tue", "三": "wed", "四": "thu", "五": "fri", "六": "sat", "日": "sun", "天": "sun"}
-TIME = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
+WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+WEEKLY = re.compile(r"^\s*(?:周|星期|礼拜)?([一二三四五六日天])\s*(.*)$", re.S)
+SCOPES = ("本楼", "本群", "网格", "全部")
+TIMED_USAGE = "/定时 明天 9点 [本楼|网格|全部|群名] 内容"
 
 
-def _schedule(ctx: Context, trigger, when_text: str, rest: str, first_run: datetime | None) -> None:
-    if ctx.services.scheduler is None:
-        ctx.reply("定时功能未启用。", mention=False)
-        return
-    rooms, content, error = resolve_targets(ctx, rest)
+def _split_scope(ctx: Context, text: str) -> str:
+    """'全部周六大扫除' typed without a space -> '全部 周六大扫除': scope words and whole group names
+    only ('3幢1单元的住户…' stays text); several groups are previewed before anything is set."""
+    names = [r.topic for r in directory.rooms(ctx.session)]
+    for word in sorted((*SCOPES, *names), key=len, reverse=True):
+        if text.startswith(word) and len(text) > len(word) and not text[len(word)].isspace():
+            return f"{word} {text[len(word):]}"
+    return text
+
+
+def _create(ctx: Context, rooms: list[Room], content: str, due: datetime, weekly: str | None, label: str) -> None:
+    notice = timed.create(
+        ctx.session, author_id=ctx.caller.person_id, author_name=ctx.caller.name,
+        title=ctx.caller.title_in(ctx.room), text=content, room_ids=[r.id for r in rooms],
+        due_at=due, now=ctx.now, weekly=weekly,
+    )
+    scheduler = ctx.services.scheduler
+    if scheduler is not None:  # the durable row is the notice; the job only wakes it on time
+        notice_id = notice.id or 0
+        ctx.after_commit.append(lambda: add_timed_trigger(scheduler, notice_id, due, weekly))
+    quiet = ctx.services.config.schedules.quiet_hours
+    warn = "\n注意：这个时间在夜间免打扰时段，居民可能被打扰。" if in_quiet_hours(due, quiet) else ""
+    names = "、".join(r.topic for r in rooms)
+    ctx.reply(f"已设定 {label} 发往{names}（任务 {notice.id}）。取消请发 /任务 取消 {notice.id}{warn}", mention=False)
+
+
+def _schedule(ctx: Context, rest: str, due: datetime, weekly: str | None, label: str) -> None:
+    rooms, content, error = resolve_targets(ctx, _split_scope(ctx, rest))
     if error:
         ctx.reply(error, mention=False)
         return
-    job_id = f"{USER_PREFIX}{uuid.uuid4().hex[:6]}"
-    kwargs = {"job_id": job_id, "text": content, "room_ids": [r.id for r in rooms],
-              "author_id": ctx.caller.person_id, "author_name": ctx.caller.name,
-              "title": ctx.caller.title_in(ctx.room)}
-    ctx.after_commit.append(
-        lambda: ctx.services.scheduler.add_job(
-            JOBS + "send_scheduled", trigger, id=job_id, name=content[:30], replace_existing=True, kwargs=kwargs
-        )
-    )
-    quiet = ctx.services.config.schedules.quiet_hours
-    warn = "\n注意：这个时间在夜间免打扰时段，居民可能被打扰。" if first_run and in_quiet_hours(first_run, quiet) else ""
-    names = "、".join(r.topic for r in rooms)
-    ctx.reply(f"已设定 {when_text} 发往{names}（任务 {job_id[len(USER_PREFIX):]}）。"
-              f"取消请发 /任务 取消 {job_id[len(USER_PREFIX):]}{warn}", mention=False)
+    if len(rooms) == 1 and rooms[0] == ctx.room:
+        _create(ctx, rooms, content, due, weekly, label)
+        return
+    # Several groups, or a group other than this one: the same preview and /确认 as /通知.
+    ask_confirmation(ctx, rooms, content, kind="timed", what=f"于{label}",
+                     extra={"due": due.isoformat(), "weekly": weekly, "label": label})
 
 
-@command("定时", roles=NOTICE_ROLES, usage="/定时 2026-12-01 09:00 [范围] 内容", help="定时发送通知")
+def _confirm(ctx: Context, pending: dict, rooms: list[Room]) -> None:
+    due = datetime.fromisoformat(pending["due"])
+    if pending.get("weekly"):
+        due = timed.next_weekly(pending["weekly"], ctx.now)
+    elif due <= ctx.now:
+        ctx.reply("确认时这个时间已经过去了，请重新 /定时 一个将来的时间。", mention=False)
+        return
+    _create(ctx, rooms, pending["text"], due, pending.get("weekly"), pending["label"])
+
+
+CONFIRMERS["timed"] = _confirm
+
+
+@command("定时", roles=NOTICE_ROLES, usage=TIMED_USAGE, help="定时发送通知（多个群需 /确认）")
 async def timed_command(ctx: Context, args: str) -> None:
-    parts = args.split(maxsplit=2)
-    if len(parts) < 3:
-        ctx.reply("格式：/定时 2026-12-01 09:00 [本楼|网格|全部|群名] 内容", mention=False)
+    try:
+        when = parse_when(args, ctx.now)
+    except WhenError as error:
+        ctx.reply(str(error), mention=False)
+        return
+    if not when.rest:
+        ctx.reply(f"请写上通知内容，例如：{TIMED_USAGE}", mention=False)
+        return
+    _schedule(ctx, when.rest, when.at, None, when.label())
+
+
+@command("每周", roles=NOTICE_ROLES, usage="/每周 一 9点 [范围] 内容", help="每周固定时间发送通知")
+async def weekly_command(ctx: Context, args: str) -> None:
+    match = WEEKLY.match(args)
+    if not match:
+        ctx.reply("格式：/每周 一 9:00 [本楼|网格|全部|群名] 内容（星期用 一至日）", mention=False)
         return
     try:
-        when = datetime.strptime(f"{parts[0]} {parts[1].replace('：', ':')}", "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
-    except ValueError:
-        ctx.reply("日期时间格式不对，例如：/定时 2026-12-01 09:00 内容", mention=False)
+        clock, rest = parse_time_of_day(match.group(2))
+    except WhenError as error:
+        ctx.reply(str(error), mention=False)
         return
-    if when <= ctx.now:
-        ctx.reply("这个时间已经过去了，请设定将来的时间。", mention=False)
+    if not rest:
+        ctx.reply("请写上通知内容，例如：/每周 一 9:00 本楼 内容", mention=False)
         return
-    _schedule(ctx, DateTrigger(when, timezone=SHANGHAI), f"{when:%Y-%m-%d %H:%M}", parts[2], when)
+    day = WEEKDAYS[match.group(1)]
+    spec = timed.weekly_spec(day, clock)
+    _schedule(ctx, rest, timed.next_weekly(spec, ctx.now), spec, f"每周{WEEKDAY_NAMES[day]} {clock:%H:%M}")
 
 
-@command("每周", roles=NOTICE_ROLES, usage="/每周 一 09:00 [范围] 内容", help="每周固定时间发送通知")
-async def weekly_command(ctx: Context, args: str) -> None:
-    parts = args.split(maxsplit=2)
-    match = TIME.match(parts[1]) if len(parts) > 1 else None
-    day = WEEKDAYS.get(parts[0].removeprefix("周").removeprefix("星期")) if parts else None
-    if len(parts) < 3 or not match or day is None:
-        ctx.reply("格式：/每周 一 09:00 [本楼|网格|全部|群名] 内容（星期用 一至日）", mention=False)
-        return
-    trigger = CronTrigger(day_of_week=day, hour=int(match.group(1)), minute=int(match.group(2)), timezone=SHANGHAI)
-    first = trigger.get_next_fire_time(None, ctx.now.astimezone(SHANGHAI))
-    _schedule(ctx, trigger, f"每周{parts[0].removeprefix('周').removeprefix('星期')} {parts[1]}", parts[2], first)
+def _visible(ctx: Context) -> list[TimedNotice]:
+    """Pending notices in the caller's scope: their own, or aimed at a group they look after."""
+    mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
+    return [
+        n for n in timed.pending(ctx.session)
+        if ctx.caller.sees_everything or n.author_id == ctx.caller.person_id or mine & set(timed.room_ids(n))
+    ]
 
 
-def _visible_jobs(ctx: Context) -> list:
-    jobs = [j for j in ctx.services.scheduler.get_jobs() if j.id.startswith(USER_PREFIX)]
-    if ctx.caller.sees_everything:
-        return jobs
-    return [j for j in jobs if j.kwargs.get("author_id") == ctx.caller.person_id]
+def _line(ctx: Context, notice: TimedNotice) -> str:
+    topics = {r.id: r.topic for r in directory.rooms(ctx.session)}
+    targets = "、".join(topics.get(rid, "（群已不存在）") for rid in timed.room_ids(notice))
+    when = notice.due_at.astimezone(SHANGHAI)
+    repeat = f"每周{WEEKDAY_NAMES[when.weekday()]} " if notice.weekly else ""
+    return f"{notice.id} {repeat}{when:%m-%d %H:%M} → {targets}：{short(notice.text, 40)}"
 
 
 @command("任务", roles=NOTICE_ROLES, usage="/任务 [取消 编号]", help="查看或取消定时通知")
 async def jobs_command(ctx: Context, args: str) -> None:
-    if ctx.services.scheduler is None:
-        ctx.reply("定时功能未启用。", mention=False)
-        return
     words = args.split()
-    jobs = _visible_jobs(ctx)
     if words and words[0] == "取消":
-        wanted = USER_PREFIX + (words[1] if len(words) > 1 else "")
-        job = next((j for j in jobs if j.id == wanted), None)
-        if job is None:
-            ctx.reply("没有找到这个任务（只能取消自己设定的任务）。", mention=False)
-            return
-        ctx.after_commit.append(lambda: ctx.services.scheduler.remove_job(job.id))
-        ctx.reply(f"已取消任务 {wanted[len(USER_PREFIX):]}。", mention=False)
+        _cancel(ctx, words[1] if len(words) > 1 else "")
         return
-    if not jobs:
-        ctx.reply("目前没有定时通知。", mention=False)
+    notices = _visible(ctx)
+    text = "\n".join(["定时通知："] + [_line(ctx, n) for n in notices]) if notices else "目前没有定时通知。"
+    ctx.private(ctx.caller.person_id, text)  # the list names groups and texts: never in a group
+    if ctx.room is not None:
+        ctx.reply("定时通知列表已私信给您。", mention=False)
+
+
+def _cancel(ctx: Context, code: str) -> None:
+    digits = code.lstrip("#Tt")
+    number = int(digits) if re.fullmatch(r"[0-9]{1,9}", digits) else None
+    notice = next((n for n in _visible(ctx) if n.id == number), None)
+    if notice is None or not (ctx.caller.sees_everything or notice.author_id == ctx.caller.person_id):
+        ctx.reply("没有找到这个任务（只能取消自己设定的任务）。", mention=False)
         return
-    lines = ["定时通知："]
-    for job in jobs:
-        targets, preview = describe(job, ctx.services.engine, ctx.services.config)
-        when = job.next_run_time.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if job.next_run_time else "已暂停"
-        lines.append(f"{job.id[len(USER_PREFIX):]} {when} → {targets}：{preview}")
-    ctx.reply("\n".join(lines), mention=False)
+    notice.status, notice.done_at = "cancelled", ctx.now
+    ctx.session.add(notice)
+    scheduler = ctx.services.scheduler
+    if scheduler is not None:
+        notice_id = notice.id or 0
+        ctx.after_commit.append(lambda: remove_timed_trigger(scheduler, notice_id))
+    ctx.reply(f"已取消任务 {notice.id}。", mention=False)

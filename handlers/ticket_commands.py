@@ -19,6 +19,7 @@ from bot.privacy import mask, mask_flats
 from handlers.deadlines import add_working_days, format_due
 from handlers.people import resolve_person
 from handlers.privacy_commands import reachable
+from nlp.when import WhenError, parse_duration
 from storage import directory, tickets
 from storage.models import AuditEntry, Person, Room, Ticket
 
@@ -283,24 +284,26 @@ async def resolve_command(ctx: Context, ticket: Ticket, note: str) -> None:
 
 
 POSTPONE_USAGE = "/延期 12 3天 等待配件"
-_DELAY = re.compile(r"^([0-9]{1,3})\s*(天|日|个工作日|工作日|小时)\s*(.*)$", re.S)  # never an over-long int()
 
 
-@command("延期", roles=STAFF, usage="/延期 12 3天 原因", help="延长工单的答复期限")
+@command("延期", roles=STAFF, usage="/延期 12 3天 原因", help="延长工单的答复期限（3天、三天、一周、48小时）")
 @with_open_ticket(POSTPONE_USAGE)
 async def postpone_command(ctx: Context, ticket: Ticket, rest: str) -> None:
-    match = _DELAY.match(rest)
-    if not match or not match.group(3).strip() or not 0 < int(match.group(1)) <= 60:
-        ctx.reply(f"请写明延期多久（1到60天）和原因，例如：{POSTPONE_USAGE}", mention=False)
+    try:
+        span = parse_duration(rest)
+    except WhenError as error:
+        ctx.reply(str(error), mention=False)
         return
-    amount, unit, reason = int(match.group(1)), match.group(2), match.group(3).strip()
+    if not span.rest:
+        ctx.reply(f"请写上延期原因，例如：{POSTPONE_USAGE}", mention=False)
+        return
     base = max(ticket.due_at, ctx.now)  # an overdue ticket is extended from now
     rules = ctx.services.config.tickets
-    if "工作日" in unit:
-        ticket.due_at = add_working_days(base, amount, rules.workday_end_hour)
+    if span.unit == "工作日":
+        ticket.due_at = add_working_days(base, span.amount, rules.workday_end_hour)
     else:
-        ticket.due_at = base + (timedelta(hours=amount) if unit == "小时" else timedelta(days=amount))
-    note = f"{amount}{unit}，新期限{format_due(ticket.due_at)}：{reason}"
+        ticket.due_at = base + (timedelta(hours=span.amount) if span.unit == "小时" else timedelta(days=span.amount))
+    note = f"{span.label()}，新期限{format_due(ticket.due_at)}：{span.rest}"
     tickets.add_event(ctx.session, ticket.id or 0, ctx.now, ctx.caller.person_id, "延期", note)
     ctx.session.add(ticket)
     tell_reporters(

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import logging
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from bot.clock import SHANGHAI
+from bot.privacy import mask
 from schedules import runtime
-from schedules.scheduler import TARGET_KINDS
+from schedules.scheduler import TARGET_KINDS, short
 from schedules.timing import allowed_time
-from storage import directory
-from storage.models import Room, ScheduleCursor, Ticket
+from storage import directory, timed
+from storage.models import Room, ScheduleCursor, Ticket, TimedNotice
 
 log = logging.getLogger(__name__)
+NOTICE_KINDS = ("stairwell", "legal", "staff")  # where an officer's notice may go
 
 
 def _local_now() -> datetime:
@@ -107,25 +109,83 @@ async def campaign(campaign_id: str) -> int:
 async def send_scheduled(
     job_id: str, text: str, room_ids: list[str], author_id: str, author_name: str, title: str
 ) -> int:
-    """An officer's /定时 or /每周 notice: sent at the time given, tracked for receipts."""
+    """A /定时 or /每周 job stored before timed notices had their own table (text in the job)."""
     from handlers.notices import send_notice  # notices own the text format and tracking
 
     services = runtime.services()
     now = _local_now()
     with Session(services.engine) as session:
-        rooms = _rooms(session, ("stairwell", "legal", "staff"), room_ids)
+        rooms = _rooms(session, NOTICE_KINDS, room_ids)
         _, queued = send_notice(
-            services, session, author_id=author_id, author_name=author_name, title=title, text=text,
+            services, session, author_id=author_id, author_name=author_name, title=title, text=mask(text),
             rooms=rooms, key_prefix=f"sched:{job_id}:{now:%Y-%m-%d}",
         )
         return _finish(session, queued, f"scheduled {job_id}")
 
 
+async def timed_notice(notice_id: int) -> int:
+    """The APScheduler trigger of one /定时 notice: it only wakes the durable row (and any other
+    that is due), so losing this job in a crash loses nothing."""
+    return await timed_notices_due()
+
+
+async def timed_notices_due() -> int:
+    """Every pending timed notice whose time has come: queued within the grace time, else
+    reported to admins and the author. Each one in its own transaction, exactly once."""
+    services = runtime.services()
+    with Session(services.engine) as session:
+        ids = timed.due(session, services.clock.now())
+    count = sum(_fire_timed(notice_id) for notice_id in ids)
+    if ids:
+        log.info("timed notices: %d due, %d message(s) queued", len(ids), count)
+    return count
+
+
+def _fire_timed(notice_id: int) -> int:
+    from handlers.notices import send_notice
+
+    services = runtime.services()
+    now = services.clock.now()
+    grace = timedelta(seconds=services.config.schedules.misfire_grace_seconds)
+    with Session(services.engine) as session:
+        notice = session.get(TimedNotice, notice_id)
+        if notice is None or notice.status != timed.PENDING or notice.due_at > now:
+            return 0  # already handled (by another trigger, or before a restart)
+        stamp = f"{notice.due_at.astimezone(SHANGHAI):%Y%m%d%H%M}"
+        rooms = _rooms(session, NOTICE_KINDS, timed.room_ids(notice))
+        if now - notice.due_at <= grace:
+            _, count = send_notice(
+                services, session, author_id=notice.author_id, author_name=notice.author_name, title=notice.title,
+                text=notice.text, rooms=rooms, key_prefix=f"timed:{notice.id}:{stamp}",
+            )
+            status = "queued"
+        else:
+            count = _report_missed_notice(session, notice, rooms, stamp)
+            status = "missed"
+        timed.finish(notice, status, now)
+        session.add(notice)
+        session.commit()
+        services.wake_outbox()
+        return count
+
+
+def _report_missed_notice(session: Session, notice: TimedNotice, rooms: list[Room], stamp: str) -> int:
+    """Too late to send: admins and the author are told what was not sent (text short, masked)."""
+    services = runtime.services()
+    when = notice.due_at.astimezone(SHANGHAI)
+    names = "、".join(r.topic for r in rooms) or "（群已不存在）"
+    text = (f"【定时通知未发送】任务 {notice.id} 原定{when:%m月%d日%H:%M}发往{names}：“{short(notice.text)}”，"
+            "因系统停机超过宽限时间未发送。如仍需要，请重新 /通知 或 /定时。")
+    people = {p.id for p in directory.admins(session)} | {notice.author_id}
+    return sum(
+        services.queue(session, key=f"timedmissed:{notice.id}:{stamp}:{person}", to=person, text=text)
+        for person in sorted(people)
+    )
+
+
 async def daily_digest() -> int:
     """08:30: new tickets of the last day and overdue ones, to each grid worker privately
     (and once per grid to the WeCom staff group, when one is configured)."""
-    from datetime import timedelta
-
     from sqlmodel import col, or_
 
     from storage.tickets import OPEN_STATUSES
@@ -213,8 +273,6 @@ async def emergency_chase() -> int:
 
 async def purge_old_texts() -> int:
     """个人信息保护法: blank texts older than privacy.retention_days (counts and categories stay)."""
-    from datetime import timedelta
-
     from storage.retention import purge_texts_before
 
     services = runtime.services()

@@ -27,14 +27,16 @@ from sqlmodel import Session
 
 from bot.clock import SHANGHAI
 from bot.config import AppConfig, Cron
+from bot.privacy import mask
 from schedules.calendar import cron_trigger, lunar_runs
-from storage import directory
 
 log = logging.getLogger(__name__)
 
 JOBS = "schedules.jobs:"
 CONFIG_PREFIX = "cfg:"
-USER_PREFIX = "user:"
+USER_PREFIX = "user:"  # officers' jobs stored before timed notices had their own table
+TIMED_PREFIX = "timed:"  # the trigger of timed notice N is job "timed:N"; its name is never the text
+CATCH_UP_ID = "timed:catch-up"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class JobSpec:
     trigger: object
     kwargs: dict
     name: str
+    options: tuple[tuple[str, object], ...] = ()
 
 
 def build_scheduler(engine: Engine, config: AppConfig) -> AsyncIOScheduler:
@@ -56,6 +59,12 @@ def build_scheduler(engine: Engine, config: AppConfig) -> AsyncIOScheduler:
         },
         timezone=SHANGHAI,
     )
+
+
+def short(text: str, limit: int = 20) -> str:
+    """A job's text as a report or listing may show it: masked, one line, at most ``limit`` chars."""
+    line = " ".join(mask(text).split())
+    return line if len(line) <= limit else line[:limit] + "…"
 
 
 def _cron(cron: Cron) -> CronTrigger:
@@ -81,6 +90,11 @@ def config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
                          CronTrigger(hour=3, minute=15, timezone=SHANGHAI), {}, "过期内容清理"))
     specs.append(JobSpec(f"{CONFIG_PREFIX}close_unrated", JOBS + "close_unrated",
                          CronTrigger(minute=40, timezone=SHANGHAI), {}, "未评价工单关闭"))
+    # A safety net under the per-notice triggers (e.g. one that could not be stored): it never
+    # counts as missed, since what it looks for is durable and reported by timed_notices_due.
+    specs.append(JobSpec(f"{CONFIG_PREFIX}timed_notices", JOBS + "timed_notices_due",
+                         CronTrigger(minute="*", timezone=SHANGHAI), {}, "定时通知检查",
+                         (("misfire_grace_time", None),)))
     specs.append(JobSpec(f"{CONFIG_PREFIX}emergency_chase", JOBS + "emergency_chase",
                          CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {}, "战时回执催收"))
     for campaign in cfg.campaigns:
@@ -119,26 +133,70 @@ def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> 
         if existing is not None and _same(existing, spec):
             continue  # keep its next run time: a missed run must stay visible as missed
         scheduler.add_job(spec.func, spec.trigger, id=spec.id, name=spec.name, kwargs=spec.kwargs,
-                          replace_existing=True)
+                          replace_existing=True, **dict(spec.options))
         added += existing is None
         updated += existing is not None
+    # Timed notices that fell due while the bot was down (or whose trigger left the store in a
+    # crash) are sent or reported as soon as the scheduler resumes.
+    scheduler.add_job(JOBS + "timed_notices_due", id=CATCH_UP_ID, name="定时通知补发检查",
+                      replace_existing=True, misfire_grace_time=None)
     log.info("schedules reconciled: %d added, %d updated, %d removed", added, updated, removed)
     return {"added": added, "updated": updated, "removed": removed}
 
 
-def attach_reporting(scheduler: AsyncIOScheduler, report) -> None:
+def add_timed_trigger(scheduler: AsyncIOScheduler, notice_id: int, due: datetime, weekly: str | None) -> None:
+    """The job that wakes timed notice ``notice_id``: ids only, so no text reaches the job store or its log."""
+    if weekly:
+        day, clock = weekly.split()
+        hour, minute = clock.split(":")
+        trigger = CronTrigger(day_of_week=day, hour=int(hour), minute=int(minute), timezone=SHANGHAI)
+    else:
+        trigger = DateTrigger(due, timezone=SHANGHAI)
+    scheduler.add_job(JOBS + "timed_notice", trigger, id=f"{TIMED_PREFIX}{notice_id}", name=f"定时通知 {notice_id}",
+                      kwargs={"notice_id": notice_id}, replace_existing=True, misfire_grace_time=None)
+
+
+def remove_timed_trigger(scheduler: AsyncIOScheduler, notice_id: int) -> None:
+    from apscheduler.jobstores.base import JobLookupError
+
+    try:
+        scheduler.remove_job(f"{TIMED_PREFIX}{notice_id}")
+    except JobLookupError:
+        pass  # a one-off that already ran
+
+
+def job_label(job_id: str, config: AppConfig, job: Job | None) -> str:
+    """What a report calls a job: its name and what it posts (masked, short), never just an id."""
+    if job is not None and "text" in job.kwargs:  # an officer's job from before timed notices
+        return f"{job_id}“{short(job.kwargs['text'])}”"
+    spec = next((s for s in config_jobs(config, datetime.now(SHANGHAI)) if s.id == job_id), None)
+    if spec is not None and spec.func.endswith(":campaign"):
+        campaign = next(c for c in config.schedules.campaigns if c.id == spec.kwargs["campaign_id"])
+        return f"{job_id}“【{campaign.name}】{short(campaign.text)}”"
+    name = spec.name if spec is not None else (job.name if job is not None else "")
+    return f"{job_id}（{name}）" if name else job_id
+
+
+def attach_reporting(scheduler: AsyncIOScheduler, report, config: AppConfig | None = None) -> None:
     """Missed runs and errors go to the log and to ``report(text, key)``."""
+
+    # A one-off job has left the store by the time its miss is reported: name the stored ones now
+    # (a miss is mostly found at start, after the bot was down).
+    known = {job.id: job_label(job.id, config, job) for job in scheduler.get_jobs() if "text" in job.kwargs} if config else {}
 
     def listener(event: JobExecutionEvent) -> None:
         when = event.scheduled_run_time.astimezone(SHANGHAI) if event.scheduled_run_time else None
         stamp = f"{when:%m月%d日%H:%M}" if when else ""
+        label = known.get(event.job_id) or (
+            job_label(event.job_id, config, scheduler.get_job(event.job_id)) if config else event.job_id
+        )
         if event.code == EVENT_JOB_MISSED:
             log.error("job %s missed its run at %s (bot was down longer than the grace time)", event.job_id, when)
-            report(f"【定时任务错过】{event.job_id} 原定{stamp}执行，因系统停机超过宽限时间未发送，请确认是否需要补发。",
+            report(f"【定时任务错过】{label} 原定{stamp}执行，因系统停机超过宽限时间未发送，请确认是否需要补发。",
                    f"jobmissed:{event.job_id}:{when.isoformat() if when else ''}")
         elif event.code == EVENT_JOB_ERROR:
             log.error("job %s failed: %r", event.job_id, event.exception)
-            report(f"【定时任务出错】{event.job_id}（{stamp}）执行失败：{type(event.exception).__name__}",
+            report(f"【定时任务出错】{label}（{stamp}）执行失败：{type(event.exception).__name__}",
                    f"joberror:{event.job_id}:{when.isoformat() if when else ''}")
 
     scheduler.add_listener(listener, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
@@ -147,24 +205,62 @@ def attach_reporting(scheduler: AsyncIOScheduler, report) -> None:
 TARGET_KINDS = {"legal": ("legal",), "stairwell": ("stairwell",), "all": ("legal", "stairwell")}
 
 
-def describe(job: Job, engine: Engine, config: AppConfig) -> tuple[str, str]:
+def describe(func_ref: str, kwargs: dict, name: str, rooms: list, config: AppConfig) -> tuple[str, str]:
     """(target groups, text preview) for listings."""
-    kwargs = dict(job.kwargs)
-    with Session(engine) as session:
-        rooms = directory.rooms(session)
 
     def topics(kinds: tuple[str, ...]) -> str:
         return "、".join(r.topic for r in rooms if r.kind in kinds) or "（无）"
 
-    func = job.func_ref.split(":")[-1]
-    if "room_ids" in kwargs:
+    func = func_ref.split(":")[-1]
+    if "room_ids" in kwargs:  # an officer's job stored before timed notices had their own table
         names = [r.topic for r in rooms if r.id in kwargs["room_ids"]]
-        return "、".join(names) or "（群已不存在）", kwargs.get("text", "")[:40]
+        return "、".join(names) or "（群已不存在）", short(kwargs.get("text", ""), 40)
     if func in ("weekly_legal_push", "monthly_case"):
-        return topics(("legal",)), f"{job.name}（内容库轮换）"
+        return topics(("legal",)), f"{name}（内容库轮换）"
     if func == "campaign":
         campaign = next((c for c in config.schedules.campaigns if c.id == kwargs.get("campaign_id")), None)
         if campaign is None:
-            return "（已从配置删除）", job.name
-        return topics(TARGET_KINDS[campaign.targets]), f"【{campaign.name}】{campaign.text[:40]}"
-    return "工作人员私信", job.name
+            return "（已从配置删除）", name
+        return topics(TARGET_KINDS[campaign.targets]), f"【{campaign.name}】{short(campaign.text, 40)}"
+    return "工作人员私信", name
+
+
+def _stored_user_jobs(engine: Engine) -> list[dict]:
+    """Officers' jobs of the old kind, read straight from the job store's table (no scheduler,
+    no writes); [] when the table does not exist yet."""
+    import pickle
+
+    from sqlalchemy import inspect, text
+
+    if not inspect(engine).has_table("apscheduler_jobs"):
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, job_state FROM apscheduler_jobs WHERE id LIKE 'user:%'")).all()
+    return [pickle.loads(state) for _, state in rows]
+
+
+def listing(engine: Engine, config: AppConfig, now: datetime) -> list[tuple[str, str, str, str]]:
+    """(id, next time, targets, preview) of every job, soonest first, read without writing."""
+    from sqlmodel import select
+
+    from storage import timed
+    from storage.models import Room
+
+    with Session(engine) as session:
+        rooms: list = [r for r in session.exec(select(Room)).all() if r.kind != "unbound"] or list(config.rooms)
+        notices = timed.pending(session)
+    rows: list[tuple[datetime | None, str, str, str]] = []
+    specs = config_jobs(config, now) if config.schedules.enabled else []
+    for spec in specs:
+        rows.append((spec.trigger.get_next_fire_time(None, now), spec.id,
+                     *describe(spec.func, spec.kwargs, spec.name, rooms, config)))
+    for notice in notices:
+        names = [r.topic for r in rooms if r.id in timed.room_ids(notice)]
+        label = f"{TIMED_PREFIX}{notice.id}" + ("（每周）" if notice.weekly else "")
+        rows.append((notice.due_at, label, "、".join(names) or "（群已不存在）", short(notice.text, 40)))
+    for state in _stored_user_jobs(engine):
+        rows.append((state.get("next_run_time"), state["id"],
+                     *describe(state["func"], dict(state["kwargs"]), state.get("name", ""), rooms, config)))
+    rows.sort(key=lambda r: (r[0] is None, r[0] or now))
+    return [(job_id, f"{when.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" if when else "-", targets, preview)
+            for when, job_id, targets, preview in rows]

@@ -1,12 +1,56 @@
 """When an automatic push may go out: never in quiet hours, optionally never on a public holiday."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 
 from bot.clock import SHANGHAI
-from bot.config import QuietHours
+from bot.config import Holidays, QuietHours
+
+log = logging.getLogger(__name__)
+# config.yaml's holidays: (dates off, make-up working days), installed at start by use_holidays.
+_overrides = Holidays()
+
+
+def use_holidays(holidays: Holidays, now: datetime) -> None:
+    """Install config's holiday overrides; warn when next year is not covered by any data."""
+    global _overrides
+    _overrides = holidays
+    warning = calendar_warning(now)
+    if warning:
+        log.warning("%s", warning)
+
+
+def _library_covers(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def calendar_warning(now: datetime) -> str | None:
+    """One line for logs and /状态 when next year's holidays are unknown (春节 would count as
+    working days and automatic pushes would go out on holidays), else None."""
+    year = now.astimezone(SHANGHAI).year + 1
+    if _library_covers(year) or any(d.year == year for d in _overrides.days_off):
+        return None
+    return (f"节假日数据不含{year}年：春节等假期会被当作工作日，自动推送也不会避开假期。"
+            f"请升级 chinesecalendar，或在 config.yaml 的 holidays: 中写明{year}年的放假和调休日期。")
+
+
+def is_workday(day: date) -> bool:
+    """A working day: config's overrides first, then the official tables, then plain weekdays."""
+    if day in _overrides.days_off:
+        return False
+    if day in _overrides.workdays:
+        return True
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
 
 
 def in_quiet_hours(when: datetime, quiet: QuietHours) -> bool:
@@ -17,7 +61,11 @@ def in_quiet_hours(when: datetime, quiet: QuietHours) -> bool:
 
 
 def is_holiday(day: date) -> bool:
-    """A statutory public holiday (not an ordinary weekend); unknown years have none."""
+    """A statutory public holiday (not an ordinary weekend): config's overrides, then the tables."""
+    if day in _overrides.days_off:
+        return True
+    if day in _overrides.workdays:
+        return False
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:

@@ -237,3 +237,21 @@ class ScheduleCursor(SQLModel, table=True):
     room_id: str = Field(foreign_key="rooms.id", primary_key=True)
     library: str = Field(primary_key=True)  # weekly | cases
     position: int = 0
+
+
+class TimedNotice(SQLModel, table=True):
+    """An officer's /定时 or /每周 notice: the durable intent. The APScheduler job only wakes it,
+    so a crash between the job leaving its store and the notice being queued loses nothing."""
+
+    __tablename__ = "timed_notices"
+    id: int | None = Field(default=None, primary_key=True)  # the number shown in /任务
+    author_id: str = Field(index=True)
+    author_name: str
+    title: str = ""  # how the author signs (信息员, 网格员…)
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked
+    room_ids: str  # space-separated core room ids
+    due_at: datetime = _ts(nullable=False, index=True)  # the next time it is due
+    weekly: str | None = None  # "fri 22:30" for /每周; None for a one-off /定时
+    status: str = Field(default="pending", index=True)  # pending | queued | missed | cancelled
+    created_at: datetime = _ts(nullable=False)
+    done_at: datetime | None = _ts(nullable=True)

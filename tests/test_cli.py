@@ -110,3 +110,97 @@ def test_report_command_for_the_grid_council(tmp_path):
     assert csv.returncode == 0 and "," in csv.stdout
     bad = run("report", "--month", "2026-13", env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def make_database(db: Path) -> None:
+    """What the bot's first start leaves: the tables (read commands never create them)."""
+    from storage.db import create_db_engine, init_schema
+
+    engine = create_db_engine(f"sqlite:///{db}")
+    init_schema(engine)
+    engine.dispose()
+
+
+def _config_with(tmp_path, extra: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text((ROOT / "config.yaml").read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return path
+
+
+def test_start_up_errors_are_one_clear_line_with_exit_2(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("community:\n  name: 幸福里\n".encode("gbk"))
+    bad_cron = tmp_path / "cron.yaml"
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace('day: 3rd mon', 'day: 3rd monday-ish')
+    bad_cron.write_text(text, encoding="utf-8")
+    mysql = _config_with(tmp_path, "")
+    env = {"STAIRWELL_DATABASE_URL": "mysql://u@localhost/x", "PATH": "/usr/bin:/bin"}
+    for args, kw, phrase in [
+        (["check-config", str(latin)], {}, "not UTF-8"),
+        (["check-config", str(bad_cron)], {}, "invalid cron field"),
+        (["check-config", str(mysql)], {"env": env}, "不支持的数据库类型"),
+        (["run", "--config", str(mysql), "--port", "0"], {"env": env}, "不支持的数据库类型"),
+    ]:
+        result = run(*args, **kw)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and phrase in lines[0] and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_a_corrupt_or_read_only_database_is_one_line_at_start(tmp_path):
+    import os
+
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database at all" * 100)
+    env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{corrupt}", "PATH": "/usr/bin:/bin"}
+    for args in (["run", "--port", "0"], ["schedules"], ["report", "--month", "2026-11"]):
+        result = run(*args, env=env)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+        assert "数据库" in result.stderr and "Traceback" not in result.stderr
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "ro.db"
+    env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
+    make_database(db)
+    # read-only even for root (the tests run as root, who ignores chmod): the immutable attribute
+    lock = ["chattr", "+i"] if os.geteuid() == 0 else ["chmod", "a-w"]
+    unlock = ["chattr", "-i"] if os.geteuid() == 0 else ["chmod", "u+w"]
+    subprocess.run([*lock, str(db), str(folder)], check=True)
+    try:
+        result = run("run", "--port", "0", env=env)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "数据库" in result.stderr and "Traceback" not in result.stderr
+    finally:
+        subprocess.run([*unlock, str(db), str(folder)], check=True)
+
+
+def test_schedules_listing_writes_nothing_and_works_while_the_bot_holds_the_database(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
+    fresh = run("schedules", env=env)
+    assert fresh.returncode == 0 and "个定时任务" in fresh.stdout
+    assert not db.exists()  # a listing creates no database
+    assert run("report", "--month", "2026-11", env=env).returncode == 0
+    assert not db.exists()  # nor does a report
+    make_database(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO timed_notices (author_id, author_name, title, text, room_ids, due_at, status, created_at)"
+                     " VALUES ('officer-li', '李敏', '信息员', '周六楼道大扫除 13812345678', 's3-1',"
+                     " '2030-01-01 01:00:00', 'pending', '2026-11-25 02:00:00')")
+    holder = sqlite3.connect(db, timeout=5, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # a running bot in the middle of a write
+        holder.execute("UPDATE schema_version SET version = version")
+        listing = run("schedules", env=env, timeout=30)
+        report = run("report", "--month", "2026-11", env=env, timeout=30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert listing.returncode == 0, listing.stderr
+    assert report.returncode == 0 and "响应率" in report.stdout, report.stderr
+    assert "周六楼道大扫除" in listing.stdout and "13812345678" not in listing.stdout
+    with sqlite3.connect(db) as conn:  # no job store created, nothing reconciled into one
+        assert not conn.execute("SELECT name FROM sqlite_master WHERE name='apscheduler_jobs'").fetchall()

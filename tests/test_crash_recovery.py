@@ -169,3 +169,93 @@ def test_scheduled_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+TIMED = 100
+
+
+def add_timed_notices(config_path: Path, seconds: float) -> None:
+    """What 100 /定时 commands leave behind: a durable row each and the job that wakes it."""
+    import asyncio
+    from datetime import datetime, timedelta
+
+    from sqlmodel import Session
+
+    from bot.clock import SHANGHAI
+    from bot.config import load_config
+    from schedules.scheduler import add_timed_trigger, build_scheduler
+    from storage import timed
+    from storage.db import create_db_engine, init_schema
+    from storage.directory import seed_from_config
+
+    config = load_config(config_path)
+    engine = create_db_engine(config.storage.resolved_url())
+    init_schema(engine)
+    due = datetime.now(SHANGHAI) + timedelta(seconds=seconds)
+    with Session(engine) as session:
+        seed_from_config(session, config)
+        ids = [
+            timed.create(session, author_id="grid-zhao", author_name="赵磊", title="网格员", text=f"第{i}号定时通知",
+                         room_ids=["s3-1"], due_at=due, now=due - timedelta(seconds=seconds)).id
+            for i in range(TIMED)
+        ]
+        session.commit()
+
+    async def add() -> None:
+        scheduler = build_scheduler(engine, config)
+        scheduler.start(paused=True)
+        for notice_id in ids:
+            add_timed_trigger(scheduler, notice_id, due, None)
+        scheduler.shutdown(wait=False)
+
+    asyncio.run(add())
+    engine.dispose()
+
+
+def timed_jobs_left(db: Path) -> int:
+    with sqlite3.connect(db, timeout=5) as conn:
+        return conn.execute("SELECT count(*) FROM apscheduler_jobs WHERE id GLOB 'timed:[0-9]*'").fetchone()[0]
+
+
+def test_timed_notices_survive_sigkill_as_their_jobs_fire(tmp_path):
+    """APScheduler drops a one-shot job from its store before running it: the durable row still
+    holds the notice, so a SIGKILL in that window loses none and a restart sends none twice."""
+    config = write_config(tmp_path)
+    db = tmp_path / "crash.db"
+    add_timed_notices(config, seconds=4)
+    proc, _ = start(config)
+    try:
+        deadline = time.monotonic() + 30
+        while timed_jobs_left(db) == TIMED and time.monotonic() < deadline:
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)  # as soon as the first job has left the store
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with sqlite3.connect(db) as conn:
+        before = conn.execute("SELECT count(*) FROM timed_notices WHERE status='pending'").fetchone()[0]
+    assert before > 0, "the kill came too late to test anything"
+
+    proc, _ = start(config)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db, timeout=5) as conn:
+                pending = conn.execute("SELECT count(*) FROM timed_notices WHERE status='pending'").fetchone()[0]
+            if not pending and counts(db, "timed:")[1] == 0:
+                break
+            time.sleep(0.1)
+        with sqlite3.connect(db) as conn:
+            statuses = dict(conn.execute("SELECT status, count(*) FROM timed_notices GROUP BY status").fetchall())
+            sent = conn.execute(
+                "SELECT text, count(*) FROM messages WHERE from_bot AND room_id='s3-1' AND text LIKE '【通知】第%号定时通知%'"
+                " GROUP BY text"
+            ).fetchall()
+            reported = conn.execute("SELECT count(*) FROM outbox WHERE key LIKE 'timedmissed:%'").fetchone()[0]
+        assert statuses == {"queued": TIMED}, statuses
+        assert len(sent) == TIMED and all(n == 1 for _, n in sent), sent  # every one, none twice
+        assert reported == 0  # within the grace time: sent, not reported
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -29,7 +30,7 @@ def add_timed_notice(app, job_id: str, seconds: float, *, grace: int | None = No
 
 
 def notices_sent(chat) -> list:
-    return [m for m in chat.sent if "今晚8点开楼道会" in m.text]
+    return [m for m in chat.sent if "今晚8点开楼道会" in m.text and m.room_id]  # group posts, not reports
 
 
 async def wait_for(predicate, timeout: float = 10.0) -> None:
@@ -69,6 +70,7 @@ async def test_run_missed_while_down_is_sent_within_grace_and_reported_after(mak
     assert sorted(m.room_id for m in notices_sent(chat2)) == ["s3-1", "s3-2"]  # the late one is not sent
     missed = [m for m in chat2.sent if "定时任务错过" in m.text]
     assert [m.to for m in missed] == ["grid-zhao"] and "user:too-late" in missed[0].text
+    assert "今晚8点开楼道会" in missed[0].text  # the report names what was not sent
 
 
 LEGAL_ID = "legal-xfl"
@@ -143,17 +145,21 @@ async def test_daily_digest_and_visit_reminders_go_privately(make_chat, clock):
 async def test_officer_commands_for_timed_notices(make_chat, clock):
     chat = await make_chat(run_scheduler=True)
     ok = await chat.say("/定时 2026-12-01 09:00 本楼 周六上午楼道大扫除", sender="officer-li")
-    assert "已设定 2026-12-01 09:00 发往3幢1单元楼道群" in ok[0].text
+    assert "已设定 2026-12-01（周二）09:00 发往3幢1单元楼道群" in ok[0].text
     night = await chat.say("/每周 五 22:30 本楼 记得关好楼道门", sender="officer-li")
     assert "免打扰" in night[0].text
-    listing = (await chat.say("/任务", sender="officer-li"))[0].text
-    assert "周六上午楼道大扫除" in listing and "记得关好楼道门" in listing
-    job_code = next(line for line in listing.splitlines() if "大扫除" in line).split()[0]
+    listing = await chat.say("/任务", sender="officer-li")
+    private = "\n".join(m.text for m in listing if m.to == "officer-li")
+    assert "周六上午楼道大扫除" in private and "记得关好楼道门" in private
+    assert all("大扫除" not in m.text for m in listing if m.room_id)  # the list goes privately
+    job_code = next(line for line in private.splitlines() if "大扫除" in line).split()[0]
     assert "已取消" in (await chat.say(f"/任务 取消 {job_code}", sender="officer-li"))[0].text
-    assert "周六上午楼道大扫除" not in (await chat.say("/任务", sender="officer-li"))[0].text
+    again = await chat.say("/任务", sender="officer-li")
+    assert "周六上午楼道大扫除" not in chat.texts(again) and "记得关好楼道门" in chat.texts(again)
     for text, expected in [
         ("/定时 2020-01-01 09:00 本楼 过去的时间", "已经过去"),
-        ("/定时 明天 九点 本楼 内容", "格式不对"),
+        ("/定时 明天 3点 本楼 内容", "凌晨还是下午"),
+        ("/定时 下个月吧 本楼 内容", "没看懂时间"),
         ("/定时 2026-12-01 09:00 9幢9单元楼道群 内容", None),
         ("/每周 八 09:00 本楼 内容", "格式"),
     ]:
@@ -251,7 +257,7 @@ async def test_jobs_and_message_handling_share_sqlite_without_locking(make_chat)
         await chat.say("谢谢大家", sender="res-chen")
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.3)
-    jobs_now = [j for j in chat.app.scheduler.get_jobs() if j.id.startswith("user:")]
+    jobs_now = [j for j in chat.app.scheduler.get_jobs() if re.fullmatch(r"timed:\d+", j.id)]
     assert len(jobs_now) == 20
     with Session(chat.app.engine) as session:  # queued once a month, however often it ran
         visits = session.exec(select(OutboxItem).where(OutboxItem.key.like("visit:%"))).all()
@@ -288,3 +294,108 @@ async def test_texts_older_than_the_retention_period_are_blanked(make_chat, cloc
     assert texts[-1] == "最近的消息" and texts[0] == PURGED and texts.count(PURGED) == len(texts) - 1
     assert ticket.text != PURGED  # an open ticket keeps its text until it is closed
     assert "cfg:purge_old_texts" in {spec.id for spec in config_jobs(chat.app.config, clock.now())}
+
+
+def test_holidays_beyond_the_library_come_from_config(config):
+    from datetime import date
+
+    from bot.config import Holidays
+    from handlers.deadlines import add_working_days
+    from schedules.timing import calendar_warning, is_workday, use_holidays
+
+    spring_2027 = [date(2027, 2, d) for d in range(6, 13)]  # 春节 2027 (not in chinesecalendar 1.11)
+    now = datetime(2026, 11, 25, 10, tzinfo=SHANGHAI)
+    try:
+        use_holidays(Holidays(), now)
+        assert is_workday(date(2027, 2, 8)) and "2027" in calendar_warning(now)
+        use_holidays(Holidays(days_off=spring_2027, workdays=[date(2027, 2, 14)]), now)
+        assert calendar_warning(now) is None
+        assert not is_workday(date(2027, 2, 8)) and is_workday(date(2027, 2, 14))
+        # 5 working days from Thursday 2027-02-04: Fri 5th, Sun 14th (make-up), Mon 15th … Wed 17th
+        due = add_working_days(datetime(2027, 2, 4, 10, tzinfo=SHANGHAI), 5, 18)
+        assert due.date() == date(2027, 2, 17)
+        pushed = allowed_time(datetime(2027, 2, 8, 9, 30, tzinfo=SHANGHAI), config.schedules.quiet_hours, True)
+        assert pushed.date() == date(2027, 2, 13) and pushed.hour == 8  # Saturday, after the holiday
+    finally:
+        use_holidays(config.holidays, now)
+
+
+async def test_status_warns_when_next_year_has_no_holidays(make_chat):
+    chat = await make_chat()
+    reply = chat.texts(await chat.say("/状态", sender="grid-zhao"))
+    assert "节假日数据不含2027年" in reply
+
+
+async def test_staff_notice_texts_are_masked_when_stored_queued_and_sent(make_chat, clock):
+    from storage.models import Notice, TimedNotice
+
+    chat = await make_chat()
+    await chat.say("/通知 本楼 明天停水，有事打13812345678", sender="officer-li")
+    await chat.say("/定时 明天9点 本楼 电工老王13912345678", sender="officer-li")
+    clock.set(datetime(2026, 11, 26, 9, 0))
+    assert await jobs.timed_notices_due() == 1
+    await chat.app.idle()
+    sent = "\n".join(m.text for m in chat.sent)
+    with Session(chat.app.engine) as session:
+        stored = [n.text for n in session.exec(select(Notice)).all()] + [t.text for t in session.exec(select(TimedNotice)).all()]
+        queued = [o.text for o in session.exec(select(OutboxItem)).all()]
+    for text in (sent, *stored, *queued):
+        assert "13812345678" not in text and "13912345678" not in text
+    assert "138****5678" in sent and "139****5678" in sent
+
+
+async def test_timed_notice_to_all_groups_needs_confirmation(make_chat, clock, caplog):
+    import logging
+
+    from storage.models import TimedNotice
+
+    caplog.set_level(logging.DEBUG, logger="apscheduler")
+    chat = await make_chat(run_scheduler=True, clock=Clock())  # the job store runs on real time
+    preview = chat.texts(await chat.say("/定时 明天9点 全部 周六全小区消防演练", sender="grid-zhao"))
+    assert "/确认" in preview and "幸福里法润民生群" in preview
+    with Session(chat.app.engine) as session:
+        assert session.exec(select(TimedNotice)).all() == []  # nothing until confirmed
+    assert "已设定" in chat.texts(await chat.say("/确认", sender="grid-zhao"))
+    with Session(chat.app.engine) as session:
+        notice = session.exec(select(TimedNotice)).one()
+    assert len(notice.room_ids.split()) == 3
+    job = chat.app.scheduler.get_job(f"timed:{notice.id}")
+    assert job is not None and "消防演练" not in job.name and "消防演练" not in str(job.kwargs)
+    assert "定时通知" in caplog.text and "消防演练" not in caplog.text  # APScheduler logs the name only
+
+
+async def test_recurring_pushes_run_twice_in_a_period_send_once(make_chat, clock):
+    """A rerun after a crash (the store had already moved the job on) is harmless: period keys."""
+    from storage.models import TimedNotice
+
+    chat = await make_chat()
+    await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang")
+    for job in (jobs.monthly_case, jobs.daily_digest, jobs.visit_reminder, lambda: jobs.campaign("fire-day")):
+        assert await job() > 0
+        assert await job() == 0
+    await chat.say("/每周 四 9点 本楼 周四上午收快递柜", sender="officer-li")
+    clock.set(datetime(2026, 11, 26, 9, 0))
+    assert await jobs.timed_notices_due() == 1 and await jobs.timed_notices_due() == 0
+    with Session(chat.app.engine) as session:
+        weekly = session.exec(select(TimedNotice)).one()
+    assert weekly.status == "pending" and weekly.due_at.astimezone(SHANGHAI) == datetime(2026, 12, 3, 9, 0, tzinfo=SHANGHAI)
+    clock.set(datetime(2026, 12, 3, 9, 0))
+    assert await jobs.timed_notices_due() == 1
+
+
+async def test_task_list_shows_only_the_callers_scope(make_chat):
+    chat = await make_chat(run_scheduler=True)
+    await chat.say("/定时 明天9点 本楼 三幢一单元的事", sender="officer-li")
+    await chat.say("/定时 明天9点 本楼 二单元的事", sender="grid-zhao", room="3幢2单元楼道群")
+    mine = chat.texts(await chat.say("/任务", sender="officer-li", room=None))
+    assert "三幢一单元的事" in mine and "二单元的事" not in mine
+    admin = chat.texts(await chat.say("/任务", sender="grid-zhao", room=None))
+    assert "三幢一单元的事" in admin and "二单元的事" in admin
+
+
+def test_a_missed_run_report_names_the_jobs_text(config):
+    from schedules.scheduler import job_label
+
+    label = job_label("cfg:campaign:fire-day", config, None)
+    assert "11·9消防宣传日" in label and "电动车" in label and len(label) < 60
+    assert "每周普法" in job_label("cfg:weekly_legal_push", config, None)

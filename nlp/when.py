@@ -1,0 +1,227 @@
+"""Dates, times and durations as officers type them in /定时 and /延期.
+
+``parse_when("明天9点 本楼 内容", now)`` -> When(at=..., rest="本楼 内容");
+``parse_duration("三天 等配件")`` -> Duration(days=3, ...). Everything is Asia/Shanghai and
+relative to the ``now`` given (the app's injectable clock), never the wall clock.
+
+What is understood (spaces optional between the parts):
+  dates   今天 明天 后天 大后天 / 今晚 今早 明早 明晚 / 周一 下周一 本周五 星期三 下礼拜天 /
+          12月1日 十二月一号 / 12-01 12/1 / 2026-12-01 2026年12月1日 / 1号
+  times   9点 九点 9点半 3点一刻 9点30(分) 9:00 9：30 / 上午 下午 中午 晚上 早上 凌晨 傍晚 before them
+  spans   3天 三天 一周 两周 两个星期 48小时 3个工作日
+Ambiguous or incomplete input raises WhenError with one polite line and an example.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from bot.clock import SHANGHAI
+
+WEEKDAY_NAMES = "一二三四五六日"
+_CN = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+NUM = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
+_FULLWIDTH = str.maketrans("０１２３４５６７８９：／－", "0123456789:/-")
+TIMED_EXAMPLE = "/定时 明天 9点 本楼 内容（或 12月1日 上午9点、下周一 9:00、2026-12-01 09:00）"
+
+
+class WhenError(ValueError):
+    """Input that cannot be read as one date and time: ``str(error)`` is the polite line."""
+
+
+@dataclass(frozen=True)
+class When:
+    at: datetime  # aware, Asia/Shanghai
+    rest: str  # what followed the date and time
+
+    def label(self) -> str:
+        return f"{self.at:%Y-%m-%d}（周{WEEKDAY_NAMES[self.at.weekday()]}）{self.at:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: str  # 天 | 小时 | 工作日
+    rest: str
+
+    @property
+    def days(self) -> float:
+        return self.amount / 24 if self.unit == "小时" else self.amount
+
+    def label(self) -> str:
+        return f"{self.amount}{'个工作日' if self.unit == '工作日' else self.unit}"
+
+
+def cn_number(text: str) -> int:
+    """'9', '09', '九', '十', '十二', '二十三', '两' -> int (0..99)."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
+    value = 0
+    for ch in text:
+        value = value * 10 + _CN[ch]
+    return value
+
+
+# ---- the date part --------------------------------------------------------------------------
+_RELATIVE = {"今天": 0, "今日": 0, "今儿": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2, "大后天": 3}
+_SHORT = {"今早": (0, "早上"), "今晚": (0, "晚上"), "明早": (1, "早上"), "明晚": (1, "晚上"), "后晚": (2, "晚上")}
+_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+_MD_CN = re.compile(rf"({NUM})\s*月\s*({NUM})\s*[日号]?")
+_MD_DASH = re.compile(r"(\d{1,2})[-/](\d{1,2})(?![-/\d])")
+_DAY_ONLY = re.compile(rf"({NUM})\s*[号日](?!\s*[-/月])")
+_WEEKDAY = re.compile(r"(下下|下个|下|本|这个|这)?\s*(?:周|星期|礼拜)\s*([一二三四五六日天1-7])")
+_RELATIVE_RE = re.compile("|".join(sorted(list(_RELATIVE) + list(_SHORT), key=len, reverse=True)))
+
+
+def _weekday_index(ch: str) -> int:
+    return int(ch) - 1 if ch.isdigit() else (6 if ch == "天" else WEEKDAY_NAMES.index(ch))
+
+
+def _safe_date(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise WhenError(f"没有{month}月{day}日这一天，请检查日期，例如：{TIMED_EXAMPLE}") from None
+
+
+def _date_part(text: str, today: date) -> tuple[date | None, str | None, bool, str]:
+    """(date, period word implied, year given, rest)."""
+    if m := _RELATIVE_RE.match(text):
+        word = m.group(0)
+        if word in _SHORT:
+            offset, period = _SHORT[word]
+            return today + timedelta(days=offset), period, True, text[m.end():]
+        return today + timedelta(days=_RELATIVE[word]), None, True, text[m.end():]
+    if m := _YMD.match(text):
+        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))), None, True, text[m.end():]
+    for pattern in (_MD_CN, _MD_DASH):
+        if m := pattern.match(text):
+            return _next_month_day(today, cn_number(m.group(1)), cn_number(m.group(2))), None, False, text[m.end():]
+    if m := _WEEKDAY.match(text):
+        return _weekday(today, m.group(1) or "", _weekday_index(m.group(2))), None, True, text[m.end():]
+    if m := _DAY_ONLY.match(text):
+        day = cn_number(m.group(1))
+        month, year = today.month, today.year
+        if day < today.day:
+            month, year = (1, year + 1) if month == 12 else (month + 1, year)
+        return _safe_date(year, month, day), None, True, text[m.end():]
+    return None, None, False, text
+
+
+def _next_month_day(today: date, month: int, day: int) -> date:
+    """12-01 without a year: this year's, or next year's once this year's has passed."""
+    when = _safe_date(today.year, month, day) if not (month == 2 and day == 29) else None
+    if when is None or when < today:
+        return _safe_date(today.year + 1, month, day)
+    return when
+
+
+def _weekday(today: date, prefix: str, index: int) -> date:
+    monday = today - timedelta(days=today.weekday())
+    if prefix in ("下", "下个"):
+        return monday + timedelta(days=7 + index)
+    if prefix == "下下":
+        return monday + timedelta(days=14 + index)
+    if prefix in ("本", "这", "这个"):
+        return monday + timedelta(days=index)
+    ahead = (index - today.weekday()) % 7  # a bare 周五: the coming one (today counts)
+    return today + timedelta(days=ahead)
+
+
+# ---- the time part --------------------------------------------------------------------------
+_PERIODS = ("早上", "早晨", "上午", "中午", "下午", "傍晚", "晚上", "夜里", "夜间", "凌晨", "早", "晚")
+_PERIOD_RE = re.compile("|".join(_PERIODS))
+_CLOCK = re.compile(r"(\d{1,2})\s*:\s*(\d{2})")
+# minutes follow 点 directly ("9点30", "9点半"); "9点 3幢…" is 9:00 and then a place
+_HOUR = re.compile(rf"({NUM})\s*(?:点钟|点|时)(?:(半|一刻|三刻)|过?({NUM})(?:\s*分|(?![0-9幢栋号楼单-])))?")
+AFTERNOON = {"下午", "傍晚", "晚上", "夜里", "夜间", "晚"}
+
+
+def _time_part(text: str, period: str | None) -> tuple[time | None, str]:
+    if m := _PERIOD_RE.match(text):
+        period, text = m.group(0), text[m.end():].lstrip()
+    if m := _CLOCK.match(text):
+        hour, minute = int(m.group(1)), int(m.group(2))
+    elif m := _HOUR.match(text):
+        hour = cn_number(m.group(1))
+        minute = cn_number(m.group(3)) if m.group(3) else {None: 0, "半": 30, "一刻": 15, "三刻": 45}[m.group(2)]
+    else:
+        if period is not None:
+            raise WhenError("请写明几点，例如：/定时 明天 上午9点 本楼 内容")
+        return None, text
+    if hour > 23 or minute > 59:
+        raise WhenError(f"时间不对（{m.group(0)}），例如：/定时 明天 9:00 本楼 内容")
+    return _with_period(hour, minute, period, m.group(0)), text[m.end():]
+
+
+def _with_period(hour: int, minute: int, period: str | None, said: str) -> time:
+    if (period in AFTERNOON and hour < 12) or (period == "中午" and hour < 5):
+        hour += 12
+    elif period is None and 1 <= hour <= 6:
+        # 3点 alone: 03:00 or 15:00? Ask rather than wake a building at three in the morning.
+        raise WhenError(f"“{said}”是凌晨还是下午？请写明，例如：后天下午3点半")
+    elif period == "凌晨" and hour == 12:
+        hour = 0
+    return time(hour % 24, minute)
+
+
+def parse_time_of_day(text: str) -> tuple[time, str]:
+    """'9点 本楼 …' -> (09:00, '本楼 …'): a clock time without a date (for /每周)."""
+    clock, rest = _time_part(text.translate(_FULLWIDTH).lstrip(), None)
+    if clock is None:
+        raise WhenError("请写明几点，例如：/每周 一 9:00 本楼 内容")
+    return clock, rest.lstrip(" ,，、:：").strip()
+
+
+def parse_when(text: str, now: datetime) -> When:
+    """Read a date and time at the start of ``text``; the rest is returned untouched."""
+    source = text.translate(_FULLWIDTH).lstrip()
+    today = now.astimezone(SHANGHAI).date()
+    day, period, _, rest = _date_part(source, today)
+    clock, rest = _time_part(rest.lstrip(), period)
+    if day is None and clock is None:
+        raise WhenError(f"没看懂时间，请这样写：{TIMED_EXAMPLE}")
+    if clock is None:
+        raise WhenError(f"请写明几点，例如：/定时 {source[:len(source) - len(rest)].strip()} 9点 本楼 内容")
+    when = datetime.combine(day or today, clock, SHANGHAI)
+    if when <= now:
+        raise WhenError(f"这个时间（{when:%m月%d日 %H:%M}）已经过去了，请设定将来的时间，例如：{TIMED_EXAMPLE}")
+    return When(at=when, rest=rest.lstrip(" ,，、:：").strip())
+
+
+# ---- durations ------------------------------------------------------------------------------
+_DURATION = re.compile(
+    rf"({NUM}|\d{{1,3}}|半)\s*(个工作日|工作日|个?小时|个?钟头|天|日|个?星期|个?礼拜|周|个月)"
+)
+DURATION_EXAMPLE = "/延期 12 3天 等待配件（也可写 三天、一周、48小时、3个工作日）"
+
+
+def parse_duration(text: str, max_days: int = 60) -> Duration:
+    """Read a span at the start of ``text``: 3天 三天 一周 两周 48小时 3个工作日."""
+    source = text.translate(_FULLWIDTH).lstrip()
+    m = _DURATION.match(source)
+    if not m:
+        raise WhenError(f"请写明延期多久（1到{max_days}天）和原因，例如：{DURATION_EXAMPLE}")
+    unit = m.group(2).removeprefix("个")
+    if m.group(1) == "半":
+        if unit != "天":
+            raise WhenError(f"请写整数，例如：{DURATION_EXAMPLE}")
+        amount, unit = 12, "小时"
+    else:
+        amount = cn_number(m.group(1))
+    if unit in ("星期", "礼拜", "周"):
+        amount, unit = amount * 7, "天"
+    elif unit == "月":
+        amount, unit = amount * 30, "天"
+    elif unit in ("钟头",):
+        unit = "小时"
+    elif unit == "日":
+        unit = "天"
+    span = Duration(amount=amount, unit=unit, rest=source[m.end():].lstrip(" ,，、:：").strip())
+    if not 0 < span.days <= max_days:
+        raise WhenError(f"延期时长请在1小时到{max_days}天之间，例如：{DURATION_EXAMPLE}")
+    return span
