@@ -1,51 +1,103 @@
-"""/删除我的信息: a resident's right to deletion (个人信息保护法).
+"""/删除我的信息 then /确认删除: a resident's right to deletion (个人信息保护法).
 
 Texts go, counts stay: message, ticket and consultation rows are kept with their
-categories and times (so statistics stay right) but their words are replaced,
-copies the bot forwarded to staff are scrubbed too, and the person's name is blanked
-(also inside the bot's own messages and queued sends, where it becomes "居民").
+categories and times (so statistics stay right) but their words are replaced; an open
+ticket keeps a neutral summary (category and place) so the problem still gets fixed.
+
+Deletion touches only rows that belong to the resident, found by id, never by searching
+free text (a resident named "通知" must not rewrite the bot's 【通知】, and one who repeats a
+neighbour's sentence must not blank the neighbour's): their messages, their tickets and
+questions, their notes on tickets, staff notes naming them on their own tickets, and the
+bot's messages caused by or addressed to them. An outbox row still queued or being sent
+is never edited.
 
 A person who writes again after the deletion is a resident again from then on; what
 they had reported before the request stays unlinked from them (``reachable``): the
-words are the mark, so a report made after the request is theirs again.
+blanked words are the mark, so a report made after the request is theirs again.
 """
 from __future__ import annotations
 
-from sqlalchemy import update
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from bot.commands import command
 from bot.context import Context
-from storage.models import AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Ticket, TicketEvent
+from storage.models import (
+    AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
+)
+from storage.state import clear_flag, get_flag, set_flag
+from storage.tickets import OPEN_STATUSES
 
 DELETED = "（已应居民要求删除）"
+SUMMARY_MARK = "（居民已删除个人信息，仅保留问题类别和位置）"
 ACTION = "删除个人信息"  # the audit entry of a request
 NAME_STANDIN = "居民"
+CONFIRM_WINDOW = timedelta(minutes=5)
+FINISHED = ("sent", "failed")  # outbox rows that will not be sent (again): safe to edit
+_FLOOR = re.compile(r"(?<!\d)(\d{1,2})\s*(?:楼|层)(?!道)")
+_CHUNK = 200  # ids per IN / OR clause
 
 
-def _scrub_copies(session: Session, texts: set[str], *, min_length: int, by: str, bot_only: bool = False) -> None:
-    """Replace copies of ``texts`` with ``by`` in the bot's log (its own rows only when
-    ``bot_only``) and in the outbox; shorter texts identify nothing and would match too widely."""
-    for text in texts:
-        if len(text) < min_length or text in (DELETED, by):
-            continue
-        for model in (Message, OutboxItem):
-            stmt = select(model).where(col(model.text).contains(text, autoescape=True))
-            if bot_only and model is Message:
-                stmt = stmt.where(col(Message.from_bot).is_(True))
-            for row in session.exec(stmt).all():
-                row.text = row.text.replace(text, by)
-                session.add(row)
+def blanked(text: str) -> bool:
+    """Whether a ticket's text was replaced at its reporter's request."""
+    return text == DELETED or text.endswith(SUMMARY_MARK)
 
 
-def delete_person_data(session: Session, person_id: str) -> int:
-    """Blank everything ``person_id`` wrote; returns how many texts were removed."""
-    opened = list(session.exec(select(Ticket).where(Ticket.reporter_id == person_id)).all())
-    asked = list(session.exec(select(Consultation).where(Consultation.asker_id == person_id)).all())
-    forwarded = {t.text for t in opened} | {c.text for c in asked}
+def neutral_summary(session: Session, ticket: Ticket) -> str:
+    """What an open ticket keeps so it can still be fixed: category and place, no one's words."""
+    room = session.get(Room, ticket.room_id) if ticket.room_id else None
+    floors = list(dict.fromkeys(f"{n}楼" for n in _FLOOR.findall(ticket.text)))
+    place = ticket.stairwell or (room.topic if room else "私聊")
+    return " · ".join([ticket.category, place, *floors[:2]]) + SUMMARY_MARK
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def _names(session: Session, person: Person | None, person_id: str) -> set[str]:
+    """The names stored as theirs: their person row and the display names on their messages."""
+    names = set(session.exec(select(Message.sender_name).where(Message.sender_id == person_id)).all())
+    names |= {person.name} if person is not None else set()
+    return {n for n in names if len(n) >= 2}  # one character names nobody
+
+
+def _tickets(session: Session, person_id: str) -> int:
+    """Their own tickets: open ones keep a neutral summary, the rest are blanked."""
+    opened = session.exec(select(Ticket).where(Ticket.reporter_id == person_id)).all()
     for row in opened:
-        row.text = DELETED
-        session.add(row)
+        if not blanked(row.text):
+            row.text = neutral_summary(session, row) if row.status in OPEN_STATUSES else DELETED
+            session.add(row)
+    return len(opened)
+
+
+def _ticket_notes(session: Session, person_id: str, names: set[str]) -> None:
+    """Their own notes on any ticket, and staff notes naming them on their own tickets only."""
+    session.exec(
+        update(TicketEvent)
+        .where(col(TicketEvent.actor_id) == person_id, col(TicketEvent.action) == "追加")
+        .values(note=DELETED)
+    )
+    theirs = select(TicketReporter.ticket_id).where(TicketReporter.person_id == person_id).union(
+        select(Ticket.id).where(Ticket.reporter_id == person_id)
+    )
+    if not names:
+        return
+    stmt = select(TicketEvent).where(
+        col(TicketEvent.ticket_id).in_(theirs), col(TicketEvent.actor_id) != person_id,
+        or_(*(col(TicketEvent.note).contains(n, autoescape=True) for n in names)),
+    )
+    for event in session.exec(stmt).all():
+        event.note = DELETED
+        session.add(event)
+
+
+def _consultations_and_notices(session: Session, person_id: str) -> int:
+    asked = session.exec(select(Consultation).where(Consultation.asker_id == person_id)).all()
     for row in asked:
         row.text, row.answer = DELETED, (DELETED if row.answer else None)
         session.add(row)
@@ -53,26 +105,65 @@ def delete_person_data(session: Session, person_id: str) -> int:
     for notice in notices:
         notice.text = DELETED
         session.add(notice)
-    joined = select(TicketEvent).where(TicketEvent.actor_id == person_id, TicketEvent.action == "追加")
-    added = list(session.exec(joined).all())
-    forwarded |= {e.note for e in added}
-    for event in added:
-        event.note = DELETED
-        session.add(event)
+    return len(asked) + len(notices)
+
+
+def _rewrite_sent(session: Session, row: OutboxItem, text: str) -> None:
+    """A finished outbox row and its copy in the log (the worker logs it as 'out:<key>')."""
+    row.text = text
+    session.add(row)
+    session.exec(
+        update(Message)
+        .where(col(Message.external_id) == f"out:{row.key}", col(Message.transport) == row.transport)
+        .values(text=text)
+    )
+
+
+def _bot_messages(session: Session, person_id: str, message_ids: list[int], names: set[str]) -> None:
+    """The bot's messages caused by theirs (keys 'msg:<their message id>:…': acks, copies to
+    staff) are blanked; others addressed to them are blanked when private, and lose their
+    '@name' when they @ them in a group."""
+    finished = col(OutboxItem.status).in_(FINISHED)
+    for chunk in _chunks(message_ids):
+        prefixes = [f"msg:{mid}:" for mid in chunk]
+        caused = or_(*(col(OutboxItem.key).startswith(p) for p in prefixes))
+        for row in session.exec(select(OutboxItem).where(caused, finished)).all():
+            _rewrite_sent(session, row, DELETED)
+        logged = or_(*(col(Message.external_id).startswith(f"out:{p}") for p in prefixes))
+        session.exec(update(Message).where(col(Message.from_bot).is_(True), logged).values(text=DELETED))
+    addressed = or_(col(OutboxItem.to) == person_id, col(OutboxItem.mentions).contains(person_id, autoescape=True))
+    for row in session.exec(select(OutboxItem).where(addressed, finished)).all():
+        if row.to == person_id:
+            _rewrite_sent(session, row, DELETED)
+        elif person_id in row.mentions.split() and row.text != DELETED:
+            _rewrite_sent(session, row, _without_mention(row.text, names))
+
+
+def _without_mention(text: str, names: set[str]) -> str:
+    """'@张阿姨 @陈先生 您反映的…' -> '@居民 @陈先生 您反映的…': only an '@' followed by one of
+    their names and a space (as the bot writes a mention); the row was found by their id."""
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"@{re.escape(name)}(?=[\s\u2005]|$)", f"@{NAME_STANDIN}", text)
+    return text
+
+
+def delete_person_data(session: Session, person_id: str) -> int:
+    """Blank everything ``person_id`` wrote or was told; returns how many of their rows changed."""
     person = session.get(Person, person_id)
-    names = set(session.exec(select(Message.sender_name).where(Message.sender_id == person_id)).all())
-    names |= {person.name} if person is not None else set()
+    names = _names(session, person, person_id)
+    message_ids = list(session.exec(select(Message.id).where(Message.sender_id == person_id)).all())
+    count = _tickets(session, person_id) + _consultations_and_notices(session, person_id)
+    _ticket_notes(session, person_id, names)
+    _bot_messages(session, person_id, [m for m in message_ids if m is not None], names)
     messages = session.exec(
         update(Message)
         .where(col(Message.sender_id) == person_id, col(Message.text) != DELETED)
         .values(text=DELETED, sender_name="")
     )
-    _scrub_copies(session, forwarded, min_length=4, by=DELETED)
-    _scrub_copies(session, names, min_length=2, by=NAME_STANDIN, bot_only=True)
     if person is not None:
         person.name, person.deleted = "", True
         session.add(person)
-    return messages.rowcount + len(opened) + len(asked) + len(notices)
+    return count + (messages.rowcount or 0)
 
 
 def back_again(session: Session, person: Person) -> Person:
@@ -98,17 +189,40 @@ def reachable(session: Session, person_id: str, ticket: Ticket) -> Person | None
     if person is None or back_again(session, person).deleted:
         return None
     if ticket.reporter_id == person_id:
-        return person if ticket.text != DELETED else None
+        return person if not blanked(ticket.text) else None
     joined = select(TicketEvent.note).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.actor_id == person_id, TicketEvent.action == "追加"
     )
     return person if any(note != DELETED for note in session.exec(joined).all()) else None
 
 
-@command("删除我的信息", usage="/删除我的信息", help="删除我发过的消息和反映的内容")
+def _pending_key(person_id: str) -> str:
+    return f"pending-deletion:{person_id}"
+
+
+@command("删除我的信息", usage="/删除我的信息", help="删除我发过的消息和反映的内容（需再发 /确认删除）")
 async def delete_my_data(ctx: Context, args: str) -> None:
+    expires = ctx.now + CONFIRM_WINDOW
+    set_flag(ctx.session, _pending_key(ctx.caller.person_id), {"expires": expires.isoformat()}, ctx.now)
+    # No @: the bot's replies should not put the name back into the log.
+    ctx.reply(
+        "将删除您的姓名、发过的消息和反映内容（未办结的问题只保留类别和位置，继续处理）。"
+        "确认请在5分钟内回复 /确认删除",
+        mention=False,
+    )
+
+
+@command("确认删除", aliases=("确定删除",), usage="/确认删除", help="确认删除我的信息")
+async def confirm_deletion(ctx: Context, args: str) -> None:
     me = ctx.caller.person_id
+    pending = get_flag(ctx.session, _pending_key(me))
+    if not pending:
+        ctx.reply("没有待确认的删除请求，如需删除请先发送 /删除我的信息", mention=False)
+        return
+    clear_flag(ctx.session, _pending_key(me))
+    if datetime.fromisoformat(pending["expires"]) < ctx.now:
+        ctx.reply("确认已超时（5分钟），如仍需删除请重新发送 /删除我的信息", mention=False)
+        return
     count = delete_person_data(ctx.session, me)
     ctx.session.add(AuditEntry(at=ctx.now, actor_id=me, action=ACTION, subject=f"{me}（{count}条）"))
-    # No @: the reply itself should not put the name back into the log.
     ctx.reply("已按您的要求删除您的姓名、发过的消息和反映内容，只保留不含个人信息的统计数字。", mention=False)
