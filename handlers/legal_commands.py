@@ -1,7 +1,9 @@
 """The legal adviser's commands: /咨询 lists open questions, /答复 L5 answers one.
 
 The answer goes where the question was asked (the group, @-ing the resident, or
-privately) and closes the record.
+privately) and closes the record; a sensitive one (violence at home, an inheritance
+dispute, debts, anyone's health: see ``sensitive``) goes to the resident privately
+unless the adviser writes /答复 L5 公开 …; /答复 L5 私信 … keeps any answer private.
 """
 from __future__ import annotations
 
@@ -18,7 +20,28 @@ from storage.models import AuditEntry, Consultation, Room
 
 ADVISERS = {"lawyer", "grid"}  # the grid worker co-runs the legal-aid group
 _REF = re.compile(r"^\s*[Ll#＃]?\s*(\d{1,9})(?!\d)\s*(.*)$", re.S)
+_WHERE = re.compile(r"^(公开|私信|私下)(?:答复)?[\s,，:：]*(.*)$", re.S)  # the adviser overrides
 LIST_LIMIT = 15
+
+# What makes an answer sensitive: words of a category ("" = the whole category), and words
+# that are sensitive in any category. A false alarm only means a private answer.
+VIOLENCE = ("家暴", "暴力", "打我", "打她", "打他", "打人", "被打", "挨打", "动手", "殴打", "虐待", "威胁", "恐吓",
+            "打老婆", "打孩子", "保护令", "伤痕", "掐我", "踹我")
+DISPUTE = ("纠纷", "争", "抢", "霸占", "独占", "不给", "不让", "不同意", "起诉", "打官司", "诉讼", "闹", "矛盾", "吵",
+           "分不均", "不公平", "赶出")
+DEBT = ("欠款", "欠债", "欠钱", "借钱", "借款", "借条", "网贷", "贷款", "催收", "还不上", "信用卡", "债务", "高利贷", "担保")
+HEALTH = ("病", "医院", "住院", "医疗", "医药", "诊断", "手术", "癌", "肿瘤", "抑郁", "精神", "残疾", "伤残", "瘫",
+          "怀孕", "流产", "艾滋", "乙肝", "体检", "治疗", "吃药", "受伤", "摔伤", "骨折", "工伤", "伤情", "痴呆", "心理")
+SENSITIVE: dict[str, tuple[str, ...]] = {"婚姻家庭": VIOLENCE, "继承": DISPUTE, "借贷": ("",)}
+SENSITIVE_ANYWHERE = VIOLENCE + DEBT + HEALTH
+
+
+def sensitive(category: str, question: str, answer: str = "") -> bool:
+    """Whether an answer should reach only the resident: the question shows a sensitive case of
+    its category (an inheritance *dispute*), or either text touches violence, debts or health."""
+    if any(word in question for word in SENSITIVE.get(category, ())):
+        return True
+    return any(word in text for text in (question, answer) for word in SENSITIVE_ANYWHERE)
 
 
 def _room(ctx: Context, record: Consultation) -> Room | None:
@@ -47,9 +70,7 @@ async def open_questions(ctx: Context, args: str) -> None:
         lines.append(f"L{r.id} {urgent}{r.category} · {place} · {format_due(r.created_at)}\n  {r.text[:60]}")
         ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="查看咨询", subject=f"L{r.id}"))
     lines.append("答复请发：/答复 L编号 内容")
-    ctx.private(ctx.caller.person_id, "\n".join(lines))  # residents' questions never go to a whole group
-    if ctx.room is not None:
-        ctx.reply("待答复清单已私信发给您。")
+    ctx.reply("\n".join(lines), mention=False)  # a staff command: privately, never to a residents' group
 
 
 @command("答复", roles={"lawyer"}, usage="/答复 L5 内容", help="答复一件法律咨询")
@@ -59,6 +80,9 @@ async def answer_command(ctx: Context, args: str) -> None:
         ctx.reply("请写上咨询编号和答复，例如：/答复 L5 可以先协商，协商不成可申请劳动仲裁。", mention=False)
         return
     number, answer = int(match.group(1)), mask(match.group(2).strip())
+    override = _WHERE.match(answer)
+    if override:
+        answer = override.group(2).strip()
     record = ctx.session.get(Consultation, number)
     if record is None or not _in_scope(ctx, record):
         ctx.reply(f"没有找到法律咨询 L{number}，请核对编号。", mention=False)
@@ -72,12 +96,20 @@ async def answer_command(ctx: Context, args: str) -> None:
     record.status, record.answer = "已答复", answer
     record.answered_by, record.answered_at = ctx.caller.person_id, ctx.now
     ctx.session.add(record)
+    ctx.handled.consultation = number
     text = f"您咨询的问题 L{number}，法律顾问{ctx.caller.name}答复：{answer}\n如需进一步帮助，可拨打12348公共法律服务热线。"
     room = _room(ctx, record)
     name = directory.person_name(ctx.session, record.asker_id)
-    if room is not None and name:
+    wanted = override.group(1) if override else None
+    private = wanted in ("私信", "私下") or (
+        wanted is None and (record.urgent or sensitive(record.category, record.text, answer))
+    )
+    if room is not None and name and not private:
         ctx.to_room(room, f"@{name} {mask_flats(mask(text))}", mentions=(record.asker_id,))
-    else:
-        ctx.private(record.asker_id, text)
-    if ctx.room is None or room is None or ctx.room.id != room.id:
-        ctx.reply(f"L{number} 已答复并告知居民。", mention=False)
+        if ctx.room is not None and ctx.room.id == room.id:
+            return  # the adviser sees the answer in the group
+        ctx.reply(f"L{number} 已答复，已在群里告知居民。", mention=False)
+        return
+    ctx.private(record.asker_id, text)
+    kept = "（涉及个人隐私，未在群里公开；需要公开时写 /答复 L编号 公开 内容）" if room is not None and wanted is None else ""
+    ctx.reply(f"L{number} 已答复，已私信告知居民。{kept}", mention=False)

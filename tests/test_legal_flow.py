@@ -1,6 +1,7 @@
 """Legal questions followed to the end: registered, listed for the adviser, answered where they were asked."""
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session
 
 from storage.models import AuditEntry, Consultation
@@ -46,9 +47,10 @@ async def test_a_legal_question_is_answered_in_its_group(chat, clock):
 async def test_a_private_question_is_answered_privately(chat):
     await chat.say(WAGES, sender="res-chen", room=None)
     answered = await chat.say("/答复 1 可以先找劳动监察大队投诉，或申请劳动仲裁。", sender="lawyer-wang", room=LEGAL)
-    assert [r.to for r in answered if r.to] == ["res-chen"]
+    assert [r.to for r in answered if r.to] == ["res-chen", "lawyer-wang"]
     assert "劳动仲裁" in answered[0].text
-    assert "L1 已答复" in in_room(answered)[0].text
+    assert "L1 已答复" in to(answered, "lawyer-wang")[0].text  # the adviser is told privately
+    assert [r.text for r in in_room(answered)] == ["@王律师 已私信您。"]
 
 
 async def test_bad_legal_arguments_are_one_line(chat):
@@ -64,3 +66,40 @@ async def test_a_legal_question_through_the_web_chat_api(web_say):
     answered = await web_say("lawyer-wang", "/答复 L1 可以先找劳动监察大队投诉，或申请劳动仲裁。", room="legal-xfl")
     assert len(answered) == 1 and answered[0]["mentions"] == ["res-chen"] and "劳动仲裁" in answered[0]["text"]
     assert "仅限" in (await web_say("res-chen", "/答复 L1 我自己答", room="legal-xfl"))[0]["text"]
+
+
+# ---- sensitive answers reach only the resident ---------------------------------------------
+
+SENSITIVE = [
+    ("老公喝了酒就打我，我想离婚，孩子归谁？", "可以向法院申请人身安全保护令，离婚时法院会按最有利于孩子的原则判。"),
+    ("我爸走了，哥哥霸占房子不让我住，遗产该怎么分？", "没有遗嘱的按法定继承，兄弟姐妹同一顺序，可先协商，不成可起诉。"),
+    ("朋友借了我五万块钱一直不还，能起诉他吗", "有借条或转账记录就可以起诉，诉讼时效三年。"),
+    ("我在工地干活摔伤住院了，老板不给赔偿怎么办", "先申请工伤认定，再找劳动仲裁。"),
+]
+
+
+@pytest.mark.parametrize("question, answer", SENSITIVE, ids=["家暴", "继承纠纷", "借贷", "伤病"])
+async def test_a_sensitive_answer_goes_privately_to_the_resident(chat, question, answer):
+    await chat.say(question, sender="res-zhang", room=LEGAL)
+    answered = await chat.say(f"/答复 L1 {answer}", sender="lawyer-wang", room=LEGAL)
+    assert answer in to(answered, "res-zhang")[0].text
+    assert not any(answer in r.text for r in in_room(answered))  # the group never reads it
+    told = to(answered, "lawyer-wang")[0].text
+    assert "私信" in told and "公开" in told
+    assert consultation(chat).status == "已答复"
+
+
+async def test_the_adviser_may_answer_a_sensitive_question_in_the_group(chat):
+    await chat.say(SENSITIVE[2][0], sender="res-chen", room=LEGAL)
+    answered = await chat.say("/答复 L1 公开 借钱最好写借条，约定还款时间。", sender="lawyer-wang", room=None)
+    posted = in_room(answered)
+    assert len(posted) == 1 and posted[0].room_id == "legal-xfl" and posted[0].mentions == ("res-chen",)
+    assert "借钱最好写借条" in posted[0].text and "公开" not in posted[0].text
+    assert not to(answered, "res-chen")
+
+
+async def test_any_answer_can_be_kept_private(chat):
+    await chat.say("物业费说涨就涨，这合法吗？", sender="res-chen", room=LEGAL)
+    answered = await chat.say("/答复 1 私信 要看业主大会是否同意。", sender="lawyer-wang", room=LEGAL)
+    assert "业主大会" in to(answered, "res-chen")[0].text
+    assert [r.text for r in in_room(answered)] == ["@王律师 已私信您。"]
