@@ -1,23 +1,32 @@
 """Chat commands: a registry filled by a decorator, and the one place permissions are checked.
 
 A command declares its names, the roles allowed to use it, an optional argument
-pattern (so one word can mean two things, e.g. /撤销 12 and /撤销 @某人) and a
-one-line help. Handlers never check roles themselves.
+pattern (so one word can mean two things, e.g. /撤销 12 and /撤销 @某人), a
+one-line help, and where its answers go. Handlers never check roles themselves, and
+never decide where ``ctx.reply`` goes: staff commands answer privately (a residents'
+group sees at most one short "已私信您" line), residents' commands answer where asked.
+Refusals and "unknown command" lines go privately too, at most one per sender a minute.
 """
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Literal
 
 from bot.context import Context
 from bot.permissions import allowed, describe_roles
+from storage.state import get_flag, set_flag
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context, str], Awaitable[None]]
+Answer = Literal["private", "here"]
 PREFIXES = ("/", "／")
+REFUSAL_INTERVAL = timedelta(minutes=1)  # at most one refusal line per sender in this time
+POINTER = "已私信您。"  # the one line a group sees when a staff command was answered privately
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,8 @@ class Command:
     handler: Handler
     pattern: re.Pattern[str] | None = None
     rooms_only: bool = False  # must be used inside a group
+    # "private": answers go to the caller (or stay in a staff group); "here": where it was asked.
+    answer: Answer = "here"
 
 
 REGISTRY: list[Command] = []
@@ -44,7 +55,11 @@ def command(
     help: str = "",
     pattern: str | None = None,
     rooms_only: bool = False,
+    answer: Answer | None = None,
 ) -> Callable[[Handler], Handler]:
+    """Register a command. ``answer`` defaults to "private" for staff commands (any ``roles``)
+    and "here" for everyone's commands."""
+
     def register(handler: Handler) -> Handler:
         REGISTRY.append(
             Command(
@@ -56,6 +71,7 @@ def command(
                 handler=handler,
                 pattern=re.compile(pattern) if pattern else None,
                 rooms_only=rooms_only,
+                answer=answer or ("private" if roles else "here"),
             )
         )
         return handler
@@ -63,7 +79,7 @@ def command(
     return register
 
 
-_COMMAND_START = re.compile(r"^\s*[/／][\u4e00-\u9fffA-Za-z]")
+_COMMAND_START = re.compile(r"^\s*[/／][\u4e00-\u9fffA-Za-zＡ-Ｚａ-ｚ]")
 
 
 def is_command(text: str) -> bool:
@@ -75,6 +91,8 @@ def parse(text: str) -> tuple[str, str]:
     """'/派单 12 @周建国' -> ('派单', '12 @周建国')."""
     body = text.lstrip()[1:].strip()
     name, _, args = body.partition(" ")
+    name = unicodedata.normalize("NFKC", name)  # '／ＨＥＬＰ' is '/HELP'
+    body = name + _ + args
     if not find(name):
         # '/战时开启 台风' -> ('战时', '开启 台风'): the longest command name the text starts with.
         known = sorted((n for c in REGISTRY for n in (c.name, *c.aliases) if name.startswith(n)), key=len)
@@ -88,8 +106,14 @@ def parse(text: str) -> tuple[str, str]:
     return name, args.strip()
 
 
+def _fold(name: str) -> str:
+    """ASCII names match in any case (/HELP, /Help are /help); Chinese names as written."""
+    return name.casefold() if name.isascii() else name
+
+
 def find(name: str) -> list[Command]:
-    return [c for c in REGISTRY if name == c.name or name in c.aliases]
+    key = _fold(name)
+    return [c for c in REGISTRY if key in (_fold(n) for n in (c.name, *c.aliases))]
 
 
 def visible_to(ctx: Context) -> list[Command]:
@@ -102,24 +126,40 @@ def visible_to(ctx: Context) -> list[Command]:
     return out
 
 
+def refuse(ctx: Context, text: str) -> None:
+    """A refusal or "unknown command" line: privately, and at most one per sender per
+    REFUSAL_INTERVAL (a flood of bad commands costs the group nothing and the sender one line)."""
+    key = f"refused:{ctx.caller.person_id}"
+    last = get_flag(ctx.session, key)
+    if last and ctx.now - datetime.fromisoformat(last["at"]) < REFUSAL_INTERVAL:
+        log.info("refusal to %s not sent (one a minute): %s", ctx.caller.person_id, text[:40])
+        return
+    set_flag(ctx.session, key, {"at": ctx.now.isoformat()}, ctx.now)
+    ctx.private(ctx.caller.person_id, text)
+
+
 async def run_command(ctx: Context, text: str) -> None:
     name, args = parse(text)
     candidates = find(name)
     if not candidates:
-        ctx.reply(f"没有“/{name[:10]}”这个指令，发送 /帮助 查看可用指令。", mention=False)
+        refuse(ctx, f"没有“/{name[:10]}”这个指令，发送 /帮助 查看可用指令。")
         return
     matching = [c for c in candidates if c.pattern is None or c.pattern.search(args)]
     if not matching:
-        ctx.reply(f"指令格式不对，用法：{candidates[0].usage}", mention=False)
+        refuse(ctx, f"指令格式不对，用法：{candidates[0].usage}")
         return
     permitted = [c for c in matching if allowed(ctx.caller, ctx.room, c.roles)]
     if not permitted:
         needed = describe_roles(matching[0].roles)
-        ctx.reply(f"抱歉，“/{name}”仅限{needed}使用。", mention=False)
+        refuse(ctx, f"抱歉，“/{name}”仅限{needed}使用。")
         log.info("command refused: /%s by %s", name, ctx.caller.person_id)
         return
     cmd = permitted[0]
     if cmd.rooms_only and ctx.room is None:
-        ctx.reply(f"“/{name}”请在群里使用。", mention=False)
+        refuse(ctx, f"“/{name}”请在群里使用。")
         return
+    # A staff group (room kind "staff") is where staff answers belong; elsewhere they go privately.
+    ctx.answer_privately = cmd.answer == "private" and not (ctx.room is not None and ctx.room.kind == "staff")
     await cmd.handler(ctx, args)
+    if ctx.answer_privately:
+        ctx.point_to_private(POINTER)

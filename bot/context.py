@@ -37,6 +37,9 @@ class Context:
     # Work that must wait until this message's transaction has committed (e.g. job-store
     # writes, which on SQLite would otherwise wait for our own open write transaction).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Set by bot.commands from the command's declaration: reply() then answers the caller
+    # privately even in a group (staff work stays out of the residents' group).
+    answer_privately: bool = False
     _count: int = 0
 
     @property
@@ -54,8 +57,9 @@ class Context:
         return f"msg:{self.message_db_id}:{self._count}"
 
     def reply(self, text: str, *, mention: bool = True, priority: int = 0) -> None:
-        """Answer where the message came from: the room (@-ing the sender) or privately."""
-        if self.room is None:
+        """Answer the sender: in the room (@-ing them), or privately in a private chat or when
+        the command answers privately (``answer_privately``)."""
+        if self.room is None or self.answer_privately:
             self.private(self.caller.person_id, text, priority=priority)
         elif mention:
             self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(self.caller.person_id,), priority=priority)
@@ -76,3 +80,12 @@ class Context:
     def private(self, person_id: str, text: str, *, priority: int = 0) -> None:
         self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority))
         self.replies.append(Outgoing(text=text, to=person_id))
+
+    def point_to_private(self, text: str) -> None:
+        """One short line in the group (@-ing the sender) when they were answered privately and
+        the group saw nothing of it; nothing when the group already saw the outcome."""
+        if self.room is None:
+            return
+        me, here = self.caller.person_id, self.room.external_id or self.room.id
+        if any(r.to == me for r in self.replies) and not any(r.room_id == here for r in self.replies):
+            self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(me,))

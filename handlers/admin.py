@@ -1,14 +1,23 @@
-"""General and administrative commands: help, status, groups and roles."""
+"""General and administrative commands: help, status, groups and roles.
+
+Every '@姓名' an admin command names goes through one lookup (``_named_person``): a display
+name is not an identity (anyone can rename themselves 周建国), so when a name, an id or an
+@-mention could mean more than one person, the admin is shown who (name, group, short id)
+and chooses with '@周建国#2' or by id; confirmations name the id.
+"""
 from __future__ import annotations
+
+import re
+
+from sqlmodel import col, select
 
 from bot import commands
 from bot.commands import command
 from bot.config import ROLE_BY_CHINESE, ROLE_NAMES
 from bot.context import Context
-from handlers.people import resolve_person
 from schedules.timing import calendar_warning
 from storage import directory
-from storage.models import AuditEntry, Person
+from storage.models import AuditEntry, Person, Room, RoomMember
 from storage import outbox as outbox_queries
 from storage import tickets
 from storage.state import get_flag
@@ -16,7 +25,7 @@ from storage.state import get_flag
 STAFF = {"leader", "officer", "support", "grid", "lawyer"}
 
 
-@command("帮助", aliases=("help", "菜单"), usage="/帮助", help="查看您可以使用的指令")
+@command("帮助", aliases=("help", "菜单"), usage="/帮助", help="查看您可以使用的指令", answer="private")
 async def help_command(ctx: Context, args: str) -> None:
     lines = ["可用指令："]
     for cmd in commands.visible_to(ctx):
@@ -73,8 +82,11 @@ async def bind_command(ctx: Context, args: str) -> None:
 async def grant_command(ctx: Context, args: str) -> None:
     if _name_only_transport(ctx):
         return
-    words = args.split()
-    person = _named_person(ctx, words[0])
+    words = _words(args)
+    if len(words) < 2:
+        ctx.reply("请写上角色，如：/授权 @李敏 信息员 3幢1单元", mention=False)
+        return
+    person = _named_person(ctx, "授权", words)
     if person is None:
         return
     role = ROLE_BY_CHINESE.get(words[1], words[1])
@@ -87,9 +99,9 @@ async def grant_command(ctx: Context, args: str) -> None:
         return
     if directory.grant(ctx.session, person.id, role, scope, ctx.caller.person_id):
         ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="授权", subject=f"{person.id} {role} {scope}"))
-        ctx.reply(f"已授予{person.name}{ROLE_NAMES[role]}（{'全部' if scope == '*' else scope}）。", mention=False)
+        ctx.reply(f"已授予{_who(person)}{ROLE_NAMES[role]}（{'全部' if scope == '*' else scope}）。", mention=False)
     else:
-        ctx.reply(f"{person.name}已经是{ROLE_NAMES[role]}。", mention=False)
+        ctx.reply(f"{_who(person)}已经是{ROLE_NAMES[role]}。", mention=False)
 
 
 def _name_only_transport(ctx: Context) -> bool:
@@ -101,12 +113,90 @@ def _name_only_transport(ctx: Context) -> bool:
     return True
 
 
-def _named_person(ctx: Context, token: str) -> Person | None:
-    """The person an '@姓名' names, or None after telling the caller why not (one line)."""
-    person, error = resolve_person(ctx, token)
-    if error or person is None:
-        ctx.reply(error or "没有找到此人。", mention=False)
-    return person if not error else None
+SHORT_ID = 12  # longer ids (wxid_…) are shown, and may be typed, as their last 8 characters
+_PICK = re.compile(r"^(?P<name>.+?)[#＃](?P<n>\d{1,3})$")
+
+
+def short_id(person_id: str) -> str:
+    return person_id if len(person_id) <= SHORT_ID else "…" + person_id[-8:]
+
+
+def _who(person: Person) -> str:
+    """A person in a confirmation: the name and the id, so the admin sees whom it was."""
+    return f"{person.name}（{short_id(person.id)}）"
+
+
+def _words(args: str) -> list[str]:
+    """'@周建国 #2 保障员' -> ['@周建国#2', '保障员'] (a space before the number, as phones type it)."""
+    words = args.split()
+    if len(words) > 1 and re.fullmatch(r"[#＃]\d{1,3}", words[1]):
+        words[0:2] = [words[0] + words[1]]
+    return words
+
+
+def _candidates(ctx: Context, token: str, name: str) -> list[Person]:
+    """Everyone ``name`` could mean, in a stable order: people with that name anywhere (not just
+    in this group), the person with that id (or a long id's last 8 characters), and the
+    @-mention the message carries."""
+    found = {p.id: p for p in directory.people_named(ctx.session, name)}
+    key = name.lstrip("…")
+    if key.isascii() and len(key) >= 4:
+        stmt = select(Person).where(
+            col(Person.deleted).is_(False), (Person.id == key) | col(Person.id).endswith(key, autoescape=True)
+        )
+        found.update({p.id: p for p in ctx.session.exec(stmt).all() if key in (p.id, short_id(p.id)[1:])})
+    mentioned = [p for p in (ctx.session.get(Person, pid) for pid in ctx.event.mention_ids) if p and not p.deleted]
+    if len(mentioned) == 1 and token.lstrip()[:1] in ("@", "＠"):
+        found[mentioned[0].id] = mentioned[0]  # a WeChat @ carries the id even under a group nickname
+    found.update({p.id: p for p in mentioned if p.name == name})
+    return sorted(found.values(), key=lambda p: p.id)
+
+
+def _groups_of(ctx: Context, person_id: str) -> str:
+    stmt = (
+        select(Room.topic).join(RoomMember, col(RoomMember.room_id) == col(Room.id))
+        .where(RoomMember.person_id == person_id).order_by(Room.topic)
+    )
+    topics = list(ctx.session.exec(stmt).all())
+    return "、".join(topics[:2]) + ("等" if len(topics) > 2 else "") if topics else "未入群"
+
+
+def _choose(ctx: Context, name: str, people: list[Person], command_name: str, rest: str) -> None:
+    """Refuse an ambiguous name: list who it could be and how to say which."""
+    def example(who: str) -> str:
+        return f"/{command_name} @{who} {rest}".strip()
+
+    lines = [f"有{len(people)}位“{name[:12]}”，请指明是哪一位："]
+    lines += [f"{i}. {p.name[:12]} · {_groups_of(ctx, p.id)} · {short_id(p.id)}" for i, p in enumerate(people, 1)]
+    by_id = short_id(people[0].id).lstrip("…")
+    lines.append(f"请按序号发 {example(name[:12] + '#1')}，或按编号发 {example(by_id)}")
+    ctx.reply("\n".join(lines), mention=False)
+
+
+def _named_person(ctx: Context, command_name: str, words: list[str]) -> Person | None:
+    """The one person ``words[0]`` ('@姓名', '@姓名#2' or '@编号') names, or None after telling
+    the caller why not: nobody, or more than one (listed, with how to choose)."""
+    token, rest = words[0], " ".join(words[1:])
+    raw = token.lstrip("@＠").strip()
+    if not raw:
+        ctx.reply("请用 @姓名 指明是谁。", mention=False)
+        return None
+    people, name = _candidates(ctx, token, raw), raw
+    pick = _PICK.match(raw)
+    if pick:
+        name, number = pick.group("name"), int(pick.group("n"))
+        listed = _candidates(ctx, token, name)
+        # Someone literally named '周建国#2' makes the number ambiguous too: then only ids choose.
+        if not any(p.name == raw for p in people) and 1 <= number <= len(listed):
+            return listed[number - 1]
+        people = sorted({p.id: p for p in people + listed}.values(), key=lambda p: p.id)
+    if not people:
+        ctx.reply(f"没有找到“{name[:12]}”，请确认对方在群里、名字写对了。", mention=False)
+        return None
+    if len(people) > 1 or pick:
+        _choose(ctx, name, people, command_name, rest)
+        return None
+    return people[0]
 
 
 def _default_scope(ctx: Context, role: str) -> str | None:
@@ -121,17 +211,17 @@ def _default_scope(ctx: Context, role: str) -> str | None:
 
 @command("撤销", roles={"admin"}, usage="/撤销 @某人 [角色]", help="撤销在群里授予的角色", pattern=r"^\s*[@＠]")
 async def revoke_command(ctx: Context, args: str) -> None:
-    words = args.split()
-    person = _named_person(ctx, words[0])
+    words = _words(args)
+    person = _named_person(ctx, "撤销", words)
     if person is None:
         return
     role = ROLE_BY_CHINESE.get(words[1], words[1]) if len(words) > 1 else None
     removed = directory.revoke_chat_grants(ctx.session, person.id, role)
     if removed:
         ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="撤销授权", subject=f"{person.id} {role or '全部'}"))
-        ctx.reply(f"已撤销{person.name}的{removed}项授权。", mention=False)
+        ctx.reply(f"已撤销{_who(person)}的{removed}项授权。", mention=False)
     else:
-        ctx.reply(f"{person.name}没有在群里授予的角色（配置文件中的角色请在 config.yaml 修改）。", mention=False)
+        ctx.reply(f"{_who(person)}没有在群里授予的角色（配置文件中的角色请在 config.yaml 修改）。", mention=False)
 
 
 @command("成员", roles=STAFF, usage="/成员", help="查看本群成员和角色（私信给您）", rooms_only=True)
@@ -141,7 +231,7 @@ async def members_command(ctx: Context, args: str) -> None:
     for person in directory.room_members(ctx.session, ctx.room.id):
         roles = sorted({ROLE_NAMES[g.role] for g in directory.grants_for(ctx.session, person.id)})
         lines.append(f"{person.name}" + (f"（{'、'.join(roles)}）" if roles else ""))
-    ctx.private(ctx.caller.person_id, "\n".join(lines))
+    ctx.reply("\n".join(lines), mention=False)
 
 
 @command("关联", roles={"admin"}, usage="/关联 @某人 人员编号", help="把群里的某人对应到配置中的人员（如 officer-li）",
@@ -150,13 +240,16 @@ async def link_command(ctx: Context, args: str) -> None:
     """Correct the identity mapping: this WeChat account is that configured person."""
     if _name_only_transport(ctx):
         return
-    token, person_id = args.split()[:2]
-    found, error = resolve_person(ctx, token)
+    words = _words(args)
+    person_id = words[1] if len(words) > 1 else ""
     target = ctx.session.get(Person, person_id)
-    if error or found is None or target is None:
-        ctx.reply(error or f"配置中没有人员编号“{person_id[:20]}”。", mention=False)
+    if target is None:
+        ctx.reply(f"配置中没有人员编号“{person_id[:20]}”。", mention=False)
+        return
+    found = _named_person(ctx, "关联", words)
+    if found is None:
         return
     directory.link_alias(ctx.session, ctx.event.transport, found.id, target.id)
     ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="关联身份",
                                subject=f"{ctx.event.transport}:{found.id} -> {target.id}"))
-    ctx.reply(f"已关联：群里的“{found.name}”就是{target.name}（{target.id}）。", mention=False)
+    ctx.reply(f"已关联：群里的“{_who(found)}”就是{target.name}（{target.id}）。", mention=False)

@@ -129,7 +129,7 @@ async def notice_command(ctx: Context, args: str) -> None:
         return
     if len(rooms) == 1 and rooms[0] == ctx.room:
         notice_id = _send(ctx, content, rooms)
-        ctx.private(ctx.caller.person_id, f"通知 N{notice_id} 已发出，/回执 {notice_id} 查看确认情况。")
+        ctx.reply(f"通知 N{notice_id} 已发出，/回执 {notice_id} 查看确认情况。", mention=False)
         return
     ask_confirmation(ctx, rooms, content)
 
@@ -331,8 +331,8 @@ async def receipts_command(ctx: Context, args: str) -> None:
         lines.append(f"{room.topic}：已确认{len(confirmed & members)}人；未确认{len(missing)}人")
         if missing:
             lines.append("  未确认：" + "、".join(missing))
-    # Names of who has not confirmed go to the asker privately, never to the whole group.
-    ctx.private(ctx.caller.person_id, "\n".join(lines))
+    # Names of who has not confirmed go to the asker privately (a staff command), never to a residents' group.
+    ctx.reply("\n".join(lines), mention=False)
 
 
 @command("战时", roles=EMERGENCY_ROLES, usage="/战时 开启 原因 | /战时 关闭", help="开启或关闭战时（紧急）模式",

@@ -136,10 +136,8 @@ def staff_answer(ctx: Context, text: str, ticket: Ticket | None = None) -> None:
 
 
 def private_to_caller(ctx: Context, text: str) -> None:
-    """Ticket details never go to a whole group: send privately, leave one line in the group."""
-    ctx.private(ctx.caller.person_id, text)
-    if ctx.room is not None:
-        ctx.reply("详情已私信发给您。")
+    """Ticket details never go to a residents' group: staff commands answer privately (bot.commands)."""
+    ctx.reply(text, mention=False)
 
 
 def line(ctx: Context, t: Ticket) -> str:
