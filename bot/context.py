@@ -40,6 +40,8 @@ class Context:
     # Set by bot.commands from the command's declaration: reply() then answers the caller
     # privately even in a group (staff work stays out of the residents' group).
     answer_privately: bool = False
+    # Rooms that saw something because of this message (a reply, a notice): no "已私信" line there.
+    posted_to: set[str] = field(default_factory=set)
     _count: int = 0
 
     @property
@@ -75,6 +77,7 @@ class Context:
         self.services.queue(
             self.session, key=self._key(), text=text, room=room, mentions=mentions, priority=self._priority(priority)
         )
+        self.posted_to.add(room.id)
         self.replies.append(Outgoing(text=text, room_id=room.external_id or room.id, mentions=mentions))
 
     def private(self, person_id: str, text: str, *, priority: int = 0) -> None:
@@ -86,6 +89,6 @@ class Context:
         the group saw nothing of it; nothing when the group already saw the outcome."""
         if self.room is None:
             return
-        me, here = self.caller.person_id, self.room.external_id or self.room.id
-        if any(r.to == me for r in self.replies) and not any(r.room_id == here for r in self.replies):
+        me = self.caller.person_id
+        if self.room.id not in self.posted_to and any(r.to == me for r in self.replies):
             self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(me,))

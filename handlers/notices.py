@@ -174,6 +174,7 @@ def _send(ctx: Context, text: str, rooms: list[Room]) -> int:
         ctx.services, ctx.session, author_id=ctx.caller.person_id, author_name=ctx.caller.name,
         title=ctx.caller.title_in(ctx.room), text=text, rooms=rooms,
     )
+    ctx.posted_to.update(r.id for r in rooms)  # those groups see the notice itself
     return notice_id
 
 
