@@ -62,7 +62,8 @@ def _names(session: Session, person: Person | None, person_id: str) -> set[str]:
     """The names stored as theirs: their person row and the display names on their messages."""
     names = set(session.exec(select(Message.sender_name).where(Message.sender_id == person_id)).all())
     names |= {person.name} if person is not None else set()
-    return {n for n in names if len(n) >= 2}  # one character names nobody
+    # One character names nobody; the stand-in left by an earlier purge is nobody's name.
+    return {n for n in names if len(n) >= 2 and n != NAME_STANDIN}
 
 
 def _tickets(session: Session, person_id: str) -> int:

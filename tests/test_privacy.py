@@ -65,6 +65,8 @@ async def test_deletion_blanks_notices_and_the_name_in_what_the_bot_said(chat):
     await chat.say(PETITION, sender="res-zhang")  # the bot @s 张阿姨 and names her to the staff
     await chat.say("通知：明天下午停电，请大家做好准备", sender="res-zhang")  # a resident's plain notice
     await chat.say("/办结 1 纸箱已清走", sender="officer-li")  # the bot @s her again, for the officer
+    await chat.say("邻居借了我三千块不还，能要回来吗", sender="res-zhang", room=None)  # a private question
+    await chat.say("/答复 L1 留好聊天记录，可以先发催款消息，再去法院起诉。", sender="lawyer-wang", room=None)
     assert any("张阿姨" in m.text for m in rows(chat, Message) if m.from_bot)
     assert any("张阿姨" in o.text for o in rows(chat, OutboxItem))
 
@@ -75,8 +77,10 @@ async def test_deletion_blanks_notices_and_the_name_in_what_the_bot_said(chat):
     assert said and not any("张阿姨" in text for text in said)
     assert any(text.startswith("@居民 您反映的问题 #1") for text in said)  # the officer's outcome stays
     assert not any("张阿姨" in m.sender_name for m in rows(chat, Message))
+    # the adviser's answer to her, found by whom it was sent to
+    assert not any("催款" in text for text in said)
     # staff and their names are untouched
-    assert any("已清走" in text for text in said)
+    assert any("已清走" in text for text in said) and any("L1 已答复" in text for text in said)
 
 
 async def test_a_resident_named_like_a_bot_word_leaves_the_bots_words_alone(chat):
