@@ -5,6 +5,7 @@ import logging
 from functools import lru_cache
 
 from bot.context import Context
+from handlers.legal_commands import sensitive
 from storage import directory
 from storage.models import AuditEntry, Consultation
 
@@ -48,9 +49,13 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
     adviser = f"法律顾问{lawyers[0].name}" if lawyers else "社区法律顾问"
     lines = [URGENT_POINTER] if urgent else []
     lines.append(f"您的法律问题已登记（编号 L{record.id}），{adviser}会尽快答复；也可拨打12348公共法律服务热线。")
-    if faq:
-        lines.append(f"初步参考：{faq.answer}（依据：{faq.law}；仅供参考）")
+    reference = f"初步参考：{faq.answer}（依据：{faq.law}；仅供参考）" if faq else ""
+    # A sensitive case (violence at home, debts, health…) gets its reference privately, like its answer.
+    private = bool(reference) and ctx.room is not None and (urgent or sensitive(record.category, record.text))
+    lines += [reference] if reference and not private else []
     ctx.reply("\n".join(lines))
+    if private:
+        ctx.private(ctx.caller.person_id, reference)
     where = ctx.room.topic if ctx.room else "私聊"
     for person in lawyers:
         ctx.private(
