@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 
 from bot import commands
@@ -68,12 +69,12 @@ async def bind_command(ctx: Context, args: str) -> None:
         room.kind, room.grid, room.stairwell = "legal", grid, None
         what = f"{grid}法润民生群"
     else:
-        grid = _community_grid_of(ctx, words[0])
-        if grid is None:
+        found = _community_grid_of(ctx, words[0])
+        if found is None:
             ctx.reply(f"配置里没有楼道“{words[0][:20]}”，请先在 config.yaml 的 community 中添加。", mention=False)
             return
-        room.kind, room.grid, room.stairwell = "stairwell", grid, words[0]
-        what = f"{grid} {words[0]} 楼道群"
+        room.kind, room.grid, room.stairwell = "stairwell", found, words[0]
+        what = f"{found} {words[0]} 楼道群"
     ctx.session.add(room)
     ctx.reply(f"已将本群登记为{what}。", mention=False)
 
@@ -142,7 +143,7 @@ def _candidates(ctx: Context, token: str, name: str) -> list[Person]:
     key = name.lstrip("…")
     if key.isascii() and len(key) >= 4:
         stmt = select(Person).where(
-            col(Person.deleted).is_(False), (Person.id == key) | col(Person.id).endswith(key, autoescape=True)
+            col(Person.deleted).is_(False), or_(col(Person.id) == key, col(Person.id).endswith(key, autoescape=True))
         )
         found.update({p.id: p for p in ctx.session.exec(stmt).all() if key in (p.id, short_id(p.id)[1:])})
     mentioned = [p for p in (ctx.session.get(Person, pid) for pid in ctx.event.mention_ids) if p and not p.deleted]
