@@ -27,6 +27,7 @@ Answer = Literal["private", "here"]
 PREFIXES = ("/", "／")
 REFUSAL_INTERVAL = timedelta(minutes=1)  # at most one refusal line per sender in this time
 POINTER = "已私信您。"  # the one line a group sees when a staff command was answered privately
+POINTER_INTERVAL = timedelta(minutes=10)  # per sender and group: once told, they know where to look
 
 
 @dataclass(frozen=True)
@@ -126,16 +127,32 @@ def visible_to(ctx: Context) -> list[Command]:
     return out
 
 
+def _said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
+    """Whether the line ``key`` names was sent within ``interval``; if not, it counts as sent now."""
+    last = get_flag(ctx.session, key)
+    if last and ctx.now - datetime.fromisoformat(last["at"]) < interval:
+        return True
+    set_flag(ctx.session, key, {"at": ctx.now.isoformat()}, ctx.now)
+    return False
+
+
 def refuse(ctx: Context, text: str) -> None:
     """A refusal or "unknown command" line: privately, and at most one per sender per
     REFUSAL_INTERVAL (a flood of bad commands costs the group nothing and the sender one line)."""
-    key = f"refused:{ctx.caller.person_id}"
-    last = get_flag(ctx.session, key)
-    if last and ctx.now - datetime.fromisoformat(last["at"]) < REFUSAL_INTERVAL:
+    if _said_lately(ctx, f"refused:{ctx.caller.person_id}", REFUSAL_INTERVAL):
         log.info("refusal to %s not sent (one a minute): %s", ctx.caller.person_id, text[:40])
         return
-    set_flag(ctx.session, key, {"at": ctx.now.isoformat()}, ctx.now)
     ctx.private(ctx.caller.person_id, text)
+
+
+def _point_to_private(ctx: Context) -> None:
+    """The group's one "已私信您" line for a command answered privately, when the group saw
+    nothing else; once per sender and group per POINTER_INTERVAL (a resident repeating /帮助
+    cannot make the bot post in the group again and again)."""
+    if ctx.room is None or not ctx.needs_pointer():
+        return
+    if not _said_lately(ctx, f"pointed:{ctx.room.id}:{ctx.caller.person_id}", POINTER_INTERVAL):
+        ctx.to_room(ctx.room, f"@{ctx.caller.name} {POINTER}", mentions=(ctx.caller.person_id,))
 
 
 async def run_command(ctx: Context, text: str) -> None:
@@ -162,4 +179,4 @@ async def run_command(ctx: Context, text: str) -> None:
     ctx.answer_privately = cmd.answer == "private" and not (ctx.room is not None and ctx.room.kind == "staff")
     await cmd.handler(ctx, args)
     if ctx.answer_privately:
-        ctx.point_to_private(POINTER)
+        _point_to_private(ctx)

@@ -84,11 +84,8 @@ class Context:
         self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority))
         self.replies.append(Outgoing(text=text, to=person_id))
 
-    def point_to_private(self, text: str) -> None:
-        """One short line in the group (@-ing the sender) when they were answered privately and
-        the group saw nothing of it; nothing when the group already saw the outcome."""
-        if self.room is None:
-            return
+    def needs_pointer(self) -> bool:
+        """Whether the group should be told the sender was answered privately: they were, and
+        the group saw nothing of the outcome (no reply, no notice posted there)."""
         me = self.caller.person_id
-        if self.room.id not in self.posted_to and any(r.to == me for r in self.replies):
-            self.to_room(self.room, f"@{self.caller.name} {text}", mentions=(me,))
+        return self.room is not None and self.room.id not in self.posted_to and any(r.to == me for r in self.replies)
