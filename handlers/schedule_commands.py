@@ -134,9 +134,7 @@ async def jobs_command(ctx: Context, args: str) -> None:
         return
     notices = _visible(ctx)
     text = "\n".join(["定时通知："] + [_line(ctx, n) for n in notices]) if notices else "目前没有定时通知。"
-    ctx.private(ctx.caller.person_id, text)  # the list names groups and texts: never in a group
-    if ctx.room is not None:
-        ctx.reply("定时通知列表已私信给您。", mention=False)
+    ctx.reply(text, mention=False)  # names groups and texts: a staff command answers privately (bot.commands)
 
 
 def _cancel(ctx: Context, code: str) -> None:
