@@ -113,6 +113,45 @@ class TransportLimits(Strict):
     memory: OutboxConfig = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
 
 
+class TicketThrottle(Strict):
+    """Per-sender limit on new tickets (a flood of petitions from one person); urgent never waits."""
+
+    max_tickets: int = Field(default=5, ge=1)
+    window_minutes: float = Field(default=10, gt=0)
+    quiet_minutes: float = Field(default=60, ge=0)  # after the one polite line, silence this long
+
+
+class DangerAdvice(Strict):
+    """What to do first in one kind of danger: the numbers to call and one line of advice.
+
+    ``advice`` may place the numbers itself with ``{numbers}`` ("…到室外拨打{numbers}"); otherwise
+    "请立即拨打<numbers>！" comes first. Numbers live here so a city can correct them."""
+
+    numbers: list[str] = Field(min_length=1)
+    advice: str = Field(min_length=1)
+
+    def line(self) -> str:
+        numbers = " / ".join(self.numbers)
+        if "{numbers}" in self.advice:
+            return self.advice.replace("{numbers}", numbers)
+        return f"请立即拨打{numbers}！{self.advice}"
+
+
+# Only the fallback lives in code: the table per kind (gas, fire, lift, fraud...) is config.yaml's.
+_DANGER_DEFAULTS: dict[str, DangerAdvice] = {
+    "default": DangerAdvice(numbers=["119", "110"], advice="先确保自身安全，危险时拨打{numbers}。"),
+}
+
+
+def _merge_dangers(value: object) -> object:
+    """A city's `dangers:` entries replace the built-in ones of the same kind; the rest stay."""
+    if value is None:
+        return dict(_DANGER_DEFAULTS)
+    if isinstance(value, dict):
+        return {**_DANGER_DEFAULTS, **value}
+    return value
+
+
 class TicketConfig(Strict):
     """Time limits (件件有回应): urgent, fast categories (utilities, lifts), everything else."""
 
@@ -121,10 +160,11 @@ class TicketConfig(Strict):
     fast_categories: list[str] = ["设施报修"]
     working_days: int = Field(default=5, ge=1)
     workday_end_hour: int = Field(default=18, ge=1, le=24)
-    # Same resident or several residents, same category, same group, ticket still open: join it.
+    # Same resident or several residents, same problem, same group, ticket still open: join it.
     merge_open_tickets: bool = True
     # A resolved ticket nobody rates within this many days is closed as 未评价 (counted apart).
     rating_days: int = Field(default=7, ge=1, le=60)
+    throttle: TicketThrottle = TicketThrottle()
 
 
 class Cron(Strict):
@@ -227,6 +267,17 @@ class AppConfig(Strict):
     schedules: ScheduleConfig = ScheduleConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     holidays: Holidays = Holidays()
+    # advice per danger kind (see DangerAdvice); kinds come from nlp/lexicon.yaml `danger_kinds`
+    dangers: dict[str, DangerAdvice] = Field(default_factory=lambda: dict(_DANGER_DEFAULTS))
+
+    @field_validator("dangers", mode="before")
+    @classmethod
+    def default_dangers(cls, value: object) -> object:
+        return _merge_dangers(value)
+
+    def danger_advice(self, kind: str | None) -> str:
+        """The first line for a danger of this kind (the default line for an unknown kind)."""
+        return (self.dangers.get(kind or "") or self.dangers["default"]).line()
 
     @model_validator(mode="after")
     def cross_references(self) -> "AppConfig":

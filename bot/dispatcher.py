@@ -128,8 +128,8 @@ class Dispatcher:
         label = route.label
         if label in ("legal", "notice"):
             return None
-        if label == "petition" and room.kind == "stairwell" and room.auto_tickets:
-            return None
+        if (label == "petition" or route.followup) and room.kind == "stairwell" and room.auto_tickets:
+            return None  # a ticket, or a follow-up that may chase one (handlers/petitions.on_followup)
         return label, route.category
 
     async def _on_message(self, event: Incoming) -> Replies:

@@ -11,8 +11,6 @@ from storage.models import AuditEntry, Consultation
 
 log = logging.getLogger(__name__)
 
-URGENT_POINTER = "如果正在遭受暴力、威胁，或正在被骗转账，请立即拨打110！"
-
 
 @lru_cache(maxsize=1)
 def _faq_matcher():
@@ -47,7 +45,9 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
     ctx.handled.consultation, ctx.handled.urgent = record.id, urgent
     lawyers = lawyers_for(ctx)
     adviser = f"法律顾问{lawyers[0].name}" if lawyers else "社区法律顾问"
-    lines = [URGENT_POINTER] if urgent else []
+    # a person in danger or a fraud under way: what to do now comes first (config `dangers:`)
+    danger = ctx.services.router.route(ctx.text, staff=ctx.caller.is_staff).danger if urgent else None
+    lines = [f"【紧急】{ctx.services.config.danger_advice(danger or 'violence')}"] if urgent else []
     lines.append(f"您的法律问题已登记（编号 L{record.id}），{adviser}会尽快答复；也可拨打12348公共法律服务热线。")
     reference = f"初步参考：{faq.answer}（依据：{faq.law}；仅供参考）" if faq else ""
     # A sensitive case (violence at home, debts, health…) gets its reference privately, like its answer.

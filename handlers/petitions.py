@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
+
+from sqlmodel import col, func, select
 
 from bot.context import Context
 from handlers.deadlines import due_at, format_due
 from bot.config import ROLE_NAMES
 from storage import directory, tickets
 from storage.outbox import excerpt
-from storage.models import AuditEntry, Ticket
+from storage.models import AuditEntry, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
-SAFETY_FIRST = "如有危险请先拨打119/110，并远离现场。"
+THROTTLED = "限流"  # audit action: the sender was told once that they are over the ticket limit
+CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pings no one again
 
 
 def _handler_label(ctx: Context, staff: list) -> str:
@@ -31,47 +35,104 @@ def emergency_active(ctx: Context) -> bool:
     return get_flag(ctx.session, "emergency") is not None
 
 
-# Place words every report shares; they say nothing about whether two reports are one problem.
-GENERIC_BIGRAMS = frozenset(
-    "楼道 道里 里的 单元 小区 楼下 楼上 家里 我家 我们 大家 好几 几天 天了 没人 一下 请问 麻烦 谢谢 物业 还是 还没"
-    " 已经 现在 一个 这个 那个 什么 怎么 可以 没有 不是 时候 今天 昨天 晚上 早上 里面 上面 下面 好多 很多 了好 了很"
-    " 又坏 坏了 了一 的时 停了 又停 不亮 亮了 不了 坏掉 掉了 堵了 了吧 了啊 了没 人管 有人 道有 水了 也没 灯不".split()
-)
-# "1号电梯" and "2号电梯", "3楼" and "5楼": numbered places that differ are different problems.
-_NUMBERED = re.compile(r"(\d+)\s*(号楼|号|楼|幢|栋|单元|层)")
-SHORT_REPORT = 12  # CJK characters: a short report names little more than the thing that is wrong
+# Where in the building a report is: a flat (402, 3-302, 502室), a floor (3楼, 五楼, 5层), a unit, a
+# building, a numbered thing (1号电梯). Two reports naming different ones are different problems.
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十")}
+_FLAT = re.compile(r"(?<![\d.:：/年月-])(?:\d{1,2}\s*[-－]\s*)?(\d{1,2})(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%])")
+_FLOOR = re.compile(r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?!梯|道|房|主|长|号)")
+_UNIT = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*单元")
+_BUILDING = re.compile(r"(\d{1,3})\s*(?:号楼|幢|栋)")
+_NUMBERED = re.compile(r"(\d{1,2})\s*号(?!楼|\d)")
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if "\u4e00" <= c <= "\u9fff"]
-    return {a + b for a, b in zip(chars, chars[1:])} - GENERIC_BIGRAMS
+def _number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if len(text) == 1:
+        return _CN_DIGITS.get(text, 0)
+    tens, _, ones = text.partition("十")  # 十二, 二十, 二十三
+    return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
 
 
-def same_problem(existing: Ticket, new_text: str, new_urgent: bool) -> bool:
-    """A new report joins an open ticket of its category only if it is about the same thing:
-    telling character pairs in common (one is enough when a report is short, like "电梯坏了"),
-    and never an urgent report into an ordinary ticket (the danger must get its own ticket,
-    its safety line and its 2-hour limit)."""
+def places(text: str) -> dict[str, int]:
+    """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1}, for what the text names."""
+    found: dict[str, int] = {}
+    flat = _FLAT.search(text)
+    if flat:
+        found["flat"] = int(flat.group(1) + flat.group(2))
+        found["floor"] = int(flat.group(1))
+    floor = _FLOOR.search(text)
+    if floor and "floor" not in found:
+        found["floor"] = _number(floor.group(1))
+    for key, pattern in (("unit", _UNIT), ("building", _BUILDING), ("no", _NUMBERED)):
+        match = pattern.search(text)
+        if match:
+            found[key] = _number(match.group(1))
+    return found
+
+
+def same_place(a: dict[str, int], b: dict[str, int]) -> bool:
+    """Compatible places: every kind both name is the same (an unnamed one matches anything)."""
+    return all(a[key] == b[key] for key in a.keys() & b.keys())
+
+
+def _families(objects: frozenset[str]) -> set[str]:
+    return {o.lstrip("*").split("/")[0] for o in objects}
+
+
+def same_object(old: frozenset[str], new: frozenset[str]) -> bool:
+    """Same thing: a shared specific object ("灯", "噪音/装修"); when one report names only a
+    family ("吵死了"), a shared family. Two reports naming different specific things never match."""
+    specific_old = {o for o in old if not o.startswith("*")}
+    specific_new = {o for o in new if not o.startswith("*")}
+    if specific_old & specific_new:
+        return True
+    if specific_old and specific_new:
+        return False
+    return bool(_families(old) & _families(new))
+
+
+def same_problem(existing: Ticket, new_text: str, new_urgent: bool, router) -> bool:
+    """A new report joins an open ticket only when it is about the same object (the thing broken,
+    the behaviour complained of: lexicon `objects`) in a compatible place, and never an urgent
+    report into an ordinary ticket (the danger gets its own ticket, advice and 2-hour limit)."""
     if new_urgent and not existing.urgent:
         return False
-    old_places, new_places = dict(_NUMBERED.findall(existing.text)), dict(_NUMBERED.findall(new_text))
-    if any(unit in old_places.values() and (num, unit) not in old_places.items() for num, unit in new_places.items()):
+    if not same_place(places(existing.text), places(new_text)):
         return False
-    old, new = _bigrams(existing.text), _bigrams(new_text)
-    needed = 1 if min(len(old), len(new)) + 1 <= SHORT_REPORT else 2
-    return len(old & new) >= needed
+    return same_object(router.objects(existing.text), router.objects(new_text))
 
 
-async def on_petition(ctx: Context, category: str | None, urgent: bool, text: str) -> None:
+def open_in_room(ctx: Context) -> list[Ticket]:
+    """Open tickets of this group, newest first (candidates for a repeat or a follow-up)."""
+    assert ctx.room is not None
+    stmt = (
+        select(Ticket)
+        .where(Ticket.room_id == ctx.room.id, col(Ticket.status).in_(tickets.OPEN_STATUSES))
+        .order_by(col(Ticket.id).desc())
+    )
+    return list(ctx.session.exec(stmt).all())
+
+
+def _route(ctx: Context, text: str):
+    """The router's answer for this text (remembered by the dispatcher: no second pass)."""
+    return ctx.services.router.route(text, staff=ctx.caller.is_staff)
+
+
+async def on_petition(ctx: Context, category: str | None, urgent: bool, text: str) -> str:
+    """Open a ticket, or join the open one of the same problem; returns the ticket's category."""
     room = ctx.room
     category = category or "其他"
+    route = _route(ctx, text)
     urgent = urgent or emergency_active(ctx)
     now = ctx.now
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
-        for existing in tickets.open_in_category(ctx.session, room.id, category):
-            if same_problem(existing, ctx.masked_text, urgent):
-                _join_existing(ctx, existing, text)
-                return
+        for existing in open_in_room(ctx):
+            if same_problem(existing, ctx.masked_text, urgent, ctx.services.router):
+                _join_existing(ctx, existing, followup=route.followup, danger=route.danger if urgent else None)
+                return existing.category
+    if not urgent and _throttled(ctx):
+        return category
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=room.stairwell if room else None,
@@ -91,13 +152,14 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     tickets.add_event(ctx.session, ticket.id, now, ctx.caller.person_id, "受理", category)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, False, urgent
     staff = directory.responsible_staff(ctx.session, room)
-    urgent_note = f"【紧急】{SAFETY_FIRST}" if urgent else ""
+    # In a danger the advice comes first, in the same message as the ticket number.
+    first = f"【紧急】{ctx.services.config.danger_advice(route.danger)}\n" if urgent else ""
     ctx.reply(
-        f"{urgent_note}已收到您反映的问题，编号 #{ticket.id}（{category}），"
+        f"{first}已收到您反映的问题，编号 #{ticket.id}（{category}），"
         f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
     )
     where = room.topic if room else "私聊"
-    for person in staff:
+    for person in _told_at_once(ctx, staff) if urgent else staff:
         ctx.private(
             person.id,
             f"【新工单 #{ticket.id}{' 紧急' if urgent else ''}】{where} · {category} · {ctx.caller.name}\n"
@@ -112,19 +174,96 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             text=f"【紧急工单 #{ticket.id}】{where} · {category} · 截止{format_due(ticket.due_at)}",
         )
     log.info("ticket #%s opened (%s, urgent=%s)", ticket.id, category, urgent)
+    return category
 
 
-def _join_existing(ctx: Context, ticket: Ticket, text: str) -> None:
+def _told_at_once(ctx: Context, staff: list) -> list:
+    """An urgent ticket reaches the stairwell trio (楼道长, 信息员, 保障员) and the grid worker at
+    once, not only whoever follows ordinary tickets."""
+    people = list(staff)
+    if ctx.room is not None:
+        for person in directory.people_with_roles(ctx.session, {"leader", "officer", "support", "grid"}, ctx.room):
+            if all(p.id != person.id for p in people):
+                people.append(person)
+    return people
+
+
+def _throttled(ctx: Context) -> bool:
+    """Past the per-sender limit of new tickets: one polite line, then silence for a while."""
+    rules = ctx.services.config.tickets.throttle
+    now, sender = ctx.now, ctx.caller.person_id
+    since = now - timedelta(minutes=rules.window_minutes)
+    recent = ctx.session.exec(
+        select(func.count()).select_from(Ticket).where(Ticket.reporter_id == sender, col(Ticket.created_at) >= since)
+    ).one()
+    warned = ctx.session.exec(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.actor_id == sender, AuditEntry.action == THROTTLED,
+            col(AuditEntry.at) >= now - timedelta(minutes=rules.quiet_minutes),
+        )
+    ).one()
+    if recent < rules.max_tickets and not warned:
+        return False
+    if not warned:
+        ctx.session.add(AuditEntry(at=now, actor_id=sender, action=THROTTLED, subject=ctx.room.id if ctx.room else "私聊"))
+        ctx.reply("您短时间内反映的问题较多，已登记的都在处理中，请稍后再补充；紧急情况请直接拨打119/110。")
+    log.info("petition from %s not ticketed: throttled", sender)
+    return True
+
+
+async def on_followup(ctx: Context, text: str) -> str | None:
+    """A follow-up the router calls chatter ("还没人管吗？都一个礼拜了"): it joins the sender's
+    one open ticket in this group (or the one open ticket its words name); else nothing is said.
+    Returns the ticket's category when it joined."""
+    if ctx.room is None:
+        return None
+    candidates = open_in_room(ctx)
+    objects = ctx.services.router.objects(ctx.masked_text)
+    if objects:
+        matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
+    else:
+        matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+    if len(matches) != 1:  # none, or no telling which: stay quiet rather than guess
+        return None
+    _join_existing(ctx, matches[0], followup=True)
+    return matches[0].category
+
+
+def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, danger: str | None = None) -> None:
     assert ticket.id is not None
     new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
-    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
-    if new_reporter:
+    action = "催办" if followup else "追加"
+    chased_lately = followup and _chased_since(ctx, ticket.id, ctx.now - CHASE_QUIET)
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, action, ctx.masked_text)
+    first = f"【紧急】{ctx.services.config.danger_advice(danger)}\n" if ticket.urgent and danger else ""
+    staff = directory.responsible_staff(ctx.session, ctx.room)
+    if followup:
         ctx.reply(
-            f"这个问题已有邻居反映，编号 #{ticket.id}（{ticket.category}），"
+            f"{first}已帮您催办工单 #{ticket.id}（{ticket.category}），{_handler_label(ctx, staff)}会尽快处理，"
+            f"有进展会告诉您。"
+        )
+    elif new_reporter:
+        ctx.reply(
+            f"{first}这个问题已有邻居反映，编号 #{ticket.id}（{ticket.category}），"
             f"已有{ticket.reporters}人反映，正在处理中，有进展会在群里告知。"
         )
     else:
-        ctx.reply(f"已补充到您的工单 #{ticket.id}，正在处理中。")
-    for person in directory.responsible_staff(ctx.session, ctx.room):
-        ctx.private(person.id, f"【工单 #{ticket.id} 追加】{ctx.caller.name}：{excerpt(ctx.masked_text, f'/进度 {ticket.id}')}")
+        ctx.reply(f"{first}已补充到您的工单 #{ticket.id}，正在处理中。")
+    if chased_lately:
+        return  # staff heard this chase within the hour: one line per hour is enough
+    days = max(0, (ctx.now - ticket.created_at).days)
+    words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
+    line = (
+        f"【催办 #{ticket.id}】{ticket.category} · 已受理{days}天 · {ctx.caller.name}：{words}"
+        if followup else f"【工单 #{ticket.id} 追加】{ctx.caller.name}：{words}"
+    )
+    for person in staff:
+        ctx.private(person.id, line)
+
+
+def _chased_since(ctx: Context, ticket_id: int, since) -> bool:
+    stmt = select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.action == "催办", col(TicketEvent.at) >= since
+    )
+    return ctx.session.exec(stmt).one() > 0

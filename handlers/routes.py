@@ -22,12 +22,17 @@ async def route_message(ctx: Context, text: str) -> tuple[str, str | None]:
     if label == "petition":
         passive_ok = room is None or (room.kind == "stairwell" and room.auto_tickets)
         if passive_ok or ctx.event.mentions_bot:
-            await petitions.on_petition(ctx, category, route.urgent, text)
+            category = await petitions.on_petition(ctx, category, route.urgent, text)
     elif label == "legal":
         await legal.on_legal(ctx, category, route.urgent)
     elif label == "notice":
         await notices.on_notice(ctx, category)
-    elif ctx.event.mentions_bot or room is None:
+    elif route.followup and room is not None and room.kind == "stairwell" and room.auto_tickets:
+        # "还没人管吗？都一个礼拜了": a chase of the sender's open ticket, else nothing
+        joined = await petitions.on_followup(ctx, text)
+        if joined:
+            return "petition", joined
+    if label == "other" and (ctx.event.mentions_bot or room is None):
         # Asked directly: a substantive message becomes a petition, anything else gets one hint.
         if len(text) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot and room:
             await petitions.on_petition(ctx, "其他", route.urgent, text)

@@ -33,6 +33,8 @@ class Route:
     urgent: bool
     score: float
     keywords: tuple[str, ...]  # cues that drove the decision ("-收到" = negative, "#问句" = pattern)
+    danger: str | None = None  # the kind of an urgent danger (gas, fire, lift, fraud...): its advice
+    followup: bool = False     # worded as a follow-up ("还是没人修", "又来了", "都一个礼拜了")
 
 
 # Structural cues: a fixed, small set of precompiled patterns (never one regex per keyword).
@@ -107,6 +109,45 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "人倒地": re.compile(
         r"(?:倒在|倒地|躺在)\S{0,8}(?:没反应|叫不醒|不动了|起不来)|叫(?:她|他)?(?:也|都)?(?:没反应|不醒)|昏迷|不省人事"
     ),
+    # a fraud under way: someone posing as police or a service pushes the asker (or a relative)
+    # to transfer money, read out a code, share a screen: "冒充公安让我转账", "我妈正在给骗子汇款"
+    "诈骗进行": re.compile(
+        r"安全账户|资金清查|(?:冒充|自称|假冒|假装|说是|声称|装成)\S{0,12}(?:公安|警察|民警|警官|客服|银行|法院|检察|领导|"
+        r"老师|快递|医保|社保|税务|京东|淘宝|支付宝|微信)\S{0,24}(?:转账|汇款|打钱|转钱|转过去|验证码|共享屏幕|屏幕共享|"
+        r"下载|贷款|冻结|洗钱|注销|退款|理赔)"
+        r"|(?=.*(?:骗子|诈骗|陌生|公安|警察|客服|银行|法院|检察|对方|来电|电话里|视频通话|刷单|投资|理财|贷款|退款|冻结))"
+        r".*(?:(?:让|叫|要|逼|催)(?:我|我妈|我爸|老人|老爷子|老太太|她|他)\S{0,8}(?:转账|汇款|打钱|转钱|验证码|共享屏幕|屏幕共享)"
+        r"|(?:我|我妈|我爸|老人|老爷子|老太太|她|他)\S{0,3}(?:正在|正|在|刚|刚刚)(?:给\S{0,6})?(?:转账|汇款|转钱|打钱))"
+    ),
+    # a cry for help overheard: "楼上孩子在喊救命", "隔壁女的一直哭喊"
+    "呼救": re.compile(
+        r"(?:楼上|楼下|隔壁|对门|有人|孩子|小孩|女的|女人|老人|邻居|家里|屋里)\S{0,8}(?:喊救命|呼救|喊着救命|哭喊|惨叫|喊打人)"
+    ),
+    # an elderly neighbour not seen or not answering: "独居老人好几天没出门 敲门也没人应"
+    "无应答": re.compile(
+        r"(?=.*(?:老人|老太|老头|老大爷|大爷|大妈|奶奶|爷爷|阿姨|叔叔|独居|一个人住|孤寡|空巢))"
+        r"(?:.*(?:敲门|叫门|打电话|打他电话|打她电话|喊他|喊她|按门铃)\S{0,6}(?:没人应|没人开|不开门|没反应|没动静|没人接|"
+        r"不接|没回应|也不应|没人答应)"
+        r"|(?=.*(?:独居|一个人住|孤寡|空巢|担心|不放心|出事|没动静))"
+        r".*(?:几天|好几天|两天|三天|多天|\d+天)\S{0,3}没(?:出门|出来|见|看到|看见|露面|下楼|动静|开门|开灯|拿快递|取牛奶))"
+    ),
+    # a follow-up on a reported problem: "还是没人修", "有人管吗 都一个礼拜了", "又来了", "还在咚咚咚"
+    "跟进": re.compile(
+        r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
+        r"|还没(?:修|好|处理|解决|人管|弄|来|清|搬|拿走)|又(?:来了|开始了)|还在(?:吵|响|咚|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹)"
+        r"|都(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
+    ),
+    # talk about a danger, not a danger: films, dreams, similes ("着火了似的好热闹")
+    "虚构": re.compile(
+        r"电视剧|电影里|剧里|视频里|小说里|新闻里|新闻上|游戏里|梦里|梦见|梦到|演习|似的|(?:像|跟)\S{0,6}一样"
+    ),
+    # a danger that did not happen: "差点摔了", "差一点砸到人" (the word it names is no alarm)
+    "未遂": re.compile(r"(?:差点|差一点|险些|差些|幸好没|还好没|好在没|差点儿)\S{0,2}(?:摔|砸|滑|绊|撞|磕|跌)\S{0,2}"),
+    # warnings about fraud, not a fraud under way: "提醒大家 冒充客服让转账的都是骗子"
+    "防骗提醒": re.compile(
+        r"提醒|谨防|警惕|提防|注意防|(?<!要)不要(?:相信|轻信|转账|点)|千万(?:别|不要)|都是(?:骗|诈)|一律是|就是诈骗|不会(?:让|要求)"
+        r"|不存在|没有所谓|防骗|反诈|宣传|大家(?:注意|小心)"
+    ),
     # announcements address an age group: "60岁以上老人", "65周岁以上"
     "年龄段": re.compile(r"\d{2}\s*周?岁(?:以上|以下|及以上)"),
     # a danger only imagined ("着火了就完了", "万一起火"): no urgent flag
@@ -126,6 +167,7 @@ class _Urgent:
     term: str       # the word, or "#pattern"
     category: str   # the petition category of the danger; "-" = the danger is only imagined
     danger: bool    # True: adds the danger bonus; False: an alarm word, raises the flag only
+    kind: str | None = None  # the danger kind (lexicon `danger_kinds`): which advice fits
 
 
 class Router:
@@ -201,6 +243,10 @@ class Router:
         self.urgent_legal: frozenset[str] = frozenset(raw.get("urgent_legal", []))
         self.patterns: dict[str, dict[str, float]] = {}
         self.pattern_urgent: dict[str, str] = {}
+        # `cancel: all` (talk about a danger: no flag, no bonus), `cancel: <kind>` (only that
+        # kind), `cancel: near` (a near miss: the danger words inside the match)
+        self.pattern_cancel: dict[str, str] = {}
+        self.followup_patterns: frozenset[str] = frozenset()
         for name, weights in raw.get("patterns", {}).items():
             if name not in _PATTERNS:
                 continue
@@ -208,12 +254,41 @@ class Router:
             if "urgent" in weights:
                 # `urgent: <category>` = a danger; `urgent: none` = the danger is only imagined
                 self.pattern_urgent[name] = str(weights.pop("urgent"))
+            if "cancel" in weights:
+                self.pattern_cancel[name] = str(weights.pop("cancel"))
+            if weights.pop("followup", False):
+                self.followup_patterns |= {name}
             self.patterns[name] = {k: float(v) for k, v in weights.items()}
+        self._load_dangers(raw)
+        self._load_objects(raw.get("objects") or {})
         self._load_facility_fault(raw.get("facility_fault") or {}, table)
         self.table = {k: tuple(v) for k, v in table.items()}
         self.max_span = 4
         # every proper prefix of a term: lets the scan stop extending a run early
         self.prefixes = frozenset(t[:k] for t in table for k in range(1, len(t)))
+
+    def _load_dangers(self, raw: dict[str, Any]) -> None:
+        """Danger kinds ({kind: [words and #patterns]}, in priority order) and the label a kind's
+        danger bonus goes to (a fraud under way is a legal matter; everything else a petition)."""
+        self.danger_kind: dict[str, str] = {}
+        self.kind_rank: dict[str, int] = {}
+        for rank, (kind, terms) in enumerate((raw.get("danger_kinds") or {}).items()):
+            self.kind_rank[str(kind)] = rank
+            for term in terms or []:
+                self.danger_kind.setdefault(str(term), str(kind))
+        self.danger_label: dict[str, str] = {str(k): str(v) for k, v in (raw.get("danger_label") or {}).items()}
+
+    def _load_objects(self, raw: dict[str, Any]) -> None:
+        """What a problem is about ({object: [words]}), to tell one problem from another.
+
+        Names starting with "*" are generic ("*噪音": 吵, 噪音): they only decide when neither
+        report names a specific object ("咚咚咚", "装修")."""
+        self.object_of: dict[str, str] = {}
+        for name, terms in raw.items():
+            for term in terms or []:
+                self.object_of.setdefault(str(term), str(name))
+        # a table of its own, so object words never shadow a cue of the routing scan
+        self.object_prefixes = frozenset(t[:k] for t in self.object_of for k in range(1, len(t)))
 
     def _load_facility_fault(self, ff: dict[str, Any], table: dict[str, list]) -> None:
         """The facility + fault combination: {term: category} objects, fault and blocker sets.
@@ -253,16 +328,20 @@ class Router:
             table.setdefault(term, [])
 
     # ---- matching ------------------------------------------------------------------------
-    def _scan(self, tokens: list[str]) -> list[tuple[str, int]]:
-        """Greedy longest match over runs of up to `max_span` adjacent tokens: (term, token index)."""
-        table, prefixes, found, n, i, span = self.table, self.prefixes, [], len(tokens), 0, self.max_span
+    def _scan(self, tokens: list[str], table: Any = None, prefixes: frozenset[str] | None = None) -> list[tuple[str, int]]:
+        """Greedy longest match over runs of up to `max_span` adjacent tokens: (term, token index).
+
+        Over the routing table, or another one (the objects') with its prefixes."""
+        table = self.table if table is None else table
+        prefixes = self.prefixes if prefixes is None else prefixes
+        found, n, i, span = [], len(tokens), 0, self.max_span
         while i < n:
             token = tokens[i]
             if token not in prefixes:  # fast path: most tokens start no longer term
                 if token in table:
                     found.append((token, i))
                 elif len(token) >= 3:
-                    found.extend((part, i) for part in self._parts(token))
+                    found.extend((part, i) for part in self._parts(token, table))
                 i += 1
                 continue
             step = 1
@@ -277,19 +356,19 @@ class Router:
             if best is not None:
                 found.append((best, i))
             elif len(token) >= 3:
-                found.extend((part, i) for part in self._parts(token))
+                found.extend((part, i) for part in self._parts(token, table))
             i += step
         return found
 
-    def _parts(self, token: str) -> list[str]:
+    def _parts(self, token: str, table: Any) -> list[str]:
         """Cues inside an unknown long token: jieba glues words ("灯不亮", "月工资", "电梯困人")."""
-        table, n = self.table, len(token)
+        n = len(token)
         head = next((k for k in range(n - 1, 1, -1) if token[:k] in table), 0)
         tail = next((k for k in range(n - 1, 1, -1) if token[n - k:] in table), 0)
         parts = [token[:head]] if head else []
         if tail and head + tail <= n:
             parts.append(token[n - tail:])
-        if not parts:
+        if not parts and table is self.table:
             sfx = self._suffix(token)
             if sfx:
                 parts.append("@" + sfx)  # e.g. "@县" for an unknown "xx县"
@@ -337,7 +416,7 @@ class Router:
                 continue
             for label, cat, w in self.table[term]:
                 if label == "urgent" or label == "alarm":
-                    urgent_hits.append(_Urgent(term, cat or "", label == "urgent"))
+                    urgent_hits.append(_Urgent(term, cat or "", label == "urgent", self.danger_kind.get(term)))
                     continue
                 scores[label] += w
                 if cat == "-":
@@ -348,7 +427,7 @@ class Router:
                     cats[label][cat] = cats[label].get(cat, 0.0) + w
         if ff_faults and (ff_objects or blocked):
             self._apply_facility_fault(ff_objects, ff_faults, blocked, scores, cats, cues)
-        self._apply_patterns(text, scores, cues, urgent_hits)
+        followup = self._apply_patterns(text, scores, cues, urgent_hits)
         self._apply_danger(urgent_hits, scores, cats, cues)
         for min_len, weights in self.length_bonus:
             if len(text) >= min_len:
@@ -361,7 +440,7 @@ class Router:
             for lab, w in self.staff_prior.items():
                 scores[lab] += w
                 cues[lab].append(_Hit("#工作人员", w))
-        return self._decide(scores, cats, cues, urgent_hits)
+        return self._decide(scores, cats, cues, urgent_hits, followup)
 
     def _apply_facility_fault(
         self,
@@ -429,21 +508,31 @@ class Router:
         scores: dict[str, float],
         cues: dict[str, list[_Hit]],
         urgent_hits: list[_Urgent],
-    ) -> None:
+    ) -> bool:
+        """Structural cues; returns whether the message is worded as a follow-up."""
         compact = text.replace(" ", "").replace("\u3000", "")
+        followup, cancels = False, []
         for name, weights in self.patterns.items():
             if not weights and not urgent_hits and self.pattern_urgent.get(name) == "none":
                 continue  # nothing to cancel (a cancelling pattern comes after the danger ones)
-            if _PATTERNS[name].search(compact):
-                for lab, w in weights.items():
-                    scores[lab] += w
-                    cues[lab].append(_Hit("#" + name, w))
-                if name in self.pattern_urgent:
-                    cat = self.pattern_urgent[name]
-                    if cat == "none":  # cancels the flag, not the weight
-                        urgent_hits.append(_Urgent("#" + name, "-", False))
-                    else:
-                        urgent_hits.append(_Urgent("#" + name, cat, True))
+            match = _PATTERNS[name].search(compact)
+            if not match:
+                continue
+            followup = followup or name in self.followup_patterns
+            for lab, w in weights.items():
+                scores[lab] += w
+                cues[lab].append(_Hit("#" + name, w))
+            if name in self.pattern_cancel:
+                cancels.append((self.pattern_cancel[name], match))
+            if name in self.pattern_urgent:
+                cat = self.pattern_urgent[name]
+                if cat == "none":  # cancels the flag, not the weight
+                    urgent_hits.append(_Urgent("#" + name, "-", False))
+                else:
+                    urgent_hits.append(_Urgent("#" + name, cat, True, self.danger_kind.get("#" + name)))
+        for what, match in cancels:
+            urgent_hits[:] = [u for u in urgent_hits if not _cancelled(u, what, match)]
+        return followup
 
     def _apply_danger(
         self,
@@ -452,16 +541,24 @@ class Router:
         cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
     ) -> None:
-        """Danger to life or property: one fixed petition bonus, whatever the number of words."""
-        danger = next((u for u in urgent_hits if u.danger), None)
-        if danger is None:
+        """Danger to life or property: one fixed bonus, whatever the number of words.
+
+        The bonus goes to petition (someone must come), or to the label of the danger's kind
+        (a fraud under way: legal)."""
+        dangers = [u for u in urgent_hits if u.danger]
+        if not dangers:
             return
+        danger = min(dangers, key=self._rank)
         term, cat = danger.term, danger.category
-        scores["petition"] += self.urgent_weight
-        cues["petition"].append(_Hit(term, self.urgent_weight))
+        label = self.danger_label.get(danger.kind or "", "petition")
+        scores[label] += self.urgent_weight
+        cues[label].append(_Hit(term, self.urgent_weight))
         # the danger names the category (a gas smell in the kitchen is a fire hazard, a burst
         # pipe a repair), unless the topic words weigh more
-        cats["petition"][cat] = cats["petition"].get(cat, 0.0) + self.urgent_category_weight
+        cats[label][cat] = cats[label].get(cat, 0.0) + self.urgent_category_weight
+
+    def _rank(self, hit: _Urgent) -> int:
+        return self.kind_rank.get(hit.kind or "", len(self.kind_rank))
 
     def _decide(
         self,
@@ -469,23 +566,41 @@ class Router:
         cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
         urgent_hits: list[_Urgent],
+        followup: bool = False,
     ) -> Route:
         best = max(LABELS, key=lambda lab: scores[lab])
         score = round(scores[best], 3)
         keywords = _keywords(cues[best])
         if scores[best] < self.thresholds[best] or not self._enough_cues(cues[best]):
-            return Route("other", None, False, score, keywords)
+            return Route("other", None, False, score, keywords, followup=followup)
         category = self._category(best, cats[best])
         if best not in ("petition", "legal") or any(u.category == "-" for u in urgent_hits):
             flags = []
         elif best == "petition":
-            flags = [u.term for u in urgent_hits]
+            flags = urgent_hits
         else:
-            flags = [u.term for u in urgent_hits if u.category in self.urgent_legal]
+            flags = [u for u in urgent_hits if u.category in self.urgent_legal]
         urgent = bool(flags)
+        danger = None
         if urgent:
-            keywords = tuple(dict.fromkeys("!" + t.lstrip("#") for t in flags)) + keywords
-        return Route(best, category, urgent, score, keywords)
+            keywords = tuple(dict.fromkeys("!" + u.term.lstrip("#") for u in flags)) + keywords
+            danger = min(flags, key=self._rank).kind
+        return Route(best, category, urgent, score, keywords, danger, followup)
+
+    def objects(self, text: str) -> frozenset[str]:
+        """What a report is about: the objects its words name (lexicon `objects`).
+
+        A word that only qualifies the next one ("通下水道的小广告": the flyer, not the drain;
+        "电梯的灯") is left out, so two reports never share an object by a shared word alone."""
+        tokens = segment.cut((text or "")[: self.max_chars])
+        found = self._scan(tokens, self.object_of, self.object_prefixes)
+        kept = []
+        for k, (term, pos) in enumerate(found):
+            nxt = found[k + 1][1] if k + 1 < len(found) else None
+            if nxt is not None and nxt > pos and "".join(tokens[pos:nxt]) in (term, term + "的"):
+                continue  # a modifier of the next object
+            kept.append(self.object_of[term])
+        return frozenset(kept)
 
     def _enough_cues(self, hits: list[_Hit]) -> bool:
         """One word is never a case: need two positive words, or one very strong one.
@@ -503,6 +618,15 @@ class Router:
             return self.defaults.get(label) or self.category_order[label][0]
         order = self.category_order[label]
         return max(positive, key=lambda c: (positive[c], -order.index(c)))
+
+
+def _cancelled(hit: _Urgent, what: str, match: re.Match[str]) -> bool:
+    """Whether a cancelling pattern removes this danger (see Router._apply_patterns)."""
+    if what == "all":
+        return True
+    if what == "near":  # only the words the near miss names ("差点摔了": 摔了)
+        return hit.term[0] != "#" and hit.term in match.group(0)
+    return hit.kind == what
 
 
 def _keywords(hits: list[_Hit], limit: int = 12) -> tuple[str, ...]:

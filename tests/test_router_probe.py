@@ -17,7 +17,7 @@ from nlp.router import Route, Router, default_router
 PROBE = Path(__file__).parent / "data" / "chat_probe.jsonl"
 CATEGORIES = {
     "petition": {"环境卫生", "楼道堆物", "噪音扰民", "群租房与出租", "设施报修", "停车交通", "消防安全隐患",
-                 "邻里矛盾", "困难求助", "建议"},
+                 "安全隐患", "邻里矛盾", "困难求助", "建议"},
     "legal": {"婚姻家庭", "继承", "劳动争议", "借贷", "租赁买卖", "物业与相邻", "交通事故", "诈骗与消费", "其他法律"},
     "notice": {"停水停电", "安全提示", "活动报名", "政策登记", "防疫与卫生"},
 }
