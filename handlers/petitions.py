@@ -126,6 +126,9 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     route = _route(ctx, text)
     urgent = urgent or emergency_active(ctx)
     now = ctx.now
+    if room is not None and route.followup and not urgent and not ctx.services.router.objects(ctx.masked_text):
+        # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none
+        return await on_followup(ctx, text) or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
         for existing in open_in_room(ctx):
             if same_problem(existing, ctx.masked_text, urgent, ctx.services.router):
