@@ -242,8 +242,9 @@ def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, dang
     first = f"【紧急】{ctx.services.config.danger_advice(danger)}\n" if ticket.urgent and danger else ""
     staff = directory.responsible_staff(ctx.session, ctx.room)
     if followup:
+        others = f"已有{ticket.reporters}人反映，" if new_reporter else ""
         ctx.reply(
-            f"{first}已帮您催办工单 #{ticket.id}（{ticket.category}），{_handler_label(ctx, staff)}会尽快处理，"
+            f"{first}已帮您催办工单 #{ticket.id}（{ticket.category}），{others}{_handler_label(ctx, staff)}会尽快处理，"
             f"有进展会告诉您。"
         )
     elif new_reporter:

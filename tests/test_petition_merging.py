@@ -1,9 +1,12 @@
 """Several reports of one problem join one ticket; a different or more dangerous problem never does."""
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
-from storage.models import Ticket
+from handlers.petitions import places, same_object, same_place
+from nlp.router import default_router
+from storage.models import AuditEntry, Message, Ticket, TicketEvent
 
 
 def ticket_rows(chat) -> list[Ticket]:
@@ -22,7 +25,8 @@ async def test_a_gas_smell_never_joins_an_old_clutter_ticket(chat):
     await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang")
     gas = await chat.say("楼道里煤气味很重，快来人看看", sender="res-chen")
     group = [r for r in gas if r.room_id]
-    assert "#2" in group[0].text and "119" in group[0].text  # its own ticket, safety line first
+    # its own ticket, the gas advice first (no switches, air the room, call from outside)
+    assert "#2" in group[0].text and group[0].text.index("不要开关电器") < group[0].text.index("#2")
     rows = ticket_rows(chat)
     assert len(rows) == 2 and rows[1].urgent and not rows[0].urgent
 
@@ -62,3 +66,110 @@ async def test_a_repeat_finds_its_ticket_even_when_newer_ones_exist(chat):
     joined = await chat.say("电梯还是不能用，老人下不了楼", sender="res-chen")
     assert "#1" in joined[0].text
     assert [t.reporters for t in ticket_rows(chat)] == [2, 1]
+
+
+def events(chat, ticket_id: int) -> list[str]:
+    with Session(chat.app.engine) as session:
+        rows = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
+        return [e.action for e in rows]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("402群租的事有人管吗", {"flat": 402, "floor": 4}),
+        ("3-302门口堆了东西", {"flat": 302, "floor": 3}),
+        ("1201的空调滴水", {"flat": 1201, "floor": 12}),
+        ("一楼下水道堵了", {"floor": 1}),
+        ("五楼的灯不亮", {"floor": 5}),
+        ("12层电梯口", {"floor": 12}),
+        ("2单元门禁坏了", {"unit": 2}),
+        ("3号楼的路灯", {"building": 3}),
+        ("1号电梯又停了", {"no": 1}),
+        # dates, times, amounts and stairs are not places
+        ("11月25日下午3点停水", {}),
+        ("交了1200块物业费", {}),
+        ("2026年的事", {}),
+        ("楼梯扶手松了", {}),
+        ("都等了10:30了", {}),
+    ],
+)
+def test_places(text: str, want: dict) -> None:
+    assert places(text) == want
+
+
+def test_places_compatible_only_when_every_shared_kind_agrees() -> None:
+    assert same_place(places("402群租"), places("群租的事有人管吗"))
+    assert same_place(places("4楼群租"), places("402群租"))
+    assert not same_place(places("402群租"), places("502群租"))
+    assert not same_place(places("3楼的灯"), places("5楼灯也坏了"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "same"),
+    [
+        ("楼道灯坏了", "灯还是没人修啊", True),  # a family word ("灯") matches a facet
+        ("楼道灯坏了", "路灯不亮", False),  # two facets of one family: two problems
+        ("楼上天天半夜咚咚咚", "又来了 楼上还在跺脚", True),
+        ("楼上装修电钻响", "楼下的狗叫了一晚上", False),
+        ("楼上装修吵死了", "又吵起来了 吵得睡不着", True),
+        ("门上贴满了通下水道的小广告", "一楼下水道堵了", False),  # 下水道 only qualifies the flyer
+        ("楼道里煤气味好大", "垃圾桶着火了 烟好大", False),
+        ("楼梯口堆了纸箱", "楼梯口煤气味好大", False),
+    ],
+)
+def test_objects_decide_the_problem(old: str, new: str, same: bool) -> None:
+    router = default_router()
+    assert same_object(router.objects(old), router.objects(new)) is same, (router.objects(old), router.objects(new))
+
+
+async def test_a_follow_up_days_later_is_a_chase_of_the_open_ticket(chat, clock):
+    await chat.say("3楼楼道灯坏了", sender="res-zhang")
+    clock.advance(seconds=4 * 86400)
+    chase = await chat.say("灯还是没人修啊", sender="res-chen")
+    assert "#1" in [r for r in chase if r.room_id][0].text
+    assert any(r.to == "officer-li" and "催办" in r.text and "4天" in r.text for r in chase)
+    assert events(chat, 1) == ["受理", "催办"]
+    assert [t.reporters for t in ticket_rows(chat)] == [2]
+
+
+async def test_a_neighbour_repeating_the_problem_adds_to_it(chat):
+    await chat.say("电梯坏了", sender="res-zhang")
+    await chat.say("电梯停在3楼不动了", sender="res-chen")
+    assert events(chat, 1) == ["受理", "追加"]
+
+
+async def test_a_follow_up_without_an_open_ticket_stays_silent(chat):
+    replies = await chat.say("还没人管吗？都一个礼拜了", sender="res-chen")
+    assert replies == [] and ticket_rows(chat) == []
+
+
+async def test_the_throttle_holds_back_tickets_but_logs_the_messages(make_chat, config):
+    cfg = config.model_copy(update={"tickets": config.tickets.model_copy(
+        update={"throttle": config.tickets.throttle.model_copy(update={"max_tickets": 2})})})
+    chat = await make_chat(cfg)
+    for text in ("楼道灯坏了", "单元门门禁坏了"):
+        await chat.say(text, sender="res-chen")
+    told = await chat.say("垃圾桶满了好几天没人倒", sender="res-chen")
+    quiet = await chat.say("楼梯口堆满了纸箱", sender="res-chen")
+    assert len(told) == 1 and "较多" in told[0].text and quiet == []
+    urgent = await chat.say("楼道里好大的煤气味", sender="res-chen")
+    assert "不要开关电器" in urgent[0].text
+    assert [t.urgent for t in ticket_rows(chat)] == [False, False, True]
+    with Session(chat.app.engine) as session:
+        assert len(session.exec(select(Message).where(Message.sender_id == "res-chen")).all()) == 5
+        assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "限流")).all()) == 1
+
+
+async def test_an_urgent_ticket_tells_the_trio_and_the_grid_worker_at_once(chat):
+    replies = await chat.say("隔壁独居的王大爷两天没出门了 敲门也没人应", sender="res-zhang")
+    told = {r.to for r in replies if r.to}
+    assert {"officer-li", "leader-zhou", "grid-zhao"} <= told
+    ordinary = await chat.say("3楼楼道灯坏了", sender="res-zhang")
+    assert "grid-zhao" not in {r.to for r in ordinary if r.to}
+
+
+async def test_a_fraud_under_way_in_the_legal_group_gets_the_fraud_line_first(chat):
+    replies = await chat.say("有人冒充客服让我把钱转到安全账户 我该怎么办", sender="res-zhang", room="幸福里法润民生群")
+    group = [r for r in replies if r.room_id]
+    assert group[0].text.index("110 / 96110") < group[0].text.index("不要转账、立即挂断") < group[0].text.index("L1")
