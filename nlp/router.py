@@ -136,7 +136,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a follow-up on a reported problem: "还是没人修", "有人管吗 都一个礼拜了", "又来了", "还在咚咚咚"
     "跟进": re.compile(
         r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
-        r"|还没(?:修|好|处理|解决|人管|弄|来|清|搬|拿走)|又(?:来了|开始了|在|叫|响|吵|没人|堵|漏)"
+        r"|还没(?:修|好|处理|解决|人管|弄|来|清|搬|拿走)|又(?:来了|开始|在|叫|响|吵|没人|堵|漏|出)"
         r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹)"
         r"|都(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
@@ -601,8 +601,12 @@ class Router:
         kept = []
         for k, (term, pos) in enumerate(found):
             nxt = found[k + 1][1] if k + 1 < len(found) else None
-            if nxt is not None and nxt > pos and "".join(tokens[pos:nxt]) in (term, term + "的"):
-                continue  # a modifier of the next object
+            modified = found[k + 1][0] if nxt is not None else ""
+            if (
+                nxt is not None and nxt > pos and not self.object_of[modified].startswith("*")
+                and "".join(tokens[pos:nxt]) in (term, term + "的")
+            ):
+                continue  # a modifier of the next specific object ("通下水道的小广告")
             kept.append(self.object_of[term])
         return frozenset(kept)
 
