@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from typing import Callable
 
 from sqlmodel import col, func, select
 
 from bot.context import Context
 from handlers.deadlines import due_at, format_due
 from bot.config import ROLE_NAMES
+from nlp.router import default_router
 from storage import directory, tickets
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Ticket, TicketEvent
@@ -92,6 +94,12 @@ def same_object(old: frozenset[str], new: frozenset[str]) -> bool:
     return bool(_families(old) & _families(new))
 
 
+def objects_of(router) -> Callable[[str], frozenset[str]]:
+    """The router's object finder; a router without one (a test's scripted router) borrows the
+    lexicon's, so one-problem-one-ticket holds whatever routes the message."""
+    return getattr(router, "objects", None) or default_router().objects
+
+
 def same_problem(existing: Ticket, new_text: str, new_urgent: bool, router) -> bool:
     """A new report joins an open ticket only when it is about the same object (the thing broken,
     the behaviour complained of: lexicon `objects`) in a compatible place, and never an urgent
@@ -100,7 +108,8 @@ def same_problem(existing: Ticket, new_text: str, new_urgent: bool, router) -> b
         return False
     if not same_place(places(existing.text), places(new_text)):
         return False
-    return same_object(router.objects(existing.text), router.objects(new_text))
+    objects = objects_of(router)
+    return same_object(objects(existing.text), objects(new_text))
 
 
 def open_in_room(ctx: Context) -> list[Ticket]:
@@ -126,7 +135,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     route = _route(ctx, text)
     urgent = urgent or emergency_active(ctx)
     now = ctx.now
-    if room is not None and route.followup and not urgent and not ctx.services.router.objects(ctx.masked_text):
+    if (
+        room is not None and route.followup and not urgent and not ctx.event.mentions_bot
+        and not objects_of(ctx.services.router)(ctx.masked_text)
+    ):
         # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none
         return await on_followup(ctx, text) or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
@@ -221,8 +233,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
     if ctx.room is None:
         return None
     candidates = open_in_room(ctx)
-    objects = ctx.services.router.objects(ctx.masked_text)
-    if objects:
+    if objects_of(ctx.services.router)(ctx.masked_text):
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     else:
         matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
