@@ -247,9 +247,12 @@ def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, dang
     assert ticket.id is not None
     new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
-    action = "催办" if followup else "追加"
     chased_lately = followup and _chased_since(ctx, ticket.id, ctx.now - CHASE_QUIET)
-    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, action, ctx.masked_text)
+    # The words go in a 追加 event (where deletion finds a resident's words); a chase adds a 催办
+    # event that carries none.
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
+    if followup:
+        tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "催办")
     first = f"【紧急】{ctx.services.config.danger_advice(danger)}\n" if ticket.urgent and danger else ""
     staff = directory.responsible_staff(ctx.session, ctx.room)
     if followup:
