@@ -44,6 +44,11 @@ def router() -> Router:
         ("水管爆了 水漫到楼道了", "petition", "flood"),
         ("12楼外墙瓷砖掉下来了", "petition", "falling"),
         ("楼上扔下来个花盆 砸到人了 在流血", "petition", "falling"),
+        ("空调外机晃得厉害 眼看要掉下来了", "petition", "falling"),
+        ("楼下那对夫妻又打起来了 摔盆砸碗的", "petition", "violence"),
+        ("602男的喝了酒在家打人", "petition", "violence"),
+        ("三楼电梯停了 里面还关着人", "petition", "lift"),
+        ("小区门口有个大爷晕过去了", "petition", "person"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -93,6 +98,10 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "昨晚梦见电梯困人了",
         "新闻里说某地煤气爆炸了",
         "我老公打游戏打到半夜",
+        "热得我快晕过去了",
+        "两个小孩在楼下玩 打起来了 哈哈",
+        "游戏里两个人打起来了",
+        "谁借我个打气筒 车胎没气了",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
