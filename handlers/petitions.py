@@ -282,6 +282,7 @@ def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, dang
 
 def _chased_since(ctx: Context, ticket_id: int, since) -> bool:
     stmt = select(func.count()).select_from(TicketEvent).where(
-        TicketEvent.ticket_id == ticket_id, TicketEvent.action == "催办", col(TicketEvent.at) >= since
+        TicketEvent.ticket_id == ticket_id, TicketEvent.action == "催办", col(TicketEvent.at) >= since,
+        TicketEvent.actor_id != "bot",  # the overdue job's own 催办 does not count as a resident's chase
     )
     return ctx.session.exec(stmt).one() > 0
