@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 
 THROTTLED = "限流"  # audit action: the sender was told once that they are over the ticket limit
 CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pings no one again
+# A follow-up that names nothing must ask about the handling itself to chase the sender's ticket:
+# nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
+CHASE = re.compile(
+    r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清)"
+    r"|都(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
+    r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄)|啥时候(?:来|修|处理|弄)"
+)
 
 
 def _handler_label(ctx: Context, staff: list) -> str:
@@ -235,8 +242,10 @@ async def on_followup(ctx: Context, text: str) -> str | None:
     candidates = open_in_room(ctx)
     if objects_of(ctx.services.router)(ctx.masked_text):
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
-    else:
+    elif CHASE.search(ctx.masked_text):
         matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+    else:  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
+        matches = []
     if len(matches) != 1:  # none, or no telling which: stay quiet rather than guess
         return None
     _join_existing(ctx, matches[0], followup=True)
