@@ -173,3 +173,25 @@ async def test_a_fraud_under_way_in_the_legal_group_gets_the_fraud_line_first(ch
     replies = await chat.say("有人冒充客服让我把钱转到安全账户 我该怎么办", sender="res-zhang", room="幸福里法润民生群")
     group = [r for r in replies if r.room_id]
     assert group[0].text.index("110 / 96110") < group[0].text.index("不要转账、立即挂断") < group[0].text.index("L1")
+
+
+async def test_chatter_never_chases_or_joins_open_tickets(chat):
+    """With five problems open, a month of the probe's chatter (from the reporters themselves)
+    opens, joins and chases nothing."""
+    import json
+    from pathlib import Path
+
+    for text, who in (("3楼楼道灯坏了", "res-zhang"), ("电梯又坏了 停在5楼", "res-chen"), ("楼上半夜咚咚咚 吵死了", "res-zhang"),
+                      ("402群租 住了十几个人", "res-chen"), ("楼梯口堆满了纸箱", "res-zhang")):
+        await chat.say(text, sender=who)
+    probe = Path(__file__).parent / "data" / "chat_probe.jsonl"
+    chatter = [row["text"] for row in map(json.loads, probe.read_text(encoding="utf-8").splitlines()) if row["label"] == "other"]
+    answered = []
+    for n, text in enumerate(chatter):
+        replies = await chat.say(text, sender=("res-zhang", "res-chen")[n % 2])
+        if replies:
+            answered.append((text, [r.text for r in replies]))
+    assert not answered, answered
+    with Session(chat.app.engine) as session:
+        assert len(ticket_rows(chat)) == 5
+        assert session.exec(select(TicketEvent).where(TicketEvent.action.in_(["追加", "催办"]))).all() == []
