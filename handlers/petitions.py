@@ -46,6 +46,7 @@ def emergency_active(ctx: Context) -> bool:
 
 # Where in the building a report is: a flat (402, 3-302, 502室), a floor (3楼, 五楼, 5层), a unit, a
 # building, a numbered thing (1号电梯). Two reports naming different ones are different problems.
+HOTLINES = frozenset({"110", "119", "120", "122"})  # "已经打了110" names no flat
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十")}
 _FLAT = re.compile(r"(?<![\d.:：/年月-])(?:\d{1,2}\s*[-－]\s*)?(\d{1,2})(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%])")
 _FLOOR = re.compile(r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?!梯|道|房|主|长|号)")
@@ -66,7 +67,7 @@ def _number(text: str) -> int:
 def places(text: str) -> dict[str, int]:
     """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1}, for what the text names."""
     found: dict[str, int] = {}
-    flat = _FLAT.search(text)
+    flat = next((m for m in _FLAT.finditer(text) if m.group(1) + m.group(2) not in HOTLINES), None)
     if flat:
         found["flat"] = int(flat.group(1) + flat.group(2))
         found["floor"] = int(flat.group(1))

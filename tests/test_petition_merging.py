@@ -92,6 +92,8 @@ def events(chat, ticket_id: int) -> list[str]:
         ("2026年的事", {}),
         ("楼梯扶手松了", {}),
         ("都等了10:30了", {}),
+        ("3楼煤气味 已经打了110", {"floor": 3}),  # an emergency number is no flat
+        ("打了120 人在502门口", {"flat": 502, "floor": 5}),
     ],
 )
 def test_places(text: str, want: dict) -> None:
