@@ -49,6 +49,8 @@ def router() -> Router:
         ("602男的喝了酒在家打人", "petition", "violence"),
         ("三楼电梯停了 里面还关着人", "petition", "lift"),
         ("小区门口有个大爷晕过去了", "petition", "person"),
+        ("楼上独居的老爷子电话一直没人接 有点担心", "petition", "unanswered"),
+        ("刚刚有个自称公安局的打来电话让我转账", "legal", "fraud"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -102,6 +104,10 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "两个小孩在楼下玩 打起来了 哈哈",
         "游戏里两个人打起来了",
         "谁借我个打气筒 车胎没气了",
+        "阿姨打电话没人接 可能在忙",
+        "银行说让我转账前核实身份",
+        "着火了 着火了 这首歌太火了",
+        "水管爆了 师傅已经修好了",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
