@@ -19,6 +19,7 @@ from storage.models import AuditEntry, Ticket, TicketEvent
 log = logging.getLogger(__name__)
 
 THROTTLED = "限流"  # audit action: the sender was told once that they are over the ticket limit
+MAX_ASK = 3  # a follow-up that fits up to this many open tickets asks which; more: silence
 CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pings no one again
 # A follow-up that names nothing must ask about the handling itself to chase the sender's ticket:
 # nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
@@ -150,10 +151,14 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none
         return await on_followup(ctx, text) or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
-        for existing in open_in_room(ctx):
-            if same_problem(existing, ctx.masked_text, urgent, ctx.services.router):
-                _join_existing(ctx, existing, followup=route.followup, danger=route.danger if urgent else None)
-                return existing.category
+        matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
+        if 1 < len(matches) <= MAX_ASK and not urgent:
+            _ask_which(ctx, matches)
+            return category
+        if matches:  # one, or so many that the newest is the best guess
+            existing = matches[0]
+            _join_existing(ctx, existing, followup=route.followup, danger=route.danger if urgent else None)
+            return existing.category
     if not urgent and _throttled(ctx):
         return category
     ticket = Ticket(
@@ -247,10 +252,34 @@ async def on_followup(ctx: Context, text: str) -> str | None:
         matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
     else:  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
         matches = []
-    if len(matches) != 1:  # none, or no telling which: stay quiet rather than guess
+    matches = _narrow(ctx, matches)
+    if 1 < len(matches) <= MAX_ASK:
+        _ask_which(ctx, matches)
+        return None
+    if len(matches) != 1:
         return None
     _join_existing(ctx, matches[0], followup=True)
     return matches[0].category
+
+
+def _narrow(ctx: Context, matches: list[Ticket]) -> list[Ticket]:
+    """Of several open tickets a message fits, those naming the very same thing ("楼道灯" over
+    "路灯" for "楼道灯还是不亮"), then the sender's own; newest first."""
+    if len(matches) > 1:
+        objects = objects_of(ctx.services.router)
+        said = {o for o in objects(ctx.masked_text) if not o.startswith("*")}
+        exact = [t for t in matches if said & objects(t.text)]
+        matches = exact or matches
+    if len(matches) > 1:
+        mine = [t for t in matches if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+        matches = mine or matches
+    return matches
+
+
+def _ask_which(ctx: Context, matches: list[Ticket]) -> None:
+    """No telling which open ticket a message means: ask once rather than guess."""
+    numbers = "、".join(f"#{t.id}" for t in sorted(matches, key=lambda t: t.id))
+    ctx.reply(f"您说的是哪一个问题？{numbers} 都在处理中，可发 /进度 编号 查看进展；如是新问题，请说明具体位置。")
 
 
 def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, danger: str | None = None) -> None:

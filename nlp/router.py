@@ -145,7 +145,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a follow-up on a reported problem: "还是没人修", "有人管吗 都一个礼拜了", "又来了", "还在咚咚咚"
     "跟进": re.compile(
         r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
-        r"|还没(?:修|好|处理|解决|人管|弄|来|清|搬|拿走)|又(?:来了|开始|在|叫|响|吵|没人|堵|漏|出)"
+        r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|又(?:来了|开始|在|叫|响|吵|闹|没人|堵|漏|出|拖|跺|蹦|坏|停|黑|臭|堆|占|贴|扔|冒|滴)"
+        r"|(?:怎么样|咋样|如何|处理)了|处理了吗|有结果了吗|有下文吗|有回复吗"
         r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹)"
         r"|都(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
@@ -361,7 +362,7 @@ class Router:
             if token not in prefixes:  # fast path: most tokens start no longer term
                 if token in table:
                     found.append((token, i))
-                elif len(token) >= 3:
+                elif len(token) >= (3 if table is self.table else 2):
                     found.extend((part, i) for part in self._parts(token, table))
                 i += 1
                 continue
@@ -376,16 +377,16 @@ class Router:
                     break
             if best is not None:
                 found.append((best, i))
-            elif len(token) >= 3:
+            elif len(token) >= (3 if table is self.table else 2):
                 found.extend((part, i) for part in self._parts(token, table))
             i += step
         return found
 
     def _parts(self, token: str, table: Any) -> list[str]:
         """Cues inside an unknown long token: jieba glues words ("灯不亮", "月工资", "电梯困人")."""
-        n = len(token)
-        head = next((k for k in range(n - 1, 1, -1) if token[:k] in table), 0)
-        tail = next((k for k in range(n - 1, 1, -1) if token[n - k:] in table), 0)
+        n, shortest = len(token), (2 if table is self.table else 1)  # objects may be one character: 修灯
+        head = next((k for k in range(n - 1, shortest - 1, -1) if token[:k] in table), 0)
+        tail = next((k for k in range(n - 1, shortest - 1, -1) if token[n - k:] in table), 0)
         parts = [token[:head]] if head else []
         if tail and head + tail <= n:
             parts.append(token[n - tail:])
