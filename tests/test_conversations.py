@@ -64,7 +64,7 @@ def _load() -> list[tuple[str, dict[str, Any]]]:
 
 
 CONVERSATIONS = _load()
-MIN_CONVERSATIONS = 2  # raised as the scripted conversations land
+MIN_CONVERSATIONS = 60  # issue 10: at least 60 scripted conversations
 
 
 def test_there_are_enough_conversations():
