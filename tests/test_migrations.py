@@ -4,6 +4,7 @@
 - a database made by release 0.1 (its create_all DDL, kept in tests/data/release_0_1/), with rows
   in every table, is stamped and upgraded with every row kept, and the bot then works on it;
 - a database from a newer release is refused with one line;
+- ``db revision`` writes the next revision from changed models, and it applies;
 - two processes starting at once on an empty database both come up.
 """
 from __future__ import annotations
@@ -17,16 +18,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, Table, Text, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 from sqlmodel.sql.sqltypes import AutoString
 
 from storage import migrations
 from storage.db import create_db_engine, init_schema
-from sqlmodel import Session
-
 from storage.models import Message, Room, SchemaVersion, TimedNotice, UTCDateTime
 from tests.conftest import ROOT, S1
 
@@ -83,8 +84,6 @@ def test_a_second_start_changes_nothing(engine):
 def test_downgrade_to_nothing_and_back(engine):
     init_schema(engine)
     with engine.begin() as conn:
-        from alembic import command
-
         command.downgrade(migrations.alembic_config(conn), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     init_schema(engine)
