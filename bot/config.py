@@ -46,6 +46,10 @@ class Community(Strict):
     grids: list[Grid] = []
 
 
+ACCOUNT_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
+DEFAULT_ACCOUNT = "main"
+
+
 class RoomConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     topic: str = Field(min_length=1)
@@ -53,6 +57,8 @@ class RoomConfig(Strict):
     grid: str | None = None
     stairwell: str | None = None
     auto_tickets: bool = True
+    # The bot account (one WeChat login, one process or more) that serves this group; None: bot.account.
+    account: str | None = Field(default=None, pattern=ACCOUNT_PATTERN)
 
 
 class Grant(Strict):
@@ -81,6 +87,15 @@ class PersonConfig(Strict):
 class BotConfig(Strict):
     name: str = "楼道通"
     max_message_age_seconds: int = Field(default=600, ge=1)
+    # This config's bot account: the rooms without an account of their own belong to it, and a
+    # process serves it unless the environment variable names another (several accounts, one
+    # database: README "Several bot accounts").
+    account: str = Field(default=DEFAULT_ACCOUNT, pattern=ACCOUNT_PATTERN)
+    account_env: str = "STAIRWELL_ACCOUNT"
+
+    def running_account(self) -> str:
+        """The account this process sends as: the environment's choice, else ``account``."""
+        return os.environ.get(self.account_env) or self.account
 
 
 class StorageConfig(Strict):
@@ -292,6 +307,9 @@ class AppConfig(Strict):
                 if topic not in topics:
                     raise ValueError(f"people[{index}].rooms: unknown room topic '{topic}'")
         return self
+
+    def room_account(self, room: RoomConfig) -> str:
+        return room.account or self.bot.account
 
     def outbox_for(self, transport: str) -> OutboxConfig:
         return getattr(self.transport_limits, transport, None) or self.outbox
