@@ -118,6 +118,8 @@ class OutboxConfig(Strict):
     jitter_seconds: float = Field(default=0.5, ge=0)
     max_length: int = Field(default=600, ge=50)
     max_attempts: int = Field(default=5, ge=1)
+    # Rows left 'sending' by a process of this account that died are looked for this often.
+    recover_seconds: float = Field(default=30.0, gt=0)
     retry_base_seconds: float = Field(default=5.0, ge=0)
 
 
@@ -251,6 +253,8 @@ class Holidays(Strict):
 
 class ScheduleConfig(Strict):
     enabled: bool = True
+    # Several processes on one PostgreSQL: one runs the jobs; the others try to take over this often.
+    leader_check_seconds: float = Field(default=10.0, gt=0, le=60)
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     quiet_hours: QuietHours = QuietHours()
     skip_holidays: bool = True  # automatic pushes on public holidays wait for the next working day
