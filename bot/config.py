@@ -120,6 +120,8 @@ class OutboxConfig(Strict):
     max_attempts: int = Field(default=5, ge=1)
     # Rows left 'sending' by a process of this account that died are looked for this often.
     recover_seconds: float = Field(default=30.0, gt=0)
+    # On PostgreSQL other processes queue rows for this account: an idle worker looks this often.
+    poll_seconds: float = Field(default=2.0, gt=0)
     retry_base_seconds: float = Field(default=5.0, ge=0)
 
 

@@ -120,6 +120,7 @@ class OutboxWorker:
         self.account = account
         self.presence = presence or Presence(engine)
         self._recovered_at = 0.0
+        self._watcher: asyncio.Task | None = None
 
     # -- lifecycle -------------------------------------------------------
     def recover(self) -> None:
@@ -147,11 +148,16 @@ class OutboxWorker:
         self._recovered_at = asyncio.get_running_loop().time()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox")
+        if self.presence.postgres:
+            self._watcher = asyncio.create_task(self._watch(), name="outbox-watch")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Let a send in progress finish (so its row is not left 'sending'), then stop."""
         self._stopping = True
         self._wake.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         if self._task:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), grace)
@@ -177,6 +183,23 @@ class OutboxWorker:
 
         await asyncio.wait_for(_wait(), timeout)
 
+    async def _watch(self) -> None:
+        """Several processes (PostgreSQL): rows for this account queued by another process (a
+        job, a notice) wake this worker; rows a dead process left 'sending' are recovered."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            await asyncio.sleep(self.limits.poll_seconds)
+            try:
+                if loop.time() - self._recovered_at > self.limits.recover_seconds:
+                    self._recovered_at = loop.time()
+                    self.recover()  # on the loop: it may report a failure (queue + wake)
+                with Session(self.engine) as session:
+                    due = queries.next_due_at(session, self.transport.name, self.account)
+                if due is not None and due <= self.clock.now():
+                    self.wake()
+            except Exception:  # the database is away for a moment: look again later
+                log.warning("outbox watch: database unavailable", exc_info=True)
+
     # -- the loop ------------------------------------------------------------
     async def _run(self) -> None:
         while not self._stopping:
@@ -196,9 +219,6 @@ class OutboxWorker:
 
     async def _send_pass(self) -> float | None:
         """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
-        if asyncio.get_running_loop().time() - self._recovered_at > self.limits.recover_seconds:
-            self._recovered_at = asyncio.get_running_loop().time()
-            await asyncio.to_thread(self.recover)
         with Session(self.engine) as session:
             items = queries.due_items(session, self.clock.now(), self.transport.name, self.account)
             room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
@@ -228,7 +248,7 @@ class OutboxWorker:
         with Session(self.engine) as session:
             next_due = queries.next_due_at(session, self.transport.name, self.account)
         if next_due is None:
-            return self.limits.recover_seconds if self.presence.postgres else None
+            return None
         return max((next_due - self.clock.now()).total_seconds(), 0.01)
 
     @staticmethod

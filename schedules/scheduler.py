@@ -146,7 +146,7 @@ def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> 
     wanted = {spec.id: spec for spec in config_jobs(config, now)} if config.schedules.enabled else {}
     stored = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(config_prefix(config))}
     added = updated = removed = 0
-    for job_id, job in stored.items():
+    for job_id in stored:
         if job_id not in wanted:
             scheduler.remove_job(job_id)
             removed += 1

@@ -6,7 +6,6 @@ PostgreSQL only (STAIRWELL_TEST_DATABASE_URL, set in CI); the seeding test runs 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -230,9 +229,8 @@ def write_config(tmp_path: Path, url: str) -> Path:
         grid["stairwells"].append({"name": name})
         data["rooms"].append({"id": f"g{i:03d}", "topic": f"{name}楼道群", "kind": "stairwell", "grid": "网格A",
                               "stairwell": name, "account": "main" if i % 2 else "b"})
-    # 20 sends a second per process: slow enough to kill the holder mid-run
     data["transport_limits"] = {"webchat": {"room_interval_seconds": 0, "per_minute": 1200, "jitter_seconds": 0,
-                                            "recover_seconds": 1}}
+                                            "recover_seconds": 1, "poll_seconds": 0.5}}
     data["schedules"]["leader_check_seconds"] = 1
     data["storage"] = {"database_url": url}
     path = tmp_path / "config.yaml"
