@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from typing import Iterable
 
@@ -43,9 +44,9 @@ class Presence:
         self._conn: Connection | None = None
         self._files: dict[str, object] = {}
         self._held: set[str] = set()  # advisory locks taken on the current connection
+        self._mutex = threading.RLock()  # the leadership check runs in a worker thread
 
-    def connection(self) -> Connection:
-        """The open dedicated connection, (re)connected if needed; its locks die with it."""
+    def _connection_unlocked(self) -> Connection:
         if self._conn is not None and not self._conn.closed and not self._conn.invalidated:
             return self._conn
         self.close()
@@ -55,8 +56,7 @@ class Presence:
         self._conn = conn
         return conn
 
-    def try_lock(self, name: str) -> bool:
-        """Take (or keep) a lock held as long as this process lives; False when another holds it."""
+    def _try_lock_unlocked(self, name: str) -> bool:
         if not self.postgres:
             return self._try_file_lock(name)
         if name in self._held and self.check():
@@ -83,8 +83,7 @@ class Presence:
         self._files[name] = handle
         return True
 
-    def check(self) -> bool:
-        """True while the dedicated connection (and so every lock on it) is still there."""
+    def _check_unlocked(self) -> bool:
         if not self.postgres:
             return True
         if self._conn is None:
@@ -98,6 +97,26 @@ class Presence:
             self.close()
             return False
 
+    def connection(self) -> Connection:
+        """The open dedicated connection, (re)connected if needed; its locks die with it."""
+        with self._mutex:
+            return self._connection_unlocked()
+
+    def try_lock(self, name: str) -> bool:
+        """Take (or keep) a lock held as long as this process lives; False when another holds it."""
+        with self._mutex:
+            return self._try_lock_unlocked(name)
+
+    def check(self) -> bool:
+        """True while the dedicated connection (and so every lock on it) is still there."""
+        with self._mutex:
+            return self._check_unlocked()
+
+    def close(self) -> None:
+        """Release every lock now (another process may take over at once) and drop the connection."""
+        with self._mutex:
+            self._close_unlocked()
+
     def alive(self, instances: Iterable[str | None]) -> set[str]:
         """Which of ``instances`` are processes still running (this one always is)."""
         wanted = {i for i in instances if i}
@@ -110,14 +129,21 @@ class Presence:
             ).scalars().all()
         return ({n[len(APP_PREFIX):] for n in names} | {INSTANCE}) & wanted
 
-    def close(self) -> None:
+    def _close_unlocked(self) -> None:
         self._held.clear()
-        if self._conn is not None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
             try:
-                self._conn.close()
+                if not conn.invalidated:
+                    conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                    conn.commit()
+            except Exception:  # a dead connection: its session, and so its locks, are gone
+                pass
+            try:
+                conn.invalidate()  # never back to the pool: it carries this process's name
+                conn.close()
             except Exception:
                 pass
-            self._conn = None
         for handle in self._files.values():
             handle.close()  # type: ignore[attr-defined]
         self._files.clear()
