@@ -15,9 +15,10 @@ from bot.services import Services
 from bot.transports.base import Transport
 from bot.webapi import StorageViews
 from schedules import runtime
-from schedules.scheduler import attach_reporting, build_scheduler, reconcile
+from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
 from schedules.timing import use_holidays
 from storage import directory
+from storage.cluster import Presence
 from storage.db import create_db_engine, init_schema, startup_lock
 from storage.models import OutboxItem
 
@@ -55,6 +56,8 @@ class Stairwell:
         self.clock = clock or Clock()
         use_holidays(config.holidays, self.clock.now())  # config's holidays: beyond the library's tables
         self.engine = create_db_engine(database_url or config.storage.resolved_url())
+        self.account = config.bot.running_account()  # several accounts may share the database
+        self.presence = Presence(self.engine)  # this process's own connection: liveness and the scheduler lock
         with startup_lock(self.engine):  # two processes starting at once: one migrates and seeds first
             init_schema(self.engine)
             with Session(self.engine) as session:
@@ -66,6 +69,7 @@ class Stairwell:
             clock=self.clock,
             router=router or default_router(),
             transport_name=transport.name,
+            account=self.account,
         )
         self.dispatcher = Dispatcher(self.services)
         self.outbox = OutboxWorker(
@@ -74,6 +78,8 @@ class Stairwell:
             config.outbox_for(transport.name),
             self.clock,
             on_failure=self._report_failure,
+            account=self.account,
+            presence=self.presence,
         )
         # The optional WeCom staff group: its own outbox worker over the same table.
         if staff_transport is None:
@@ -84,7 +90,7 @@ class Stairwell:
             OutboxWorker(
                 self.engine, staff_transport,
                 OutboxConfig(room_interval_seconds=0, per_minute=20, jitter_seconds=0, max_length=4000),
-                self.clock, on_failure=self._report_failure,
+                self.clock, on_failure=self._report_failure, account=self.account, presence=self.presence,
             )
             if staff_transport is not None
             else None
@@ -94,6 +100,10 @@ class Stairwell:
         self.services.wake_outbox = self._wake_outboxes
         self.services.on_connected = self._resume_schedules
         self.scheduler = build_scheduler(self.engine, config) if run_scheduler else None
+        self.leadership = (
+            Leadership(self.scheduler, self.presence, config.schedules.leader_check_seconds)
+            if self.scheduler is not None else None
+        )
         self.services.scheduler = self.scheduler
         self.started = False
 
@@ -104,6 +114,8 @@ class Stairwell:
         bind_views = getattr(self.transport, "bind_views", None)
         if bind_views is not None:  # the web chat shows rooms and history from storage
             bind_views(StorageViews(self.engine))
+        if self.presence.postgres:
+            self.presence.connection()  # seen alive (pg_stat_activity) before any row is claimed
         self.outbox.start()
         if self.staff_outbox is not None:
             self.staff_outbox.start()
@@ -112,7 +124,8 @@ class Stairwell:
             # Paused until the transport is connected, so nothing fires into a dead link.
             self.scheduler.start(paused=True)
             attach_reporting(self.scheduler, self._report_to_admins, self.config)
-            reconcile(self.scheduler, self.config, self.clock.now())
+            with startup_lock(self.engine):  # processes of one config starting together write its jobs once
+                reconcile(self.scheduler, self.config, self.clock.now())
         await self.transport.start(self.on_event)
         if not getattr(self.transport, "connects_later", False):
             self._resume_schedules()
@@ -120,10 +133,13 @@ class Stairwell:
         log.info("Stairwell started with transport %s", self.transport.name)
 
     def _resume_schedules(self) -> None:
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.resume()
+        """Connected: run the jobs, if no other process on the database runs them already."""
+        if self.leadership is not None and self.scheduler is not None and self.scheduler.running:
+            self.leadership.ready()
 
     async def stop(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.stop()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0.01)  # let a job that already started finish its transaction
@@ -133,6 +149,7 @@ class Stairwell:
             await self.staff_outbox.transport.stop()
         await self.transport.stop()
         runtime.install(None)
+        self.presence.close()  # the scheduler lock goes with it: another process takes over
         self.engine.dispose()
         self.started = False
 

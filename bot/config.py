@@ -46,6 +46,10 @@ class Community(Strict):
     grids: list[Grid] = []
 
 
+ACCOUNT_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
+DEFAULT_ACCOUNT = "main"
+
+
 class RoomConfig(Strict):
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     topic: str = Field(min_length=1)
@@ -53,6 +57,8 @@ class RoomConfig(Strict):
     grid: str | None = None
     stairwell: str | None = None
     auto_tickets: bool = True
+    # The bot account (one WeChat login, one process or more) that serves this group; None: bot.account.
+    account: str | None = Field(default=None, pattern=ACCOUNT_PATTERN)
 
 
 class Grant(Strict):
@@ -81,6 +87,15 @@ class PersonConfig(Strict):
 class BotConfig(Strict):
     name: str = "楼道通"
     max_message_age_seconds: int = Field(default=600, ge=1)
+    # This config's bot account: the rooms without an account of their own belong to it, and a
+    # process serves it unless the environment variable names another (several accounts, one
+    # database: README "Several bot accounts").
+    account: str = Field(default=DEFAULT_ACCOUNT, pattern=ACCOUNT_PATTERN)
+    account_env: str = "STAIRWELL_ACCOUNT"
+
+    def running_account(self) -> str:
+        """The account this process sends as: the environment's choice, else ``account``."""
+        return os.environ.get(self.account_env) or self.account
 
 
 class StorageConfig(Strict):
@@ -103,6 +118,10 @@ class OutboxConfig(Strict):
     jitter_seconds: float = Field(default=0.5, ge=0)
     max_length: int = Field(default=600, ge=50)
     max_attempts: int = Field(default=5, ge=1)
+    # Rows left 'sending' by a process of this account that died are looked for this often.
+    recover_seconds: float = Field(default=30.0, gt=0)
+    # On PostgreSQL other processes queue rows for this account: an idle worker looks this often.
+    poll_seconds: float = Field(default=2.0, gt=0)
     retry_base_seconds: float = Field(default=5.0, ge=0)
 
 
@@ -236,6 +255,8 @@ class Holidays(Strict):
 
 class ScheduleConfig(Strict):
     enabled: bool = True
+    # Several processes on one PostgreSQL: one runs the jobs; the others try to take over this often.
+    leader_check_seconds: float = Field(default=10.0, gt=0, le=60)
     misfire_grace_seconds: int = Field(default=3600, ge=1)
     quiet_hours: QuietHours = QuietHours()
     skip_holidays: bool = True  # automatic pushes on public holidays wait for the next working day
@@ -292,6 +313,9 @@ class AppConfig(Strict):
                 if topic not in topics:
                     raise ValueError(f"people[{index}].rooms: unknown room topic '{topic}'")
         return self
+
+    def room_account(self, room: RoomConfig) -> str:
+        return room.account or self.bot.account
 
     def outbox_for(self, transport: str) -> OutboxConfig:
         return getattr(self.transport_limits, transport, None) or self.outbox

@@ -154,7 +154,9 @@ class Dispatcher:
             if sender_id != event.sender_id or mention_ids != event.mention_ids:
                 event = dataclasses.replace(event, sender_id=sender_id, mention_ids=mention_ids)
             room = (
-                directory.cached_room(session, cache, event.transport, event.room_id, event.room_topic)
+                directory.cached_room(
+                    session, cache, event.transport, event.room_id, event.room_topic, self.services.account
+                )
                 if event.room_id
                 else None
             )

@@ -6,6 +6,11 @@ interval and a global per-minute limit, retried with back-off, and marked sent
 with the transport's id. A row is marked 'sending' before the transport is
 called, so a crash can never send it twice: on restart such a row is resent
 only where the transport deduplicates by key, otherwise reported to admins.
+
+Several processes may share the table: each sends only its bot account's rows, and takes a
+row with one conditional UPDATE (storage.outbox.claim), so two processes of one account never
+both send it. A row left 'sending' is recovered only once the process that claimed it is gone
+(storage.cluster.Presence.alive), checked at start and every ``recover_seconds``.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from bot.events import Outgoing
 from bot.transports.base import Transport, TransportError
 from storage import outbox as queries
 from storage import directory
+from storage.cluster import INSTANCE, Presence
 from storage.db import retry_busy, writer
 from storage.messages import log_message
 from storage.models import Message, OutboxItem, Room
@@ -94,6 +100,8 @@ class OutboxWorker:
         *,
         on_failure: FailureReporter | None = None,
         waiter: Waiter = wait_or_wake,
+        account: str = "main",
+        presence: Presence | None = None,
     ) -> None:
         self.engine = engine
         self.transport = transport
@@ -109,12 +117,20 @@ class OutboxWorker:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self.sent_count = 0
+        self.account = account
+        self.presence = presence or Presence(engine)
+        self._recovered_at = 0.0
+        self._watcher: asyncio.Task | None = None
 
     # -- lifecycle -------------------------------------------------------
     def recover(self) -> None:
         """Deal with rows left 'sending' by a crash (see the module docstring)."""
         with Session(self.engine, expire_on_commit=False) as session:
-            for item in queries.interrupted(session, self.transport.name):
+            items = queries.interrupted(session, self.transport.name, self.account)
+            alive = self.presence.alive(i.claimed_by for i in items) if items else set()
+            for item in items:
+                if item.claimed_by in alive:
+                    continue  # another process of this account is sending it right now
                 if getattr(self.transport, "idempotent_sends", False):
                     item.status = "queued"
                     log.warning("outbox %s was in flight at a crash; resending (transport dedups)", item.id)
@@ -129,13 +145,19 @@ class OutboxWorker:
 
     def start(self) -> None:
         self.recover()
+        self._recovered_at = asyncio.get_running_loop().time()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox")
+        if self.presence.postgres:
+            self._watcher = asyncio.create_task(self._watch(), name="outbox-watch")
 
     async def stop(self, grace: float = 5.0) -> None:
         """Let a send in progress finish (so its row is not left 'sending'), then stop."""
         self._stopping = True
         self._wake.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         if self._task:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), grace)
@@ -161,6 +183,23 @@ class OutboxWorker:
 
         await asyncio.wait_for(_wait(), timeout)
 
+    async def _watch(self) -> None:
+        """Several processes (PostgreSQL): rows for this account queued by another process (a
+        job, a notice) wake this worker; rows a dead process left 'sending' are recovered."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            await asyncio.sleep(self.limits.poll_seconds)
+            try:
+                if loop.time() - self._recovered_at > self.limits.recover_seconds:
+                    self._recovered_at = loop.time()
+                    self.recover()  # on the loop: it may report a failure (queue + wake)
+                with Session(self.engine) as session:
+                    due = queries.next_due_at(session, self.transport.name, self.account)
+                if due is not None and due <= self.clock.now():
+                    self.wake()
+            except Exception:  # the database is away for a moment: look again later
+                log.warning("outbox watch: database unavailable", exc_info=True)
+
     # -- the loop ------------------------------------------------------------
     async def _run(self) -> None:
         while not self._stopping:
@@ -181,7 +220,7 @@ class OutboxWorker:
     async def _send_pass(self) -> float | None:
         """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
         with Session(self.engine) as session:
-            items = queries.due_items(session, self.clock.now(), self.transport.name)
+            items = queries.due_items(session, self.clock.now(), self.transport.name, self.account)
             room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
         waits: list[float] = []
         held: list[int] = []  # priorities of rows waiting for their room's interval
@@ -207,7 +246,7 @@ class OutboxWorker:
         if items:
             return 0  # there may be more rows than one pass reads
         with Session(self.engine) as session:
-            next_due = queries.next_due_at(session, self.transport.name)
+            next_due = queries.next_due_at(session, self.transport.name, self.account)
         if next_due is None:
             return None
         return max((next_due - self.clock.now()).total_seconds(), 0.01)
@@ -221,8 +260,8 @@ class OutboxWorker:
         # Three short transactions, none open across the transport call: a read left open
         # over an ``await`` would make SQLite refuse the dispatcher's (or our) next write.
         with Session(writer(self.engine), expire_on_commit=False) as session:
-            row = session.get(OutboxItem, item.id)
-            if row is None or row.status != "queued":
+            row = queries.claim(session, item.id, INSTANCE)  # 'sending', attempts + 1
+            if row is None:  # another process of this account took it, or it was sent meanwhile
                 return
             name = self.transport.name
             message = Outgoing(
@@ -232,10 +271,7 @@ class OutboxWorker:
                 mentions=tuple(directory.external_person_id(session, name, m) for m in row.mentions.split()),
                 key=row.key,
             )
-            row.status = "sending"  # committed before the send: a crash can never send it twice
-            row.attempts += 1
-            session.add(row)
-            session.commit()
+            session.commit()  # 'sending' before the send: a crash can never send it twice
         try:
             external_id = await self.transport.send(message)
         except TransportError as exc:

@@ -34,6 +34,7 @@ class Services:
     # can be faked by renaming, so they are never linked to staff from chat.
     stable_ids: bool = True
     staff_channel: str | None = None  # "wecom" when the WeCom staff robot is configured
+    account: str = "main"  # the bot account this process sends as (config bot.account / STAIRWELL_ACCOUNT)
     _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
 
     def session(self) -> Session:
@@ -75,6 +76,7 @@ class Services:
             transport=self.transport_name,
             text=text,
             now=self.clock.now(),
+            account=(room.account if room is not None and room.account else self.account),  # the group's own account
             room_id=room.id if room else None,
             to=to,
             mentions=mentions,
@@ -91,6 +93,6 @@ class Services:
         self._queued = True
         items = outbox_queries.enqueue(
             session, key=f"staff:{key}", transport=self.staff_channel, text=text, now=self.clock.now(),
-            to=STAFF_TARGET, max_length=600,  # 600 CJK chars < 2,048 bytes: one row is one POST
+            account=self.account, to=STAFF_TARGET, max_length=600,  # 600 CJK chars < 2,048 bytes: one row is one POST
         )
         return len(items)

@@ -9,9 +9,19 @@
   is left alone so a run missed while the bot was down is still seen as missed.
 - The scheduler starts paused and resumes once the transport is connected.
 - Missed runs and job errors are logged and reported to admins, never silent.
+- Several processes on one database (one per bot account, or more): every process keeps its
+  scheduler (commands add jobs to the shared store), but only the holder of the "scheduler"
+  lock runs jobs (Leadership); the others stay paused and take over within
+  ``schedules.leader_check_seconds`` when the holder dies (its PostgreSQL session, and so its
+  advisory lock, ends with it). Jobs queue rows for every group; each row carries its group's
+  account and is sent by that account's processes.
+- A config file's jobs are named after its account (``cfg:`` for the default account "main",
+  ``cfg@<account>:`` otherwise): reconcile adds, updates and removes only its own.
 """
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +36,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.clock import SHANGHAI
-from bot.config import AppConfig, Cron
+from bot.config import DEFAULT_ACCOUNT, AppConfig, Cron
 from bot.privacy import mask
 from schedules.calendar import cron_trigger, lunar_runs
+from storage.cluster import Presence
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +82,19 @@ def _cron(cron: Cron) -> CronTrigger:
     return CronTrigger(timezone=SHANGHAI, **cron.fields())
 
 
+def config_prefix(config: AppConfig) -> str:
+    """The id prefix of this config file's jobs: its account's, so accounts never remove each other's."""
+    account = config.bot.account
+    return CONFIG_PREFIX if account == DEFAULT_ACCOUNT else f"cfg@{account}:"
+
+
 def config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
     """The jobs config.yaml asks for."""
+    prefix = config_prefix(config)
+    return [dataclasses.replace(spec, id=prefix + spec.id[len(CONFIG_PREFIX):]) for spec in _config_jobs(config, now)]
+
+
+def _config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
     cfg = config.schedules
     specs: list[JobSpec] = []
     fixed = [
@@ -120,11 +142,11 @@ def _same(job: Job, spec: JobSpec) -> bool:
 
 
 def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> dict[str, int]:
-    """Make the stored config jobs match config.yaml; officers' jobs are untouched."""
+    """Make this config's stored jobs match config.yaml; officers' jobs and other accounts' are untouched."""
     wanted = {spec.id: spec for spec in config_jobs(config, now)} if config.schedules.enabled else {}
-    stored = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(CONFIG_PREFIX)}
+    stored = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(config_prefix(config))}
     added = updated = removed = 0
-    for job_id, job in stored.items():
+    for job_id in stored:
         if job_id not in wanted:
             scheduler.remove_job(job_id)
             removed += 1
@@ -142,6 +164,72 @@ def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> 
                       replace_existing=True, misfire_grace_time=None)
     log.info("schedules reconciled: %d added, %d updated, %d removed", added, updated, removed)
     return {"added": added, "updated": updated, "removed": removed}
+
+
+LEADER_LOCK = "scheduler"
+
+
+class Leadership:
+    """Runs ``scheduler``'s jobs only while this process holds the scheduler lock.
+
+    ``ready()`` once the transport is connected; from then on, every ``interval`` seconds, the
+    lock is taken or checked: holding it resumes the scheduler, losing it (the dedicated
+    connection broke) pauses it. A process that never gets it keeps its scheduler paused.
+    """
+
+    def __init__(self, scheduler: AsyncIOScheduler, presence: Presence, interval: float) -> None:
+        self.scheduler = scheduler
+        self.presence = presence
+        self.interval = interval
+        self.leading = False
+        self._task: asyncio.Task | None = None
+        self._poke = asyncio.Event()
+
+    def ready(self) -> None:
+        """The transport is connected: lead now if the lock is free (one quick try), then keep trying."""
+        self._poke.set()
+        if self._task is None:
+            try:
+                self._follow(self.presence.try_lock(LEADER_LOCK))
+            except Exception:
+                log.exception("scheduler lock: database unavailable")
+            self._task = asyncio.create_task(self._run(), name="scheduler-leadership")
+
+    async def _run(self) -> None:
+        while True:
+            self._poke.clear()
+            try:
+                held = await asyncio.to_thread(self.presence.try_lock, LEADER_LOCK)
+            except Exception:  # the database is away: not the leader until it is back
+                log.exception("scheduler lock: database unavailable")
+                held = False
+            self._follow(held)
+            try:
+                await asyncio.wait_for(self._poke.wait(), self.interval)
+            except asyncio.TimeoutError:
+                pass
+
+    def _follow(self, held: bool) -> None:
+        if not self.scheduler.running:
+            return
+        if held and not self.leading:
+            self.leading = True
+            self.scheduler.resume()
+            log.info("this process now runs the scheduled jobs")
+        elif not held and self.leading:
+            self.leading = False
+            self.scheduler.pause()
+            log.warning("scheduler lock lost: jobs paused here (another process takes over)")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        self.leading = False
 
 
 def add_timed_trigger(scheduler: AsyncIOScheduler, notice_id: int, due: datetime, weekly: str | None) -> None:

@@ -4,30 +4,45 @@ from __future__ import annotations
 import time
 import weakref
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, delete, select
 
-from bot.config import AppConfig
+from bot.config import DEFAULT_ACCOUNT, AppConfig
 from bot.privacy import clean_name
 from storage.db import cache_store_allowed, directory_version
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 
 
-def seed_from_config(session: Session, config: AppConfig) -> None:
-    """Make the database agree with config: rooms, people, memberships, config grants.
+def config_source(config: AppConfig) -> str:
+    """The ``source`` of the grants and aliases a config file makes: its own account's, so that
+    one account's start never deletes what another account's config granted."""
+    account = config.bot.account
+    return "config" if account == DEFAULT_ACCOUNT else f"config@{account}"
 
-    Grants made in chat (source='chat') are kept; config grants are replaced.
+
+def seed_from_config(session: Session, config: AppConfig) -> None:
+    """Make the database agree with config: rooms (with their account), people, memberships,
+    this config's grants and aliases.
+
+    Grants made in chat (source='chat') and another account's config grants are kept; this
+    config's grants are replaced (one it also names, granted elsewhere already, is left there).
     """
     for rc in config.rooms:
         room = session.get(Room, rc.id) or Room(id=rc.id, topic=rc.topic)
         room.topic, room.kind, room.grid, room.stairwell = rc.topic, rc.kind, rc.grid, rc.stairwell
         room.auto_tickets = rc.auto_tickets
+        room.account = config.room_account(rc)
         session.add(room)
     session.flush()
     topic_to_id = {rc.topic: rc.id for rc in config.rooms}
-    session.exec(delete(RoleGrant).where(col(RoleGrant.source) == "config"))
-    session.exec(delete(PersonAlias).where(col(PersonAlias.source) == "config"))
+    source = config_source(config)
+    session.exec(delete(RoleGrant).where(col(RoleGrant.source) == source))
+    session.exec(delete(PersonAlias).where(col(PersonAlias.source) == source))
+    session.flush()
+    held = {(g.person_id, g.role, g.scope) for g in session.exec(select(RoleGrant)).all()}
     for pc in config.people:
         person = session.get(Person, pc.id) or Person(id=pc.id, name=pc.name)
         person.name = pc.name
@@ -36,9 +51,11 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
         for topic in pc.rooms:
             ensure_member(session, topic_to_id[topic], pc.id)
         for grant in pc.roles:
-            session.add(RoleGrant(person_id=pc.id, role=grant.role, scope=grant.scope, source="config"))
+            if (pc.id, grant.role, grant.scope) not in held:
+                held.add((pc.id, grant.role, grant.scope))
+                session.add(RoleGrant(person_id=pc.id, role=grant.role, scope=grant.scope, source=source))
         for alias in pc.aliases:
-            session.merge(PersonAlias(transport="*", external_id=alias, person_id=pc.id, source="config"))
+            session.merge(PersonAlias(transport="*", external_id=alias, person_id=pc.id, source=source))
     session.flush()
 
 
@@ -67,7 +84,9 @@ def clean_topic(topic: str) -> str:
     return clean_name(topic, limit=64) or "未命名群"
 
 
-def resolve_room(session: Session, transport: str, external_id: str, topic: str | None) -> Room:
+def resolve_room(
+    session: Session, transport: str, external_id: str, topic: str | None, account: str | None = None
+) -> Room:
     """The core room for a transport's room: by current external id, then by topic.
 
     Transports whose ids change across logins are re-bound by topic here.
@@ -85,6 +104,8 @@ def resolve_room(session: Session, transport: str, external_id: str, topic: str 
         room = Room(id=f"room-{count + 1}", topic=clean_topic(topic or external_id), kind="unbound")
     if room.transport != transport or room.external_id != external_id:
         room.transport, room.external_id = transport, external_id
+    if room.account is None and account:  # a group found by this account's login is served by it
+        room.account = account
     if topic and room.kind == "unbound" and room.topic != clean_topic(topic):
         room.topic = clean_topic(topic)  # a group's name is input too: it is shown to staff
     session.add(room)
@@ -205,14 +226,17 @@ class DirectoryCache:
 
     Entries are valid for one directory version (storage.db): any committed or rolled-back
     write to rooms, people, aliases, memberships or grants, through any session or Core
-    connection of this process, empties the cache; no handler has to invalidate it. Rows
-    written by another process are noticed within ``max_age`` seconds.
+    connection of this process, empties the cache; no handler has to invalidate it. Another
+    process's writes are noticed at the next fresh(): triggers bump the ``directory_stamp`` row
+    in the same transaction as the write (revision 0003), and fresh() reads it (one indexed
+    SELECT) before anything is read from the cache. ``max_age`` is a last safety net.
     """
 
     max_age = 30.0
 
-    def __init__(self) -> None:
+    def __init__(self, stamp: int | None = None) -> None:
         self.version = -1
+        self.stamp = stamp  # the database's directory_stamp when the entries were read
         self.filled_at = 0.0
         self.rooms: dict[tuple[str, str, str | None], Room] = {}  # detached snapshots
         self.room_targets: dict[str, str] = {}
@@ -222,11 +246,12 @@ class DirectoryCache:
         self.core_ids: dict[tuple[str, str], str] = {}
         self.external_ids: dict[tuple[str, str], str] = {}
 
-    def fresh(self) -> "DirectoryCache":
+    def fresh(self, engine: Engine | None = None) -> "DirectoryCache":
         version = directory_version()
+        stamp = database_stamp(engine) if engine is not None else self.stamp
         now = time.monotonic()
-        if version != self.version or now - self.filled_at > self.max_age:
-            self.__init__()
+        if version != self.version or stamp != self.stamp or now - self.filled_at > self.max_age:
+            self.__init__(stamp)
             self.version, self.filled_at = version, now
         return self
 
@@ -237,11 +262,23 @@ class DirectoryCache:
 _caches: "weakref.WeakKeyDictionary[Engine, DirectoryCache]" = weakref.WeakKeyDictionary()
 
 
+def database_stamp(engine: Engine) -> int | None:
+    """How many directory writes the database has committed (any process); None without the row."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(_STAMP).scalar()
+    except DBAPIError:  # a database made before revision 0003 (tests' create_all): max_age only
+        return None
+
+
+_STAMP = text("SELECT version FROM directory_stamp WHERE id = 1")
+
+
 def cache_for(engine: Engine) -> DirectoryCache:
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = DirectoryCache()
-    return cache.fresh()
+    return cache.fresh(engine)
 
 
 def _snapshot(room: Room) -> Room:
@@ -263,12 +300,15 @@ def cached_core_person_id(session: Session, cache: DirectoryCache, transport: st
     return found
 
 
-def cached_room(session: Session, cache: DirectoryCache, transport: str, external_id: str, topic: str | None) -> Room:
+def cached_room(
+    session: Session, cache: DirectoryCache, transport: str, external_id: str, topic: str | None,
+    account: str | None = None,
+) -> Room:
     """resolve_room through the cache; a detached snapshot (use attach() to change it)."""
     key = (transport, external_id, topic)
     room = cache.rooms.get(key)
     if room is None:
-        live = resolve_room(session, transport, external_id, topic)
+        live = resolve_room(session, transport, external_id, topic, account)
         room = _snapshot(live)
         if cache.may_store(session):
             cache.rooms[key] = room

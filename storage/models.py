@@ -55,6 +55,7 @@ class Room(SQLModel, table=True):
     transport: str | None = None
     external_id: str | None = Field(default=None, index=True)  # the transport's current id for it
     introduced: bool = False
+    account: str | None = Field(default=None, index=True)  # the bot account serving it (None: the first start's)
 
 
 class Person(SQLModel, table=True):
@@ -116,6 +117,10 @@ class OutboxItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)  # idempotency key: a crash can never double-queue
     transport: str
+    # The bot account that sends it (its room's, else the queuing process's); only that
+    # account's processes claim it. claimed_by: the process that marked it 'sending'.
+    account: str = Field(default="main", sa_column_kwargs={"server_default": "main"}, index=True)
+    claimed_by: str | None = None
     room_id: str | None = Field(default=None, foreign_key="rooms.id")  # core room id
     to: str | None = None  # person id for a private message
     mentions: str = ""  # space-separated person ids
@@ -128,6 +133,15 @@ class OutboxItem(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     due_at: datetime = _ts(nullable=False, index=True)
     sent_at: datetime | None = _ts(nullable=True)
+
+
+class DirectoryStamp(SQLModel, table=True):
+    """One row counting committed writes to the directory tables (bumped by database triggers,
+    revision 0003), so every process's directory cache notices another process's changes."""
+
+    __tablename__ = "directory_stamp"
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
 
 
 class Ticket(SQLModel, table=True):

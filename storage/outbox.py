@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -53,6 +54,7 @@ def enqueue(
     transport: str,
     text: str,
     now: datetime,
+    account: str = "main",
     room_id: str | None = None,
     to: str | None = None,
     mentions: tuple[str, ...] = (),
@@ -70,6 +72,7 @@ def enqueue(
         {
             "key": key if index == 0 else f"{key}#{index + 1}",
             "transport": transport,
+            "account": account,
             "room_id": room_id,
             "to": to,
             "mentions": " ".join(mentions) if index == 0 else "",
@@ -125,29 +128,55 @@ def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxI
     return items
 
 
-def due_items(session: Session, now: datetime, transport: str, limit: int = 100) -> list[OutboxItem]:
+def due_items(
+    session: Session, now: datetime, transport: str, account: str = "main", limit: int = 100
+) -> list[OutboxItem]:
+    """Candidates to send, highest priority first; a row is only sent after claim() wins it."""
     stmt = (
         select(OutboxItem)
-        .where(OutboxItem.status == "queued", OutboxItem.transport == transport, col(OutboxItem.due_at) <= now)
+        .where(OutboxItem.status == "queued", OutboxItem.transport == transport, OutboxItem.account == account,
+               col(OutboxItem.due_at) <= now)
         .order_by(col(OutboxItem.priority).desc(), col(OutboxItem.id))
         .limit(limit)
     )
     return list(session.exec(stmt).all())
 
 
-def next_due_at(session: Session, transport: str) -> datetime | None:
+def claim(session: Session, item_id: int | None, claimer: str) -> OutboxItem | None:
+    """Mark a queued row 'sending' for ``claimer`` (one attempt more) and return it; None when
+    another process (of the same account) claimed it first or it is no longer queued.
+
+    One conditional UPDATE: on PostgreSQL a second claimer waits for the first's row lock, then
+    re-checks ``status = 'queued'`` and updates nothing; SQLite runs writers one at a time.
+    """
+    stmt = (
+        update(OutboxItem)
+        .where(col(OutboxItem.id) == item_id, col(OutboxItem.status) == "queued")
+        .values(status="sending", attempts=col(OutboxItem.attempts) + 1, claimed_by=claimer)
+        .returning(col(OutboxItem.id))
+    )
+    if session.exec(stmt).first() is None:  # type: ignore[call-overload]
+        return None
+    row = session.get(OutboxItem, item_id, populate_existing=True)
+    return row
+
+
+def next_due_at(session: Session, transport: str, account: str = "main") -> datetime | None:
     stmt = (
         select(OutboxItem.due_at)
-        .where(OutboxItem.status == "queued", OutboxItem.transport == transport)
+        .where(OutboxItem.status == "queued", OutboxItem.transport == transport, OutboxItem.account == account)
         .order_by(col(OutboxItem.due_at))
         .limit(1)
     )
     return session.exec(stmt).first()
 
 
-def interrupted(session: Session, transport: str) -> list[OutboxItem]:
-    """Rows that were being sent when the process stopped."""
-    stmt = select(OutboxItem).where(OutboxItem.status == "sending", OutboxItem.transport == transport)
+def interrupted(session: Session, transport: str, account: str = "main") -> list[OutboxItem]:
+    """Rows of this account that were being sent when their process stopped (or still are:
+    the caller checks the claimer is gone)."""
+    stmt = select(OutboxItem).where(
+        OutboxItem.status == "sending", OutboxItem.transport == transport, OutboxItem.account == account
+    )
     return list(session.exec(stmt).all())
 
 
