@@ -18,7 +18,7 @@ from schedules import runtime
 from schedules.scheduler import attach_reporting, build_scheduler, reconcile
 from schedules.timing import use_holidays
 from storage import directory
-from storage.db import create_db_engine, init_schema
+from storage.db import create_db_engine, init_schema, startup_lock
 from storage.models import OutboxItem
 
 log = logging.getLogger("stairwell")
@@ -55,10 +55,11 @@ class Stairwell:
         self.clock = clock or Clock()
         use_holidays(config.holidays, self.clock.now())  # config's holidays: beyond the library's tables
         self.engine = create_db_engine(database_url or config.storage.resolved_url())
-        init_schema(self.engine)
-        with Session(self.engine) as session:
-            directory.seed_from_config(session, config)
-            session.commit()
+        with startup_lock(self.engine):  # two processes starting at once: one migrates and seeds first
+            init_schema(self.engine)
+            with Session(self.engine) as session:
+                directory.seed_from_config(session, config)
+                session.commit()
         self.services = Services(
             config=config,
             engine=self.engine,

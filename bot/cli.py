@@ -170,6 +170,58 @@ def cmd_report(args: argparse.Namespace) -> int:
     return report_command(args.month, args.format, args.config, None, sys.stdout)
 
 
+# ---- db: schema migrations (storage/migrations) -------------------------------------------
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage import migrations
+
+    if args.db_command == "revision":
+        path = migrations.new_revision(args.message, empty=args.empty)
+        print(f"新迁移版本 / new revision: {path}" if path else "模型与迁移一致，未生成新版本 / no differences, nothing written")
+        return 0
+    from storage.db import create_db_engine
+
+    config = _config_or_exit(args.config)
+    engine = create_db_engine(config.storage.resolved_url())
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if args.db_command == "upgrade":
+            before = migrations.upgrade(engine)
+            if before.up_to_date:
+                print(f"数据库已是最新版本 {before.head} / up to date: {where}")
+            else:
+                print(f"数据库已升级 / upgraded: {before.describe()} → {before.head}  ({where})")
+            return 0
+        state = migrations.current(engine)
+        migrations.check_known(state)
+        print(f"数据库 / database: {where}\n  当前 / current: {state.describe()}\n  本程序 / head: {state.head}")
+        if not state.up_to_date:
+            print("  需要升级：python -m bot db upgrade（启动时也会自动升级） / needs: python -m bot db upgrade")
+            return 1
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _add_db_parser(sub) -> None:
+    db = sub.add_parser(
+        "db", help="database schema: upgrade, current, revision",
+        description="Database schema migrations (Alembic; the bot also upgrades at start).",
+    )
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    for name, text in (("upgrade", "upgrade the database to this program's schema"),
+                       ("current", "show the database's revision (exit 1 when an upgrade is due)")):
+        action = db_sub.add_parser(name, help=text, description=text)
+        action.add_argument("--config", metavar="PATH", help="config file (default: config.yaml)")
+    revision = db_sub.add_parser(
+        "revision", help="developers: write the next revision from the models",
+        description="Write storage/migrations/versions/NNNN_<message>.py from the differences between "
+                    "the models and the revisions (autogenerate on a scratch SQLite database).",
+    )
+    revision.add_argument("-m", "--message", required=True)
+    revision.add_argument("--empty", action="store_true", help="an empty revision for a hand-written data migration")
+    db.set_defaults(func=cmd_db)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="楼道通 Stairwell：楼道群与法润民生群助手")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -212,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure the router on labelled JSONL", description="Evaluate the router.")
     evaluate.add_argument("files", nargs="+", metavar="FILE.jsonl")
     evaluate.set_defaults(func=cmd_eval)
+    _add_db_parser(sub)
     return parser
 
 
@@ -230,3 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as exc:
+        from storage.migrations import SchemaError
+
+        if isinstance(exc, SchemaError):  # e.g. a database from a newer release: one line, no traceback
+            print(exc, file=sys.stderr)
+            return 1
+        raise

@@ -2,20 +2,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
+import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import Pool
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import create_engine
 
-from storage import models, state  # noqa: F401  (registers tables)
-from storage.models import SCHEMA_VERSION, SchemaVersion
+from storage import models, state  # noqa: F401  (registers every table: migrations compare with them)
+
+try:
+    import fcntl
+except ImportError:  # Windows: start one process at a time there
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -116,18 +123,55 @@ def create_db_engine(url: str) -> Engine:
 
 
 def init_schema(engine: Engine) -> None:
-    """Create the tables on first start and record the schema version."""
-    assert models and state
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        row = session.exec(select(SchemaVersion)).first()
-        if row is None:
-            session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
-            session.commit()
-        elif row.version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"database schema version {row.version} is newer than this program ({SCHEMA_VERSION})"
-            )
+    """Bring the database to this program's schema: Alembic migrations (storage/migrations),
+    under startup_lock; raises SchemaError (one line for the operator) for a newer database."""
+    from storage.migrations import upgrade  # imports Alembic only when a database is opened
+
+    upgrade(engine)
+
+
+_STARTUP_LOCK_KEY = int.from_bytes(b"sw-start", "big")  # any fixed bigint for pg_advisory_lock
+_startup_held = threading.local()
+
+
+@contextlib.contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time, for the writes every start makes (migrations, config seeding):
+    two bots starting at once on one database would otherwise both create or insert the same
+    rows. A PostgreSQL advisory lock, or a file lock beside a SQLite file; re-entrant within a
+    thread, released when the process dies."""
+    key = engine.url.render_as_string(hide_password=False)
+    held = _startup_held.__dict__.setdefault("urls", set())
+    if key in held:
+        yield
+        return
+    held.add(key)
+    try:
+        with _process_lock(engine):
+            yield
+    finally:
+        held.discard(key)
+
+
+@contextlib.contextmanager
+def _process_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:  # a session-level lock, on a connection of its own
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _STARTUP_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _STARTUP_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+        yield  # another database, an in-memory one, or Windows: nothing to share or no flock
+        return
+    with open(f"{database}-startup.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield
 
 
 # ---- directory change tracking -----------------------------------------------------------
