@@ -3,19 +3,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+# Reproducible installs: exact versions and hashes from the lock files, then the project itself.
+LOCK      := requirements.lock
+TEST_LOCK := requirements-test.lock
+COMPILE   := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test install install-test lock bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Stamps: re-install when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) -e .
+# Stamps: re-install when the lock files or pyproject.toml change.
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(VENV)/bin/python
+	$(PIP) --require-hashes -r $(LOCK)
+	$(PIP) --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PIP) -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(TEST_LOCK) | $(VENV)/bin/python
+	$(PIP) --require-hashes -r $(TEST_LOCK)
+	$(PIP) --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -26,6 +32,11 @@ run: $(VENV)/.installed  ## the bot with the local web chat on http://127.0.0.1:
 
 test: $(VENV)/.installed-test  ## the whole test suite
 	$(PY) -m pytest
+
+lock: | $(VENV)/bin/python  ## after changing dependencies in pyproject.toml: re-resolve both lock files
+	$(PIP) uv
+	$(COMPILE) -o $(LOCK)
+	$(COMPILE) --extra test -o $(TEST_LOCK)
 
 bench: $(VENV)/.installed-test  ## benchmarks (by hand, not in CI)
 	$(PY) bench/router.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -13,10 +14,11 @@ import pytest
 
 try:
     import wechaty_grpc  # noqa: F401
-except ImportError:  # in CI a missing extra is a failure, never a silent skip
-    if os.environ.get("CI"):
+except ImportError:  # in CI a missing extra is a failure, except where it cannot install
+    if os.environ.get("CI") and sys.version_info < (3, 13):
         raise
-    pytest.skip("needs the [wechaty] extra: pip install -e '.[wechaty]'", allow_module_level=True)
+    pytest.skip("needs the [wechaty] extra (Python < 3.13 only): pip install -e '.[wechaty]'",
+                allow_module_level=True)
 
 from bot.events import Connected, Disconnected, Incoming, Outgoing, RoomJoined, RoomLeft  # noqa: E402
 from bot.transports.base import TransportError  # noqa: E402
