@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,11 +19,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel.sql.sqltypes import AutoString
 
 from storage import migrations
 from storage.db import create_db_engine, init_schema
+from sqlmodel import Session
+
+from storage.models import Message, Room, UTCDateTime
 from tests.conftest import ROOT, S1
 
 RELEASE_0_1 = Path(__file__).parent / "data" / "release_0_1"
@@ -272,6 +277,49 @@ def test_db_revision_writes_nothing_while_the_models_match_the_revisions():
     assert done.returncode == 0, done.stderr
     assert "未生成新版本" in done.stdout
     assert sorted(versions.iterdir()) == files
+
+
+def test_db_revision_writes_the_next_revision_from_the_models(db_url, engine, tmp_path, monkeypatch):
+    """What a developer changing the models gets: a revision that adds a table and a column and
+    relaxes a column (SQLite copies the table in batch mode, under the rows of other tables that
+    refer to it), written with plain SQLAlchemy types, applied with every row kept."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations.HERE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "HERE", copy)
+    models = MetaData()
+    for table in migrations.target_metadata().tables.values():
+        table.to_metadata(models)
+    Table("timed_notices", models, Column("id", Integer, primary_key=True), Column("text", Text, nullable=False),
+          Column("due_at", UTCDateTime(), nullable=False, index=True))
+    models.tables["rooms"].append_column(Column("account", AutoString(), nullable=True))
+    models.tables["rooms"].c.topic.nullable = True
+    monkeypatch.setattr(migrations, "target_metadata", lambda: models)
+    migrations.scripts.cache_clear()
+    try:
+        init_schema(engine)
+        with Session(engine) as session:
+            session.add(Room(id="s3-1", topic=S1))
+            session.flush()
+            session.add(Message(transport="memory", external_id="m-1", room_id="s3-1", sender_id="res-zhang",
+                                sender_name="张阿姨", text="楼道灯坏了", at=datetime.now(timezone.utc)))
+            session.commit()
+
+        written = migrations.new_revision("timed notices")
+        assert written == copy / "versions" / "0002_timed_notices.py"
+        source = written.read_text(encoding="utf-8")
+        assert "batch_op.add_column(sa.Column('account', sa.String(), nullable=True))" in source
+        assert "sa.Column('due_at', sa.DateTime(timezone=True), nullable=False)" in source
+        assert "batch_op.alter_column('topic'" in source
+        assert "storage" not in source and "sqlmodel" not in source
+
+        init_schema(engine)
+        assert migrations.current(engine).current == "0002"
+        assert scalar(engine, "SELECT topic FROM rooms JOIN messages ON messages.room_id = rooms.id") == S1
+        assert [fk["referred_table"] for fk in inspect(engine).get_foreign_keys("messages")] == ["rooms"]
+        assert differences(engine) == []
+        assert scalar(engine, "SELECT version FROM schema_version") == 2
+    finally:
+        migrations.scripts.cache_clear()
 
 
 # ---------------------------------------------------------------- concurrent first starts
