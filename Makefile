@@ -43,4 +43,4 @@ bench: $(VENV)/.installed-test  ## benchmarks (by hand, not in CI)
 	$(PY) bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-* .pytest_cache
+	rm -rf $(VENV) .venv-3.13 data/*.db data/*.db-* .pytest_cache
