@@ -162,8 +162,11 @@ def _process_lock(engine: Engine) -> Iterator[None]:
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _STARTUP_LOCK_KEY})
-                conn.commit()
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _STARTUP_LOCK_KEY})
+                    conn.commit()
+                except Exception:  # a dead connection: its session, and so the lock, is gone
+                    conn.invalidate()
         return
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):

@@ -7,8 +7,6 @@ from sqlalchemy import Column, DateTime, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
-
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -39,6 +37,8 @@ def _ts(**kw) -> Field:  # aware timestamps on both SQLite and PostgreSQL
 
 
 class SchemaVersion(SQLModel, table=True):
+    """How many migrations are applied (storage.migrations keeps it; release 0.1 refuses above 1)."""
+
     __tablename__ = "schema_version"
     id: int = Field(default=1, primary_key=True)
     version: int
