@@ -172,34 +172,39 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ---- db: schema migrations (storage/migrations) -------------------------------------------
 def cmd_db(args: argparse.Namespace) -> int:
+    """upgrade: 0; current: 0 when up to date, 1 when an upgrade is due; 2 for a database this
+    program cannot use (a newer release's, unreadable), in one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from storage import migrations
+    from storage.db import create_db_engine
 
     if args.db_command == "revision":
         path = migrations.new_revision(args.message, empty=args.empty)
         print(f"新迁移版本 / new revision: {path}" if path else "模型与迁移一致，未生成新版本 / no differences, nothing written")
         return 0
-    from storage.db import create_db_engine
-
     config = _config_or_exit(args.config)
     engine = create_db_engine(config.storage.resolved_url())
     where = engine.url.render_as_string(hide_password=True)
     try:
         if args.db_command == "upgrade":
             before = migrations.upgrade(engine)
-            if before.up_to_date:
-                print(f"数据库已是最新版本 {before.head} / up to date: {where}")
-            else:
-                print(f"数据库已升级 / upgraded: {before.describe()} → {before.head}  ({where})")
+            done = "数据库已是最新版本 / up to date" if before.up_to_date else f"数据库已升级 / upgraded: {before.describe()} →"
+            print(f"{done} {before.head}  ({where})")
             return 0
         state = migrations.current(engine)
         migrations.check_known(state)
-        print(f"数据库 / database: {where}\n  当前 / current: {state.describe()}\n  本程序 / head: {state.head}")
-        if not state.up_to_date:
-            print("  需要升级：python -m bot db upgrade（启动时也会自动升级） / needs: python -m bot db upgrade")
-            return 1
-        return 0
+    except migrations.SchemaError as exc:
+        raise _fail(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise _fail(f"无法打开数据库 {where}（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）") from None
     finally:
         engine.dispose()
+    print(f"数据库 / database: {where}\n  当前 / current: {state.describe()}\n  本程序 / head: {state.head}")
+    if not state.up_to_date:
+        print("  需要升级：python -m bot db upgrade（启动时也会自动升级） / needs: python -m bot db upgrade")
+        return 1
+    return 0
 
 
 def _add_db_parser(sub) -> None:
@@ -283,10 +288,3 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except RuntimeError as exc:
-        from storage.migrations import SchemaError
-
-        if isinstance(exc, SchemaError):  # e.g. a database from a newer release: one line, no traceback
-            print(exc, file=sys.stderr)
-            return 1
-        raise

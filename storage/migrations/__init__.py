@@ -1,6 +1,6 @@
 """Schema migrations (Alembic), shipped inside the package and run at every start.
 
-``storage.db.init_schema`` (the bot's start, ``python -m bot db upgrade``, the report) calls
+``storage.db.init_schema`` (the bot's start, ``python -m bot run`` and ``db upgrade``) calls
 ``upgrade(engine)``, which brings any database to the newest revision in ``versions/``:
 
 - at the newest revision already: one SELECT, nothing else;
@@ -10,15 +10,17 @@
 - at a revision this program does not know (a newer release upgraded it): refused with one
   line (``SchemaTooNew``), before anything is written.
 
-An upgrade runs in one transaction under ``storage.db.startup_lock`` (a PostgreSQL advisory lock;
-a file lock beside a SQLite file), so processes starting at once upgrade once, the others wait. On SQLite
-foreign keys are off while it runs (batch mode copies tables) and are checked before the commit.
+An upgrade runs in one transaction under ``storage.db.startup_lock`` (a PostgreSQL advisory
+lock; a file lock beside a SQLite file), so processes starting at once upgrade once, the others
+wait. On SQLite foreign keys are off while it runs (batch mode copies tables) and are checked
+before the commit.
 The ``schema_version`` row counts the revisions applied, so release 0.1 refuses a newer database.
 
 Adding a revision (developers)
 ------------------------------
-1. Change the models. A new table module must be imported by ``storage/db.py``.
-2. ``python -m bot db revision -m "timed notices"`` writes ``versions/0002_timed_notices.py``:
+1. Change the models (``storage/models.py``; a table in another module must be imported by
+   ``storage/db.py``, so the models' metadata has it).
+2. ``python -m bot db revision -m "home visits"`` writes ``versions/000N_home_visits.py`` (N next):
    the differences between the models and the previous revisions (Alembic's autogenerate on a
    scratch SQLite database, batch mode, plain SQLAlchemy types).
 3. Read it. A NOT NULL column added to an existing table needs a ``server_default``; data moves
@@ -37,19 +39,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, inspect, text
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel.sql.sqltypes import AutoString
+# Before Alembic is imported: it logs its plugin set-up at INFO then. Ours says what ran.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from storage.db import create_db_engine, startup_lock
-from storage.models import UTCDateTime
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from sqlalchemy import MetaData, inspect, text  # noqa: E402
+from sqlalchemy.engine import Connection, Engine  # noqa: E402
+from sqlmodel.sql.sqltypes import AutoString  # noqa: E402
+
+from storage.db import create_db_engine, startup_lock  # noqa: E402
+from storage.models import UTCDateTime  # noqa: E402
 
 log = logging.getLogger(__name__)
-logging.getLogger("alembic").setLevel(logging.WARNING)  # its set-up chatter at every start; ours says what ran
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001"  # release 0.1's schema, made by create_all before there were migrations
@@ -150,9 +154,9 @@ def status(connection: Connection) -> Status:
 
 def check_known(state: Status) -> None:
     if state.current is not None and state.current not in revisions():
-        raise SchemaTooNew(
-            f"数据库结构版本 {state.current} 比本程序新（本程序最高 {state.head}），请升级楼道通后再启动 / "
-            f"database schema revision {state.current} is newer than this program's {state.head}: upgrade Stairwell"
+        raise SchemaTooNew(  # short: start-up errors show the first 120 characters
+            f"数据库结构版本 {state.current} 比本程序新（最高 {state.head}），请升级楼道通 / "
+            f"schema {state.current} is newer than this program ({state.head})"
         )
 
 
