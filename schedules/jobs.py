@@ -273,12 +273,10 @@ async def emergency_chase() -> int:
 
 async def purge_old_texts() -> int:
     """个人信息保护法: blank texts older than privacy.retention_days (counts and categories stay)."""
-    from storage.retention import purge_texts_before
+    from storage.retention import purge_in_steps
 
     services = runtime.services()
     cutoff = services.clock.now() - timedelta(days=services.config.privacy.retention_days)
-    with Session(services.engine) as session:
-        changed = purge_texts_before(session, cutoff)
-        session.commit()
+    changed = await purge_in_steps(services.engine, cutoff)  # a day per transaction: the chat never waits
     log.info("retention: %d old text(s) blanked", changed)
     return changed
