@@ -6,7 +6,7 @@ import weakref
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from bot.config import AppConfig
 from bot.privacy import clean_name
@@ -17,28 +17,51 @@ from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 def seed_from_config(session: Session, config: AppConfig) -> None:
     """Make the database agree with config: rooms, people, memberships, config grants.
 
-    Grants made in chat (source='chat') are kept; config grants are replaced.
+    Grants made in chat (source='chat') are kept; config grants and aliases no longer in config
+    are removed. Incremental: what is there is read in one query per table and only the
+    differences are written, so a district's restart (800 groups) costs a few queries.
     """
+    rooms = {r.id: r for r in session.exec(select(Room)).all()}
     for rc in config.rooms:
-        room = session.get(Room, rc.id) or Room(id=rc.id, topic=rc.topic)
-        room.topic, room.kind, room.grid, room.stairwell = rc.topic, rc.kind, rc.grid, rc.stairwell
-        room.auto_tickets = rc.auto_tickets
-        session.add(room)
-    session.flush()
-    topic_to_id = {rc.topic: rc.id for rc in config.rooms}
-    session.exec(delete(RoleGrant).where(col(RoleGrant.source) == "config"))
-    session.exec(delete(PersonAlias).where(col(PersonAlias.source) == "config"))
+        room = rooms.get(rc.id) or Room(id=rc.id, topic=rc.topic)
+        wanted = (rc.topic, rc.kind, rc.grid, rc.stairwell, rc.auto_tickets)
+        if rc.id not in rooms or (room.topic, room.kind, room.grid, room.stairwell, room.auto_tickets) != wanted:
+            room.topic, room.kind, room.grid, room.stairwell, room.auto_tickets = wanted
+            session.add(room)
+    people = {p.id: p for p in session.exec(select(Person)).all()}
     for pc in config.people:
-        person = session.get(Person, pc.id) or Person(id=pc.id, name=pc.name)
-        person.name = pc.name
-        session.add(person)
-        session.flush()
-        for topic in pc.rooms:
-            ensure_member(session, topic_to_id[topic], pc.id)
-        for grant in pc.roles:
-            session.add(RoleGrant(person_id=pc.id, role=grant.role, scope=grant.scope, source="config"))
-        for alias in pc.aliases:
-            session.merge(PersonAlias(transport="*", external_id=alias, person_id=pc.id, source="config"))
+        person = people.get(pc.id)
+        if person is None or person.name != pc.name:
+            person = person or Person(id=pc.id, name=pc.name)
+            person.name = pc.name
+            session.add(person)
+    session.flush()  # rooms and people before the rows that refer to them
+
+    topic_to_id = {rc.topic: rc.id for rc in config.rooms}
+    wanted_members = {(topic_to_id[t], pc.id) for pc in config.people for t in pc.rooms}
+    have_members = set(session.exec(select(RoomMember.room_id, RoomMember.person_id)).all())
+    session.add_all(RoomMember(room_id=r, person_id=p) for r, p in sorted(wanted_members - have_members))
+
+    wanted_grants = {(pc.id, g.role, g.scope) for pc in config.people for g in pc.roles}
+    for row in session.exec(select(RoleGrant)).all():
+        triple = (row.person_id, row.role, row.scope)
+        if row.source == "config" and triple not in wanted_grants:
+            session.delete(row)
+        wanted_grants.discard(triple)  # already there (from config, or granted in chat)
+    session.add_all(RoleGrant(person_id=p, role=r, scope=s, source="config") for p, r, s in sorted(wanted_grants))
+
+    wanted_aliases = {alias: pc.id for pc in config.people for alias in pc.aliases}
+    for row in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
+        if wanted_aliases.get(row.external_id) == row.person_id and row.source == "config":
+            del wanted_aliases[row.external_id]  # unchanged
+        elif row.source == "config" and row.external_id not in wanted_aliases:
+            session.delete(row)
+    for row in session.exec(select(PersonAlias).where(col(PersonAlias.source) == "config",
+                                                      col(PersonAlias.transport) != "*")).all():
+        session.delete(row)
+    session.flush()
+    for alias, person_id in sorted(wanted_aliases.items()):
+        session.merge(PersonAlias(transport="*", external_id=alias, person_id=person_id, source="config"))
     session.flush()
 
 
