@@ -46,7 +46,8 @@ class _Staff:
     def __init__(self, session: Session) -> None:
         self.by_role: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for person_id, role, scope in session.exec(
-            select(RoleGrant.person_id, RoleGrant.role, RoleGrant.scope).where(col(RoleGrant.role).in_(STAFF_ROLES))
+            select(RoleGrant.person_id, RoleGrant.role, RoleGrant.scope)
+            .where(col(RoleGrant.role).in_(STAFF_ROLES)).order_by(col(RoleGrant.id))  # as directory: grant order
         ).all():
             if person_id not in self.by_role[role][scope]:
                 self.by_role[role][scope].append(person_id)

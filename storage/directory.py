@@ -38,17 +38,18 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     session.flush()  # rooms and people before the rows that refer to them
 
     topic_to_id = {rc.topic: rc.id for rc in config.rooms}
-    wanted_members = {(topic_to_id[t], pc.id) for pc in config.people for t in pc.rooms}
+    # In config order: who is named first (an ack's 信息员) follows the order grants were added.
     have_members = set(session.exec(select(RoomMember.room_id, RoomMember.person_id)).all())
-    session.add_all(RoomMember(room_id=r, person_id=p) for r, p in sorted(wanted_members - have_members))
+    new_members = dict.fromkeys((topic_to_id[t], pc.id) for pc in config.people for t in pc.rooms)
+    session.add_all(RoomMember(room_id=r, person_id=p) for r, p in new_members if (r, p) not in have_members)
 
-    wanted_grants = {(pc.id, g.role, g.scope) for pc in config.people for g in pc.roles}
+    wanted_grants = dict.fromkeys((pc.id, g.role, g.scope) for pc in config.people for g in pc.roles)
     for row in session.exec(select(RoleGrant)).all():
         triple = (row.person_id, row.role, row.scope)
         if row.source == "config" and triple not in wanted_grants:
             session.delete(row)
-        wanted_grants.discard(triple)  # already there (from config, or granted in chat)
-    session.add_all(RoleGrant(person_id=p, role=r, scope=s, source="config") for p, r, s in sorted(wanted_grants))
+        wanted_grants.pop(triple, None)  # already there (from config, or granted in chat)
+    session.add_all(RoleGrant(person_id=p, role=r, scope=s, source="config") for p, r, s in wanted_grants)
 
     wanted_aliases = {alias: pc.id for pc in config.people for alias in pc.aliases}
     for row in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
@@ -60,7 +61,7 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
                                                       col(PersonAlias.transport) != "*")).all():
         session.delete(row)
     session.flush()
-    for alias, person_id in sorted(wanted_aliases.items()):
+    for alias, person_id in wanted_aliases.items():
         session.merge(PersonAlias(transport="*", external_id=alias, person_id=person_id, source="config"))
     session.flush()
 
@@ -138,7 +139,8 @@ def people_with_roles(session: Session, roles: set[str], room: Room | None) -> l
 
     A "*" grant (an admin's) does not make someone the stairwell's officer.
     """
-    stmt = select(RoleGrant).where(col(RoleGrant.role).in_(sorted(roles)))
+    # In grant order (config order first): the role+scope index must not change who is named first.
+    stmt = select(RoleGrant).where(col(RoleGrant.role).in_(sorted(roles))).order_by(col(RoleGrant.id))
     ids: list[str] = []
     for grant in session.exec(stmt).all():
         if room is not None and grant.scope not in (room.stairwell, room.grid, room.topic):
