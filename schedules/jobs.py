@@ -277,6 +277,6 @@ async def purge_old_texts() -> int:
 
     services = runtime.services()
     cutoff = services.clock.now() - timedelta(days=services.config.privacy.retention_days)
-    changed = await purge_in_steps(services.engine, cutoff)  # a day per transaction: the chat never waits
+    changed = await purge_in_steps(services.engine, cutoff)  # short steps: the chat never waits
     log.info("retention: %d old text(s) blanked", changed)
     return changed

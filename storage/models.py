@@ -119,6 +119,9 @@ class OutboxItem(SQLModel, table=True):
     """A message the bot will send; queued in the same transaction as what caused it."""
 
     __tablename__ = "outbox"
+    # The worker's queue: the few queued rows of a transport by due time, never a scan of the
+    # hundreds of thousands already sent (due_items, next_due_at).
+    __table_args__ = (Index("ix_outbox_status_transport_due_at", "status", "transport", "due_at"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)  # idempotency key: a crash can never double-queue
     transport: str

@@ -6,7 +6,8 @@ Create Date: 2026-11-30
 
 Measured on a generated district (bench/volume.py): role_grants were scanned by role, reporters
 by person, notice targets by group, a group's history and the retention purge scanned messages
-and the outbox, and scope filters scanned every ticket. Indexes only: no row changes.
+and the outbox, the outbox worker scanned every row ever sent for the queued ones, and scope
+filters scanned every ticket. Indexes only: no row changes.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ INDEXES = (
     ("ix_notice_targets_room_id", "notice_targets", ["room_id"]),
     ("ix_messages_room_id_at", "messages", ["room_id", "at"]),
     ("ix_outbox_created_at", "outbox", ["created_at"]),
+    ("ix_outbox_status_transport_due_at", "outbox", ["status", "transport", "due_at"]),
     ("ix_tickets_stairwell", "tickets", ["stairwell"]),
     ("ix_tickets_grid", "tickets", ["grid"]),
 )
