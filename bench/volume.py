@@ -80,6 +80,9 @@ def district_config(sizes: Sizes) -> dict:
     base["rooms"], base["people"] = rooms, people
     base["storage"]["database_url"] = "sqlite:///unused.db"
     base.setdefault("privacy", {})["retention_days"] = 180  # half the generated year is purged
+    # The memory transport sends as WeChat does (the send limits of config.yaml), not unthrottled:
+    # a stall measured here is the bot's own work, not a burst no real account could send.
+    base["transport_limits"] = {"memory": base["outbox"]}
     return base
 
 
