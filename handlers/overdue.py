@@ -24,12 +24,15 @@ from storage.models import Person, RoleGrant, Room, Ticket, TicketEvent
 
 LISTED = 10  # tickets named per section of a digest; the rest are counted (/工单 超期 lists them all)
 STAFF_ROLES = ("officer", "leader", "grid", "admin")
+BOT = "bot"  # the actor of the job's 催办 events (handlers.petitions tells residents' chases apart by it)
 
 
 def _reminded_for_this_due_date():
-    """A 催办 event at or after the ticket's due date: this due date was already reminded."""
+    """The job's own 催办 event at or after the ticket's due date: this due date was reminded
+    (a resident's chase is a 催办 event too, by the resident: it reminds nobody)."""
     return exists().where(
-        TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "催办", col(TicketEvent.at) >= Ticket.due_at
+        TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "催办", TicketEvent.actor_id == BOT,
+        col(TicketEvent.at) >= Ticket.due_at,
     )
 
 
@@ -135,7 +138,7 @@ def remind_overdue(services, session: Session, now: datetime) -> int:
             digest.ids.append(ticket.id)
             digest.urgent |= ticket.urgent
         staff_lines.append(f"{line}，跟进人：{owner_names}")
-        events.append({"ticket_id": ticket.id, "at": now, "actor_id": "bot", "action": "催办",
+        events.append({"ticket_id": ticket.id, "at": now, "actor_id": BOT, "action": "催办",
                        "note": f"超期提醒：{owner_names}"})
 
     quiet = services.config.schedules.quiet_hours
