@@ -4,7 +4,7 @@ A district keeps millions of messages, so the nightly purge never rewrites what 
 blanked and never holds the database for long: the append-only tables (messages, notices, the
 outbox) are walked six hours at a time from where the last purge stopped (a watermark in the state
 table), one short transaction per step; tickets, their events and consultations, whose status can
-change long after they were written, are purged in one statement each, skipping purged rows.
+change long after they were written, are purged by ranges of ticket numbers, skipping purged rows.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from storage.tickets import OPEN_STATUSES
 PURGED = "（已超过保存期限，内容已删除）"
 WATERMARK = "retention_purged_before"  # the cutoff of the last complete purge
 WINDOW = timedelta(hours=6)  # one transaction's share of the append-only tables (~3.5 k messages in a district)
+TICKETS_PER_STEP = 2000  # closed tickets (and their events) per transaction
 SETTLE = timedelta(days=7)  # an outbox row is sent or failed within this after it was queued
 
 
@@ -45,21 +46,31 @@ def _append_only(lo: datetime | None, hi: datetime) -> list:
     ]
 
 
-def _closed_work(cutoff: datetime) -> list:
-    """Statements blanking closed tickets, their events' notes and answered questions."""
-    closed = select(Ticket.id).where(col(Ticket.status).not_in(OPEN_STATUSES))
-    return [
+def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
+    """Statements blanking closed tickets (numbered within ``ids``, when given), their events'
+    notes, and answered questions (with the whole range only)."""
+    def numbered(column):
+        return True if ids is None else column.between(*ids)
+
+    closed = select(Ticket.id).where(col(Ticket.status).not_in(OPEN_STATUSES), numbered(col(Ticket.id)))
+    statements = [
         update(TicketEvent)
-        .where(col(TicketEvent.at) < cutoff, col(TicketEvent.note).not_in(["", PURGED]),
-               col(TicketEvent.ticket_id).in_(closed))
+        .where(numbered(col(TicketEvent.ticket_id)), col(TicketEvent.at) < cutoff,
+               col(TicketEvent.note).not_in(["", PURGED]), col(TicketEvent.ticket_id).in_(closed))
         .values(note=PURGED),
         update(Ticket)
-        .where(col(Ticket.created_at) < cutoff, col(Ticket.status).not_in(OPEN_STATUSES), col(Ticket.text) != PURGED)
+        .where(numbered(col(Ticket.id)), col(Ticket.created_at) < cutoff, col(Ticket.status).not_in(OPEN_STATUSES),
+               col(Ticket.text) != PURGED)
         .values(text=PURGED),
-        update(Consultation)
-        .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复", col(Consultation.text) != PURGED)
-        .values(text=PURGED, answer=PURGED),
     ]
+    if ids is None or ids[0] == 0:
+        statements.append(
+            update(Consultation)
+            .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复",
+                   col(Consultation.text) != PURGED)
+            .values(text=PURGED, answer=PURGED)
+        )
+    return statements
 
 
 def _run(session: Session, statements: list) -> int:
@@ -101,7 +112,13 @@ async def purge_in_steps(engine: Engine, cutoff: datetime) -> int:
             break
         lo, hi = hi, min(hi + WINDOW, cutoff)
     with Session(engine) as session:
-        changed += _run(session, _closed_work(cutoff))
+        last = session.scalar(select(func.max(Ticket.id))) or 0
+    for first in range(0, last + 1, TICKETS_PER_STEP):
+        with Session(engine) as session:
+            changed += _run(session, _closed_work(cutoff, (first, first + TICKETS_PER_STEP - 1)))
+            session.commit()
+        await asyncio.sleep(0)
+    with Session(engine) as session:
         if since is None or cutoff > since:
             set_flag(session, WATERMARK, {"at": cutoff.isoformat()}, cutoff)
         session.commit()
