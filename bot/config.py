@@ -25,6 +25,8 @@ ROLE_NAMES: dict[str, str] = {
 ROLE_BY_CHINESE: dict[str, str] = {v: k for k, v in ROLE_NAMES.items()}
 STAFF_ROLES = frozenset(ROLE_NAMES) - {"resident"}
 
+# libyaml's C loader parses a district's config (800 groups) ~10x faster than the pure-Python one.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yaml"
 
 
@@ -368,7 +370,7 @@ def load_config(path: str | Path | None = None) -> AppConfig:
         where = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start}"
         raise ConfigError(path, [f"not UTF-8 text ({where}); save the file as UTF-8"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -37,7 +37,7 @@ async def help_command(ctx: Context, args: str) -> None:
 @command("状态", roles=STAFF, usage="/状态", help="查看机器人运行状态")
 async def status_command(ctx: Context, args: str) -> None:
     counts = outbox_queries.counts_by_status(ctx.session)
-    open_tickets = len(tickets.list_tickets(ctx.session, limit=10_000))
+    open_tickets = tickets.count_open(ctx.session)
     emergency = get_flag(ctx.session, "emergency")
     lines = [
         f"运行正常。未办结工单 {open_tickets} 件；待发消息 {counts.get('queued', 0)} 条，"

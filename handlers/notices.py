@@ -295,22 +295,8 @@ def try_notice_question(ctx: Context, text: str, route) -> bool:
 
 
 def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]]:
-    """Per target group: names of members who have not confirmed (author and staff excluded).
-
-    A receipt counts in every target group the person is in: one "收到" in any of them is enough.
-    """
-    confirmed = queries.confirmed_people(session, notice.id or 0)
-    out: list[tuple[Room, list[str]]] = []
-    for room in queries.targets(session, notice.id or 0):
-        staff_ids = {p.id for p in directory.people_with_roles(session, NOTICE_ROLES | {"lawyer"}, room)}
-        staff_ids |= {p.id for p in directory.admins(session)}  # as in try_receipt: staff don't confirm
-        members = directory.room_members(session, room.id)
-        missing = [
-            p.name for p in members
-            if p.id not in confirmed and p.id != notice.author_id and p.id not in staff_ids
-        ]
-        out.append((room, missing))
-    return out
+    """Per target group: names of members who have not confirmed (author and staff excluded)."""
+    return [(g.room, g.missing) for g in queries.receipts_by_group(session, notice, NOTICE_ROLES | {"lawyer"})]
 
 
 @command("回执", roles=NOTICE_ROLES, usage="/回执 N", help="查看通知N的确认情况", pattern=r"^\s*[Nn#]?\d+\s*$")
@@ -321,17 +307,15 @@ async def receipts_command(ctx: Context, args: str) -> None:
         ctx.reply("没有找到这条通知。", mention=False)
         return
     mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
-    rooms = [(room, missing) for room, missing in unconfirmed(ctx.session, notice) if room.id in mine]
-    if not rooms:
+    groups = [g for g in queries.receipts_by_group(ctx.session, notice, NOTICE_ROLES | {"lawyer"}) if g.room.id in mine]
+    if not groups:
         ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
         return
-    confirmed = queries.confirmed_people(ctx.session, notice.id or 0)
     lines = [f"通知 N{notice.id} 回执："]
-    for room, missing in rooms:
-        members = {p.id for p in directory.room_members(ctx.session, room.id)}
-        lines.append(f"{room.topic}：已确认{len(confirmed & members)}人；未确认{len(missing)}人")
-        if missing:
-            lines.append("  未确认：" + "、".join(missing))
+    for group in groups:
+        lines.append(f"{group.room.topic}：已确认{group.confirmed}人；未确认{len(group.missing)}人")
+        if group.missing:
+            lines.append("  未确认：" + "、".join(group.missing))
     # Names of who has not confirmed go to the asker privately (a staff command), never to a residents' group.
     ctx.reply("\n".join(lines), mention=False)
 

@@ -1,71 +1,158 @@
-"""Overdue tickets: a reminder to whoever follows it up, an escalation to the grid worker.
+"""Overdue tickets: one digest per person per run — reminders to whoever follows a ticket up,
+escalations to its grid worker — never one message per ticket.
 
-Meant to run as a scheduled job. Every message has a stable idempotency key
-(ticket, due date, person, kind), so running it twice, or after a restart,
-never sends anything twice; a postponed ticket (new due date) is reminded again.
+Meant to run as a scheduled job. A ticket is reminded once per due date: the 催办 event the run
+records (in the same transaction as the digests) marks it, so running twice, or after a restart,
+never sends anything twice; a postponed ticket (a later due date) is reminded again. Everything
+is read in a few set queries and the events are written in one batch, so a district's first run
+(10 k overdue tickets) stays short.
 """
 from __future__ import annotations
 
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
-from bot.clock import SHANGHAI
 from handlers.deadlines import format_due
 from schedules.timing import allowed_time
-from storage import directory, tickets
-from storage.models import Person, RoleGrant, Room, Ticket
+from storage import tickets
+from storage.models import Person, RoleGrant, Room, Ticket, TicketEvent
+
+LISTED = 10  # tickets named per section of a digest; the rest are counted (/工单 超期 lists them all)
+STAFF_ROLES = ("officer", "leader", "grid", "admin")
+BOT = "bot"  # the actor of the job's 催办 events (handlers.petitions tells residents' chases apart by it)
 
 
-def overdue_tickets(session: Session, now: datetime) -> list[Ticket]:
-    stmt = (
-        select(Ticket)
-        .where(col(Ticket.status).in_(tickets.OPEN_STATUSES), col(Ticket.due_at) < now)
-        .order_by(col(Ticket.due_at), col(Ticket.id))
+def _reminded_for_this_due_date():
+    """The job's own 催办 event at or after the ticket's due date: this due date was reminded
+    (a resident's chase is a 催办 event too, by the resident: it reminds nobody)."""
+    return exists().where(
+        TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "催办", TicketEvent.actor_id == BOT,
+        col(TicketEvent.at) >= Ticket.due_at,
     )
-    return list(session.exec(stmt).all())
 
 
-def grid_workers(session: Session, grid: str | None) -> list[Person]:
-    """The grid's 网格员; admins when the ticket has no grid or the grid has nobody."""
-    stmt = select(RoleGrant.person_id).where(RoleGrant.role == "grid", RoleGrant.scope == grid)
-    ids = session.exec(stmt).all() if grid else []
-    people = [p for p in (session.get(Person, pid) for pid in dict.fromkeys(ids)) if p is not None]
-    return people or directory.admins(session)
+def overdue_tickets(session: Session, now: datetime, *, unreminded: bool = False) -> list[Ticket]:
+    stmt = select(Ticket).where(col(Ticket.status).in_(tickets.OPEN_STATUSES), col(Ticket.due_at) < now)
+    if unreminded:
+        stmt = stmt.where(~_reminded_for_this_due_date())
+    return list(session.exec(stmt.order_by(col(Ticket.due_at), col(Ticket.id))).all())
+
+
+class _Staff:
+    """The staff grants, read once per run (the per-ticket lookups of directory, in memory)."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_role: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for person_id, role, scope in session.exec(
+            select(RoleGrant.person_id, RoleGrant.role, RoleGrant.scope)
+            .where(col(RoleGrant.role).in_(STAFF_ROLES)).order_by(col(RoleGrant.id))  # as directory: grant order
+        ).all():
+            if person_id not in self.by_role[role][scope]:
+                self.by_role[role][scope].append(person_id)
+        self.admins = list(dict.fromkeys(self.by_role["admin"].get("*", [])))
+
+    def holding(self, roles: tuple[str, ...], room: Room) -> list[str]:
+        """As directory.people_with_roles: a grant naming the room's stairwell, grid or topic."""
+        found: list[str] = []
+        for role in roles:
+            for scope in {room.stairwell, room.grid, room.topic} - {None}:
+                found += self.by_role[role].get(scope, [])
+        return list(dict.fromkeys(found))
+
+    def responsible(self, room: Room | None) -> list[str]:
+        """As directory.responsible_staff: 信息员 and 楼道长, else the grid worker, else admins."""
+        for roles in (("officer", "leader"), ("grid",)):
+            people = self.holding(roles, room) if room is not None else []
+            if people:
+                return people
+        return self.admins
+
+    def grid_workers(self, grid: str | None) -> list[str]:
+        """The grid's 网格员; admins when the ticket has no grid or the grid has nobody."""
+        return (list(self.by_role["grid"].get(grid, [])) if grid else []) or self.admins
+
+
+@dataclass
+class _Digest:
+    remind: list[str] = field(default_factory=list)  # lines: tickets this person follows up
+    escalate: list[str] = field(default_factory=list)  # lines: tickets this person supervises
+    ids: list[int] = field(default_factory=list)
+    urgent: bool = False
+
+
+def _section(head: str, lines: list[str]) -> list[str]:
+    more = len(lines) - LISTED
+    return [head, *lines[:LISTED]] + ([f"……另有{more}件，/工单 超期 查看全部。"] if more > 0 else [])
+
+
+def _text(digest: _Digest) -> str:
+    parts: list[str] = []
+    if digest.remind:
+        parts += _section(
+            f"【超期提醒】您跟进的{len(digest.remind)}件工单已超过答复期限，请尽快处理，并用 /处理 编号 说明 更新进展：",
+            digest.remind,
+        )
+    if digest.escalate:
+        parts += _section(f"【超期督办】{len(digest.escalate)}件工单已超过期限，请督办：", digest.escalate)
+    return "\n".join(parts)
+
+
+def _key(kind: str, who: str, ids: list[int]) -> str:
+    """The same tickets to the same person are one message, however often the run is repeated."""
+    return f"overdue:{kind}:{who}:{ids[0]}-{ids[-1]}:{len(ids)}:{zlib.crc32(repr(sorted(ids)).encode()):08x}"
 
 
 def remind_overdue(services, session: Session, now: datetime) -> int:
-    """Queue reminders and escalations for overdue tickets; returns how many messages were queued."""
-    queued = 0
-    for ticket in overdue_tickets(session, now):
-        room = session.get(Room, ticket.room_id) if ticket.room_id else None
+    """Queue one digest per person for the tickets overdue and not yet reminded for their due date
+    (plus one for the staff channel); returns how many messages were queued."""
+    due = overdue_tickets(session, now, unreminded=True)
+    if not due:
+        return 0
+    room_ids = {t.room_id for t in due if t.room_id}
+    rooms = {r.id: r for r in session.exec(select(Room).where(col(Room.id).in_(room_ids))).all()} if room_ids else {}
+    staff = _Staff(session)
+    plans = []
+    for ticket in due:
+        room = rooms.get(ticket.room_id or "")
+        owners = [ticket.assignee_id] if ticket.assignee_id else staff.responsible(room)
+        plans.append((ticket, room, owners, [p for p in staff.grid_workers(ticket.grid) if p not in owners]))
+    everyone = {p for _, _, owners, grid in plans for p in (*owners, *grid)}
+    names = dict(session.exec(select(Person.id, Person.name).where(col(Person.id).in_(everyone))).all())
+
+    digests: dict[str, _Digest] = defaultdict(_Digest)
+    staff_lines: list[str] = []
+    events = []
+    for ticket, room, owners, grid in plans:
+        assert ticket.id is not None
         place = f"{room.topic if room else '私聊'} · {ticket.category}"
-        due = format_due(ticket.due_at)
-        stem = f"overdue:{ticket.id}:{ticket.due_at.astimezone(SHANGHAI):%Y-%m-%d}"
-        owners = (
-            [ticket.assignee_id] if ticket.assignee_id else [p.id for p in directory.responsible_staff(session, room)]
-        )
-        owner_names = "、".join(directory.person_name(session, pid) for pid in owners) or "未分派"
-        sent_now = 0
-        # Volunteers are not woken at night for an ordinary ticket; an urgent one goes at once.
-        when = None if ticket.urgent else allowed_time(now, services.config.schedules.quiet_hours)
-        for person_id in owners:
-            sent_now += services.queue(
-                session, key=f"{stem}:remind:{person_id}", to=person_id, due_at=when,
-                text=f"【超期提醒】工单 #{ticket.id}（{place}）已超过答复期限{due}，请尽快处理，并用 /处理 {ticket.id} 说明 更新进展。",
-            )
-        for person in grid_workers(session, ticket.grid):
-            if person.id in owners:
-                continue  # the grid worker already got the reminder as its owner
-            sent_now += services.queue(
-                session, key=f"{stem}:escalate:{person.id}", to=person.id, due_at=when,
-                text=f"【超期督办】工单 #{ticket.id}（{place}）已超过期限{due}，跟进人：{owner_names}，请督办。",
-            )
-        sent_now += services.to_staff_channel(
-            session, key=f"{stem}:escalate",
-            text=f"【超期督办】工单 #{ticket.id}（{place}）已超过期限{due}，跟进人：{owner_names}。",
-        )
-        if sent_now and ticket.id is not None:  # only the first run for this due date leaves a trace
-            tickets.add_event(session, ticket.id, now, "bot", "催办", f"超期提醒：{owner_names}")
-        queued += sent_now
+        owner_names = "、".join(names.get(pid, pid) for pid in owners) or "未分派"
+        line = f"#{ticket.id}（{place}）期限{format_due(ticket.due_at)}"
+        for person_id, lines in [(p, "remind") for p in owners] + [(p, "escalate") for p in grid]:
+            digest = digests[person_id]
+            getattr(digest, lines).append(line if lines == "remind" else f"{line}，跟进人：{owner_names}")
+            digest.ids.append(ticket.id)
+            digest.urgent |= ticket.urgent
+        staff_lines.append(f"{line}，跟进人：{owner_names}")
+        events.append({"ticket_id": ticket.id, "at": now, "actor_id": BOT, "action": "催办",
+                       "note": f"超期提醒：{owner_names}"})
+
+    quiet = services.config.schedules.quiet_hours
+    queued = 0
+    for person_id, digest in digests.items():
+        # Volunteers are not woken at night for ordinary tickets; a digest with an urgent one goes at once.
+        when = None if digest.urgent else allowed_time(now, quiet)
+        queued += services.queue(session, key=_key("digest", person_id, digest.ids), to=person_id,
+                                 due_at=when, priority=-1, text=_text(digest))
+    ids = [t.id for t, *_ in plans if t.id is not None]
+    queued += services.to_staff_channel(
+        session, key=_key("escalate", "staff", ids),
+        text="\n".join(_section(f"【超期督办】{len(staff_lines)}件工单已超过期限：", staff_lines)),
+    )
+    session.connection().execute(insert(TicketEvent), events)  # the marker: this due date is reminded
     return queued
+

@@ -6,6 +6,7 @@ same period - after a crash, a restart or a misfire - never sends twice.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from schedules import runtime
 from schedules.scheduler import TARGET_KINDS, short
 from schedules.timing import allowed_time
 from storage import directory, timed
+from storage.db import retry_busy, writer
 from storage.models import Room, ScheduleCursor, Ticket, TimedNotice
 
 log = logging.getLogger(__name__)
@@ -243,8 +245,20 @@ async def overdue_check() -> int:
     from handlers.overdue import remind_overdue
 
     services = runtime.services()
-    with Session(services.engine) as session:
-        return _finish(session, remind_overdue(services, session, services.clock.now()), "overdue check")
+
+    def remind() -> int:
+        # In a worker thread with its own session: a district's first run reads thousands of
+        # tickets, and the chat must not wait on the event loop. One write transaction
+        # (BEGIN IMMEDIATE on SQLite); chat writers meanwhile retry asynchronously (retry_busy).
+        with Session(writer(services.engine)) as session:
+            count = remind_overdue(services, session, services.clock.now())
+            session.commit()
+            return count
+
+    count = await retry_busy(lambda: asyncio.to_thread(remind))
+    services.wake_outbox()
+    log.info("job overdue check queued %d message(s)", count)
+    return count
 
 
 async def close_unrated() -> int:
@@ -273,12 +287,10 @@ async def emergency_chase() -> int:
 
 async def purge_old_texts() -> int:
     """个人信息保护法: blank texts older than privacy.retention_days (counts and categories stay)."""
-    from storage.retention import purge_texts_before
+    from storage.retention import purge_in_steps
 
     services = runtime.services()
     cutoff = services.clock.now() - timedelta(days=services.config.privacy.retention_days)
-    with Session(services.engine) as session:
-        changed = purge_texts_before(session, cutoff)
-        session.commit()
+    changed = await purge_in_steps(services.engine, cutoff)  # short steps: the chat never waits
     log.info("retention: %d old text(s) blanked", changed)
     return changed

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from bot.config import DEFAULT_ACCOUNT, AppConfig
 from bot.privacy import clean_name
@@ -28,34 +28,53 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     this config's grants and aliases.
 
     Grants made in chat (source='chat') and another account's config grants are kept; this
-    config's grants are replaced (one it also names, granted elsewhere already, is left there).
+    config's grants and aliases no longer in config are removed (one it also names, granted
+    elsewhere already, is left there). Incremental: what is there is read in one query per table
+    and only the differences are written, so a district's restart (800 groups) costs a few queries.
     """
-    for rc in config.rooms:
-        room = session.get(Room, rc.id) or Room(id=rc.id, topic=rc.topic)
-        room.topic, room.kind, room.grid, room.stairwell = rc.topic, rc.kind, rc.grid, rc.stairwell
-        room.auto_tickets = rc.auto_tickets
-        room.account = config.room_account(rc)
-        session.add(room)
-    session.flush()
-    topic_to_id = {rc.topic: rc.id for rc in config.rooms}
     source = config_source(config)
-    session.exec(delete(RoleGrant).where(col(RoleGrant.source) == source))
-    session.exec(delete(PersonAlias).where(col(PersonAlias.source) == source))
-    session.flush()
-    held = {(g.person_id, g.role, g.scope) for g in session.exec(select(RoleGrant)).all()}
+    rooms = {r.id: r for r in session.exec(select(Room)).all()}
+    for rc in config.rooms:
+        room = rooms.get(rc.id) or Room(id=rc.id, topic=rc.topic)
+        wanted = (rc.topic, rc.kind, rc.grid, rc.stairwell, rc.auto_tickets, config.room_account(rc))
+        if rc.id not in rooms or (room.topic, room.kind, room.grid, room.stairwell, room.auto_tickets, room.account) != wanted:
+            room.topic, room.kind, room.grid, room.stairwell, room.auto_tickets, room.account = wanted
+            session.add(room)
+    people = {p.id: p for p in session.exec(select(Person)).all()}
     for pc in config.people:
-        person = session.get(Person, pc.id) or Person(id=pc.id, name=pc.name)
-        person.name = pc.name
-        session.add(person)
-        session.flush()
-        for topic in pc.rooms:
-            ensure_member(session, topic_to_id[topic], pc.id)
-        for grant in pc.roles:
-            if (pc.id, grant.role, grant.scope) not in held:
-                held.add((pc.id, grant.role, grant.scope))
-                session.add(RoleGrant(person_id=pc.id, role=grant.role, scope=grant.scope, source=source))
-        for alias in pc.aliases:
-            session.merge(PersonAlias(transport="*", external_id=alias, person_id=pc.id, source=source))
+        person = people.get(pc.id)
+        if person is None or person.name != pc.name:
+            person = person or Person(id=pc.id, name=pc.name)
+            person.name = pc.name
+            session.add(person)
+    session.flush()  # rooms and people before the rows that refer to them
+
+    topic_to_id = {rc.topic: rc.id for rc in config.rooms}
+    # In config order: who is named first (an ack's 信息员) follows the order grants were added.
+    have_members = set(session.exec(select(RoomMember.room_id, RoomMember.person_id)).all())
+    new_members = dict.fromkeys((topic_to_id[t], pc.id) for pc in config.people for t in pc.rooms)
+    session.add_all(RoomMember(room_id=r, person_id=p) for r, p in new_members if (r, p) not in have_members)
+
+    wanted_grants = dict.fromkeys((pc.id, g.role, g.scope) for pc in config.people for g in pc.roles)
+    for row in session.exec(select(RoleGrant)).all():
+        triple = (row.person_id, row.role, row.scope)
+        if row.source == source and triple not in wanted_grants:
+            session.delete(row)
+        wanted_grants.pop(triple, None)  # already there (from this config, another, or chat)
+    session.add_all(RoleGrant(person_id=p, role=r, scope=s, source=source) for p, r, s in wanted_grants)
+
+    wanted_aliases = {alias: pc.id for pc in config.people for alias in pc.aliases}
+    for row in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
+        if wanted_aliases.get(row.external_id) == row.person_id and row.source == source:
+            del wanted_aliases[row.external_id]  # unchanged
+        elif row.source == source and row.external_id not in wanted_aliases:
+            session.delete(row)
+    for row in session.exec(select(PersonAlias).where(col(PersonAlias.source) == source,
+                                                      col(PersonAlias.transport) != "*")).all():
+        session.delete(row)
+    session.flush()
+    for alias, person_id in wanted_aliases.items():
+        session.merge(PersonAlias(transport="*", external_id=alias, person_id=person_id, source=source))
     session.flush()
 
 
@@ -136,7 +155,8 @@ def people_with_roles(session: Session, roles: set[str], room: Room | None) -> l
 
     A "*" grant (an admin's) does not make someone the stairwell's officer.
     """
-    stmt = select(RoleGrant).where(col(RoleGrant.role).in_(sorted(roles)))
+    # In grant order (config order first): the role+scope index must not change who is named first.
+    stmt = select(RoleGrant).where(col(RoleGrant.role).in_(sorted(roles))).order_by(col(RoleGrant.id))
     ids: list[str] = []
     for grant in session.exec(stmt).all():
         if room is not None and grant.scope not in (room.stairwell, room.grid, room.topic):

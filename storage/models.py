@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -83,7 +83,10 @@ class RoomMember(SQLModel, table=True):
 
 class RoleGrant(SQLModel, table=True):
     __tablename__ = "role_grants"
-    __table_args__ = (UniqueConstraint("person_id", "role", "scope"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "scope"),
+        Index("ix_role_grants_role_scope", "role", "scope"),  # who holds a role where
+    )
     id: int | None = Field(default=None, primary_key=True)
     person_id: str = Field(foreign_key="people.id", index=True)
     role: str
@@ -96,7 +99,10 @@ class Message(SQLModel, table=True):
     """Every message seen or sent. The UNIQUE (transport, external_id) insert is the dedup check."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("transport", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("transport", "external_id"),
+        Index("ix_messages_room_id_at", "room_id", "at"),  # a group's history
+    )
     id: int | None = Field(default=None, primary_key=True)
     transport: str
     external_id: str
@@ -114,6 +120,9 @@ class OutboxItem(SQLModel, table=True):
     """A message the bot will send; queued in the same transaction as what caused it."""
 
     __tablename__ = "outbox"
+    # The worker's queue: the few queued rows of a transport by due time, never a scan of the
+    # hundreds of thousands already sent (due_items, next_due_at).
+    __table_args__ = (Index("ix_outbox_status_transport_due_at", "status", "transport", "due_at"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)  # idempotency key: a crash can never double-queue
     transport: str
@@ -130,7 +139,7 @@ class OutboxItem(SQLModel, table=True):
     attempts: int = 0
     error: str | None = None
     external_id: str | None = None
-    created_at: datetime = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False, index=True)  # the retention purge
     due_at: datetime = _ts(nullable=False, index=True)
     sent_at: datetime | None = _ts(nullable=True)
 
@@ -150,8 +159,8 @@ class Ticket(SQLModel, table=True):
     __tablename__ = "tickets"
     id: int | None = Field(default=None, primary_key=True)  # the short number residents see
     room_id: str | None = Field(default=None, foreign_key="rooms.id", index=True)
-    stairwell: str | None = None
-    grid: str | None = None
+    stairwell: str | None = Field(default=None, index=True)  # scope filters (/工单, /统计)
+    grid: str | None = Field(default=None, index=True)
     reporter_id: str = Field(index=True)
     category: str = "其他"
     urgent: bool = False
@@ -170,7 +179,7 @@ class Ticket(SQLModel, table=True):
 class TicketReporter(SQLModel, table=True):
     __tablename__ = "ticket_reporters"
     ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
-    person_id: str = Field(primary_key=True)
+    person_id: str = Field(primary_key=True, index=True)  # /我的工单, pending ratings
 
 
 class TicketEvent(SQLModel, table=True):
@@ -231,7 +240,7 @@ class Notice(SQLModel, table=True):
 class NoticeTarget(SQLModel, table=True):
     __tablename__ = "notice_targets"
     notice_id: int = Field(foreign_key="notices.id", primary_key=True)
-    room_id: str = Field(foreign_key="rooms.id", primary_key=True)
+    room_id: str = Field(foreign_key="rooms.id", primary_key=True, index=True)  # a group's notices
 
 
 class Receipt(SQLModel, table=True):

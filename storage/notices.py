@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
-from storage.models import Notice, NoticeTarget, Receipt, Room
+from storage.models import Notice, NoticeTarget, Person, Receipt, RoleGrant, Room, RoomMember
 
 RECEIPT_WINDOW = timedelta(hours=24)
 
@@ -68,3 +71,54 @@ def unchased_emergency_notices(session: Session, older_than: datetime) -> list[N
     )
     return list(session.exec(stmt).all())
 
+
+
+@dataclass
+class GroupReceipts:
+    """One target group of a notice: how many members confirmed, who (by name) did not."""
+
+    room: Room
+    confirmed: int = 0
+    missing: list[str] = field(default_factory=list)
+
+
+def receipts_by_group(session: Session, notice: Notice, staff_roles: set[str]) -> list[GroupReceipts]:
+    """Per target group (by id): members who confirmed, and the names of those who did not.
+
+    A receipt counts in every target group the person is in (one "收到" in any is enough). The
+    notice's author, admins and holders of ``staff_roles`` for the group are not asked to confirm
+    (as directory.people_with_roles: a grant naming the group's stairwell, grid or topic). A few
+    set queries, however many groups a district-wide notice reaches.
+    """
+    groups = {room.id: GroupReceipts(room) for room in targets(session, notice.id or 0)}
+    grants = session.exec(
+        select(RoleGrant.person_id, RoleGrant.role, RoleGrant.scope)
+        .where(col(RoleGrant.role).in_(sorted(staff_roles | {"admin"})))
+    ).all()
+    admins = {pid for pid, role, _ in grants if role == "admin"}
+    staff_by_scope: dict[str, set[str]] = {}
+    for pid, role, scope in grants:
+        if role in staff_roles:
+            staff_by_scope.setdefault(scope, set()).add(pid)
+    members = (
+        select(RoomMember.room_id, Person.id, Person.name, col(Receipt.person_id).is_not(None))
+        .join(NoticeTarget, col(NoticeTarget.room_id) == col(RoomMember.room_id))
+        .join(Person, col(Person.id) == col(RoomMember.person_id))
+        .outerjoin(Receipt, and_(col(Receipt.notice_id) == notice.id, col(Receipt.person_id) == col(RoomMember.person_id)))
+        .where(NoticeTarget.notice_id == notice.id)
+        .order_by(col(RoomMember.room_id), col(Person.id))
+    )
+    excused: dict[str, set[str]] = {}
+    for room_id, person_id, name, confirmed in session.exec(members).all():
+        group = groups[room_id]
+        if confirmed:
+            group.confirmed += 1
+            continue
+        if room_id not in excused:
+            room = group.room
+            excused[room_id] = admins | {notice.author_id}.union(
+                *(staff_by_scope.get(s, set()) for s in {room.stairwell, room.grid, room.topic} if s)
+            )
+        if person_id not in excused[room_id]:
+            group.missing.append(name)
+    return list(groups.values())

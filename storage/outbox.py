@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.models import OutboxItem
 
@@ -181,8 +181,5 @@ def interrupted(session: Session, transport: str, account: str = "main") -> list
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
-    rows = session.exec(select(OutboxItem.status)).all()
-    out: dict[str, int] = {}
-    for status in rows:
-        out[status] = out.get(status, 0) + 1
-    return out
+    rows = session.exec(select(OutboxItem.status, func.count()).group_by(OutboxItem.status)).all()
+    return {status: count for status, count in rows}

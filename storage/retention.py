@@ -1,43 +1,125 @@
-"""Keep residents' words only as long as promised: older texts are blanked, counts stay."""
+"""Keep residents' words only as long as promised: older texts are blanked, counts stay.
+
+A district keeps millions of messages, so the nightly purge never rewrites what it already
+blanked and never holds the database for long: the append-only tables (messages, notices, the
+outbox) are walked six hours at a time from where the last purge stopped (a watermark in the state
+table), one short transaction per step; tickets, their events and consultations, whose status can
+change long after they were written, are purged by ranges of ticket numbers, skipping purged rows.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from storage.models import Consultation, Message, Notice, OutboxItem, Ticket, TicketEvent
+from storage.state import get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
 
 PURGED = "（已超过保存期限，内容已删除）"
+WATERMARK = "retention_purged_before"  # the cutoff of the last complete purge
+WINDOW = timedelta(hours=6)  # one transaction's share of the append-only tables (~3.5 k messages in a district)
+TICKETS_PER_STEP = 2000  # closed tickets (and their events) per transaction
+SETTLE = timedelta(days=7)  # an outbox row is sent or failed within this after it was queued
+
+
+def _append_only(lo: datetime | None, hi: datetime) -> list:
+    """Statements blanking messages, notices and settled outbox rows written in [lo, hi)."""
+    def between(column):
+        return (column < hi) if lo is None else ((column >= lo) & (column < hi))
+
+    return [
+        update(Message)
+        .where(between(col(Message.at)), col(Message.text) != PURGED, col(Message.from_bot).is_(False))
+        .values(text=PURGED, sender_name="居民"),
+        update(Message)
+        .where(between(col(Message.at)), col(Message.text) != PURGED, col(Message.from_bot).is_(True))
+        .values(text=PURGED),
+        update(OutboxItem)
+        .where(between(col(OutboxItem.created_at)), col(OutboxItem.status).in_(["sent", "failed"]),
+               col(OutboxItem.text) != PURGED)
+        .values(text=PURGED),
+        update(Notice).where(between(col(Notice.created_at)), col(Notice.text) != PURGED).values(text=PURGED),
+    ]
+
+
+def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
+    """Statements blanking closed tickets (numbered within ``ids``, when given), their events'
+    notes, and answered questions (with the whole range only)."""
+    def numbered(column):
+        return True if ids is None else column.between(*ids)
+
+    closed = select(Ticket.id).where(col(Ticket.status).not_in(OPEN_STATUSES), numbered(col(Ticket.id)))
+    statements = [
+        update(TicketEvent)
+        .where(numbered(col(TicketEvent.ticket_id)), col(TicketEvent.at) < cutoff,
+               col(TicketEvent.note).not_in(["", PURGED]), col(TicketEvent.ticket_id).in_(closed))
+        .values(note=PURGED),
+        update(Ticket)
+        .where(numbered(col(Ticket.id)), col(Ticket.created_at) < cutoff, col(Ticket.status).not_in(OPEN_STATUSES),
+               col(Ticket.text) != PURGED)
+        .values(text=PURGED),
+    ]
+    if ids is None or ids[0] == 0:
+        statements.append(
+            update(Consultation)
+            .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复",
+                   col(Consultation.text) != PURGED)
+            .values(text=PURGED, answer=PURGED)
+        )
+    return statements
+
+
+def _run(session: Session, statements: list) -> int:
+    return sum(session.exec(s).rowcount or 0 for s in statements)  # type: ignore[call-overload]
+
+
+def purged_before(session: Session) -> datetime | None:
+    found = get_flag(session, WATERMARK)
+    return datetime.fromisoformat(found["at"]) if found else None
 
 
 def purge_texts_before(session: Session, cutoff: datetime) -> int:
-    """Blank texts older than ``cutoff``; open tickets and unanswered questions are kept."""
+    """Blank texts older than ``cutoff`` in one transaction (open tickets and unanswered
+    questions are kept); the append-only tables only since the last purge's watermark."""
+    since = purged_before(session)
+    lo = since - SETTLE if since else None
+    changed = _run(session, _append_only(lo, cutoff)) + _run(session, _closed_work(cutoff))
+    if since is None or cutoff > since:
+        set_flag(session, WATERMARK, {"at": cutoff.isoformat()}, cutoff)
+    return changed
+
+
+async def purge_in_steps(engine: Engine, cutoff: datetime) -> int:
+    """purge_texts_before six hours per transaction, yielding to the event loop between them, so
+    a first purge of a year's data never freezes the chat."""
+    with Session(engine) as session:
+        since = purged_before(session)
+        oldest = session.scalar(select(func.min(Message.at)))
+    start = since - SETTLE if since else (oldest or cutoff).astimezone(timezone.utc)
     changed = 0
-    statements = [
-        update(Message)
-        .where(col(Message.at) < cutoff, col(Message.text) != PURGED, col(Message.from_bot).is_(False))
-        .values(text=PURGED, sender_name="居民"),
-        update(Message)
-        .where(col(Message.at) < cutoff, col(Message.text) != PURGED, col(Message.from_bot).is_(True))
-        .values(text=PURGED),
-        update(TicketEvent)
-        .where(col(TicketEvent.at) < cutoff, col(TicketEvent.note) != "",
-               col(TicketEvent.ticket_id).in_(select(Ticket.id).where(col(Ticket.status).not_in(OPEN_STATUSES))))
-        .values(note=PURGED),
-        update(OutboxItem)
-        .where(col(OutboxItem.created_at) < cutoff, col(OutboxItem.status).in_(["sent", "failed"]),
-               col(OutboxItem.text) != PURGED)
-        .values(text=PURGED),
-        update(Notice).where(col(Notice.created_at) < cutoff, col(Notice.text) != PURGED).values(text=PURGED),
-        update(Ticket)
-        .where(col(Ticket.created_at) < cutoff, col(Ticket.status).not_in(OPEN_STATUSES), col(Ticket.text) != PURGED)
-        .values(text=PURGED),
-        update(Consultation)
-        .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复", col(Consultation.text) != PURGED)
-        .values(text=PURGED, answer=PURGED),
-    ]
-    for statement in statements:
-        changed += session.exec(statement).rowcount or 0  # type: ignore[call-overload]
+    lo: datetime | None = None if since is None else start
+    hi = min(start + WINDOW, cutoff)
+    while True:
+        with Session(engine) as session:
+            changed += _run(session, _append_only(lo, hi))
+            session.commit()
+        await asyncio.sleep(0)
+        if hi >= cutoff:
+            break
+        lo, hi = hi, min(hi + WINDOW, cutoff)
+    with Session(engine) as session:
+        last = session.scalar(select(func.max(Ticket.id))) or 0
+    for first in range(0, last + 1, TICKETS_PER_STEP):
+        with Session(engine) as session:
+            changed += _run(session, _closed_work(cutoff, (first, first + TICKETS_PER_STEP - 1)))
+            session.commit()
+        await asyncio.sleep(0)
+    with Session(engine) as session:
+        if since is None or cutoff > since:
+            set_flag(session, WATERMARK, {"at": cutoff.isoformat()}, cutoff)
+        session.commit()
     return changed

@@ -23,8 +23,12 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from storage.models import Room, Ticket
-from storage.tickets import OPEN_STATUSES, RATINGS, RESOLVED_STATUSES, UNRATED, in_scope
+from storage.tickets import OPEN_STATUSES, RATINGS, RESOLVED_STATUSES, UNRATED, scope_filter
 
+_COLUMNS = (  # what the figures read: a month of a district's tickets without building a Ticket each
+    Ticket.id, Ticket.room_id, Ticket.stairwell, Ticket.category, Ticket.status, Ticket.urgent, Ticket.reporters,
+    Ticket.rating, Ticket.created_at, Ticket.due_at, Ticket.responded_at, Ticket.resolved_at,
+)
 HOT_REPORTERS = 3  # this many neighbours reporting one thing makes it a council item
 TOP_CATEGORIES = 3
 
@@ -98,16 +102,14 @@ def compute(
     now = now or end
     rooms = {r.id: r for r in session.exec(select(Room)).all()}
 
-    def scoped(rows) -> list[Ticket]:
-        return [t for t in rows if in_scope(t, scopes, rooms.get(t.room_id or ""))]
+    def scoped(*where) -> list[Ticket]:
+        """The rows' columns only (no ORM objects), the scope filtered by the database."""
+        stmt = select(*_COLUMNS).where(*where)
+        if scopes is not None:
+            stmt = stmt.where(scope_filter(scopes))
+        return list(session.exec(stmt.order_by(col(Ticket.id))).all())
 
-    cohort = scoped(
-        session.exec(
-            select(Ticket)
-            .where(col(Ticket.created_at) >= start, col(Ticket.created_at) < end, Ticket.status != "已撤销")
-            .order_by(col(Ticket.id))
-        ).all()
-    )
+    cohort = scoped(col(Ticket.created_at) >= start, col(Ticket.created_at) < end, Ticket.status != "已撤销")
     stats = Stats(start=start, end=end, received=len(cohort))
     resolved = [t for t in cohort if t.status in RESOLVED_STATUSES and t.resolved_at is not None]
     responded = [t for t in cohort if t.responded_at is not None]
@@ -129,13 +131,7 @@ def compute(
         for place, counts in sorted(by_place.items())
     }
 
-    open_rows = scoped(
-        session.exec(
-            select(Ticket)
-            .where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.created_at) < end)
-            .order_by(col(Ticket.id))
-        ).all()
-    )
+    open_rows = scoped(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.created_at) < end)
     for t in open_rows:
         reasons = tuple(
             label

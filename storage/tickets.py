@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col, func, select
 
 from bot.permissions import grant_covers
@@ -110,6 +111,17 @@ def in_scope(ticket: Ticket, scopes: tuple[str, ...] | None, room: Room | None =
     return any(grant_covers(scope, where) for scope in scopes)
 
 
+def scope_filter(scopes: tuple[str, ...]) -> ColumnElement[bool]:
+    """in_scope as SQL, so the database filters and LIMITs: the ticket's stairwell or grid, or its
+    group's topic, is one of ``scopes`` (a "*" among them: everything)."""
+    if "*" in scopes:
+        return true()
+    if not scopes:
+        return false()
+    topics = select(Room.id).where(col(Room.topic).in_(scopes))
+    return or_(col(Ticket.stairwell).in_(scopes), col(Ticket.grid).in_(scopes), col(Ticket.room_id).in_(topics))
+
+
 def list_tickets(
     session: Session,
     *,
@@ -129,11 +141,14 @@ def list_tickets(
         )
     if overdue_at is not None:
         stmt = stmt.where(col(Ticket.due_at) < overdue_at)
-    rows = list(session.exec(stmt.order_by(col(Ticket.id))).all())
-    if scopes is not None and "*" not in scopes:
-        rooms = {r.id: r for r in session.exec(select(Room)).all()}
-        rows = [t for t in rows if in_scope(t, scopes, rooms.get(t.room_id or ""))]
-    return rows[:limit]
+    if scopes is not None:
+        stmt = stmt.where(scope_filter(scopes))
+    return list(session.exec(stmt.order_by(col(Ticket.id)).limit(limit)).all())
+
+
+def count_open(session: Session) -> int:
+    stmt = select(func.count()).select_from(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))
+    return session.exec(stmt).one()
 
 
 @dataclass(frozen=True)

@@ -399,3 +399,22 @@ def test_a_missed_run_report_names_the_jobs_text(config):
     label = job_label("cfg:campaign:fire-day", config, None)
     assert "11·9消防宣传日" in label and "电动车" in label and len(label) < 60
     assert "每周普法" in job_label("cfg:weekly_legal_push", config, None)
+
+
+async def test_a_second_purge_rewrites_nothing(make_chat, clock):
+    """Nightly: what was blanked stays blanked and is not written again (a district has millions)."""
+    chat = await make_chat()
+    await chat.say("3楼的楼道灯又不亮了", sender="res-zhang")
+    await chat.say("/办结 1 已换灯泡", sender="officer-li")
+    clock.advance(days=400)
+    await chat.say("最近的消息", sender="res-chen")
+    assert await jobs.purge_old_texts() >= 3
+    from storage.models import TicketEvent
+    from storage.retention import PURGED
+
+    with Session(chat.app.engine) as session:
+        notes = [e.note for e in session.exec(select(TicketEvent)).all() if e.note]
+    assert notes and set(notes) == {PURGED}
+    assert await jobs.purge_old_texts() == 0
+    clock.advance(days=1)
+    assert await jobs.purge_old_texts() == 0  # the next night: nothing new is old enough

@@ -237,6 +237,44 @@ async def test_overdue_reminders_and_escalation_are_sent_once(chat, clock):
     assert actions(chat).count("催办") == 1
 
 
+async def test_many_overdue_tickets_make_one_digest_per_person_per_run(chat, clock):
+    """A district's backlog: fifteen overdue tickets are three digests, not 35 messages."""
+    services, now = chat.app.services, clock.now()
+    with Session(chat.app.engine) as session:
+        for n in range(15):  # every third one unassigned: the stairwell's 信息员 and 楼道长 follow it up
+            session.add(Ticket(room_id="s3-1", stairwell="3幢1单元", grid="网格A", reporter_id="res-zhang",
+                               category="设施报修", text=f"楼道灯{n}", assignee_id=None if n % 3 == 0 else "leader-zhou",
+                               created_at=now - timedelta(days=5), due_at=now - timedelta(hours=n + 1)))
+        session.commit()
+        tickets.add_event(session, 1, now, "res-zhang", "催办")  # a resident's chase silences no reminder
+        session.commit()
+        assert remind_overdue(services, session, now) >= 3
+        session.commit()
+        assert remind_overdue(services, session, now) == 0  # each due date is reminded once
+        session.commit()
+    digests = [r for r in rows(chat, OutboxItem) if r.key.startswith("overdue:digest:")]
+    per_person = {(r.to, r.key.split("#")[0]) for r in digests}
+    assert sorted(to for to, _ in per_person) == ["grid-zhao", "leader-zhou", "officer-li"]
+    text = {r.to: r.text for r in digests if "#" not in r.key}
+    assert text["leader-zhou"].startswith("【超期提醒】您跟进的15件工单") and "另有5件" in text["leader-zhou"]
+    assert text["officer-li"].startswith("【超期提醒】您跟进的5件工单") and "#1（3幢1单元楼道群" in text["officer-li"]
+    assert text["grid-zhao"].startswith("【超期督办】15件工单") and "跟进人：周建国" in text["grid-zhao"]
+    assert all(r.priority < 0 for r in digests)  # never ahead of the replies residents wait for
+    assert [e.actor_id for e in rows(chat, TicketEvent) if e.action == "催办"].count("bot") == 15
+
+    clock.advance(days=2)  # ticket 2 was postponed to tomorrow; now it is overdue again
+    with Session(chat.app.engine) as session:
+        postponed = session.get(Ticket, 2)
+        postponed.due_at = now + timedelta(days=1)
+        session.add(postponed)
+        session.commit()
+        assert remind_overdue(services, session, clock.now()) == 2  # its assignee and the grid worker
+        session.commit()
+    first = {r.id for r in digests}
+    again = {r.to: r.text for r in rows(chat, OutboxItem) if r.key.startswith("overdue:digest:") and r.id not in first}
+    assert set(again) == {"leader-zhou", "grid-zhao"} and "1件" in again["leader-zhou"] and "#2（" in again["leader-zhou"]
+
+
 async def test_deleting_my_information_keeps_only_counts(chat):
     await chat.say("我家电话13812345678，3楼的楼道灯又不亮了", sender="res-zhang")
     await chat.say("我爸去世了，房子怎么继承", sender="res-zhang", room=LEGAL)

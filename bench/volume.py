@@ -1,0 +1,350 @@
+"""A district's year of data (run by hand, not in CI): python bench/volume.py [--scale 0.1]
+
+Generates a district — 800 groups, 40,000 residents, 5 M messages, 100 k tickets, 641 k outbox
+rows at --scale 1 — with raw executemany inserts (not the ORM) into SQLite in a temporary file,
+or into PostgreSQL when STAIRWELL_DATABASE_URL is set (its tables are dropped first!), then
+measures on it, with a loop-lag probe running (the longest event-loop stall while each runs):
+
+  start-up        config load (YAML + validation) and a second start's schema check + seeding
+  overdue check   the 30-minute job: seconds, messages queued, longest stall
+  commands        /回执 on a district-wide notice, /工单 全部, /状态, /统计, /我的工单
+  chat            p50 / p99 of ordinary resident messages on the big database
+  purge           the nightly retention purge, run twice (the second must find nothing to do)
+
+Targets (issue 15): no stall > 100 ms, one overdue digest per assignee, reports <= 1 s,
+chat p99 <= 10 ms, start-up <= 2 s with a district-sized config.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)  # Wed 10:00 Asia/Shanghai
+ROOMS_PER_GRID = 40
+CATEGORIES = ("设施报修", "环境卫生", "邻里纠纷", "安全隐患", "其他")
+CHATTER = ("收到，谢谢", "好的好的", "早上好呀各位邻居", "今天天气真不错", "哈哈哈哈", "谢谢李敏，辛苦了",
+           "楼下新开的面馆味道还可以", "晚上有人一起去广场跳舞吗", "出一台九成新的婴儿车", "大家注意保暖")
+
+
+class Sizes:
+    def __init__(self, scale: float) -> None:
+        self.rooms = max(2, round(800 * scale))
+        self.residents = max(10, round(40_000 * scale))
+        self.messages = max(100, round(5_000_000 * scale))
+        self.tickets = max(10, round(100_000 * scale))
+        self.outbox = max(10, round(641_000 * scale))
+        self.grids = max(1, -(-self.rooms // ROOMS_PER_GRID))
+
+
+# ---- the district's config ------------------------------------------------------------------
+def room_names(i: int) -> tuple[str, str]:
+    stairwell = f"{i // 4 + 1}幢{i % 4 + 1}单元"
+    return stairwell, f"{stairwell}楼道群"
+
+
+def district_config(sizes: Sizes) -> dict:
+    base = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    grids = [{"name": f"网格{g + 1}", "stairwells": []} for g in range(sizes.grids)]
+    rooms, people = [], []
+    for i in range(sizes.rooms):
+        stairwell, topic = room_names(i)
+        grid = f"网格{i // ROOMS_PER_GRID + 1}"
+        grids[i // ROOMS_PER_GRID]["stairwells"].append({"name": stairwell})
+        rooms.append({"id": f"r{i:04d}", "topic": topic, "kind": "stairwell", "grid": grid, "stairwell": stairwell})
+        people.append({"id": f"off-{i:04d}", "name": f"信息员{i}", "rooms": [topic],
+                       "roles": [{"role": "officer", "scope": stairwell}]})
+        people.append({"id": f"lead-{i:04d}", "name": f"楼道长{i}", "rooms": [topic],
+                       "roles": [{"role": "leader", "scope": stairwell}]})
+    for g in range(sizes.grids):
+        people.append({"id": f"grid-{g + 1}", "name": f"网格员{g + 1}",
+                       "rooms": [r["topic"] for r in rooms[g * ROOMS_PER_GRID:(g + 1) * ROOMS_PER_GRID]],
+                       "roles": [{"role": "grid", "scope": f"网格{g + 1}"}]})
+    people.append({"id": "admin", "name": "街道管理员", "rooms": [rooms[0]["topic"]],
+                   "roles": [{"role": "admin", "scope": "*"}]})
+    base["community"] = {"name": "幸福街道", "grids": grids}
+    base["rooms"], base["people"] = rooms, people
+    base["storage"]["database_url"] = "sqlite:///unused.db"
+    base.setdefault("privacy", {})["retention_days"] = 180  # half the generated year is purged
+    # The memory transport sends as WeChat does (the send limits of config.yaml), not unthrottled:
+    # a stall measured here is the bot's own work, not a burst no real account could send.
+    base["transport_limits"] = {"memory": base["outbox"]}
+    return base
+
+
+# ---- raw generation ----------------------------------------------------------------------------
+class Writer:
+    """executemany through the driver, with the dialect's placeholders and timestamp format."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+
+    def ts(self, when: datetime | None):
+        if when is None:
+            return None
+        return f"{when.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}" if self.sqlite else when
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple], chunk: int = 50_000) -> None:
+        mark = "?" if self.sqlite else "%s"
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        sql = f'INSERT INTO {table} ({quoted}) VALUES ({", ".join(mark for _ in columns)})'
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), chunk):
+                conn.exec_driver_sql(sql, rows[start:start + chunk])
+
+
+def generate(engine, sizes: Sizes, rnd: random.Random) -> dict:
+    w = Writer(engine)
+    ts = w.ts
+    rooms = [f"r{i:04d}" for i in range(sizes.rooms)]
+    residents = [f"res-{n:06d}" for n in range(sizes.residents)]
+    home = {p: rooms[n % len(rooms)] for n, p in enumerate(residents)}
+    w.insert("people", ("id", "name", "deleted"), [(p, f"居民{p[-6:]}", False) for p in residents])
+    w.insert("room_members", ("room_id", "person_id"), [(home[p], p) for p in residents])
+
+    year = 365 * 24 * 3600
+    def past(rnd_s: float) -> datetime:
+        return NOW - timedelta(seconds=rnd_s)
+
+    t0 = time.perf_counter()
+    step = max(1, sizes.messages // 10)
+    for start in range(0, sizes.messages, step):
+        rows = []
+        for n in range(start, min(sizes.messages, start + step)):
+            person = residents[n % len(residents)]
+            rows.append(("wechaty", f"m{n}", home[person], person, "居民", rnd.choice(CHATTER), False,
+                         "chatter", None, ts(past(rnd.random() * year))))
+        w.insert("messages", ("transport", "external_id", "room_id", "sender_id", "sender_name", "text",
+                              "from_bot", "route", "category", "at"), rows)
+    print(f"  messages: {sizes.messages:,} in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    tickets, reporters, events = [], [], []
+    for tid in range(1, sizes.tickets + 1):
+        person = residents[rnd.randrange(len(residents))]
+        room = home[person]
+        i = int(room[1:])
+        stairwell, _ = room_names(i)
+        created = past(rnd.random() * year)
+        due = created + timedelta(days=5)
+        fate = rnd.random()
+        status, assignee, responded, resolved, rating = "已关闭", None, created + timedelta(hours=5), None, None
+        if fate < 0.10:  # still open: most of these are overdue, as in the issue's district
+            status = rnd.choice(("已受理", "已分派", "处理中"))
+            assignee = None if status == "已受理" else f"off-{i:04d}"
+            responded = None if status == "已受理" else responded
+        else:
+            resolved = created + timedelta(days=rnd.random() * 8)
+            status, rating = rnd.choice((("已回访", "满意"), ("已回访", "基本满意"), ("已关闭", "未评价"), ("已办结", None)))
+            assignee = f"off-{i:04d}"
+        tickets.append((tid, room, stairwell, f"网格{i // ROOMS_PER_GRID + 1}", person, rnd.choice(CATEGORIES),
+                        False, "楼道灯坏了好几天了", status, assignee, 1, rating, ts(created), ts(due),
+                        ts(responded), ts(resolved), None))
+        reporters.append((tid, person))
+        events.append((tid, ts(created), person, "受理", ""))
+        if assignee:
+            events.append((tid, ts(created + timedelta(hours=5)), assignee, "分派", "已联系物业"))
+        if resolved:
+            events.append((tid, ts(resolved), assignee, "办结", "已修好"))
+    w.insert("tickets", ("id", "room_id", "stairwell", "grid", "reporter_id", "category", "urgent", "text",
+                         "status", "assignee_id", "reporters", "rating", "created_at", "due_at",
+                         "responded_at", "resolved_at", "closed_at"), tickets)
+    w.insert("ticket_reporters", ("ticket_id", "person_id"), reporters)
+    w.insert("ticket_events", ("ticket_id", "at", "actor_id", "action", "note"), events)
+    if not w.sqlite:  # explicit ids: move the sequence past them
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('tickets', 'id'), (SELECT max(id) FROM tickets))")
+
+    # A district-wide notice yesterday, half the residents confirmed; a year of smaller notices.
+    notices = [(1, "admin", "明天上午停水，请提前储水", "command", False, True, ts(NOW - timedelta(hours=20)), False)]
+    targets = [(1, r) for r in rooms]
+    receipts = [(1, p, home[p], ts(NOW - timedelta(hours=19))) for p in residents[::2]]
+    for nid in range(2, 2 + max(1, sizes.rooms // 2)):
+        notices.append((nid, "admin", "楼道杂物请清理", "command", False, True, ts(past(rnd.random() * year)), False))
+        targets.extend((nid, rooms[(nid * 7 + k) % len(rooms)]) for k in range(4))
+    w.insert("notices", ("id", "author_id", "text", "source", "emergency", "tracked", "created_at", "chased"), notices)
+    w.insert("notice_targets", ("notice_id", "room_id"), list(dict.fromkeys(targets)))
+    w.insert("receipts", ("notice_id", "person_id", "room_id", "at"), receipts)
+    if not w.sqlite:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('notices', 'id'), (SELECT max(id) FROM notices))")
+
+    outbox = []
+    for n in range(sizes.outbox):
+        at = past(rnd.random() * year)
+        outbox.append((f"gen:{n}", "wechaty", rooms[n % len(rooms)], None, "", "通知内容", 0,
+                       "sent" if n % 50 else "failed", 1, None, None, ts(at), ts(at), ts(at)))
+    w.insert("outbox", ("key", "transport", "room_id", "to", "mentions", "text", "priority", "status",
+                        "attempts", "error", "external_id", "created_at", "due_at", "sent_at"), outbox)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    if w.sqlite:  # a live database's WAL is checkpointed as it goes; don't time one huge checkpoint
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return {"residents": residents, "home": home}
+
+
+# ---- measuring ---------------------------------------------------------------------------------
+class LoopProbe:
+    """The longest gap between a 5 ms sleep's due time and its wake-up: the worst stall."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.005
+            await asyncio.sleep(0.005)
+            self.worst = max(self.worst, loop.time() - due)
+
+    @asynccontextmanager
+    async def watching(self):
+        self.worst = 0.0
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0.01)
+        try:
+            yield self
+        finally:
+            self._task.cancel()
+
+
+async def timed(probe: LoopProbe, work) -> tuple[float, float, object]:
+    async with probe.watching():
+        start = time.perf_counter()
+        result = await work()
+        seconds = time.perf_counter() - start
+        await asyncio.sleep(0.01)
+    return seconds, probe.worst, result
+
+
+def drop_all(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+
+
+async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random, out) -> dict:
+    from sqlmodel import Session, func, select
+
+    from bot.app import Stairwell
+    from bot.clock import FrozenClock
+    from bot.config import load_config
+    from bot.transports.memory import create
+    from schedules import jobs
+    from storage.models import OutboxItem
+
+    results: dict[str, float] = {}
+    t0 = time.perf_counter()
+    config = load_config(config_path)
+    results["config load s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    first = Stairwell(config, create(config), clock=FrozenClock(NOW), database_url=url, run_scheduler=False)
+    results["first start (schema+seed) s"] = time.perf_counter() - t0
+    first.engine.dispose()
+
+    print("generating …", flush=True)
+    t0 = time.perf_counter()
+    data = generate(first.engine, sizes, rnd)
+    out(f"generated in {time.perf_counter() - t0:.0f} s")
+
+    t0 = time.perf_counter()
+    config = load_config(config_path)
+    results["config load s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    transport = create(config)
+    app = Stairwell(config, transport, clock=FrozenClock(NOW), database_url=url, run_scheduler=False)
+    results["restart (schema+seed) s"] = time.perf_counter() - t0
+    results["start-up total s"] = results["config load s"] + results["restart (schema+seed) s"]
+    await app.start()
+    probe = LoopProbe()
+    try:
+        residents, home = data["residents"], data["home"]
+        # warm up: router tables, jieba, statement caches
+        for n in range(20):
+            await transport.say(CHATTER[n % len(CHATTER)], sender=residents[n], room=home[residents[n]],
+                                message_id=f"warm-{n}")
+
+        with Session(app.engine) as session:
+            before = session.exec(select(func.count()).select_from(OutboxItem)).one()
+        seconds, stall, _ = await timed(probe, jobs.overdue_check)
+        with Session(app.engine) as session:
+            queued = session.exec(select(func.count()).select_from(OutboxItem)).one() - before
+        results["overdue check s"], results["overdue stall s"], results["overdue queued"] = seconds, stall, queued
+        seconds, stall, _ = await timed(probe, jobs.overdue_check)
+        results["overdue again s"], results["overdue again stall s"] = seconds, stall
+
+        commands = [("/回执 1", "admin"), ("/工单 全部", "admin"), ("/工单 全部", "grid-1"), ("/状态", "admin"),
+                    ("/统计", "admin"), ("/统计 本月", "grid-1"), ("/我的工单", residents[3])]
+        for n, (text, who) in enumerate(commands):
+            room = home[who] if who.startswith("res-") else None
+            seconds, stall, replies = await timed(
+                probe, lambda: transport.say(text, sender=who, room=room, message_id=f"cmd-{n}"))
+            label = f"{text} ({who.split('-')[0]})"
+            results[f"{label} s"], results[f"{label} stall s"] = seconds, stall
+            assert replies or True
+
+        latencies = []
+        for n in range(400):
+            person = residents[rnd.randrange(len(residents))]
+            t = time.perf_counter()
+            await transport.say(rnd.choice(CHATTER), sender=person, room=home[person], message_id=f"chat-{n}")
+            latencies.append((time.perf_counter() - t) * 1000)
+            await asyncio.sleep(0)
+        latencies.sort()
+        results["chat p50 ms"] = statistics.median(latencies)
+        results["chat p99 ms"] = latencies[int(0.99 * (len(latencies) - 1))]
+
+        for run in ("purge 1st", "purge 2nd"):
+            seconds, stall, changed = await timed(probe, jobs.purge_old_texts)
+            results[f"{run} s"], results[f"{run} stall s"], results[f"{run} rows"] = seconds, stall, changed
+    finally:
+        await app.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1 = the issue's district; 0.1 for a quick run")
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--keep", metavar="FILE", help="write the SQLite database here and keep it (to EXPLAIN queries)")
+    args = parser.parse_args()
+    sizes = Sizes(args.scale)
+    print(f"district x{args.scale}: {sizes.rooms} groups, {sizes.residents:,} residents, "
+          f"{sizes.messages:,} messages, {sizes.tickets:,} tickets, {sizes.outbox:,} outbox rows", flush=True)
+    import logging
+    logging.disable(logging.INFO)
+    with tempfile.TemporaryDirectory(prefix="stairwell-volume-") as tmp:
+        config_path = Path(tmp) / "config.yaml"
+        config_path.write_text(yaml.safe_dump(district_config(sizes), allow_unicode=True), encoding="utf-8")
+        if args.keep:
+            Path(args.keep).unlink(missing_ok=True)
+        url = os.environ.get("STAIRWELL_DATABASE_URL") or f"sqlite:///{args.keep or Path(tmp) / 'district.db'}"
+        if url.startswith("postgresql"):
+            drop_all(url)
+        results = asyncio.run(measure(url, config_path, sizes, random.Random(args.seed), print))
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        shown = f"{value:,.0f}" if isinstance(value, int) else f"{value:.3f}"
+        print(f"{key:<{width}}  {shown}")
+
+
+if __name__ == "__main__":
+    main()

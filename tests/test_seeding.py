@@ -1,0 +1,55 @@
+"""Config seeding at start-up: incremental (only differences written), chat grants kept."""
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from bot.config import AppConfig
+from storage import directory
+from storage.db import create_db_engine, init_schema
+from storage.models import PersonAlias, RoleGrant, Room, RoomMember
+
+
+def grants(session: Session) -> set[tuple[str, str, str, str]]:
+    return {(g.person_id, g.role, g.scope, g.source) for g in session.exec(select(RoleGrant)).all()}
+
+
+def test_reseeding_writes_only_what_changed_and_keeps_chat_grants(config, db_url):
+    engine = create_db_engine(db_url)
+    init_schema(engine)
+    with Session(engine) as session:
+        directory.seed_from_config(session, config)
+        assert directory.grant(session, "res-chen", "support", "3幢1单元", by="grid-zhao")  # made in chat
+        session.commit()
+        before = grants(session)
+
+    writes: list[str] = []
+    record = lambda _c, _cur, statement, *_: writes.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    with Session(engine) as session:  # the same config again: only reads
+        directory.seed_from_config(session, config)
+        session.commit()
+    event.remove(engine, "before_cursor_execute", record)
+    assert writes and not [w for w in writes if w.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+    with Session(engine) as session:
+        assert grants(session) == before
+
+    data = config.model_dump()
+    data["rooms"][0]["topic"] = "3幢1单元邻里群"
+    for person in data["people"]:
+        person["rooms"] = ["3幢1单元邻里群" if t == "3幢1单元楼道群" else t for t in person["rooms"]]
+        if person["id"] == "leader-zhou":  # 周建国 is no longer 楼道长 in config
+            person["roles"] = []
+    data["people"].append({"id": "res-new", "name": "新邻居", "rooms": ["3幢2单元楼道群"], "aliases": ["wxid_new"]})
+    changed = AppConfig.model_validate(data)
+    with Session(engine) as session:
+        directory.seed_from_config(session, changed)
+        session.commit()
+        after = grants(session)
+        assert ("leader-zhou", "leader", "3幢1单元", "config") not in after
+        assert ("res-chen", "support", "3幢1单元", "chat") in after  # chat grants survive a restart
+        assert after == before - {("leader-zhou", "leader", "3幢1单元", "config")}
+        assert session.get(Room, "s3-1").topic == "3幢1单元邻里群"
+        assert session.get(RoomMember, ("s3-2", "res-new")) is not None
+        assert session.get(PersonAlias, ("*", "wxid_new")).person_id == "res-new"
+    engine.dispose()
