@@ -88,7 +88,7 @@ def same_place(a: dict[str, int], b: dict[str, int]) -> bool:
 
 
 def _families(objects: frozenset[str]) -> set[str]:
-    return {o.lstrip("*").split("/")[0] for o in objects}
+    return {o.lstrip("*~").split("/")[0] for o in objects}
 
 
 def same_object(old: frozenset[str], new: frozenset[str]) -> bool:
@@ -144,6 +144,9 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     route = _route(ctx, text)
     urgent = urgent or emergency_active(ctx)
     now = ctx.now
+    # Over the per-sender limit nothing more is said (not even "已补充到您的工单"), except in a danger.
+    if not urgent and _throttled(ctx):
+        return category
     if (
         room is not None and route.followup and not urgent and not ctx.event.mentions_bot
         and not objects_of(ctx.services.router)(ctx.masked_text)
@@ -159,8 +162,6 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             existing = matches[0]
             _join_existing(ctx, existing, followup=route.followup, danger=route.danger if urgent else None)
             return existing.category
-    if not urgent and _throttled(ctx):
-        return category
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=room.stairwell if room else None,
@@ -217,12 +218,17 @@ def _told_at_once(ctx: Context, staff: list) -> list:
 
 
 def _throttled(ctx: Context) -> bool:
-    """Past the per-sender limit of new tickets: one polite line, then silence for a while."""
+    """Past the per-sender limit of reports (new tickets and additions to open ones): one polite
+    line, then silence for the quiet period."""
     rules = ctx.services.config.tickets.throttle
     now, sender = ctx.now, ctx.caller.person_id
     since = now - timedelta(minutes=rules.window_minutes)
+    # every report the sender made lately: a ticket opened (受理) or words added to one (追加)
     recent = ctx.session.exec(
-        select(func.count()).select_from(Ticket).where(Ticket.reporter_id == sender, col(Ticket.created_at) >= since)
+        select(func.count()).select_from(TicketEvent).where(
+            TicketEvent.actor_id == sender, col(TicketEvent.action).in_(("受理", "追加")),
+            col(TicketEvent.at) >= since,
+        )
     ).one()
     warned = ctx.session.exec(
         select(func.count()).select_from(AuditEntry).where(

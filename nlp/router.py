@@ -116,10 +116,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"老师|快递|医保|社保|税务|京东|淘宝|支付宝|微信)\S{0,24}(?:转账|汇款|打钱|转钱|转\S{0,5}(?:过去|给|到)|验证码|共享屏幕|"
         r"屏幕共享|下载|贷款|冻结|洗钱|注销|退款|理赔)"
         r"|(?=.*(?:骗子|诈骗|陌生|公安|警察|客服|法院|检察|对方|来电|打来电话|电话里|视频通话|刷单|投资|理财|贷款|冻结|冒充|"
-        r"自称|说是|假装|假冒|保证金|解冻|安全账户))"
+        r"自称|说是|假装|假冒|保证金|解冻|安全账户|充值返利|返利|做任务|本金|提现|网贷))"
         r".*(?:(?:让|叫|要|逼|催)(?:我|我妈|我爸|老人|老爷子|老太太|她|他)\S{0,8}(?:转账|汇款|打钱|转钱|转\S{0,5}(?:过去|给|到|的)|"
         r"转[一两三四五六七八九十几\d]|验证码|共享屏幕|屏幕共享|下载)"
-        r"|(?:我|我妈|我爸|老人|老爷子|老太太|她|他)\S{0,3}(?:正在|正|在|刚|刚刚)\S{0,12}(?:转账|汇款|转钱|打钱|转了|汇了))"
+        r"|(?:我|我妈|我爸|老人|老爷子|老太太|她|他)\S{0,3}(?:正在|正|在|刚|刚刚)\S{0,12}(?:转账|汇款|转钱|打钱|转了|汇了|转[，。,!！]|转$)"
+        # topping up a task or "investment" platform on demand: "还要再充5000", "我正在充", "让我先转"
+        r"|(?:还要|还得|又要|说要|要我|让我|叫我|让我先|要我先|叫我先|要先)再?(?:充|转|交|付|打)(?:钱|值|款|费|[\d一二三四五六七八九十几百千万])"
+        r"|(?:正在|还在|马上|准备)(?:充|交|付)(?:钱|值|款|费|了|[\d一二三四五六七八九十几百千万,，。!！]|$))"
     ),
     # a cry for help overheard: "楼上孩子在喊救命", "隔壁女的一直哭喊"
     "呼救": re.compile(
@@ -133,6 +136,25 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # someone trapped in a stopped lift: "五楼电梯卡住了 里面有人"
     "困梯": re.compile(
         r"电梯\S{0,8}(?:卡住|停了|不动|坏了|下坠|掉下去|冲顶|门打不开)\S{0,8}(?:里面|里头|轿厢)\S{0,3}(?:有人|有个|还有|关着)"
+        # someone shut in a lift now: "被关在里面出不来", "卡在7楼跟8楼中间", "我跟孩子困在里面"
+        r"|^(?=.*(?:电梯|轿厢))(?!.*(?:差点|险些|差一点|上次|上回|上周|以前|之前|昨天|前天|去年))"
+        r".*(?:被关|关在(?:里面|里头|电梯|轿厢)|困在|被困|困住|出不来|出不去|卡在\S{0,10}(?:中间|之间|半空|半道))"
+    ),
+    # a fire burning now, whatever is burning: "纸箱烧起来了", "火不小", "起火了"
+    "起火": re.compile(
+        r"(?<!(?<!沙)发)(?<!发烧)(?:烧起来|烧着了|烧了起来|着起来了|着火了|起火了|失火了|火不小|火很大|火好大|火挺大|火势|"
+        r"火苗\S{0,4}(?:窜|蹿|冒)|冒烟了|在冒烟|(?:冒|窜|蹿)(?:出)?火苗|明火)"
+    ),
+    # someone hurt by something falling: "砸到楼下一个小孩头上了，流了好多血", "花盆砸伤了人"
+    "坠物伤人": re.compile(
+        r"(?<!差点)(?<!差一点)(?<!险些)(?<!没)(?:砸|掉|落|坠)(?:到|中|在|伤)\S{0,10}(?:头|脑袋|脸|身上|人|孩子|小孩|老人|我)"
+        r"|^(?=.*(?:扔|抛|掉下|砸|坠|落下))(?!.*(?:差点|险些|差一点|没砸|没伤|没有伤|没事))"
+        r".*(?:流了?\S{0,4}血|出血|受伤了|砸伤|骨折|头破|缝了\S{0,2}针)"
+    ),
+    # talk about safety, not a danger: a lecture, a drill, a leaflet ("今天的消防讲座学了灭火器怎么用")
+    "宣教": re.compile(
+        r"讲座|演练|科普|知识竞赛|学了|学到了|学会了|教我们|教大家|公开课"
+        r"|(?:消防|安全|反诈|防诈|防骗|防火|急救|燃气|用电|防汛)\S{0,4}(?:培训|宣传|知识|课|活动)"
     ),
     # an elderly neighbour not seen or not answering: "独居老人好几天没出门 敲门也没人应"
     "无应答": re.compile(
@@ -613,7 +635,8 @@ class Router:
         """What a report is about: the objects its words name (lexicon `objects`).
 
         A word that only qualifies the next one ("通下水道的小广告": the flyer, not the drain;
-        "电梯的灯") is left out, so two reports never share an object by a shared word alone."""
+        "电梯的灯") is left out, so two reports never share an object by a shared word alone; a
+        symptom ("~漏水") counts only when no thing is named ("水箱在漏水" is about the 水箱)."""
         tokens = segment.cut((text or "")[: self.max_chars])
         found = self._scan(tokens, self.object_of, self.object_prefixes)
         kept = []
@@ -621,11 +644,14 @@ class Router:
             nxt = found[k + 1][1] if k + 1 < len(found) else None
             modified = found[k + 1][0] if nxt is not None else ""
             if (
-                nxt is not None and nxt > pos and not self.object_of[modified].startswith("*")
+                nxt is not None and nxt > pos and not self.object_of[modified].startswith(("*", "~"))
                 and "".join(tokens[pos:nxt]) in (term, term + "的")
             ):
                 continue  # a modifier of the next specific object ("通下水道的小广告")
             kept.append(self.object_of[term])
+        # a symptom ("~漏水") belongs to the thing named with it ("水箱在漏水": the tank)
+        if any(o[0] not in "*~" for o in kept):
+            kept = [o for o in kept if o[0] != "~"]
         return frozenset(kept)
 
     def _enough_cues(self, hits: list[_Hit]) -> bool:

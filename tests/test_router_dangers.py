@@ -51,6 +51,14 @@ def router() -> Router:
         ("小区门口有个大爷晕过去了", "petition", "person"),
         ("楼上独居的老爷子电话一直没人接 有点担心", "petition", "unanswered"),
         ("刚刚有个自称公安局的打来电话让我转账", "legal", "fraud"),
+        # the kind follows the thing in danger; a bare cry (救命, 快来人, 被困) names none
+        ("救命 电梯停了 我跟老伴困在里面", "petition", "lift"),
+        ("2号楼电梯停在半空 我儿子关在里面出不来", "petition", "lift"),
+        ("电梯卡在五楼和六楼之间 有人在里面", "petition", "lift"),
+        ("快来人 楼道里着火了", "petition", "fire"),
+        ("楼下堆的纸壳烧起来了 火不小", "petition", "fire"),
+        ("楼上掉下来个晾衣杆 砸到小孩头上了", "petition", "falling"),
+        ("对方说还要再充一万才能提现 我正在充", "legal", "fraud"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -108,6 +116,10 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "银行说让我转账前核实身份",
         "着火了 着火了 这首歌太火了",
         "水管爆了 师傅已经修好了",
+        "今天社区的消防讲座学了灭火器怎么用",
+        "参加了反诈宣传活动 学到了很多",
+        "孩子发烧烧起来了 好难受",
+        "上次被关在电梯里半小时 吓死了",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
@@ -156,3 +168,24 @@ def test_follow_up_wording_is_flagged(router: Router, text: str) -> None:
 @pytest.mark.parametrize("text", ["灯挺亮的", "谢谢楼道长", "电梯修好了 谢谢", "楼道灯坏了"])
 def test_plain_messages_are_not_follow_ups(router: Router, text: str) -> None:
     assert not router.route(text).followup, text
+
+
+def test_a_cry_alone_names_no_danger_kind(router: Router) -> None:
+    """救命 is a cry for help, not violence: with no thing in danger it gets the default advice."""
+    route = router.route("救命 快来人啊 3楼")
+    assert route.danger is None, route
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "same"),
+    [
+        ("楼上漏水到我家", "楼顶水箱在漏水", False),     # a symptom belongs to the thing that leaks
+        ("楼上卫生间漏水 渗到我家了", "暖气片漏水了", False),
+        ("楼上漏水到我家了", "天花板在滴水", True),       # no thing named: the leak itself
+        ("楼顶的水箱漏水了", "水箱还在漏", True),
+    ],
+)
+def test_a_leak_is_about_the_thing_that_leaks(router: Router, old: str, new: str, same: bool) -> None:
+    from handlers.petitions import same_object
+
+    assert same_object(router.objects(old), router.objects(new)) is same, (router.objects(old), router.objects(new))
