@@ -106,23 +106,35 @@ async def answer_command(ctx: Context, args: str) -> None:
     if record is None or not _in_scope(ctx, record):
         ctx.reply(f"没有找到法律咨询 L{number}，请核对编号。", mention=False)
         return
-    if record.status != "待答复":
+    wanted = override.group(1) if override else None
+    # Answered privately, the adviser may still post a general word in the group: /答复 L5 公开 …
+    again = record.status != "待答复"
+    if again and wanted != "公开":
         ctx.reply(f"L{number} 已经答复过了。", mention=False)
         return
     if not answer:
         ctx.reply(f"请写上答复内容，例如：/答复 L{number} 内容", mention=False)
         return
-    record.status, record.answer = "已答复", answer
-    record.answered_by, record.answered_at = ctx.caller.person_id, ctx.now
-    ctx.session.add(record)
+    if not again:  # the first answer is the record's; a later public word only goes to the group
+        record.status, record.answer = "已答复", answer
+        record.answered_by, record.answered_at = ctx.caller.person_id, ctx.now
+        ctx.session.add(record)
     ctx.handled.consultation = number
     text = f"您咨询的问题 L{number}，法律顾问{ctx.caller.name}答复：{answer}\n如需进一步帮助，可拨打12348公共法律服务热线。"
     room = _room(ctx, record)
     name = directory.person_name(ctx.session, record.asker_id)
-    wanted = override.group(1) if override else None
     private = wanted in ("私信", "私下") or (
         wanted is None and (record.urgent or sensitive(record.category, record.text, answer))
     )
+    if again:  # a general word for everyone: no @, the private answer stays the resident's own
+        where = room or ctx.room
+        if where is None:
+            ctx.reply("这件咨询是私聊提出的，没有可公开的群；请到群里直接发言。", mention=False)
+            return
+        ctx.to_room(where, f"法律顾问{ctx.caller.name}提醒：{mask_flats(answer)}\n如需帮助，可拨打12348公共法律服务热线。")
+        if ctx.room is None or ctx.room.id != where.id:
+            ctx.reply(f"已在{where.topic}公开发布。", mention=False)
+        return
     if room is not None and name and not private:
         ctx.to_room(room, f"@{name} {mask_flats(mask(text))}", mentions=(record.asker_id,))
         if ctx.room is not None and ctx.room.id == room.id:

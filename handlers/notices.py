@@ -332,6 +332,14 @@ def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]
     return out
 
 
+NAMES_SHOWN = 40  # a big group's list stays one readable message
+
+
+def _names(names: list[str]) -> str:
+    more = f" 等{len(names)}人" if len(names) > NAMES_SHOWN else ""
+    return "、".join(names[:NAMES_SHOWN]) + more
+
+
 @command("回执", roles=NOTICE_ROLES, usage="/回执 N", help="查看通知N的确认情况", pattern=r"^\s*[Nn#]?\d+\s*$")
 async def receipts_command(ctx: Context, args: str) -> None:
     digits = re.sub(r"\D", "", args)
@@ -347,10 +355,12 @@ async def receipts_command(ctx: Context, args: str) -> None:
     confirmed = queries.confirmed_people(ctx.session, notice.id or 0)
     lines = [f"通知 N{notice.id} 回执："]
     for room, missing in rooms:
-        members = {p.id for p in directory.room_members(ctx.session, room.id)}
-        lines.append(f"{room.topic}：已确认{len(confirmed & members)}人；未确认{len(missing)}人")
-        if missing:
-            lines.append("  未确认：" + "、".join(missing))
+        members = directory.room_members(ctx.session, room.id)
+        done = [p.name for p in members if p.id in confirmed]
+        lines.append(f"{room.topic}：已确认{len(done)}人；未确认{len(missing)}人")
+        for label, names in (("已确认", done), ("未确认", missing)):
+            if names:
+                lines.append(f"  {label}：" + _names(names))
     # Names of who has not confirmed go to the asker privately (a staff command), never to a residents' group.
     ctx.reply("\n".join(lines), mention=False)
 
