@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -25,7 +26,7 @@ EMERGENCY_PRIORITY = 10
 # Receipts as people write them: 收到 / 收到了，谢谢 / 好嘞 / 知道了 / OK / 👌 / [强] / 502收到 / 3-302已收到.
 _RECEIPT_WORD = (
     r"(?:已经?|都)?收到(?:了|啦|咯|收到)*|收悉|已阅|阅|已读|已知悉|知悉|好的?|好嘞|好勒|好滴|好哒|好哦|好吧|好好"
-    r"|嗯+|知道(?:了|啦|咯)?|晓得(?:了|啦)?|明白(?:了|啦)?|了解(?:了)?|清楚了|okay|ok+|好的收到"
+    r"|嗯+|知道(?:了|啦|咯)?|晓得(?:了|啦)?|明白(?:了|啦)?|了解(?:了)?|清楚了|okay|ok+(?:了|啦|哒|的)?|好的收到"
     r"|(?:谢谢|感谢|多谢)(?:提醒|通知)"
 )
 _THANKS = r"(?:谢谢|感谢|多谢|辛苦)[\u4e00-\u9fff]{0,5}?(?:了|啦)?"
@@ -35,7 +36,7 @@ _THANKS_ONLY = re.compile(rf"^(?:{_THANKS})+$")
 # a floor ("5楼收到", "六楼收到"), "我家" / "我们也", or the sender's own name ("王大爷收到").
 _FLAT = (
     r"(?:\d{1,3}(?:-|幢|栋|号楼))?(?:\d{1,2}(?:-|单元))?\d{3,4}(?:室|号|户)?"
-    r"|(?:\d{1,3}(?:幢|栋|号楼))?(?:\d{1,2}单元)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:\d{3,4}(?:室|号|户)?)?"
+    r"|(?:\d{1,3}(?:幢|栋|号楼))?(?:\d{1,2}单元)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:[东西南北中]?[户边]|\d{3,4}(?:室|号|户)?)?"
 )
 _FLAT_AROUND = re.compile(rf"^(?:{_FLAT})(?:家|的)?|(?:{_FLAT})$")
 _WHO_FIRST = re.compile(r"^(?:我们?|咱们?|俺)?家?(?:也|都)?(?=[\u4e00-\u9fffa-z])")
@@ -211,7 +212,7 @@ def is_receipt(text: str, name: str = "") -> bool:
     if QUESTION.search(text):
         return False
     approving = bool(_APPROVAL_CODE.search(text) or _APPROVAL_EMOJI.search(text))
-    body = _EMOJI.sub("", re.sub(r"\[[^\[\]\s]{1,4}\]", "", text))
+    body = _EMOJI.sub("", re.sub(r"\[[^\[\]\s]{1,4}\]", "", unicodedata.normalize("NFKC", text)))
     body = _without_who(_RECEIPT_NOISE.sub("", body).lower(), name)
     if not body:  # only emoji (and perhaps a flat number): an approving one is a receipt
         return approving
