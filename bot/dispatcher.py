@@ -122,7 +122,7 @@ class Dispatcher:
             return None
         if room is None or event.mentions_bot:
             return None
-        if notices.may_concern_a_notice(text):  # a receipt, or a question perhaps about a notice
+        if notices.may_concern_a_notice(text, caller.name or ""):  # a receipt, or a question perhaps about a notice
             return None
         route = self.services.router.route(text, staff=caller.is_staff)
         label = route.label

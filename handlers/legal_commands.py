@@ -26,22 +26,41 @@ LIST_LIMIT = 15
 # What makes an answer sensitive: words of a category ("" = the whole category), and words
 # that are sensitive in any category. A false alarm only means a private answer.
 VIOLENCE = ("家暴", "暴力", "打我", "打她", "打他", "打人", "被打", "挨打", "动手", "殴打", "虐待", "威胁", "恐吓",
-            "打老婆", "打孩子", "保护令", "伤痕", "掐我", "踹我")
-DISPUTE = ("纠纷", "争", "抢", "霸占", "独占", "不给", "不让", "不同意", "起诉", "打官司", "诉讼", "闹", "矛盾", "吵",
-           "分不均", "不公平", "赶出")
-DEBT = ("欠款", "欠债", "欠钱", "借钱", "借款", "借条", "网贷", "贷款", "催收", "还不上", "信用卡", "债务", "高利贷", "担保")
+            "打老婆", "打孩子", "保护令", "伤痕", "掐我", "踹我", "性侵", "猥亵", "强奸", "骚扰", "跟踪")
+DISPUTE = ("纠纷", "争", "抢", "霸占", "独占", "独吞", "全归", "全给", "全要", "一分", "没份", "没有份", "分不到", "不分",
+           "不给", "不让", "不同意", "不认", "起诉", "打官司", "告他", "告她", "诉讼", "闹", "翻脸", "断绝", "矛盾", "吵",
+           "分不均", "不公平", "赶出", "偏心")
+DEBT = ("欠款", "欠债", "欠钱", "欠我", "欠了我", "借钱", "借款", "借条", "借了", "不还", "赖账", "讨债", "要债", "还钱",
+        "网贷", "贷款", "催收", "还不上", "信用卡", "债务", "高利贷", "担保", "被骗", "骗了")
 HEALTH = ("病", "医院", "住院", "医疗", "医药", "诊断", "手术", "癌", "肿瘤", "抑郁", "精神", "残疾", "伤残", "瘫",
           "怀孕", "流产", "艾滋", "乙肝", "体检", "治疗", "吃药", "受伤", "摔伤", "骨折", "工伤", "伤情", "痴呆", "心理")
-SENSITIVE: dict[str, tuple[str, ...]] = {"婚姻家庭": VIOLENCE, "继承": DISPUTE, "借贷": ("",)}
-SENSITIVE_ANYWHERE = VIOLENCE + DEBT + HEALTH
+MINORS = ("未成年", "抚养", "监护", "探视", "领养", "收养", "辍学", "霸凌", "孩子被", "小孩被", "孩子归", "早恋")
+FAMILY_BREAKUP = ("离婚", "出轨", "外遇", "小三", "分居", "私生", "亲子鉴定")
+# Family members and inheritance: with a dispute word in the question, a family conflict.
+FAMILY = ("我爸", "我妈", "父亲", "母亲", "父母", "爸妈", "老人", "哥哥", "我哥", "姐姐", "我姐", "弟弟", "我弟", "妹妹",
+          "我妹", "兄弟", "姐妹", "儿子", "女儿", "儿女", "子女", "老公", "老婆", "丈夫", "妻子", "媳妇", "婆婆", "公公",
+          "岳父", "岳母", "丈母娘", "前夫", "前妻", "亲戚", "家里人", "家人", "继母", "继父", "后妈", "爷爷", "奶奶",
+          "外公", "外婆", "大伯", "叔叔", "舅舅", "姑姑", "嫂子", "弟媳", "姐夫", "妹夫", "女婿", "儿媳")
+INHERITANCE = ("继承", "遗产", "遗嘱", "去世", "过世", "走了", "走后", "身后", "老房子", "分家")
+SENSITIVE: dict[str, tuple[str, ...]] = {"婚姻家庭": VIOLENCE + DISPUTE, "继承": DISPUTE, "借贷": ("",)}
+SENSITIVE_ANYWHERE = VIOLENCE + DEBT + HEALTH + MINORS + FAMILY_BREAKUP
+
+
+def _has(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
 
 
 def sensitive(category: str, question: str, answer: str = "") -> bool:
-    """Whether an answer should reach only the resident: the question shows a sensitive case of
-    its category (an inheritance *dispute*), or either text touches violence, debts or health."""
-    if any(word in question for word in SENSITIVE.get(category, ())):
+    """Whether an answer should reach only the resident. Judged on the consultation's stored
+    question and category (the router may file an inheritance quarrel under 其他法律), and on
+    the answer: a sensitive case of its category, a family quarrel or inheritance dispute in
+    any category, or violence, money owed, health, minors or a marriage breaking up anywhere."""
+    if _has(question, SENSITIVE.get(category, ())):
         return True
-    return any(word in text for text in (question, answer) for word in SENSITIVE_ANYWHERE)
+    both = question + "\n" + answer
+    if _has(question, DISPUTE) and (_has(both, FAMILY) or _has(both, INHERITANCE)):
+        return True
+    return _has(both, SENSITIVE_ANYWHERE)
 
 
 def _room(ctx: Context, record: Consultation) -> Room | None:
@@ -87,23 +106,35 @@ async def answer_command(ctx: Context, args: str) -> None:
     if record is None or not _in_scope(ctx, record):
         ctx.reply(f"没有找到法律咨询 L{number}，请核对编号。", mention=False)
         return
-    if record.status != "待答复":
+    wanted = override.group(1) if override else None
+    # Answered privately, the adviser may still post a general word in the group: /答复 L5 公开 …
+    again = record.status != "待答复"
+    if again and wanted != "公开":
         ctx.reply(f"L{number} 已经答复过了。", mention=False)
         return
     if not answer:
         ctx.reply(f"请写上答复内容，例如：/答复 L{number} 内容", mention=False)
         return
-    record.status, record.answer = "已答复", answer
-    record.answered_by, record.answered_at = ctx.caller.person_id, ctx.now
-    ctx.session.add(record)
+    if not again:  # the first answer is the record's; a later public word only goes to the group
+        record.status, record.answer = "已答复", answer
+        record.answered_by, record.answered_at = ctx.caller.person_id, ctx.now
+        ctx.session.add(record)
     ctx.handled.consultation = number
     text = f"您咨询的问题 L{number}，法律顾问{ctx.caller.name}答复：{answer}\n如需进一步帮助，可拨打12348公共法律服务热线。"
     room = _room(ctx, record)
     name = directory.person_name(ctx.session, record.asker_id)
-    wanted = override.group(1) if override else None
     private = wanted in ("私信", "私下") or (
         wanted is None and (record.urgent or sensitive(record.category, record.text, answer))
     )
+    if again:  # a general word for everyone: no @, the private answer stays the resident's own
+        where = room or ctx.room
+        if where is None:
+            ctx.reply("这件咨询是私聊提出的，没有可公开的群；请到群里直接发言。", mention=False)
+            return
+        ctx.to_room(where, f"法律顾问{ctx.caller.name}提醒：{mask_flats(answer)}\n如需帮助，可拨打12348公共法律服务热线。")
+        if ctx.room is None or ctx.room.id != where.id:
+            ctx.reply(f"已在{where.topic}公开发布。", mention=False)
+        return
     if room is not None and name and not private:
         ctx.to_room(room, f"@{name} {mask_flats(mask(text))}", mentions=(record.asker_id,))
         if ctx.room is not None and ctx.room.id == room.id:

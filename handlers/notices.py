@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -25,15 +26,20 @@ EMERGENCY_PRIORITY = 10
 # Receipts as people write them: 收到 / 收到了，谢谢 / 好嘞 / 知道了 / OK / 👌 / [强] / 502收到 / 3-302已收到.
 _RECEIPT_WORD = (
     r"(?:已经?|都)?收到(?:了|啦|咯|收到)*|收悉|已阅|阅|已读|已知悉|知悉|好的?|好嘞|好勒|好滴|好哒|好哦|好吧|好好"
-    r"|嗯+|知道(?:了|啦|咯)?|晓得(?:了|啦)?|明白(?:了|啦)?|了解(?:了)?|清楚了|okay|ok+|好的收到"
+    r"|嗯+|知道(?:了|啦|咯)?|晓得(?:了|啦)?|明白(?:了|啦)?|了解(?:了)?|清楚了|okay|ok+(?:了|啦|哒|的)?|好的收到"
     r"|(?:谢谢|感谢|多谢)(?:提醒|通知)"
 )
 _THANKS = r"(?:谢谢|感谢|多谢|辛苦)[\u4e00-\u9fff]{0,5}?(?:了|啦)?"
 _RECEIPT = re.compile(rf"^(?:{_RECEIPT_WORD})+(?:{_THANKS})*$")
 _THANKS_ONLY = re.compile(rf"^(?:{_THANKS})+$")
-# A flat number first or last: "502收到", "3-302已收到", "3幢502 收到", "收到 502".
-_FLAT = r"(?:\d{1,3}(?:-|幢|栋|号楼)\d{0,2}(?:-|单元)?)?\d{3,4}(?:室|号)?"
-_FLAT_AROUND = re.compile(rf"^{_FLAT}|{_FLAT}$")
+# Who answers, first or last: a flat ("502收到", "3-302已收到", "3单元502 收到", "收到 502室"),
+# a floor ("5楼收到", "六楼收到"), "我家" / "我们也", or the sender's own name ("王大爷收到").
+_FLAT = (
+    r"(?:\d{1,3}(?:-|幢|栋|号楼))?(?:\d{1,2}(?:-|单元))?\d{3,4}(?:室|号|户)?"
+    r"|(?:\d{1,3}(?:幢|栋|号楼))?(?:\d{1,2}单元)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:[东西南北中]?[户边]|\d{3,4}(?:室|号|户)?)?"
+)
+_FLAT_AROUND = re.compile(rf"^(?:{_FLAT})(?:家|的)?|(?:{_FLAT})$")
+_WHO_FIRST = re.compile(r"^(?:我们?|咱们?|俺)?家?(?:也|都)?(?=[\u4e00-\u9fffa-z])")
 _APPROVAL_CODE = re.compile(r"\[(?:强|ok|OK|Ok|抱拳|好的|握手|玫瑰|爱心|微笑|胜利|合十|拳头|OK啦|耶|赞)\]")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂🤗💐]")
@@ -190,44 +196,58 @@ async def on_notice(ctx: Context, category: str | None) -> None:
     )
 
 
-def is_receipt(text: str) -> bool:
-    """'收到' / '收到，谢谢' / '好嘞' / 'OK' / '👌' / '[强]' / '502收到' / '收到[强]'; never a question."""
+def _without_who(body: str, name: str) -> str:
+    """The receipt without who gives it: a flat or floor, '我家', the sender's own name."""
+    name = _RECEIPT_NOISE.sub("", name).lower()
+    for _ in range(2):  # "5楼王大爷收到": a place and a name
+        if name and len(name) >= 2:
+            body = body.removeprefix(name).removesuffix(name)
+        body = _FLAT_AROUND.sub("", body)
+    return _WHO_FIRST.sub("", body)
+
+
+def is_receipt(text: str, name: str = "") -> bool:
+    """'收到' / '收到，谢谢' / '好嘞' / 'OK' / '👌' / '[强]' / '[OK]' / '502收到' / '5楼收到' /
+    '收到[强]' / '王大爷收到' (``name``: the sender's); never a question, never '没收到'."""
     if QUESTION.search(text):
         return False
     approving = bool(_APPROVAL_CODE.search(text) or _APPROVAL_EMOJI.search(text))
-    body = _EMOJI.sub("", re.sub(r"\[[^\[\]\s]{1,4}\]", "", text))
-    body = _FLAT_AROUND.sub("", _RECEIPT_NOISE.sub("", body).lower())
+    body = _EMOJI.sub("", re.sub(r"\[[^\[\]\s]{1,4}\]", "", unicodedata.normalize("NFKC", text)))
+    body = _without_who(_RECEIPT_NOISE.sub("", body).lower(), name)
     if not body:  # only emoji (and perhaps a flat number): an approving one is a receipt
         return approving
     # "谢谢楼道长[抱拳]" thanks for the notice; "谢谢" alone is chatter
     return bool(_RECEIPT.match(body) or (approving and _THANKS_ONLY.match(body)))
 
 
-def opens_with_receipt(text: str) -> bool:
+def opens_with_receipt(text: str, name: str = "") -> bool:
     """'收到，我们提前储水' / '好的，明天一早就挪车': a receipt first, then more (not a question)."""
     parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
-    return len(parts) == 2 and bool(parts[1]) and not QUESTION.search(text) and is_receipt(parts[0])
+    return len(parts) == 2 and bool(parts[1]) and not QUESTION.search(text) and is_receipt(parts[0], name)
 
 
-def may_concern_a_notice(text: str) -> bool:
+def may_concern_a_notice(text: str, name: str = "") -> bool:
     """A receipt or a question that may be about a notice (the dispatcher's fast path asks)."""
-    return is_receipt(text) or opens_with_receipt(text) or asks_a_question(text)
+    return is_receipt(text, name) or opens_with_receipt(text, name) or asks_a_question(text)
 
 
 def try_receipt(ctx: Context, text: str) -> bool:
     """A receipt within 24 h of a tracked notice to this group counts for it (silently)."""
     if ctx.room is None:
         return False
-    if not is_receipt(text):
+    name = ctx.caller.name or ""
+    if not is_receipt(text, name):
         # "收到，另外楼道灯又坏了" is still a petition: a receipt with more only when the rest is chatter
-        if not opens_with_receipt(text) or ctx.services.router.route(text, staff=ctx.caller.is_staff).label != "other":
+        if not opens_with_receipt(text, name) or ctx.services.router.route(text, staff=ctx.caller.is_staff).label != "other":
             return False
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False
-    if not ctx.caller.covers(ctx.room, NOTICE_ROLES | {"lawyer"}):  # residents' receipts only
+    if notice.author_id == ctx.caller.person_id:
+        return True  # the author's own "OK": nothing to confirm
+    ctx.handled.notice_receipt = notice.id  # a receipt for this notice, from anyone
+    if not ctx.caller.covers(ctx.room, NOTICE_ROLES | {"lawyer"}):  # only residents' are counted
         queries.add_receipt(ctx.session, notice, ctx.caller.person_id, ctx.room.id, ctx.now)
-        ctx.handled.notice_receipt = notice.id
     return True
 
 
@@ -299,6 +319,14 @@ def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]
     return [(g.room, g.missing) for g in queries.receipts_by_group(session, notice, NOTICE_ROLES | {"lawyer"})]
 
 
+NAMES_SHOWN = 40  # a big group's list stays one readable message
+
+
+def _names(names: list[str]) -> str:
+    more = f" 等{len(names)}人" if len(names) > NAMES_SHOWN else ""
+    return "、".join(names[:NAMES_SHOWN]) + more
+
+
 @command("回执", roles=NOTICE_ROLES, usage="/回执 N", help="查看通知N的确认情况", pattern=r"^\s*[Nn#]?\d+\s*$")
 async def receipts_command(ctx: Context, args: str) -> None:
     digits = re.sub(r"\D", "", args)
@@ -314,8 +342,9 @@ async def receipts_command(ctx: Context, args: str) -> None:
     lines = [f"通知 N{notice.id} 回执："]
     for group in groups:
         lines.append(f"{group.room.topic}：已确认{group.confirmed}人；未确认{len(group.missing)}人")
-        if group.missing:
-            lines.append("  未确认：" + "、".join(group.missing))
+        for label, names in (("已确认", group.done), ("未确认", group.missing)):
+            if names:
+                lines.append(f"  {label}：" + _names(names))
     # Names of who has not confirmed go to the asker privately (a staff command), never to a residents' group.
     ctx.reply("\n".join(lines), mention=False)
 

@@ -7,6 +7,11 @@ Every reporter (a neighbour who joined counts) rates for themself; any reporter'
 the ticket, even after another said 满意. Anyone else's "满意" (or a reporter's with nothing
 pending) stays chatter. With several tickets pending the answer names one (“#3 满意”), else
 the bot asks which, in one line.
+
+A reporter may also rate privately: in a private chat the question is any ticket of theirs
+awaiting a rating, wherever it was reported (asked which when several). A statement that the
+problem is still there ("还是没修好", "又坏了", "没人来过") is a 不满意 from a reporter with a
+rating pending, unless it names another thing than the ticket's (a new problem: a new ticket).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.context import Context
+from handlers.petitions import objects_of, places, same_object, same_place
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
@@ -23,17 +29,26 @@ SATISFIED, BASIC, UNSATISFIED = tickets.RATINGS
 _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
 _ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
-_WORDS: tuple[tuple[str, str], ...] = (
-    (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:很|太|非常|真)?差劲?"
-                  r"|(?:还是|仍然|依然|依旧|根本|压根)?(?:没有?|未|没能)(?:人来(?:修|看|管)?|人管|修好|修|解决|处理好|处理|弄好"
-                  r"|搞定|好|效果|改善|变化)"
-                  # "灯还是不亮", "门禁还是坏的": a short subject first
-                  r"|[\u4e00-\u9fff]{0,3}?(?:还是|仍然|依然|依旧)(?:坏的|坏了|不行|不亮|老样子|一样|没用|没修好|没好|漏|堵)"
-                  r"|问题(?:还在|依旧|依然|没解决)"),
-    (BASIC, rf"{_ADVERB}(?:基本满意|比较满意|还算满意|一般般?|还行|还可以|凑合|马马虎虎|过得去|中评)"),
-    (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分|(?:很|挺|非常|特别|真|太)(?:好|棒)|(?:很|挺|真|还挺)?不错"),
+_STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
+_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,4}?"  # "灯", "晚上", "楼道灯"; never a rating
+# Saying the problem is still there, or back: a 不满意 when it is about the ticket's own thing.
+_STATEMENT = (
+    r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理)?过?|人管过?|修好|修过?|解决"
+    r"|处理好|处理过?|弄好|搞定|好|效果|改善|变化)"
+    # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
+    rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|堵着?"
+    r"|黑的?|臭|吵)"
+    rf"|{_SUBJECT}又(?:坏|不亮|不行|不响|不通|漏水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
+    r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
-_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈)*"
+# (rating, words, a statement about the problem rather than a rating word)
+_WORDS: tuple[tuple[str, str, bool], ...] = (
+    (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:很|太|非常|真)?差劲?", False),
+    (UNSATISFIED, _STATEMENT, True),
+    (BASIC, rf"{_ADVERB}(?:基本满意|比较满意|还算满意|一般般?|还行|还可以|凑合|马马虎虎|过得去|中评)", False),
+    (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分|(?:很|挺|非常|特别|真|太)(?:好|棒)|(?:很|挺|真|还挺)?不错", False),
+)
+_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈|过)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
 _POLITE = (
     r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
@@ -47,7 +62,7 @@ _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 _TICKET = re.compile(r"^(?:工单)?[#＃](\d{1,9})(?:号)?|^(?:工单)(\d{1,9})号?|^(\d{1,9})号(?:工单)?")
 _LEADING_NUMBER = re.compile(r"^(\d{1,9})(?=\D)")
 _ANSWER = re.compile(
-    rf"^(?:{_POLITE})?(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w) in enumerate(_WORDS))}){_PARTICLES}"
+    rf"^(?:{_POLITE})?(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w, _) in enumerate(_WORDS))}){_PARTICLES}"
     rf"(?:{_POLITE})?$"
 )
 
@@ -57,6 +72,7 @@ class Answer:
     rating: str
     ticket: int | None = None  # the ticket number the answer names, if any
     number: int | None = None  # a bare leading number: a ticket number or the rating digit again
+    statement: bool = False  # "还是没修好": a 不满意 only when about the ticket's own thing
 
 
 def _squeeze(text: str) -> str:
@@ -66,19 +82,30 @@ def _squeeze(text: str) -> str:
 
 def _one_clause(text: str) -> Answer | None:
     """'不满意，灯只亮了一天又坏了' / '灯修好了，满意': one clause is the answer, the others its
-    reason; two clauses that answer (or a bare number among words) are not a clear answer."""
-    clauses = [c for c in (_squeeze(part) for part in _NOISE.split(text.strip())) if c and not c.isdigit()]
+    reason; clauses that answer alike ("还是没修好，晚上还是不亮") are one answer; clauses that
+    disagree (or a bare number among words) are not a clear answer."""
+    clauses: list[str] = []
+    for part in (_squeeze(part) for part in _NOISE.split(text.strip())):
+        if clauses and _TICKET.fullmatch(clauses[-1]):
+            clauses[-1] += part  # "#2 不满意，…": the number belongs to its answer
+        elif part:
+            clauses.append(part)
+    clauses = [c for c in clauses if not c.isdigit()]
     answers = [a for a in map(_parse, clauses) if a is not None]
-    return answers[0] if len(answers) == 1 else None
+    first = answers[0] if answers else None
+    if first is None or any((a.rating, a.ticket, a.number) != (first.rating, first.ticket, first.number) for a in answers):
+        return None
+    # a rating word anywhere makes it a rating, not only a statement about the problem
+    return Answer(first.rating, first.ticket, first.number, all(a.statement for a in answers))
 
 
-def _word(text: str) -> str | None:
+def _word(text: str) -> tuple[str, bool] | None:
     if text in _DIGITS:
-        return _DIGITS[text]
+        return _DIGITS[text], False
     match = _ANSWER.match(text)
     if match is None:
         return None
-    return next(rating for i, (rating, _) in enumerate(_WORDS) if match.group(f"r{i}"))
+    return next((rating, statement) for i, (rating, _, statement) in enumerate(_WORDS) if match.group(f"r{i}"))
 
 
 def parse_answer(text: str) -> Answer | None:
@@ -93,15 +120,15 @@ def _parse(body: str) -> Answer | None:
     named = _TICKET.match(body)
     if named:
         number = int(next(g for g in named.groups() if g))
-        rating = _word(body[named.end():])
-        return Answer(rating, ticket=number) if rating else None
-    rating = _word(body)
-    if rating:
-        return Answer(rating)
+        word = _word(body[named.end():])
+        return Answer(word[0], ticket=number, statement=word[1]) if word else None
+    word = _word(body)
+    if word:
+        return Answer(word[0], statement=word[1])
     lead = _LEADING_NUMBER.match(body)
     if lead:  # "1 满意", "12 满意": the rating digit again, or a ticket number
         rest = _word(body[lead.end():])
-        return Answer(rest, number=int(lead.group(1))) if rest else None
+        return Answer(rest[0], number=int(lead.group(1)), statement=rest[1]) if rest else None
     return None
 
 
@@ -136,9 +163,13 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     me = ctx.caller.person_id
     window = timedelta(days=ctx.services.config.tickets.rating_days)
     # Only a question put to them: not one about what they reported before asking for deletion.
+    # Privately, any ticket of theirs awaiting a rating (the group's too): people rate in private.
     pending = tickets.pending_ratings(
-        ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None
+        ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None,
+        any_room=ctx.room is None,
     )
+    if answer.statement:  # "电梯又坏了" after the light was fixed: a new problem, not a rating
+        pending = [p for p in pending if _about(ctx, p.ticket, text)]
     chosen = _choose(answer, pending) if pending else None
     if chosen is None:
         return None
@@ -150,6 +181,15 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         return None  # said again: chatter
     rate(ctx, chosen.ticket, answer.rating)
     return "rating", chosen.ticket.category
+
+
+def _about(ctx: Context, ticket: tickets.Ticket, text: str) -> bool:
+    """Whether a statement is about the ticket's thing: it names nothing else, and no other place."""
+    objects = objects_of(ctx.services.router)
+    named = objects(text)
+    if named and not same_object(objects(ticket.text), named):
+        return False
+    return same_place(places(ticket.text), places(text))
 
 
 def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:

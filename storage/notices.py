@@ -60,11 +60,6 @@ def targets(session: Session, notice_id: int) -> list[Room]:
     return list(session.exec(stmt).all())
 
 
-def confirmed_people(session: Session, notice_id: int) -> set[str]:
-    """Everyone who confirmed ``notice_id``, in whichever of its groups they said it."""
-    return set(session.exec(select(Receipt.person_id).where(Receipt.notice_id == notice_id)).all())
-
-
 def unchased_emergency_notices(session: Session, older_than: datetime) -> list[Notice]:
     stmt = select(Notice).where(
         col(Notice.emergency).is_(True), col(Notice.chased).is_(False), col(Notice.created_at) <= older_than
@@ -75,11 +70,15 @@ def unchased_emergency_notices(session: Session, older_than: datetime) -> list[N
 
 @dataclass
 class GroupReceipts:
-    """One target group of a notice: how many members confirmed, who (by name) did not."""
+    """One target group of a notice: who (by name) confirmed, and who did not."""
 
     room: Room
-    confirmed: int = 0
+    done: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> int:
+        return len(self.done)
 
 
 def receipts_by_group(session: Session, notice: Notice, staff_roles: set[str]) -> list[GroupReceipts]:
@@ -112,7 +111,7 @@ def receipts_by_group(session: Session, notice: Notice, staff_roles: set[str]) -
     for room_id, person_id, name, confirmed in session.exec(members).all():
         group = groups[room_id]
         if confirmed:
-            group.confirmed += 1
+            group.done.append(name)
             continue
         if room_id not in excused:
             room = group.room

@@ -167,6 +167,7 @@ def pending_ratings(
     now: datetime,
     window: timedelta = RATING_WINDOW,
     asked: Callable[[Ticket], bool] | None = None,
+    any_room: bool = False,
 ) -> list[PendingRating]:
     """Tickets resolved within ``window`` in this room (or privately) that ``person_id`` reported,
     newest resolution first (and, with ``asked``, whose rating question was put to them).
@@ -185,7 +186,8 @@ def pending_ratings(
         )
         .order_by(col(Ticket.resolved_at).desc(), col(Ticket.id).desc())
     )
-    stmt = stmt.where(Ticket.room_id == room_id) if room_id else stmt.where(col(Ticket.room_id).is_(None))
+    if not any_room:  # any_room: asked privately, a ticket from any group (or a private one)
+        stmt = stmt.where(Ticket.room_id == room_id) if room_id else stmt.where(col(Ticket.room_id).is_(None))
     found = [t for t in session.exec(stmt).all() if asked is None or asked(t)]
     return [PendingRating(t, own_rating(session, t.id or 0, person_id)) for t in found]
 

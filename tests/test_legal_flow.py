@@ -78,6 +78,18 @@ SENSITIVE = [
 ]
 
 
+def test_sensitivity_reads_the_stored_question_in_any_category():
+    from handlers.legal_commands import sensitive
+
+    quarrel = "我爸去年走了，房子我哥说全归他，我们姐妹俩一分都没有，这样合法吗"
+    assert sensitive("其他法律", quarrel, "没有遗嘱的按法定继承")  # filed under 其他法律: still a dispute
+    assert sensitive("其他法律", "离婚后前夫不让我见孩子", "可以申请强制执行")
+    assert sensitive("物业与相邻", "邻居借了我两万一直不还", "可以起诉")
+    assert not sensitive("继承", "我爸去世了，房子怎么继承", "没有遗嘱的按法定继承")  # a question, no quarrel
+    assert not sensitive("物业与相邻", "物业费不交，物业能停水电吗", "可以协商或者走诉讼")
+    assert not sensitive("劳动", "老板拖欠工资三个月怎么办", "可以申请劳动仲裁")
+
+
 @pytest.mark.parametrize("question, answer", SENSITIVE, ids=["家暴", "继承纠纷", "借贷", "伤病"])
 async def test_a_sensitive_answer_goes_privately_to_the_resident(chat, question, answer):
     await chat.say(question, sender="res-zhang", room=LEGAL)

@@ -223,8 +223,18 @@ RECEIPTS = [
     "收到", "收到了", "收到，谢谢", "收到，谢谢！", "已阅", "好的", "好嘞", "知道了", "OK", "ok", "👌", "[强]", "[OK]",
     "[抱拳]", "502收到", "3-302已收到", "收到[强]", "收到 502", "3幢502 收到", "好的👍", "收到收到", "明白了",
     "已收到，辛苦了", "谢谢提醒[抱拳]", "嗯嗯", "好的，谢谢楼道长",
+    "[好的]", "[握手]", "[玫瑰]", "👍", "收到[OK]", "5楼收到", "六楼收到", "502室收到", "3单元502收到", "收到 十二楼",
+    "3幢2单元502 已收到", "5楼502收到", "我家收到", "我们也收到了", "502家收到", "ＯＫ", "ok了", "3楼东户收到",
 ]
-NOT_RECEIPTS = ["收到了吗？", "好的吗", "几点？", "收到什么", "502", "谢谢", "哈哈哈", "我收到快递了", "好的，那我几点去？", "明天停水吗"]
+NOT_RECEIPTS = [
+    "收到了吗？", "好的吗", "几点？", "收到什么", "502", "谢谢", "哈哈哈", "我收到快递了", "好的，那我几点去？", "明天停水吗",
+    "没收到", "5楼没收到", "我家还没收到通知", "5楼", "[OK]了吗", "[发呆]", "5楼漏水", "楼上收到", "电梯收到",
+]
+
+
+def test_a_receipt_may_carry_the_senders_own_name_but_not_someone_elses():
+    assert is_receipt("王大爷收到", "王大爷") and is_receipt("502 王大爷 收到了", "王大爷")
+    assert not is_receipt("陈先生收到", "王大爷") and not is_receipt("王大爷收到了吗", "王大爷")
 
 
 @pytest.mark.parametrize("text", RECEIPTS)
@@ -248,8 +258,10 @@ async def test_receipts_count_through_the_fast_path_and_questions_do_not(chat):
     assert petition.handled.notice_receipt is None and petition.handled.route == "petition"
     asked = await chat.say("收到了吗？", sender="wx-wang")
     assert asked.handled.notice_receipt is None
-    staff = await chat.say("收到", sender="leader-zhou")  # staff receipts do not count (as before)
-    assert staff == [] and staff.handled.notice_receipt is None
+    staff = await chat.say("[OK]", sender="leader-zhou")  # a receipt for the notice, but staff are not counted
+    assert staff == [] and staff.handled.notice_receipt == 1
+    author = await chat.say("收到", sender="officer-li")  # the author confirms nothing
+    assert author == [] and author.handled.notice_receipt is None
     with Session(chat.app.engine) as session:
         counted = {r.person_id for r in session.exec(select(Receipt)).all()}
     assert counted == {"res-zhang", "res-chen", "wx-sun", "wx-he"}

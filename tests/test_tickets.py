@@ -449,10 +449,15 @@ RATING_WORDS = [
     ("没修好啊", "不满意"), ("还是坏的", "不满意"), ("不满意，灯只亮了一天又坏了", "不满意"), ("3", "不满意"),
     ("灯修好了，满意", "满意"), ("问题解决了，很满意", "满意"), ("不错，谢谢", "满意"), ("根本没人来修", "不满意"),
     ("灯还是不亮", "不满意"), ("太差了", "不满意"), ("#3 满意", "满意"), ("2号 不满意", "不满意"),
+    # the problem is still there, said as people say it (issue 10, second loop)
+    ("还是没修好啊，晚上还是不亮", "不满意"), ("又坏了", "不满意"), ("灯又不亮了[撇嘴]", "不满意"), ("没人来过", "不满意"),
+    ("根本没修", "不满意"), ("修了跟没修一样", "不满意"), ("一点都没变", "不满意"), ("还在漏水", "不满意"),
+    ("不满意，今天又推进来了", "不满意"), ("#2 不满意，今天又刷不开了", "不满意"),
 ]
 NOT_RATINGS = [
     "收到", "好的", "谢谢", "[强]", "👍", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12", "没有",
     "差不多", "今天天气不错", "我对物业很不满意，停车费又涨了", "满意，不满意", "明天下午3点，3",
+    "满意，还是没修好", "他又来了", "人还在", "今天又来了好多快递", "还是没修好吗？",
 ]
 
 
@@ -468,6 +473,15 @@ def test_what_is_not_a_rating(text):
     from handlers.ratings import parse_rating
 
     assert parse_rating(text) is None
+
+
+def test_a_statement_names_its_ticket_number():
+    from handlers.ratings import parse_answer
+
+    answer = parse_answer("#2 不满意，今天又刷不开了")
+    assert answer is not None and answer.ticket == 2 and not answer.statement
+    still = parse_answer("还是没修好啊，晚上还是不亮")
+    assert still is not None and still.statement
 
 
 async def test_every_reporter_rates_and_any_not_satisfied_reopens(chat):
