@@ -124,7 +124,9 @@ class Presence:
             return wanted & {INSTANCE}
         with self.engine.connect() as conn:
             names = conn.execute(
-                text("SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name LIKE :p"),
+                # This database only: other databases on the same server have bots of their own.
+                text("SELECT DISTINCT application_name FROM pg_stat_activity "
+                     "WHERE application_name LIKE :p AND datname = current_database()"),
                 {"p": APP_PREFIX + "%"},
             ).scalars().all()
         return ({n[len(APP_PREFIX):] for n in names} | {INSTANCE}) & wanted

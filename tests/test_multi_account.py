@@ -259,8 +259,11 @@ def query(engine, sql: str, **params):
 
 def holder_pid(engine) -> int | None:
     """The pid of the bot process holding the scheduler lock (from its connection's name)."""
+    # This database's advisory locks only (another test run may share the server).
     rows = query(engine, "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                         "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'stairwell:%'")
+                         "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'stairwell:%' "
+                         "AND a.datname = current_database() "
+                         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
     names = [name for (name,) in rows]
     return int(names[0].split("-")[-2]) if len(names) == 1 else None
 
