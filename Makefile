@@ -30,7 +30,8 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed  ## the bot with the local web chat on http://127.0.0.1:8080
 	$(PY) -m bot run
 
-test: $(VENV)/.installed-test  ## the whole test suite
+test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), then the whole test suite
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 
 lock: | $(VENV)/bin/python  ## after changing dependencies in pyproject.toml: re-resolve both lock files

@@ -116,7 +116,6 @@ def run(n_groups: int = 1000, *, out=print) -> dict:
     config = build_config(n_groups)
     t_cfg = time.perf_counter() - t_cfg
     with tempfile.TemporaryDirectory(prefix="stairwell-bench-") as tmp:
-        t_app = time.perf_counter()
         res = asyncio.run(broadcast(config, Path(tmp) / "broadcast.db"))
     raw = min(asyncio.run(raw_sends(res["messages"])) for _ in range(5))
 

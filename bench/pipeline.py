@@ -312,7 +312,7 @@ def run(n_messages: int = 2000, *, memory: bool = True, out=print) -> dict:
     out(f"    same spans in thread CPU time: p50 {cpu50:.2f} ms  p99 {cpu99:.2f} ms  max {max(bot.cpu_ms):.2f} ms")
     by_kind: dict[str, list[float]] = {}
     cpu_by_kind: dict[str, list[float]] = {}
-    for m, ms, cms in zip(messages, bot.latencies_ms, bot.cpu_ms):
+    for m, ms, cms in zip(messages, bot.latencies_ms, bot.cpu_ms, strict=True):
         by_kind.setdefault(m.kind, []).append(ms)
         cpu_by_kind.setdefault(m.kind, []).append(cms)
     result["by_kind"] = {

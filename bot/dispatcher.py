@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from bot import commands
 from bot.context import Context
-from bot.events import Connected, Disconnected, Event, Handled, Incoming, Outgoing, Replies, RoomJoined, RoomLeft
+from bot.events import Connected, Disconnected, Event, Handled, Incoming, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
 from bot.privacy import clean_name, clean_text, mask
 from bot.services import Services

@@ -125,7 +125,7 @@ class FaqMatcher:
         tokens = {t.strip() for t in _lcut(text)}
         tokens.discard("")
         out: list[tuple[FaqEntry, list[str]]] = []
-        for entry, kws in zip(self.entries, self._keywords):
+        for entry, kws in zip(self.entries, self._keywords, strict=True):
             # A keyword counts if jieba produced it as a token or it appears verbatim.
             hit = [k for k in kws if k in tokens or k in text]
             if hit:

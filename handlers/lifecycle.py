@@ -22,7 +22,7 @@ INTRODUCTION = (
 def handle(services: Services, session: Session, event: Event) -> list[Outgoing]:
     if isinstance(event, RoomJoined):
         room = directory.resolve_room(session, event.transport, event.room_id, event.room_topic)
-        for person_id, name in zip(event.member_ids, event.member_names):
+        for person_id, name in zip(event.member_ids, event.member_names, strict=False):
             directory.ensure_person(session, person_id, name)
             directory.ensure_member(session, room.id, person_id)
         if event.bot_joined and not room.introduced:

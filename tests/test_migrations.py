@@ -385,7 +385,7 @@ def test_two_first_starts_at_once_both_come_up(db_url, engine, tmp_path):
         time.sleep(0.05)  # both have imported the whole bot: from here on they race
     go.touch()
     outcomes = [starter.communicate(timeout=120) for starter in starters]
-    for starter, (out, err) in zip(starters, outcomes):
+    for starter, (out, err) in zip(starters, outcomes, strict=True):
         assert starter.returncode == 0 and out.strip() == "up", err[-2000:]
     assert scalar(engine, "SELECT count(*) FROM alembic_version") == 1
     assert differences(engine) == []

@@ -81,7 +81,7 @@ async def test_limits_hold_on_a_fake_clock(make_chat, config, clock):
     assert len(sent_at) == 45
     for room in {r for _, r in sent_at}:
         times = [t for t, r in sent_at if r == room]
-        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
         assert min(gaps) >= 2.0, (room, min(gaps))
     times = [t for t, _ in sent_at]
     for i, start in enumerate(times):
@@ -208,7 +208,7 @@ async def test_an_urgent_line_jumps_60_spam_petitions_across_rooms(make_chat, co
     # every urgent row (the safety line, the staff alerts and their second parts) is out within
     # seconds (each recipient's own interval), while the spam takes minutes
     urgent_keys = {r.key for r in urgent_rows}
-    urgent_times = [t for (t, _), m in zip(sent_at, chat.sent) if m.key in urgent_keys]
+    urgent_times = [t for (t, _), m in zip(sent_at, chat.sent, strict=True) if m.key in urgent_keys]
     assert len(urgent_times) == len(urgent_keys)
     assert max(urgent_times) - start <= timedelta(seconds=5), max(urgent_times) - start
     assert sent_at[-1][0] - start > timedelta(minutes=5)
@@ -218,7 +218,7 @@ async def test_an_urgent_line_jumps_60_spam_petitions_across_rooms(make_chat, co
         assert len([t for t in times[i:] if t - t0 < timedelta(seconds=60)]) <= 20
     for room in {r for _, r in sent_at if r}:
         room_times = [t for t, r in sent_at if r == room]
-        assert all((b - a).total_seconds() >= 2.0 for a, b in zip(room_times, room_times[1:]))
+        assert all((b - a).total_seconds() >= 2.0 for a, b in zip(room_times, room_times[1:], strict=False))
 
 
 async def test_a_row_held_by_its_room_keeps_its_window_slot(make_chat, config, clock):
@@ -240,7 +240,7 @@ async def test_a_row_held_by_its_room_keeps_its_window_slot(make_chat, config, c
     start = clock.now()
     chat.app.outbox.start()
     await send_all(chat)
-    urgent_at = next(t for (t, _), m in zip(sent_at, chat.sent) if m.key == "b-urgent")
+    urgent_at = next(t for (t, _), m in zip(sent_at, chat.sent, strict=True) if m.key == "b-urgent")
     assert urgent_at - start <= timedelta(seconds=2.5), urgent_at - start  # not a minute later
 
 

@@ -15,7 +15,7 @@ from schedules.calendar import campaign_runs
 from schedules.scheduler import JOBS, config_jobs, reconcile
 from schedules.timing import allowed_time, is_holiday
 from storage.models import OutboxItem
-from tests.conftest import LEGAL, S1
+from tests.conftest import S1
 
 
 def add_timed_notice(app, job_id: str, seconds: float, *, grace: int | None = None, rooms=("s3-1", "s3-2")) -> None:
@@ -98,7 +98,7 @@ async def test_weekly_push_rotates_without_repeats_and_keeps_its_place(make_chat
     clock.set(datetime(2026, 11, 25, 9, 30))
     chat = await make_chat()
     texts = []
-    for week in range(3):
+    for _week in range(3):
         assert await jobs.weekly_legal_push() == 1
         assert await jobs.weekly_legal_push() == 0  # the same week twice: sent once
         await chat.app.idle()

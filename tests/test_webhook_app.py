@@ -95,7 +95,7 @@ async def test_linking_staff_by_name_is_refused_on_the_bridge(bot_behind_bridge)
     await deliver(transport, "/关联 @陈先生 officer-li", "赵磊")
     await deliver(transport, "/授权 @陈先生 信息员", "赵磊")
     await app.idle()
-    posts = await wait_posts(bridge, 3)  # each answer privately, and once a short line in the group
+    await wait_posts(bridge, 3)  # each answer privately, and once a short line in the group
     await asyncio.sleep(0.1)
     assert len([p for p in bridge.posts if "只认昵称" in p["data"]["content"] and not p["isRoom"]]) == 2
     assert [p["data"]["content"] for p in bridge.posts if p["isRoom"]] == ["@赵磊 已私信您。"]

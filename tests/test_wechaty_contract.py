@@ -25,7 +25,7 @@ except ImportError:  # in CI a missing extra is a failure, except where it canno
     pytest.skip("needs the [wechaty] extra (Python < 3.13 only): pip install -e '.[wechaty]'",
                 allow_module_level=True)
 
-from bot.events import Connected, Incoming, Outgoing, RoomJoined  # noqa: E402
+from bot.events import Connected, Outgoing, RoomJoined  # noqa: E402
 from bot.transports.wechaty import MENTION_SEP, WechatyAuthError, WechatyTransport  # noqa: E402
 from tests.test_wechaty_transport import Recorder  # noqa: E402
 
