@@ -45,7 +45,7 @@ from sqlmodel import Session, select
 from bot.config import parse_config
 from bot.events import Outgoing
 from storage.models import Receipt, Ticket
-from tests.conftest import ROOT, S1
+from tests.conftest import PG_URL, ROOT, S1
 
 HERE = Path(__file__).resolve().parent / "conversations"
 _STEP_KEYS = {"as", "in", "say", "mention", "name", "after", "at", "job", "expect", "note"}
@@ -145,7 +145,17 @@ def _check(where: str, chat, step: dict[str, Any], sent: list[Outgoing], handled
             assert len(rows) == expect["receipts"]["count"], f"{where}: {len(rows)} receipts{shown}"
 
 
-@pytest.mark.parametrize("conversation", [c for _, c in CONVERSATIONS], ids=[n for n, _ in CONVERSATIONS])
+# Every conversation runs on SQLite; when PostgreSQL is configured (CI), every fourth one runs there
+# too: conversations check behaviour, and the storage tests already cover both databases in full.
+PG_EVERY = 4
+CASES = [
+    pytest.param(conv, db, id=f"{name}" + ("" if db == "sqlite" else " [postgres]"))
+    for number, (name, conv) in enumerate(CONVERSATIONS)
+    for db in (["sqlite", "postgres"] if PG_URL and number % PG_EVERY == 0 else ["sqlite"])
+]
+
+
+@pytest.mark.parametrize("conversation, db_url", CASES, indirect=["db_url"])
 async def test_conversation(make_chat, clock, conversation):
     import schedules.jobs as jobs
 
