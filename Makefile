@@ -8,6 +8,8 @@ LOCK      := requirements.lock
 TEST_LOCK := requirements-test.lock
 COMPILE   := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
+PYTEST_ARGS ?=
+
 .PHONY: run test install install-test lock bench clean
 
 $(VENV)/bin/python:
@@ -32,7 +34,7 @@ run: $(VENV)/.installed  ## the bot with the local web chat on http://127.0.0.1:
 
 test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), then the whole test suite
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lock: | $(VENV)/bin/python  ## after changing dependencies in pyproject.toml: re-resolve both lock files
 	$(PIP) uv
