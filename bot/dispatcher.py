@@ -6,8 +6,8 @@ handler → replies queued in the outbox, committed with the handler's changes.
 A handler that raises is rolled back alone; the message stays logged and the
 transport never sees the error.
 
-Chatter takes a fast path: a message that no handler would act on (see
-``Dispatcher._quiet_route``) costs one INSERT (with its route) and one COMMIT; the
+Chatter takes a fast path: a message that no registered route step acts on (each step's
+predicate, see bot.handling) costs one INSERT (with its route) and one COMMIT; the
 directory look-ups come from the in-process cache (storage.directory.DirectoryCache).
 """
 from __future__ import annotations
@@ -22,17 +22,17 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot import commands
+from bot import commands, handling
 from bot.context import Context
 from bot.events import Connected, Disconnected, Event, Handled, Incoming, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
 from bot.privacy import clean_name, clean_text, mask
 from bot.services import Services
 from bot.transports.base import CONFLICT, FAILED, NOT_STORED
-from handlers import lifecycle, notices, ratings, routes
 from storage import directory
 from storage.db import is_busy, retry_busy, writer
 from storage.messages import insert_message
+from nlp.router import Route
 from storage.models import Message, Room
 
 log = logging.getLogger("stairwell.dispatch")
@@ -42,31 +42,10 @@ def strip_bot_mention(text: str, bot_name: str) -> str:
     return re.sub(rf"^@{re.escape(bot_name)}[\s\u2005]*", "", text).strip()
 
 
-class RouteMemo:
-    """The router, remembering its last answer: the dispatcher asks before the route's handler
-    asks again for the same text (the router has no side effects)."""
-
-    def __init__(self, router) -> None:
-        self._router = router
-        self._last: tuple[str, bool, object] | None = None
-
-    def route(self, text: str, *, staff: bool = False):
-        last = self._last
-        if last is not None and last[0] == text and last[1] == staff:
-            return last[2]
-        answer = self._router.route(text, staff=staff)
-        self._last = (text, staff, answer)
-        return answer
-
-    def __getattr__(self, name: str):
-        return getattr(self._router, name)
-
-
 class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
-        if not isinstance(services.router, RouteMemo):
-            services.router = RouteMemo(services.router)
+        handling.load_handlers()  # the handlers register their routes and lifecycle handler
         # One message at a time: handlers share one SQLite writer and stay short.
         self._lock = asyncio.Lock()
 
@@ -99,7 +78,7 @@ class Dispatcher:
 
     async def _on_lifecycle(self, event: Event) -> Replies:
         with Session(writer(self.services.engine)) as session:
-            replies = lifecycle.handle(self.services, session, event)
+            replies = handling.lifecycle()(self.services, session, event)
             session.commit()
         return Replies(replies)
 
@@ -109,28 +88,16 @@ class Dispatcher:
         max_age = timedelta(seconds=self.services.config.bot.max_message_age_seconds)
         return self.services.clock.now() - event.sent_at > max_age
 
-    def _quiet_route(self, event: Incoming, text: str, caller: Caller, room: Room | None) -> tuple[str, str | None] | None:
-        """(route, category) when no handler would do anything with this message, else None.
-
-        Mirrors ``_process`` and handlers/routes.py ``route_message`` for the cases that have
-        no side effects (no command, no rating or receipt candidate, a route that only
-        records its label); keep the two in step.
-        """
+    def _acting(self, event: Incoming, text: str, caller: Caller, room: Room | None) -> tuple[Route | None, bool]:
+        """The message's one route (None for an empty text or a command), and whether any
+        registered step may act on it; no step: chatter, stored on the fast path."""
         if not text:
-            return "other", None
-        if commands.is_command(text) or ratings.parse_rating(text) is not None:
-            return None
-        if room is None or event.mentions_bot:
-            return None
-        if notices.may_concern_a_notice(text, caller.name or ""):  # a receipt, or a question perhaps about a notice
-            return None
+            return None, False
+        if commands.is_command(text):
+            return None, True
         route = self.services.router.route(text, staff=caller.is_staff)
-        label = route.label
-        if label in ("legal", "notice"):
-            return None
-        if (label == "petition" or route.followup) and room.kind == "stairwell" and room.auto_tickets:
-            return None  # a ticket, or a follow-up that may chase one (handlers/petitions.on_followup)
-        return label, route.category
+        probe = handling.Probe(text, route, room, caller, event.mentions_bot)
+        return route, bool(handling.acting(probe))
 
     async def _on_message(self, event: Incoming) -> Replies:
         started = time.perf_counter()
@@ -167,7 +134,8 @@ class Dispatcher:
                 event.sender_id, event.sender_name, directory.cached_grants(session, cache, event.sender_id)
             )
             room_id = room.id if room else None
-            quiet = self._quiet_route(event, text, caller, room)
+            route, acts = self._acting(event, text, caller, room)
+            quiet = None if acts else ((route.label, route.category) if route else ("other", None))
             message_id = insert_message(
                 session.connection(),
                 transport=event.transport,
@@ -206,17 +174,17 @@ class Dispatcher:
             category: str | None = None
             try:
                 with session.begin_nested():
-                    route, category = await self._process(ctx, text)
+                    label, category = await self._process(ctx, text, route)
             except Exception:
                 log.exception("handler failed for message %s in room %s", message_id, room_id or "-")
                 ctx.replies.clear()
                 ctx.after_commit.clear()
                 ctx.handled = Handled()
-                route, category = "error", None
+                label, category = "error", None
                 if commands.is_command(text):  # the caller expects an answer; no details leak
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
             session.execute(
-                update(Message).where(Message.id == message_id).values(route=route, category=category)
+                update(Message).where(Message.id == message_id).values(route=label, category=category)
             )
             session.commit()
         for action in ctx.after_commit:
@@ -226,15 +194,16 @@ class Dispatcher:
                 log.exception("post-commit action failed for message %s", message_id)
         log.info(
             "handled room=%s sender=%s route=%s ms=%.1f",
-            room_id or "private", event.sender_id, route, (time.perf_counter() - started) * 1000,
+            room_id or "private", event.sender_id, label, (time.perf_counter() - started) * 1000,
         )
-        ctx.handled.route, ctx.handled.category = route, category
+        ctx.handled.route, ctx.handled.category = label, category
         return Replies(ctx.replies, ctx.handled)
 
-    async def _process(self, ctx: Context, text: str) -> tuple[str, str | None]:
-        if not text:
-            return "other", None
-        if commands.is_command(text):
+    async def _process(self, ctx: Context, text: str, route: Route | None) -> tuple[str, str | None]:
+        if route is None:
+            if not text:
+                return "other", None
             await commands.run_command(ctx, text)
             return "command", None
-        return await routes.route_message(ctx, text)
+        probe = handling.Probe(text, route, ctx.room, ctx.caller, ctx.event.mentions_bot)
+        return await handling.run_steps(ctx, text, probe)

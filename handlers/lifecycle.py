@@ -5,6 +5,7 @@ import logging
 
 from sqlmodel import Session
 
+from bot.handling import lifecycle_handler
 from bot.events import Connected, Disconnected, Event, Outgoing, RoomJoined, RoomLeft
 from bot.services import Services
 from storage import directory
@@ -19,6 +20,7 @@ INTRODUCTION = (
 )
 
 
+@lifecycle_handler
 def handle(services: Services, session: Session, event: Event) -> list[Outgoing]:
     if isinstance(event, RoomJoined):
         room = directory.resolve_room(session, event.transport, event.room_id, event.room_topic)

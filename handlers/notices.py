@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlmodel import Session
 
@@ -17,6 +17,9 @@ from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
 from storage.state import clear_flag, get_flag, set_flag
+
+if TYPE_CHECKING:
+    from nlp.router import Route
 
 NOTICE_ROLES = {"leader", "officer", "support", "grid"}
 EMERGENCY_ROLES = {"grid"}  # and admin, who may do everything
@@ -226,19 +229,14 @@ def opens_with_receipt(text: str, name: str = "") -> bool:
     return len(parts) == 2 and bool(parts[1]) and not QUESTION.search(text) and is_receipt(parts[0], name)
 
 
-def may_concern_a_notice(text: str, name: str = "") -> bool:
-    """A receipt or a question that may be about a notice (the dispatcher's fast path asks)."""
-    return is_receipt(text, name) or opens_with_receipt(text, name) or asks_a_question(text)
-
-
-def try_receipt(ctx: Context, text: str) -> bool:
+def try_receipt(ctx: Context, text: str, route: Route) -> bool:
     """A receipt within 24 h of a tracked notice to this group counts for it (silently)."""
     if ctx.room is None:
         return False
     name = ctx.caller.name or ""
     if not is_receipt(text, name):
         # "收到，另外楼道灯又坏了" is still a petition: a receipt with more only when the rest is chatter
-        if not opens_with_receipt(text, name) or ctx.services.router.route(text, staff=ctx.caller.is_staff).label != "other":
+        if not opens_with_receipt(text, name) or route.label != "other":
             return False
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
@@ -297,7 +295,7 @@ def notice_asked_about(session: Session, room_id: str, text: str, now: datetime)
     return None
 
 
-def try_notice_question(ctx: Context, text: str, route) -> bool:
+def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     """A question about a recent notice gets the notice's own text, once per person per notice,
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
     if ctx.room is None or route.urgent or not asks_a_question(text):

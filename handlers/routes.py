@@ -1,41 +1,85 @@
-"""Non-command messages: pending conversations first, then the router's one decision."""
+"""Non-command messages: the route steps, in order, each with the cheap predicate saying when it
+may act (bot.handling). A message no step acts on is chatter: the dispatcher stores it on the
+fast path without opening a handler context, so a new step here is all a new route needs."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.context import Context
+from bot.handling import Decision, Probe, route_step
 from handlers import legal, notices, petitions, ratings
+from storage.models import Room
+
+if TYPE_CHECKING:
+    from nlp.router import Route
 
 HINT = "您好，我是楼道通。需要反映问题请直接描述（如“3单元楼道灯坏了”），我会登记并转给楼道工作人员。"
 MIN_MENTION_PETITION_CHARS = 6
 
 
-async def route_message(ctx: Context, text: str) -> tuple[str, str | None]:
-    hit = await ratings.try_rating(ctx, text)
-    if hit:
-        return hit
-    if notices.try_receipt(ctx, text):
-        return "receipt", None
-    route = ctx.services.router.route(text, staff=ctx.caller.is_staff)
-    if notices.try_notice_question(ctx, text, route):
-        return "notice_question", None
-    label, category = route.label, route.category
-    room = ctx.room
-    if label == "petition":
-        passive_ok = room is None or (room.kind == "stairwell" and room.auto_tickets)
-        if passive_ok or ctx.event.mentions_bot:
-            category = await petitions.on_petition(ctx, category, route.urgent, text)
-    elif label == "legal":
-        await legal.on_legal(ctx, category, route.urgent)
-    elif label == "notice":
-        await notices.on_notice(ctx, category)
-    elif route.followup and room is not None and room.kind == "stairwell" and room.auto_tickets:
-        # "还没人管吗？都一个礼拜了": a chase of the sender's open ticket, else nothing
-        joined = await petitions.on_followup(ctx, text)
-        if joined:
-            return "petition", joined
-    if label == "other" and (ctx.event.mentions_bot or room is None):
-        # Asked directly: a substantive message becomes a petition, anything else gets one hint.
-        if len(text) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot and room:
-            await petitions.on_petition(ctx, "其他", route.urgent, text)
-            return "petition", "其他"
-        ctx.reply(HINT)
-    return label, category
+def _auto_tickets(room: Room | None) -> bool:
+    return room is not None and room.kind == "stairwell" and room.auto_tickets
+
+
+@route_step("rating", 10, lambda p: ratings.parse_rating(p.text) is not None)
+async def _rating(ctx: Context, text: str, route: Route) -> Decision | None:
+    return await ratings.try_rating(ctx, text)
+
+
+def _may_be_receipt(p: Probe) -> bool:
+    name = p.caller.name or ""
+    return p.room is not None and (notices.is_receipt(p.text, name) or notices.opens_with_receipt(p.text, name))
+
+
+@route_step("receipt", 20, _may_be_receipt)
+async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
+    return ("receipt", None) if notices.try_receipt(ctx, text, route) else None
+
+
+@route_step(
+    "notice_question", 30,
+    lambda p: p.room is not None and not p.route.urgent and notices.asks_a_question(p.text),
+)
+async def _notice_question(ctx: Context, text: str, route: Route) -> Decision | None:
+    return ("notice_question", None) if notices.try_notice_question(ctx, text, route) else None
+
+
+@route_step(
+    "petition", 40,
+    # passively only in a stairwell group that takes tickets (or in private); asked directly, always
+    lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot),
+)
+async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
+    return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)
+
+
+@route_step("legal", 41, lambda p: p.route.label == "legal")
+async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
+    await legal.on_legal(ctx, route.category, route.urgent)
+    return route.label, route.category
+
+
+@route_step("notice", 42, lambda p: p.route.label == "notice")
+async def _notice(ctx: Context, text: str, route: Route) -> Decision | None:
+    await notices.on_notice(ctx, route.category)
+    return route.label, route.category
+
+
+@route_step(
+    "followup", 50,
+    lambda p: p.route.followup and p.route.label not in ("petition", "legal", "notice") and _auto_tickets(p.room),
+)
+async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
+    # "还没人管吗？都一个礼拜了": a chase of the sender's open ticket, else nothing
+    joined = await petitions.on_followup(ctx, text)
+    return ("petition", joined) if joined else None
+
+
+@route_step("asked", 60, lambda p: p.route.label == "other" and (p.mentions_bot or p.room is None))
+async def _asked(ctx: Context, text: str, route: Route) -> Decision | None:
+    # Asked directly: a substantive message becomes a petition, anything else gets one hint.
+    if len(text) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot and ctx.room:
+        await petitions.on_petition(ctx, "其他", route.urgent, text)
+        return "petition", "其他"
+    ctx.reply(HINT)
+    return route.label, route.category
