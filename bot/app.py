@@ -9,6 +9,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import AppConfig, OutboxConfig
 from bot.dispatcher import Dispatcher
+from bot.handling import load_handlers
 from bot.events import Event, Outgoing
 from bot.outbox import OutboxWorker
 from bot.services import Services
@@ -25,17 +26,6 @@ from storage.models import OutboxItem
 log = logging.getLogger("stairwell")
 
 
-def _load_handlers() -> None:
-    """Import the command modules so their decorators fill the registry."""
-    import handlers.admin  # noqa: F401
-    import handlers.notices  # noqa: F401
-    import handlers.schedule_commands  # noqa: F401
-    import handlers.ticket_commands  # noqa: F401
-    import handlers.legal_commands  # noqa: F401
-    import handlers.privacy_commands  # noqa: F401
-    import handlers.report  # noqa: F401
-
-
 class Stairwell:
     def __init__(
         self,
@@ -50,7 +40,7 @@ class Stairwell:
     ) -> None:
         from nlp.router import default_router
 
-        _load_handlers()
+        load_handlers()  # every module of the handlers package registers its commands and routes
         self.config = config
         self.transport = transport
         self.clock = clock or Clock()
@@ -95,7 +85,7 @@ class Stairwell:
             if staff_transport is not None
             else None
         )
-        self.services.stable_ids = getattr(transport, "stable_ids", True)
+        self.services.stable_ids = transport.stable_ids
         self.services.staff_channel = staff_transport.name if staff_transport is not None else None
         self.services.wake_outbox = self._wake_outboxes
         self.services.on_connected = self._resume_schedules
@@ -111,9 +101,7 @@ class Stairwell:
         return await self.dispatcher.handle(event)
 
     async def start(self) -> None:
-        bind_views = getattr(self.transport, "bind_views", None)
-        if bind_views is not None:  # the web chat shows rooms and history from storage
-            bind_views(StorageViews(self.engine))
+        self.transport.bind_views(StorageViews(self.engine))  # the web chat shows rooms and history
         if self.presence.postgres:
             self.presence.connection()  # seen alive (pg_stat_activity) before any row is claimed
         self.outbox.start()
@@ -127,7 +115,7 @@ class Stairwell:
             with startup_lock(self.engine):  # processes of one config starting together write its jobs once
                 reconcile(self.scheduler, self.config, self.clock.now())
         await self.transport.start(self.on_event)
-        if not getattr(self.transport, "connects_later", False):
+        if not self.transport.connects_later:
             self._resume_schedules()
         self.started = True
         log.info("Stairwell started with transport %s", self.transport.name)

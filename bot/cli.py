@@ -105,7 +105,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"无法启动：端口 {port} 不可用（{exc.strerror or exc}）。请换一个端口：--port N", file=sys.stderr)
         await app.stop()
         return 1
-    where = getattr(transport, "bound_port", None)
+    where = transport.bound_port
     if where:
         print(f"楼道通已启动：http://{config.web.host}:{where}  （Ctrl+C 停止）", flush=True)
     stop = asyncio.Event()

@@ -11,14 +11,14 @@ from typing import Any
 
 from bot.events import Outgoing
 from bot.staff.wecom import KEY_ENV, WeComError, WeComRobot
-from bot.transports.base import EventHandler, TransportError
+from bot.transports.base import EventHandler, TransportBase, TransportError
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
 
 
-class WeComStaffTransport:
+class WeComStaffTransport(TransportBase):
     name = CHANNEL
     idempotent_sends = False
 

@@ -1,9 +1,12 @@
 """The one seam between the core and any chat network."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, Sequence, runtime_checkable
 
 from bot.events import Event, Outgoing
+
+if TYPE_CHECKING:
+    from bot.webapi import StorageViews
 
 # The core's handler returns the replies that handling queued (transports may ignore them).
 EventHandler = Callable[[Event], Awaitable[Sequence[Outgoing] | None]]
@@ -42,19 +45,38 @@ class Transport(Protocol):
     ``start`` begins delivering events to ``on_event`` and returns once the
     transport is running (it must not block for the transport's lifetime).
     ``send`` returns the transport's id of the sent message, or raises
-    :class:`TransportError`.
+    :class:`TransportError`. The optional capabilities are declared here and
+    defaulted by :class:`TransportBase`, which every transport extends.
     """
 
     name: str
     # True when sending the same Outgoing.key twice delivers it once (so the outbox may
     # safely resend a message that was in flight when the process died).
     idempotent_sends: bool
-    # Optional: True when the link is up only after a Connected event (e.g. a WeChat login);
+    # False when people are known only by display name (ids change at every login).
+    stable_ids: bool
+    # True when the link is up only after a Connected event (e.g. a WeChat login);
     # the app then keeps the scheduler paused until that event.
-    # connects_later: bool = False
+    connects_later: bool
+    # The port a transport serving HTTP listens on once started (None: none, or not yet).
+    bound_port: int | None
+
+    def bind_views(self, views: StorageViews) -> None: ...
 
     async def start(self, on_event: EventHandler) -> None: ...
 
     async def stop(self) -> None: ...
 
     async def send(self, message: Outgoing) -> str: ...
+
+
+class TransportBase:
+    """The defaults of the optional capabilities: a transport overrides what it has."""
+
+    idempotent_sends: bool = False
+    stable_ids: bool = True
+    connects_later: bool = False
+    bound_port: int | None = None
+
+    def bind_views(self, views: StorageViews) -> None:
+        """Given the storage views (rooms, history) at start; only a transport that shows them keeps them."""

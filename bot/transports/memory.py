@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.events import Event, Incoming, Outgoing, Replies, RoomJoined
-from bot.transports.base import EventHandler, TransportError
+from bot.transports.base import EventHandler, TransportBase, TransportError
 
 
-class MemoryTransport:
+class MemoryTransport(TransportBase):
     name = "memory"
     idempotent_sends = True  # sent messages are recorded by key
 

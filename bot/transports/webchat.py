@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from bot.events import Handled, Incoming, Outgoing, Replies
 from bot.privacy import clean_name, clean_text, mask
-from bot.transports.base import EventHandler, TransportError, refusal
+from bot.transports.base import EventHandler, TransportBase, TransportError, refusal
 from bot.transports.httpinput import BadInput, loads
 from bot.webapi import StorageViews
 
@@ -63,7 +63,7 @@ def _field(body: dict, name: str, *, required: bool = True, limit: int = MAX_NAM
     return value.strip()
 
 
-class WebChatTransport:
+class WebChatTransport(TransportBase):
     name = "webchat"
     idempotent_sends = True  # a send is a log row keyed by the outbox key; the page reloads history
 

@@ -47,7 +47,7 @@ from aiohttp import web
 
 from bot.events import Connected, Disconnected, Event, Handled, Incoming, Outgoing, Replies
 from bot.privacy import clean_name, mask
-from bot.transports.base import FAILED, EventHandler, TransportError, refusal
+from bot.transports.base import FAILED, EventHandler, TransportBase, TransportError, refusal
 from bot.transports.httpinput import BadInput, check_string, loads
 
 log = logging.getLogger("stairwell.transport.webhook")
@@ -101,7 +101,7 @@ def message_key(room: str | None, sender: str, text: str, when: float) -> str:
     return "wh-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-class WebhookTransport:
+class WebhookTransport(TransportBase):
     """A :class:`bot.transports.base.Transport` over wechatbot-webhook."""
 
     name = "webhook"

@@ -49,7 +49,7 @@ from bot.events import (
     RoomLeft,
 )
 from bot.transports import base as _base
-from bot.transports.base import EventHandler, TransportError, refusal
+from bot.transports.base import EventHandler, TransportBase, TransportError, refusal
 
 log = logging.getLogger("stairwell.transport.wechaty")
 
@@ -293,7 +293,7 @@ class _Session:
     room_ids: set[str] = field(default_factory=set)
 
 
-class WechatyTransport:
+class WechatyTransport(TransportBase):
     """A :class:`bot.transports.base.Transport` over a Wechaty puppet service gateway."""
 
     name = "wechaty"
