@@ -100,3 +100,24 @@ async def test_zero_width_and_emoji_are_harmless(chat):
 async def test_wechat_emoji_codes_are_not_commands(chat):
     assert await chat.say("/::)", sender="res-chen") == []
     assert await chat.say("/:?", sender="res-chen") == []
+
+
+async def test_chatter_takes_the_fast_path_and_a_registered_step_does_not(chat, monkeypatch):
+    """The fast path is derived from the route steps' predicates: chatter opens no handler
+    context; a message a step acts on (a petition in a stairwell group) does."""
+    import bot.dispatcher
+
+    opened: list[str] = []
+    real = bot.dispatcher.Context
+
+    def counting(*args, **kwargs):
+        opened.append(kwargs.get("text", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bot.dispatcher, "Context", counting)
+    assert await chat.say("今天天气不错，出去走走", sender="res-chen") == []
+    assert opened == []
+    assert [m.route for m in messages(chat)] == ["other"]
+    assert await chat.say(PETITION, sender="res-zhang")
+    assert opened == [PETITION]
+    assert [m.route for m in messages(chat) if not m.from_bot] == ["other", "petition"]
