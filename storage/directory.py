@@ -259,12 +259,10 @@ class DirectoryCache:
         self.stamp = stamp  # the database's directory_stamp when the entries were read
         self.filled_at = 0.0
         self.rooms: dict[tuple[str, str, str | None], Room] = {}  # detached snapshots
-        self.room_targets: dict[str, str] = {}
         self.people: dict[str, tuple[str, bool]] = {}  # id -> (name, deleted)
         self.members: set[tuple[str, str]] = set()
         self.grants: dict[str, tuple[tuple[str, str], ...]] = {}
         self.core_ids: dict[tuple[str, str], str] = {}
-        self.external_ids: dict[tuple[str, str], str] = {}
 
     def fresh(self, engine: Engine | None = None) -> "DirectoryCache":
         version = directory_version()
@@ -364,25 +362,4 @@ def cached_grants(session: Session, cache: DirectoryCache, person_id: str) -> tu
         found = tuple((g.role, g.scope) for g in grants_for(session, person_id))
         if cache.may_store(session):
             cache.grants[person_id] = found
-    return found
-
-
-def cached_external_person_id(session: Session, cache: DirectoryCache, transport: str, person_id: str) -> str:
-    key = (transport, person_id)
-    found = cache.external_ids.get(key)
-    if found is None:
-        found = external_person_id(session, transport, person_id)
-        if cache.may_store(session):
-            cache.external_ids[key] = found
-    return found
-
-
-def cached_room_target(session: Session, cache: DirectoryCache, room_id: str) -> str:
-    """The transport's id for a core room (its current external id, else the core id)."""
-    found = cache.room_targets.get(room_id)
-    if found is None:
-        room = session.get(Room, room_id)
-        found = (room.external_id or room.id) if room else room_id
-        if cache.may_store(session):
-            cache.room_targets[room_id] = found
     return found

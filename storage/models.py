@@ -8,10 +8,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class UTCDateTime(TypeDecorator):
     """Stored as UTC, always returned aware (SQLite keeps no zone of its own)."""
 

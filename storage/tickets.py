@@ -55,16 +55,6 @@ def set_status(
     add_event(session, ticket.id, at, actor_id, action, note)
 
 
-def open_in_category(session: Session, room_id: str, category: str) -> list[Ticket]:
-    """Open tickets of one category in one group, newest first (candidates for a repeat report)."""
-    stmt = (
-        select(Ticket)
-        .where(Ticket.room_id == room_id, Ticket.category == category, col(Ticket.status).in_(OPEN_STATUSES))
-        .order_by(col(Ticket.id).desc())
-    )
-    return list(session.exec(stmt).all())
-
-
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
     """True when ``person_id`` is a new reporter of ``ticket``."""
     if session.get(TicketReporter, (ticket.id, person_id)) is not None:
@@ -227,7 +217,3 @@ def close_unrated(session: Session, now: datetime, window: timedelta = RATING_WI
 def notes(session: Session, ticket_id: int) -> list[TicketEvent]:
     """The staff steps a reporter may read (分派, 处理, 办结, 延期, 重开), oldest first."""
     return [e for e in history(session, ticket_id) if e.action in NOTE_ACTIONS]
-
-
-def count_all(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Ticket)).one()
