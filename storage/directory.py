@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 import weakref
 
 from sqlalchemy import text
@@ -119,8 +120,8 @@ def resolve_room(
     if room is None:
         room = session.get(Room, external_id)  # web chat and memory use the core ids directly
     if room is None:
-        count = len(session.exec(select(Room.id)).all())
-        room = Room(id=f"room-{count + 1}", topic=clean_topic(topic or external_id), kind="unbound")
+        # a random id: two processes finding new groups at once must not pick the same one
+        room = Room(id=f"room-{uuid.uuid4().hex[:12]}", topic=clean_topic(topic or external_id), kind="unbound")
     if room.transport != transport or room.external_id != external_id:
         room.transport, room.external_id = transport, external_id
     if room.account is None and account:  # a group found by this account's login is served by it

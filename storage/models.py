@@ -42,7 +42,7 @@ class SchemaVersion(SQLModel, table=True):
 
 class Room(SQLModel, table=True):
     __tablename__ = "rooms"
-    id: str = Field(primary_key=True)  # stable key: from config, or "room-<n>" for a group found later
+    id: str = Field(primary_key=True)  # stable key: from config, or "room-<random hex>" for a group found later
     topic: str = Field(index=True)
     kind: str = "stairwell"  # stairwell | legal | staff | unbound
     grid: str | None = None
