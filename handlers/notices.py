@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.commands import command
 from bot.context import Context
-from bot.permissions import Caller
+from bot.permissions import ANY_STAFF, EMERGENCY_ROLES, NOTICE_ROLES, TRIO, Caller
 from bot.privacy import mask, mask_flats
 from bot.services import Services
 from storage import directory
@@ -18,8 +18,6 @@ from storage import notices as queries
 from storage.models import Notice, Room
 from storage.state import clear_flag, get_flag, set_flag
 
-NOTICE_ROLES = {"leader", "officer", "support", "grid"}
-EMERGENCY_ROLES = {"grid"}  # and admin, who may do everything
 CONFIRM_WINDOW = timedelta(minutes=2)
 CHASE_AFTER = timedelta(minutes=30)
 EMERGENCY_PRIORITY = 10
@@ -46,7 +44,6 @@ _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂�
 _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
 QUESTION = re.compile(r"[?？]|吗|么|嘛|呢|几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要")
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
-TRIO = {"leader", "officer", "support"}
 
 
 def render_notice(text: str, author: str, title: str, emergency: bool) -> str:
@@ -246,7 +243,7 @@ def try_receipt(ctx: Context, text: str) -> bool:
     if notice.author_id == ctx.caller.person_id:
         return True  # the author's own "OK": nothing to confirm
     ctx.handled.notice_receipt = notice.id  # a receipt for this notice, from anyone
-    if not ctx.caller.covers(ctx.room, NOTICE_ROLES | {"lawyer"}):  # only residents' are counted
+    if not ctx.caller.covers(ctx.room, ANY_STAFF):  # only residents' are counted
         queries.add_receipt(ctx.session, notice, ctx.caller.person_id, ctx.room.id, ctx.now)
     return True
 
@@ -316,7 +313,7 @@ def try_notice_question(ctx: Context, text: str, route) -> bool:
 
 def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]]:
     """Per target group: names of members who have not confirmed (author and staff excluded)."""
-    return [(g.room, g.missing) for g in queries.receipts_by_group(session, notice, NOTICE_ROLES | {"lawyer"})]
+    return [(g.room, g.missing) for g in queries.receipts_by_group(session, notice, ANY_STAFF)]
 
 
 NAMES_SHOWN = 40  # a big group's list stays one readable message
@@ -335,7 +332,7 @@ async def receipts_command(ctx: Context, args: str) -> None:
         ctx.reply("没有找到这条通知。", mention=False)
         return
     mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
-    groups = [g for g in queries.receipts_by_group(ctx.session, notice, NOTICE_ROLES | {"lawyer"}) if g.room.id in mine]
+    groups = [g for g in queries.receipts_by_group(ctx.session, notice, ANY_STAFF) if g.room.id in mine]
     if not groups:
         ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
         return

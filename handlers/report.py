@@ -17,9 +17,9 @@ from sqlmodel import Session
 from bot.clock import SHANGHAI, Clock
 from bot.commands import command
 from bot.context import Context
+from bot.permissions import STAFF
 from storage.stats import Stats, compute
 
-STAFF = {"leader", "officer", "support", "grid"}
 EXIT_USAGE = 2
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

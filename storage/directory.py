@@ -151,7 +151,7 @@ def room_members(session: Session, room_id: str) -> list[Person]:
     return list(session.exec(stmt).all())
 
 
-def people_with_roles(session: Session, roles: set[str], room: Room | None) -> list[Person]:
+def people_with_roles(session: Session, roles: set[str] | frozenset[str], room: Room | None) -> list[Person]:
     """People holding any of ``roles`` with a scope naming this room's stairwell, grid or topic.
 
     A "*" grant (an admin's) does not make someone the stairwell's officer.
