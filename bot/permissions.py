@@ -60,7 +60,7 @@ class Caller:
 
 
 def grant_covers(scope: str, room: Room) -> bool:
-    return scope == "*" or scope in (room.stairwell, room.grid, room.topic)
+    return room.covered_by(scope)
 
 
 def caller_from_grants(person_id: str, name: str, grants: list[RoleGrant]) -> Caller:

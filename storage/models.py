@@ -53,6 +53,12 @@ class Room(SQLModel, table=True):
     introduced: bool = False
     account: str | None = Field(default=None, index=True)  # the bot account serving it (None: the first start's)
 
+    def covered_by(self, scope: str) -> bool:
+        """Whether a grant's scope ("*", a stairwell, a grid or a group's topic) reaches this room.
+
+        The one definition of the scope rule; bot.permissions applies it to callers."""
+        return scope == "*" or scope in (self.stairwell, self.grid, self.topic)
+
 
 class Person(SQLModel, table=True):
     __tablename__ = "people"

@@ -9,7 +9,6 @@ from typing import Callable
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col, func, select
 
-from bot.permissions import grant_covers
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
@@ -88,7 +87,7 @@ def history(session: Session, ticket_id: int) -> list[TicketEvent]:
 
 
 def place(ticket: Ticket, room: Room | None = None) -> Room:
-    """Where a ticket belongs, as a room for bot.permissions.grant_covers: the stairwell and grid
+    """Where a ticket belongs, as a room for Room.covered_by: the stairwell and grid
     recorded on the ticket, the topic of its group (a detached stand-in, never added to a session)."""
     return Room(id=ticket.room_id or "", topic=room.topic if room else "", stairwell=ticket.stairwell, grid=ticket.grid)
 
@@ -98,7 +97,7 @@ def in_scope(ticket: Ticket, scopes: tuple[str, ...] | None, room: Room | None =
     if scopes is None:
         return True
     where = place(ticket, room)
-    return any(grant_covers(scope, where) for scope in scopes)
+    return any(where.covered_by(scope) for scope in scopes)
 
 
 def scope_filter(scopes: tuple[str, ...]) -> ColumnElement[bool]:
