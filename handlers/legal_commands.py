@@ -15,7 +15,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.permissions import ADVISERS
 from bot.privacy import mask, mask_flats
-from handlers.deadlines import format_due
+from domain.deadlines import format_due
 from storage import directory
 from storage.models import AuditEntry, Consultation, Room
 

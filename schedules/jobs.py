@@ -241,8 +241,8 @@ async def visit_reminder() -> int:
 
 
 async def overdue_check() -> int:
-    """Overdue tickets: remind the assignee, escalate to the grid worker (rules in handlers.overdue)."""
-    from handlers.overdue import remind_overdue
+    """Overdue tickets: remind the assignee, escalate to the grid worker (rules in domain.overdue)."""
+    from domain.overdue import remind_overdue
 
     services = runtime.services()
 

@@ -18,7 +18,7 @@ from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
 from bot.permissions import OVERDUE_ROLES
-from handlers.deadlines import format_due
+from domain.deadlines import format_due
 from schedules.timing import allowed_time
 from storage import tickets
 from storage.models import Person, RoleGrant, Room, Ticket, TicketEvent
