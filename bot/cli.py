@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+from datetime import datetime
+from typing import TextIO
 
 from bot.config import ConfigError, load_config
 
@@ -164,9 +166,55 @@ def cmd_schedules(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from handlers.report import report_command
+def report_command(
+    month: str,
+    fmt: str,
+    config_path: str | None,
+    database_url: str | None,
+    out: TextIO,
+    now: datetime | None = None,
+) -> int:
+    """Write the month's report to ``out``; 2 for a bad month, format or config."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
 
+    from bot.clock import Clock
+    from handlers.report import parse_month, render_csv, render_markdown
+    from storage.access import open_read_only
+    from storage.stats import compute
+
+    bounds = parse_month(month or "")
+    if bounds is None:
+        print(f"月份格式不对：“{month}”，请写成 YYYY-MM，例如 2026-11。", file=sys.stderr)
+        return EXIT_USAGE
+    if fmt not in ("md", "csv"):
+        print(f"格式只能是 md 或 csv，收到“{fmt}”。", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"配置错误 {exc.path}：" + "；".join(exc.problems), file=sys.stderr)
+        return EXIT_USAGE
+    # Read only: works beside a running bot; a fresh database gives an empty report, not a crash.
+    engine = None
+    try:
+        engine = open_read_only(database_url or config.storage.resolved_url())
+        with Session(engine) as session:
+            stats = compute(session, *bounds, now=now or Clock().now())
+    except SQLAlchemyError as exc:
+        print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if fmt == "md":
+        render_markdown(stats, config.community.name, month, out)
+    else:
+        render_csv(stats, out)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
     return report_command(args.month, args.format, args.config, None, sys.stdout)
 
 

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Context, str], Awaitable[None]]
 Answer = Literal["private", "here"]
-PREFIXES = ("/", "／")
 REFUSAL_INTERVAL = timedelta(minutes=1)  # at most one refusal line per sender in this time
 POINTER = "已私信您。"  # the one line a group sees when a staff command was answered privately
 POINTER_INTERVAL = timedelta(minutes=10)  # per sender and group: once told, they know where to look

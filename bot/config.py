@@ -23,7 +23,6 @@ ROLE_NAMES: dict[str, str] = {
     "admin": "管理员",
 }
 ROLE_BY_CHINESE: dict[str, str] = {v: k for k, v in ROLE_NAMES.items()}
-STAFF_ROLES = frozenset(ROLE_NAMES) - {"resident"}
 
 # libyaml's C loader parses a district's config (800 groups) ~10x faster than the pure-Python one.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -321,10 +320,6 @@ class AppConfig(Strict):
 
     def outbox_for(self, transport: str) -> OutboxConfig:
         return getattr(self.transport_limits, transport, None) or self.outbox
-
-    def room_by_topic(self, topic: str) -> RoomConfig | None:
-        return next((r for r in self.rooms if r.topic == topic), None)
-
 
 class ConfigError(Exception):
     """A config file that cannot be used; ``problems`` are one line each."""

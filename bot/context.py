@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 # Outbox priority (higher goes first, per row, across rooms): urgent safety lines and alerts.
-# Emergency notices use the same level (handlers.notices.EMERGENCY_PRIORITY).
+# Emergency notices use the same level (domain.notices.EMERGENCY_PRIORITY).
 URGENT_PRIORITY = 10
 
 

@@ -116,7 +116,6 @@ class OutboxWorker:
         self._idle_after = -1
         self._task: asyncio.Task | None = None
         self._stopping = False
-        self.sent_count = 0
         self.account = account
         self.presence = presence or Presence(engine)
         self._recovered_at = 0.0
@@ -282,7 +281,6 @@ class OutboxWorker:
             self._after_failure(item.id, repr(exc), True)
             return
         await retry_busy(lambda: self._mark_sent(item.id, external_id))
-        self.sent_count += 1
 
     async def _mark_sent(self, item_id: int | None, external_id: str) -> None:
         """Record a delivered row (retried while the database is busy: it was sent, after all)."""

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from bot.config import ROLE_NAMES
 from storage.models import RoleGrant, Room
 
+# The role sets commands and jobs ask for, in one place (admin passes every check anyway).
+STAFF = frozenset({"leader", "officer", "support", "grid"})  # a stairwell's staff: tickets, reports, notices
+NOTICE_ROLES = STAFF
+ANY_STAFF = STAFF | {"lawyer"}  # staff of any kind: /状态, /成员; not counted as residents in receipts
+EMERGENCY_ROLES = frozenset({"grid"})  # /战时
+TRIO = frozenset({"leader", "officer", "support"})  # the stairwell's own three, told first in an emergency
+ADVISERS = frozenset({"lawyer", "grid"})  # the grid worker co-runs the legal-aid group
+OVERDUE_ROLES = ("officer", "leader", "grid", "admin")  # who may be reminded of overdue tickets
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -51,7 +60,7 @@ class Caller:
 
 
 def grant_covers(scope: str, room: Room) -> bool:
-    return scope == "*" or scope in (room.stairwell, room.grid, room.topic)
+    return room.covered_by(scope)
 
 
 def caller_from_grants(person_id: str, name: str, grants: list[RoleGrant]) -> Caller:

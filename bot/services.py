@@ -29,7 +29,6 @@ class Services:
     wake_outbox: Callable[[], None] = lambda: None
     on_connected: Callable[[], None] = lambda: None
     scheduler: Any = None  # the APScheduler instance, for the /定时 and /任务 commands
-    state: dict = field(default_factory=dict)  # small in-memory state (pending confirmations)
     # False when the transport only knows display names (the webhook bridge): identities there
     # can be faked by renaming, so they are never linked to staff from chat.
     stable_ids: bool = True
@@ -37,23 +36,10 @@ class Services:
     account: str = "main"  # the bot account this process sends as (config bot.account / STAIRWELL_ACCOUNT)
     _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
 
-    def session(self) -> Session:
-        return Session(self.engine)
-
     def take_queued(self) -> bool:
         """Whether queue() was called since the last call (and reset it)."""
         queued, self._queued = self._queued, False
         return queued
-
-    def directory_changed(self) -> None:
-        """Forget the cached directory (rooms, people, memberships, aliases, grants).
-
-        Not needed after writes through this process's database connections: those are
-        noticed on their own (storage.db). For changes made elsewhere, e.g. by another process.
-        """
-        from storage.db import bump_directory_version
-
-        bump_directory_version()
 
     def queue(
         self,

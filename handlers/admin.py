@@ -16,6 +16,7 @@ from bot import commands
 from bot.commands import command
 from bot.config import ROLE_BY_CHINESE, ROLE_NAMES
 from bot.context import Context
+from bot.permissions import ANY_STAFF
 from schedules.timing import calendar_warning
 from storage import directory
 from storage.models import AuditEntry, Person, Room, RoomMember
@@ -23,7 +24,6 @@ from storage import outbox as outbox_queries
 from storage import tickets
 from storage.state import get_flag
 
-STAFF = {"leader", "officer", "support", "grid", "lawyer"}
 
 
 @command("帮助", aliases=("help", "菜单"), usage="/帮助", help="查看您可以使用的指令", answer="private")
@@ -34,7 +34,7 @@ async def help_command(ctx: Context, args: str) -> None:
     ctx.reply("\n".join(lines), mention=False)
 
 
-@command("状态", roles=STAFF, usage="/状态", help="查看机器人运行状态")
+@command("状态", roles=ANY_STAFF, usage="/状态", help="查看机器人运行状态")
 async def status_command(ctx: Context, args: str) -> None:
     counts = outbox_queries.counts_by_status(ctx.session)
     open_tickets = tickets.count_open(ctx.session)
@@ -225,7 +225,7 @@ async def revoke_command(ctx: Context, args: str) -> None:
         ctx.reply(f"{_who(person)}没有在群里授予的角色（配置文件中的角色请在 config.yaml 修改）。", mention=False)
 
 
-@command("成员", roles=STAFF, usage="/成员", help="查看本群成员和角色（私信给您）", rooms_only=True)
+@command("成员", roles=ANY_STAFF, usage="/成员", help="查看本群成员和角色（私信给您）", rooms_only=True)
 async def members_command(ctx: Context, args: str) -> None:
     assert ctx.room is not None
     lines = [f"{ctx.room.topic} 成员："]

@@ -13,12 +13,12 @@ from sqlmodel import col, select
 
 from bot.commands import command
 from bot.context import Context
+from bot.permissions import ADVISERS
 from bot.privacy import mask, mask_flats
-from handlers.deadlines import format_due
+from domain.deadlines import format_due
 from storage import directory
 from storage.models import AuditEntry, Consultation, Room
 
-ADVISERS = {"lawyer", "grid"}  # the grid worker co-runs the legal-aid group
 _REF = re.compile(r"^\s*[Ll#＃]?\s*(\d{1,9})(?!\d)\s*(.*)$", re.S)
 _WHERE = re.compile(r"^(公开|私信|私下)(?:答复)?[\s,，:：]*(.*)$", re.S)  # the adviser overrides
 LIST_LIMIT = 15

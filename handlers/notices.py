@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from bot.commands import command
 from bot.context import Context
-from bot.permissions import Caller
+from bot.permissions import ANY_STAFF, EMERGENCY_ROLES, NOTICE_ROLES, Caller
 from bot.privacy import mask, mask_flats
-from bot.services import Services
+from domain.notices import send_notice
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
@@ -21,11 +21,7 @@ from storage.state import clear_flag, get_flag, set_flag
 if TYPE_CHECKING:
     from nlp.router import Route
 
-NOTICE_ROLES = {"leader", "officer", "support", "grid"}
-EMERGENCY_ROLES = {"grid"}  # and admin, who may do everything
 CONFIRM_WINDOW = timedelta(minutes=2)
-CHASE_AFTER = timedelta(minutes=30)
-EMERGENCY_PRIORITY = 10
 # Receipts as people write them: 收到 / 收到了，谢谢 / 好嘞 / 知道了 / OK / 👌 / [强] / 502收到 / 3-302已收到.
 _RECEIPT_WORD = (
     r"(?:已经?|都)?收到(?:了|啦|咯|收到)*|收悉|已阅|阅|已读|已知悉|知悉|好的?|好嘞|好勒|好滴|好哒|好哦|好吧|好好"
@@ -49,12 +45,6 @@ _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂�
 _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
 QUESTION = re.compile(r"[?？]|吗|么|嘛|呢|几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要")
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
-TRIO = {"leader", "officer", "support"}
-
-
-def render_notice(text: str, author: str, title: str, emergency: bool) -> str:
-    head = "【紧急通知】" if emergency else "【通知】"
-    return f"{head}{text}\n——{title}{author}\n收到请回复“收到”。"
 
 
 def covered_rooms(session: Session, caller: Caller) -> list[Room]:
@@ -96,38 +86,6 @@ def resolve_targets(ctx: Context, args: str) -> tuple[list[Room], str, str | Non
     if not content:
         return [], content, "通知内容不能为空。用法：/通知 [本楼|网格|全部|群名] 内容"
     return rooms, mask(content), None  # staff texts are masked like residents' (stored, queued, sent)
-
-
-def send_notice(
-    services: Services, session: Session, *, author_id: str, author_name: str, title: str,
-    text: str, rooms: list[Room], source: str = "command", key_prefix: str | None = None,
-) -> tuple[int, int]:
-    """Log a notice and queue it to ``rooms``; returns (notice number, messages queued).
-
-    ``key_prefix`` makes a repeated send (a scheduled job run twice) queue nothing new.
-    """
-    now = services.clock.now()
-    text = mask(text)
-    emergency = get_flag(session, "emergency") is not None
-    body = render_notice(text, author_name, title, emergency)
-    priority = EMERGENCY_PRIORITY if emergency else 0
-
-    def queue_all(prefix: str) -> int:
-        return sum(
-            services.queue(session, key=f"{prefix}:{room.id}", text=body, room=room, priority=priority)
-            for room in rooms
-        )
-
-    if key_prefix:  # a scheduled run: queue first, and log a notice only if this run is new
-        queued = queue_all(key_prefix)
-        if not queued:
-            return 0, 0
-    notice = queries.create_notice(
-        session, author_id=author_id, text=text, rooms=rooms, at=now, source=source, emergency=emergency
-    )
-    if not key_prefix:
-        queued = queue_all(f"notice:{notice.id}")
-    return notice.id or 0, queued
 
 
 @command("通知", roles=NOTICE_ROLES, usage="/通知 [本楼|网格|全部|群名] 内容", help="发通知（多个群需 /确认）")
@@ -244,7 +202,7 @@ def try_receipt(ctx: Context, text: str, route: Route) -> bool:
     if notice.author_id == ctx.caller.person_id:
         return True  # the author's own "OK": nothing to confirm
     ctx.handled.notice_receipt = notice.id  # a receipt for this notice, from anyone
-    if not ctx.caller.covers(ctx.room, NOTICE_ROLES | {"lawyer"}):  # only residents' are counted
+    if not ctx.caller.covers(ctx.room, ANY_STAFF):  # only residents' are counted
         queries.add_receipt(ctx.session, notice, ctx.caller.person_id, ctx.room.id, ctx.now)
     return True
 
@@ -312,11 +270,6 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     return True
 
 
-def unconfirmed(session: Session, notice: Notice) -> list[tuple[Room, list[str]]]:
-    """Per target group: names of members who have not confirmed (author and staff excluded)."""
-    return [(g.room, g.missing) for g in queries.receipts_by_group(session, notice, NOTICE_ROLES | {"lawyer"})]
-
-
 NAMES_SHOWN = 40  # a big group's list stays one readable message
 
 
@@ -333,7 +286,7 @@ async def receipts_command(ctx: Context, args: str) -> None:
         ctx.reply("没有找到这条通知。", mention=False)
         return
     mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
-    groups = [g for g in queries.receipts_by_group(ctx.session, notice, NOTICE_ROLES | {"lawyer"}) if g.room.id in mine]
+    groups = [g for g in queries.receipts_by_group(ctx.session, notice, ANY_STAFF) if g.room.id in mine]
     if not groups:
         ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
         return
@@ -362,23 +315,3 @@ async def emergency_command(ctx: Context, args: str) -> None:
     else:
         clear_flag(ctx.session, "emergency")
         ctx.reply("已关闭战时模式。", mention=False)
-
-
-def chase_unconfirmed(services: Services, session: Session) -> int:
-    """Emergency notices older than 30 minutes: each group's trio gets its non-confirmers, once."""
-    sent = 0
-    for notice in queries.unchased_emergency_notices(session, services.clock.now() - CHASE_AFTER):
-        for room, missing in unconfirmed(session, notice):
-            trio = directory.people_with_roles(session, TRIO, room) or directory.responsible_staff(session, room)
-            text = (
-                f"【战时回执】通知 N{notice.id}（{room.topic}）30分钟未确认{len(missing)}人："
-                + ("、".join(missing) if missing else "无")
-                + ("\n请电话或上门联系。" if missing else "")
-            )
-            for person in trio:
-                sent += services.queue(session, key=f"chase:{notice.id}:{room.id}:{person.id}", to=person.id, text=text)
-            sent += services.to_staff_channel(session, key=f"chase:{notice.id}:{room.id}", text=text)
-        notice.chased = True
-        session.add(notice)
-    return sent
-

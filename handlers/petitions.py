@@ -8,9 +8,9 @@ from typing import Callable
 
 from sqlmodel import col, func, select
 
-from bot.context import Context
-from handlers.deadlines import due_at, format_due
 from bot.config import ROLE_NAMES
+from bot.context import Context
+from domain.deadlines import due_at, format_due
 from nlp.router import default_router
 from storage import directory, tickets
 from storage.outbox import excerpt

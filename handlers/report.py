@@ -1,26 +1,22 @@
 """Statistics in chat (/统计) and the monthly report for the grid council (网格议事会).
 
-``report_command`` is what ``python -m bot report --month YYYY-MM --format md|csv``
-calls. Reports carry numbers, categories and ticket numbers only, never a
+The renderers here serve ``python -m bot report --month YYYY-MM --format md|csv``
+(bot.cli.report_command) too. Reports carry numbers, categories and ticket numbers only, never a
 resident's words or name.
 """
 from __future__ import annotations
 
 import csv
 import re
-import sys
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from sqlmodel import Session
-
-from bot.clock import SHANGHAI, Clock
+from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
+from bot.permissions import STAFF
 from storage.stats import Stats, compute
 
-STAFF = {"leader", "officer", "support", "grid"}
-EXIT_USAGE = 2
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -133,51 +129,6 @@ def render_csv(stats: Stats, out: TextIO) -> None:
 
 
 # ---- the CLI entry and the chat command ------------------------------------------------
-
-
-def report_command(
-    month: str,
-    fmt: str,
-    config_path: str | None,
-    database_url: str | None,
-    out: TextIO,
-    now: datetime | None = None,
-) -> int:
-    """Write the month's report to ``out``; 2 for a bad month, format or config."""
-    from bot.config import ConfigError, load_config
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from storage.access import open_read_only
-
-    bounds = parse_month(month or "")
-    if bounds is None:
-        print(f"月份格式不对：“{month}”，请写成 YYYY-MM，例如 2026-11。", file=sys.stderr)
-        return EXIT_USAGE
-    if fmt not in ("md", "csv"):
-        print(f"格式只能是 md 或 csv，收到“{fmt}”。", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        print(f"配置错误 {exc.path}：" + "；".join(exc.problems), file=sys.stderr)
-        return EXIT_USAGE
-    # Read only: works beside a running bot; a fresh database gives an empty report, not a crash.
-    engine = None
-    try:
-        engine = open_read_only(database_url or config.storage.resolved_url())
-        with Session(engine) as session:
-            stats = compute(session, *bounds, now=now or Clock().now())
-    except SQLAlchemyError as exc:
-        print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
-        return EXIT_USAGE
-    finally:
-        if engine is not None:
-            engine.dispose()
-    if fmt == "md":
-        render_markdown(stats, config.community.name, month, out)
-    else:
-        render_csv(stats, out)
-    return 0
 
 
 @command("统计", roles=STAFF, usage="/统计 [本周|本月|上月|2026-11]", help="查看负责范围内的工单统计")

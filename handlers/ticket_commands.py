@@ -14,16 +14,15 @@ from sqlmodel import select
 
 from bot.commands import command
 from bot.context import Context
-from bot.permissions import caller_from_grants
+from bot.permissions import STAFF, caller_from_grants
 from bot.privacy import mask, mask_flats
-from handlers.deadlines import add_working_days, format_due
+from domain.deadlines import add_working_days, format_due
 from handlers.people import resolve_person
 from handlers.privacy_commands import reachable
 from nlp.when import WhenError, parse_duration
 from storage import directory, tickets
 from storage.models import AuditEntry, Person, Room, Ticket
 
-STAFF = {"leader", "officer", "support", "grid"}
 OUT_OF_SCOPE = "不在您负责的范围内"
 NUMBER_ARG = r"^\s*[#＃]?\s*\d+"
 LIST_LIMIT = 20

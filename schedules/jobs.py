@@ -112,7 +112,7 @@ async def send_scheduled(
     job_id: str, text: str, room_ids: list[str], author_id: str, author_name: str, title: str
 ) -> int:
     """A /定时 or /每周 job stored before timed notices had their own table (text in the job)."""
-    from handlers.notices import send_notice  # notices own the text format and tracking
+    from domain.notices import send_notice  # notices own the text format and tracking
 
     services = runtime.services()
     now = _local_now()
@@ -144,7 +144,7 @@ async def timed_notices_due() -> int:
 
 
 def _fire_timed(notice_id: int) -> int:
-    from handlers.notices import send_notice
+    from domain.notices import send_notice
 
     services = runtime.services()
     now = services.clock.now()
@@ -241,8 +241,8 @@ async def visit_reminder() -> int:
 
 
 async def overdue_check() -> int:
-    """Overdue tickets: remind the assignee, escalate to the grid worker (rules in handlers.overdue)."""
-    from handlers.overdue import remind_overdue
+    """Overdue tickets: remind the assignee, escalate to the grid worker (rules in domain.overdue)."""
+    from domain.overdue import remind_overdue
 
     services = runtime.services()
 
@@ -278,7 +278,7 @@ async def close_unrated() -> int:
 
 async def emergency_chase() -> int:
     """战时: 30 minutes after an emergency notice, each trio gets its non-confirmers."""
-    from handlers.notices import chase_unconfirmed
+    from domain.notices import chase_unconfirmed
 
     services = runtime.services()
     with Session(services.engine) as session:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 import weakref
 
 from sqlalchemy import text
@@ -119,8 +120,8 @@ def resolve_room(
     if room is None:
         room = session.get(Room, external_id)  # web chat and memory use the core ids directly
     if room is None:
-        count = len(session.exec(select(Room.id)).all())
-        room = Room(id=f"room-{count + 1}", topic=clean_topic(topic or external_id), kind="unbound")
+        # a random id: two processes finding new groups at once must not pick the same one
+        room = Room(id=f"room-{uuid.uuid4().hex[:12]}", topic=clean_topic(topic or external_id), kind="unbound")
     if room.transport != transport or room.external_id != external_id:
         room.transport, room.external_id = transport, external_id
     if room.account is None and account:  # a group found by this account's login is served by it
@@ -150,7 +151,7 @@ def room_members(session: Session, room_id: str) -> list[Person]:
     return list(session.exec(stmt).all())
 
 
-def people_with_roles(session: Session, roles: set[str], room: Room | None) -> list[Person]:
+def people_with_roles(session: Session, roles: set[str] | frozenset[str], room: Room | None) -> list[Person]:
     """People holding any of ``roles`` with a scope naming this room's stairwell, grid or topic.
 
     A "*" grant (an admin's) does not make someone the stairwell's officer.
@@ -259,12 +260,10 @@ class DirectoryCache:
         self.stamp = stamp  # the database's directory_stamp when the entries were read
         self.filled_at = 0.0
         self.rooms: dict[tuple[str, str, str | None], Room] = {}  # detached snapshots
-        self.room_targets: dict[str, str] = {}
         self.people: dict[str, tuple[str, bool]] = {}  # id -> (name, deleted)
         self.members: set[tuple[str, str]] = set()
         self.grants: dict[str, tuple[tuple[str, str], ...]] = {}
         self.core_ids: dict[tuple[str, str], str] = {}
-        self.external_ids: dict[tuple[str, str], str] = {}
 
     def fresh(self, engine: Engine | None = None) -> "DirectoryCache":
         version = directory_version()
@@ -364,25 +363,4 @@ def cached_grants(session: Session, cache: DirectoryCache, person_id: str) -> tu
         found = tuple((g.role, g.scope) for g in grants_for(session, person_id))
         if cache.may_store(session):
             cache.grants[person_id] = found
-    return found
-
-
-def cached_external_person_id(session: Session, cache: DirectoryCache, transport: str, person_id: str) -> str:
-    key = (transport, person_id)
-    found = cache.external_ids.get(key)
-    if found is None:
-        found = external_person_id(session, transport, person_id)
-        if cache.may_store(session):
-            cache.external_ids[key] = found
-    return found
-
-
-def cached_room_target(session: Session, cache: DirectoryCache, room_id: str) -> str:
-    """The transport's id for a core room (its current external id, else the core id)."""
-    found = cache.room_targets.get(room_id)
-    if found is None:
-        room = session.get(Room, room_id)
-        found = (room.external_id or room.id) if room else room_id
-        if cache.may_store(session):
-            cache.room_targets[room_id] = found
     return found

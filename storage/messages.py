@@ -61,24 +61,6 @@ def insert_message(
     return conn.execute(stmt, params).scalar()
 
 
-def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert many messages (keys as insert_message's); duplicates are skipped."""
-    if not rows:
-        return
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        plain = _INSERTS.get(conn.dialect.name + ":many")
-        if plain is None:
-            table_insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-            plain = _INSERTS[conn.dialect.name + ":many"] = table_insert(_TABLE).on_conflict_do_nothing(
-                index_elements=["transport", "external_id"]
-            )
-        full = [{"route": None, "category": None, "from_bot": False, **row} for row in rows]
-        conn.execute(plain, full)
-        return
-    for row in rows:
-        insert_message(conn, **row)
-
-
 def log_message(session: Session, message: Message) -> bool:
     """Insert ``message``; False when (transport, external_id) is already stored.
 

@@ -8,10 +8,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class UTCDateTime(TypeDecorator):
     """Stored as UTC, always returned aware (SQLite keeps no zone of its own)."""
 
@@ -46,7 +42,7 @@ class SchemaVersion(SQLModel, table=True):
 
 class Room(SQLModel, table=True):
     __tablename__ = "rooms"
-    id: str = Field(primary_key=True)  # stable key: from config, or "room-<n>" for a group found later
+    id: str = Field(primary_key=True)  # stable key: from config, or "room-<random hex>" for a group found later
     topic: str = Field(index=True)
     kind: str = "stairwell"  # stairwell | legal | staff | unbound
     grid: str | None = None
@@ -56,6 +52,12 @@ class Room(SQLModel, table=True):
     external_id: str | None = Field(default=None, index=True)  # the transport's current id for it
     introduced: bool = False
     account: str | None = Field(default=None, index=True)  # the bot account serving it (None: the first start's)
+
+    def covered_by(self, scope: str) -> bool:
+        """Whether a grant's scope ("*", a stairwell, a grid or a group's topic) reaches this room.
+
+        The one definition of the scope rule; bot.permissions applies it to callers."""
+        return scope == "*" or scope in (self.stairwell, self.grid, self.topic)
 
 
 class Person(SQLModel, table=True):

@@ -9,7 +9,6 @@ from typing import Callable
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col, func, select
 
-from bot.permissions import grant_covers
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
@@ -55,16 +54,6 @@ def set_status(
     add_event(session, ticket.id, at, actor_id, action, note)
 
 
-def open_in_category(session: Session, room_id: str, category: str) -> list[Ticket]:
-    """Open tickets of one category in one group, newest first (candidates for a repeat report)."""
-    stmt = (
-        select(Ticket)
-        .where(Ticket.room_id == room_id, Ticket.category == category, col(Ticket.status).in_(OPEN_STATUSES))
-        .order_by(col(Ticket.id).desc())
-    )
-    return list(session.exec(stmt).all())
-
-
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
     """True when ``person_id`` is a new reporter of ``ticket``."""
     if session.get(TicketReporter, (ticket.id, person_id)) is not None:
@@ -98,7 +87,7 @@ def history(session: Session, ticket_id: int) -> list[TicketEvent]:
 
 
 def place(ticket: Ticket, room: Room | None = None) -> Room:
-    """Where a ticket belongs, as a room for bot.permissions.grant_covers: the stairwell and grid
+    """Where a ticket belongs, as a room for Room.covered_by: the stairwell and grid
     recorded on the ticket, the topic of its group (a detached stand-in, never added to a session)."""
     return Room(id=ticket.room_id or "", topic=room.topic if room else "", stairwell=ticket.stairwell, grid=ticket.grid)
 
@@ -108,7 +97,7 @@ def in_scope(ticket: Ticket, scopes: tuple[str, ...] | None, room: Room | None =
     if scopes is None:
         return True
     where = place(ticket, room)
-    return any(grant_covers(scope, where) for scope in scopes)
+    return any(where.covered_by(scope) for scope in scopes)
 
 
 def scope_filter(scopes: tuple[str, ...]) -> ColumnElement[bool]:
@@ -227,7 +216,3 @@ def close_unrated(session: Session, now: datetime, window: timedelta = RATING_WI
 def notes(session: Session, ticket_id: int) -> list[TicketEvent]:
     """The staff steps a reporter may read (分派, 处理, 办结, 延期, 重开), oldest first."""
     return [e for e in history(session, ticket_id) if e.action in NOTE_ACTIONS]
-
-
-def count_all(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Ticket)).one()

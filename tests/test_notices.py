@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from handlers.notices import chase_unconfirmed, is_receipt
+from domain.notices import chase_unconfirmed
+from handlers.notices import is_receipt
 from storage.models import Consultation, Notice, OutboxItem, Receipt, Ticket
 from tests.conftest import LEGAL, S1, S2
 

@@ -172,7 +172,7 @@ def test_clean_text_drops_controls_and_lone_surrogates():
 
 async def test_names_from_lifecycle_events_are_stored_cleaned(chat):
     """People stored when a group is joined get the same cleaning as senders' names."""
-    from sqlmodel import Session
+    from sqlmodel import Session, select
 
     from storage.models import Person, Room
 
@@ -181,5 +181,5 @@ async def test_names_from_lifecycle_events_are_stored_cleaned(chat):
     with Session(chat.app.engine) as session:
         assert session.get(Person, "wx-a").name == "王五 明天停水"
         assert session.get(Person, "wx-b").name == "赵六 139****5678"
-        room = session.get(Room, "room-4")
+        room = session.exec(select(Room).where(Room.external_id == "wx-room-9")).one()
         assert room is not None and room.topic == "新群 138****5678"

@@ -300,7 +300,7 @@ def test_holidays_beyond_the_library_come_from_config(config):
     from datetime import date
 
     from bot.config import Holidays
-    from handlers.deadlines import add_working_days
+    from domain.deadlines import add_working_days
     from schedules.timing import calendar_warning, is_workday, use_holidays
 
     spring_2027 = [date(2027, 2, d) for d in range(6, 13)]  # 春节 2027 (not in chinesecalendar 1.11)

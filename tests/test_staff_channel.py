@@ -5,8 +5,8 @@ from sqlmodel import Session
 
 from bot.staff.channel import WeComStaffTransport
 from bot.staff.wecom import WeComRobot
-from handlers.notices import chase_unconfirmed
-from handlers.overdue import remind_overdue
+from domain.notices import chase_unconfirmed
+from domain.overdue import remind_overdue
 from schedules import jobs
 from tests.test_wecom import KEY, FakeWeCom, wecom  # noqa: F401  (the loopback fake robot fixture)
 

@@ -22,7 +22,8 @@ import pytest
 from sqlmodel import Session
 
 from bot.clock import SHANGHAI
-from handlers.report import month_bounds, report_command
+from bot.cli import report_command
+from handlers.report import month_bounds
 from nlp.router import Route
 from storage.stats import compute
 from tests.conftest import S1, S2

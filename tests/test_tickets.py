@@ -12,7 +12,7 @@ from bot.app import Stairwell
 from bot.commands import POINTER
 from bot.events import Incoming, Outgoing
 from bot.transports.webchat import WebChatTransport
-from handlers.overdue import overdue_tickets, remind_overdue
+from domain.overdue import overdue_tickets, remind_overdue
 from storage import tickets
 from storage.models import AuditEntry, Message, OutboxItem, Person, Ticket, TicketEvent
 from tests.conftest import LEGAL, S1, S2

@@ -17,13 +17,13 @@ from datetime import datetime
 from sqlalchemy import exists, insert
 from sqlmodel import Session, col, select
 
-from handlers.deadlines import format_due
+from bot.permissions import OVERDUE_ROLES
+from domain.deadlines import format_due
 from schedules.timing import allowed_time
 from storage import tickets
 from storage.models import Person, RoleGrant, Room, Ticket, TicketEvent
 
 LISTED = 10  # tickets named per section of a digest; the rest are counted (/工单 超期 lists them all)
-STAFF_ROLES = ("officer", "leader", "grid", "admin")
 BOT = "bot"  # the actor of the job's 催办 events (handlers.petitions tells residents' chases apart by it)
 
 
@@ -50,7 +50,7 @@ class _Staff:
         self.by_role: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for person_id, role, scope in session.exec(
             select(RoleGrant.person_id, RoleGrant.role, RoleGrant.scope)
-            .where(col(RoleGrant.role).in_(STAFF_ROLES)).order_by(col(RoleGrant.id))  # as directory: grant order
+            .where(col(RoleGrant.role).in_(OVERDUE_ROLES)).order_by(col(RoleGrant.id))  # as directory: grant order
         ).all():
             if person_id not in self.by_role[role][scope]:
                 self.by_role[role][scope].append(person_id)
