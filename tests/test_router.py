@@ -212,10 +212,17 @@ def test_degenerate_input_is_other(router: Router, text: str) -> None:
 
 
 def test_very_long_input_is_fast_and_classified(router: Router) -> None:
-    text = "楼道里堆满了杂物，请物业清理。" + "的" * 100_000
+    """No pattern backtracks on a huge message: routing it costs no more than a few times plain
+    segmentation of the same text, measured in the same process (a ratio, not a wall-clock limit)."""
+    import jieba
+
+    text = "楼道里堆满了杂物，请物业清理。" + "的" * 30_000
+    start = time.perf_counter()
+    jieba.lcut(text)
+    baseline = time.perf_counter() - start
     start = time.perf_counter()
     route = router.route(text)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5 * baseline + 0.05
     assert route.label == "petition"
 
 
