@@ -23,12 +23,17 @@ def use_holidays(holidays: Holidays, now: datetime) -> None:
         log.warning("%s", warning)
 
 
-def _library_covers(year: int) -> bool:
+def _from_tables(lookup, day: date, outside):
+    """The official tables' answer for ``day``, or ``outside`` for a year they do not cover
+    (chinesecalendar raises NotImplementedError there: the expected case, not unfinished work)."""
     try:
-        chinese_calendar.is_workday(date(year, 1, 1))
+        return lookup(day)
     except NotImplementedError:
-        return False
-    return True
+        return outside
+
+
+def _library_covers(year: int) -> bool:
+    return _from_tables(lambda day: chinese_calendar.is_workday(day) or True, date(year, 1, 1), False)
 
 
 def calendar_warning(now: datetime) -> str | None:
@@ -47,10 +52,7 @@ def is_workday(day: date) -> bool:
         return False
     if day in _overrides.workdays:
         return True
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        return day.weekday() < 5
+    return bool(_from_tables(chinese_calendar.is_workday, day, day.weekday() < 5))
 
 
 def in_quiet_hours(when: datetime, quiet: QuietHours) -> bool:
@@ -66,10 +68,7 @@ def is_holiday(day: date) -> bool:
         return True
     if day in _overrides.workdays:
         return False
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        return False
+    on_holiday, name = _from_tables(chinese_calendar.get_holiday_detail, day, (False, None))
     return bool(on_holiday and name)
 
 
