@@ -149,7 +149,9 @@ def test_one_process_holds_the_scheduler_lock_and_another_takes_it_when_it_dies(
     holder = a.connection().execute(text("SELECT pg_backend_pid()")).scalar()
     a.connection().commit()
     with engine_b.connect() as conn:  # the holder's session ends (as when its process is killed)
-        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder})
+        # with a timeout the call waits until the backend has exited (and so released its locks);
+        # without one it only sends the signal and the next line races the exit
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": holder}).scalar()
     assert b.try_lock(LEADER_LOCK)
     assert not a.check()  # the old holder finds its connection gone, so it stops leading
     a.close(), b.close()
