@@ -28,6 +28,14 @@ CHASE = re.compile(
     r"|都(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄)|啥时候(?:来|修|处理|弄)"
 )
+# "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
+# report made shortly before; nothing names it, so only a fresh ticket can be meant.
+ME_TOO = re.compile(
+    r"^\W*(?:(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋里?|那边)?"
+    r"(?:(?:也是|也一样|也这样|同样|一样)(?:的|这样)?(?=$|\W)|也[漏渗坏停堵臭吵])"
+    r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W))"
+)
+ME_TOO_WINDOW = timedelta(days=1)
 
 
 def _handler_label(ctx: Context, staff: list) -> str:
@@ -160,7 +168,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             return category
         if matches:  # one, or so many that the newest is the best guess
             existing = matches[0]
-            _join_existing(ctx, existing, followup=route.followup, danger=route.danger if urgent else None)
+            chase = route.followup and not ME_TOO.search(ctx.masked_text)  # "我家也是": joins, chases nothing
+            _join_existing(ctx, existing, followup=chase, danger=route.danger if urgent else None)
             return existing.category
     ticket = Ticket(
         room_id=room.id if room else None,
@@ -256,6 +265,16 @@ async def on_followup(ctx: Context, text: str) -> str | None:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text):
         matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+    elif ME_TOO.search(ctx.masked_text):
+        # "我家也是": another's fresh report, and only when there is just one (never asked which:
+        # a bare "+1" is not worth a question)
+        fresh = [
+            t for t in candidates
+            if ctx.now - t.created_at <= ME_TOO_WINDOW and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)
+        ]
+        if len(fresh) != 1:
+            return None
+        matches = fresh
     else:  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
         matches = []
     matches = _narrow(ctx, matches)
@@ -264,7 +283,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
         return None
     if len(matches) != 1:
         return None
-    _join_existing(ctx, matches[0], followup=True)
+    _join_existing(ctx, matches[0], followup=not ME_TOO.search(ctx.masked_text))
     return matches[0].category
 
 
