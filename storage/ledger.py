@@ -79,9 +79,9 @@ def stairwells(session: Session) -> dict[str, Stairwell]:
     return known
 
 
-def visible_stairwells(session: Session, caller: Caller) -> list[Stairwell]:
-    """The stairwells whose ledger ``caller`` may see, in name order."""
-    mine = [s for s in stairwells(session).values() if caller.covers(s.as_room(), LEDGER_ROLES)]
+def visible_stairwells(session: Session, caller: Caller, roles: frozenset[str] = LEDGER_ROLES) -> list[Stairwell]:
+    """The stairwells whose ledger ``caller`` may see (holding one of ``roles``), in name order."""
+    mine = [s for s in stairwells(session).values() if caller.covers(s.as_room(), roles)]
     return sorted(mine, key=lambda s: (s.parts[0] or 0, s.parts[1] or 0, s.name))
 
 
