@@ -12,24 +12,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from typing import TYPE_CHECKING
 
-from bot.config import AppConfig
-from bot.permissions import Caller
-from domain.ledger_sheet import label, read_sheet, write_sheet
-from storage import ledger, ledger_io
-from storage.db import create_db_engine, writer
-from storage.models import RoleGrant
+if TYPE_CHECKING:  # the work's imports wait for the command (openpyxl is not needed for --help)
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from bot.config import AppConfig
+    from bot.permissions import Caller
 
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 CLI_ACTOR = "命令行"  # the audit's actor for an import without --by
+EXPORT_ROLES = frozenset({"grid", "admin"})  # who may take the ledger out of the database
 
 
 def _caller(session: Session, config: AppConfig, person_id: str) -> Caller | None:
     """A person's grants: the database's (chat grants too) and config's (a database not yet
     seeded by a start)."""
+    from sqlmodel import select
+
+    from bot.permissions import Caller
+    from storage.models import RoleGrant
+
     grants = {(g.role, g.scope) for g in session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id)).all()}
     person = next((p for p in config.people if p.id == person_id), None)
     grants |= {(g.role, g.scope) for g in (person.roles if person else [])}
@@ -39,6 +44,8 @@ def _caller(session: Session, config: AppConfig, person_id: str) -> Caller | Non
 
 
 def _known_stairwells(session: Session, config: AppConfig) -> dict[str, str | None]:
+    from storage import ledger
+
     known = {r.stairwell: r.grid for r in config.rooms if r.stairwell}
     for name, place in ledger.stairwells(session).items():
         known.setdefault(name, place.grid)
@@ -52,6 +59,13 @@ def _db_error(exc: SQLAlchemyError) -> str:
 def import_command(path: Path, config: AppConfig, database_url: str, *, dry_run: bool = False,
                    ignore: tuple[str, ...] = (), by: str | None = None, now: datetime,
                    out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from domain.ledger_sheet import label, read_sheet
+    from storage import ledger, ledger_io
+    from storage.db import create_db_engine, writer
+
     engine = create_db_engine(database_url)
     try:
         with Session(writer(engine)) as session:
@@ -83,6 +97,13 @@ def import_command(path: Path, config: AppConfig, database_url: str, *, dry_run:
 
 def export_command(path: Path, config: AppConfig, database_url: str, *, by: str, now: datetime,
                    out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from domain.ledger_sheet import write_sheet
+    from storage import ledger, ledger_io
+    from storage.db import create_db_engine, writer
+
     if path.suffix.lower() != ".xlsx":
         print(f"导出文件名应以 .xlsx 结尾：{path}", file=err)
         return EXIT_USAGE
@@ -93,10 +114,10 @@ def export_command(path: Path, config: AppConfig, database_url: str, *, by: str,
     try:
         with Session(writer(engine)) as session:
             caller = _caller(session, config, by)
-            if caller is None or not any(role in ledger.EXPORT_ROLES for role, _ in caller.grants):
+            if caller is None or not any(role in EXPORT_ROLES for role, _ in caller.grants):
                 print(f"--by {by}：只有网格员或管理员可以导出底账。", file=err)
                 return EXIT_USAGE
-            places = [s.name for s in ledger.visible_stairwells(session, caller, ledger.EXPORT_ROLES)]
+            places = [s.name for s in ledger.visible_stairwells(session, caller, EXPORT_ROLES)]
             rows = ledger_io.sheet_rows(session, places)
             for household in ledger.in_stairwells(session, places):
                 ledger.audit(session, by, "导出", now, household.id, path.name)

@@ -189,8 +189,8 @@ def _member(ctx: Context, household: Household, words: list[str]) -> str | None:
     if not words or len(words[0]) > 12 or re.search(r"\d", words[0]):
         return f"请写成员姓名和与户主关系，例如：/底账 {household.flat} 成员 王秀英 户主 138…"
     name, rest = words[0], words[1:]
-    phone = next((w for w in rest if re.search(r"\d{3}", w)), None)
-    relation = next((w for w in rest if w != phone), "")
+    phone = "".join(w for w in rest if re.search(r"\d", w)) or None  # "139 1234 5678" comes in pieces
+    relation = next((w for w in rest if not re.search(r"\d", w)), "")
     assert household.id is not None
     ledger.set_member(ctx.session, household.id, name, relation[:10], phone)
     return None

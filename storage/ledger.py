@@ -23,7 +23,6 @@ from domain.flats import FlatRef, stairwell_parts
 from storage.models import LEDGER_TAGS, Household, HouseholdMember, HouseholdTag, LedgerAudit, Room
 
 LEDGER_ROLES = frozenset({"leader", "officer", "support", "grid"})  # the trio and the grid worker
-EXPORT_ROLES = frozenset({"grid", "admin"})
 RENTED = "出租房"
 TAG_ALIASES = {
     "独居": "独居老人", "独居老": "独居老人", "空巢老人": "空巢", "留守": "留守儿童", "残疾人": "残疾",
