@@ -18,7 +18,7 @@ from bot.webapi import StorageViews
 from schedules import runtime
 from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
 from schedules.timing import use_holidays
-from storage import directory
+from storage import directory, ledger
 from storage.cluster import Presence
 from storage.db import create_db_engine, init_schema, startup_lock
 from storage.models import OutboxItem
@@ -52,6 +52,8 @@ class Stairwell:
             init_schema(self.engine)
             with Session(self.engine) as session:
                 directory.seed_from_config(session, config)
+                if config.ledger.demo:  # the demo community's households, into an empty ledger only
+                    ledger.seed_demo(session, self.clock.now(), self.clock.local().date())
                 session.commit()
         self.services = Services(
             config=config,

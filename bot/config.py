@@ -276,6 +276,13 @@ class PrivacyConfig(Strict):
     retention_days: int = Field(default=365, ge=1)
 
 
+class LedgerConfig(Strict):
+    """The household ledger (数字化底账)."""
+
+    stale_days: int = Field(default=90, ge=1)  # /底账 缺失: flats not confirmed for longer than this
+    demo: bool = False  # seed the demo households (storage/ledger_demo.yaml) into an empty ledger
+
+
 class AppConfig(Strict):
     community: Community
     rooms: list[RoomConfig] = []
@@ -289,6 +296,7 @@ class AppConfig(Strict):
     schedules: ScheduleConfig = ScheduleConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     holidays: Holidays = Holidays()
+    ledger: LedgerConfig = LedgerConfig()
     # advice per danger kind (see DangerAdvice); kinds come from nlp/lexicon.yaml `danger_kinds`
     dangers: dict[str, DangerAdvice] = Field(default_factory=lambda: dict(_DANGER_DEFAULTS))
 

@@ -1,7 +1,7 @@
 """Tables. One class per table; queries live in the per-concern modules."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -280,3 +280,62 @@ class TimedNotice(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending | queued | missed | cancelled
     created_at: datetime = _ts(nullable=False)
     done_at: datetime | None = _ts(nullable=True)
+
+
+# ---- household ledger (数字化底账) ----------------------------------------------------------------
+# The community's record of its flats, kept by each stairwell's trio. Sensitive (health,
+# disability, minors: 个人信息保护法): phones are stored masked only (the bot never calls anyone,
+# so it never needs a full number), every staff read and export leaves a LedgerAudit row, and
+# a resident's /删除我的信息 leaves these rows alone (they are the community's, not chat data).
+LEDGER_TAGS = ("党员", "流动人口", "出租房", "独居老人", "空巢", "留守儿童", "残疾", "重病", "低保/困难")
+
+
+class Household(SQLModel, table=True):
+    """One flat. (stairwell, flat) is unique: the same flat can never be stored twice."""
+
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("stairwell", "flat", name="uq_households_stairwell_flat"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stairwell: str = Field(index=True)  # Room.stairwell, e.g. "3幢1单元": the trio's scope
+    grid: str | None = Field(default=None, index=True)  # the grid worker's scope
+    building: str  # "3幢"
+    unit: str = ""  # "1单元"
+    flat: str  # "502"
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    last_confirmed: date | None = Field(default=None, index=True)  # /底账 缺失: never or > stale_days
+    updated_at: datetime = _ts(nullable=False)
+    updated_by: str | None = None
+
+
+class HouseholdMember(SQLModel, table=True):
+    __tablename__ = "household_members"
+    __table_args__ = (UniqueConstraint("household_id", "name", name="uq_household_members_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="households.id", index=True)
+    name: str
+    relation: str = ""  # 与户主关系: 户主, 配偶, 子女, 租户…
+    phone: str | None = None  # masked (138****5678), never the full number
+
+
+class HouseholdTag(SQLModel, table=True):
+    """A tag from LEDGER_TAGS on a flat, with when it was last confirmed."""
+
+    __tablename__ = "household_tags"
+    household_id: int = Field(foreign_key="households.id", primary_key=True)
+    tag: str = Field(primary_key=True, index=True)  # the 战时 check-on lists select by tag
+    tenants: int | None = None  # 出租房: how many tenants
+    landlord: str | None = None  # 出租房: the landlord's name and masked phone
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    confirmed_at: date | None = None
+
+
+class LedgerAudit(SQLModel, table=True):
+    """Who read, changed, imported or exported which household, and when."""
+
+    __tablename__ = "ledger_audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, index=True)
+    actor_id: str = Field(index=True)
+    action: str  # 查看 | 缺失 | 标记 | 取消标记 | 出租 | 成员 | 确认 | 导入 | 导出
+    household_id: int | None = Field(default=None, index=True)  # None: a whole-sheet import/export
+    detail: str = ""
