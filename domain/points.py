@@ -48,11 +48,20 @@ def month_days(start: datetime, end: datetime) -> tuple[date, date]:
     return start.astimezone(SHANGHAI).date(), (end.astimezone(SHANGHAI) - timedelta(days=1)).date()
 
 
-def is_first_workday_of_month(day: date) -> bool:
-    """The monthly posts go out on the first working day (after 元旦 or 国庆, not on the 1st)."""
+def first_workday_of_month(day: date) -> date:
+    """The month's first working day (after 元旦 or 国庆 it is not the 1st: 2026-10-08)."""
     from schedules.timing import is_workday
 
-    return is_workday(day) and not any(is_workday(day.replace(day=d)) for d in range(1, day.day))
+    first = day.replace(day=1)
+    return next((first + timedelta(days=n) for n in range(15) if is_workday(first + timedelta(days=n))), first)
+
+
+def monthly_post_due(day: date) -> bool:
+    """The monthly posts go out on the first working day; a bot that was down then posts on
+    the next working day of the job's window (the outbox key keeps it to once a month)."""
+    from schedules.timing import is_workday
+
+    return is_workday(day) and day >= first_workday_of_month(day)
 
 
 def ranking_lines(session: Session, rows: list[Hours], size: int, first_names_only: bool) -> list[str]:
