@@ -179,6 +179,7 @@ def report_command(
     from sqlmodel import Session
 
     from bot.clock import Clock
+    from domain import stars
     from handlers.report import parse_month, render_csv, render_markdown
     from storage.access import open_read_only
     from storage.stats import compute
@@ -201,6 +202,7 @@ def report_command(
         engine = open_read_only(database_url or config.storage.resolved_url())
         with Session(engine) as session:
             stats = compute(session, *bounds, now=now or Clock().now())
+            ratings = stars.rate_month(session, config, *bounds)
     except SQLAlchemyError as exc:
         print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
         return EXIT_USAGE
@@ -209,8 +211,10 @@ def report_command(
             engine.dispose()
     if fmt == "md":
         render_markdown(stats, config.community.name, month, out)
+        stars.render_markdown(config, ratings, out)
     else:
         render_csv(stats, out)
+        stars.render_csv(ratings, out)
     return 0
 
 

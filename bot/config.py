@@ -283,6 +283,72 @@ class LedgerConfig(Strict):
     demo: bool = False  # seed the demo households (storage/ledger_demo.yaml) into an empty ledger
 
 
+class RewardItem(Strict):
+    """One line of the redemption table (/兑换): what, for how many points, how many supplied."""
+
+    item: str = Field(min_length=1, max_length=20)
+    points: int = Field(gt=0)
+    # How many the community has supplied in total (raise it to restock); redemptions count
+    # against it in the database. None: no limit.
+    stock: int | None = Field(default=None, ge=0)
+
+
+class PointsConfig(Strict):
+    """Volunteer hours (/志愿) and points (/积分, /兑换); README "Volunteer hours and points"."""
+
+    per_hour: int = Field(default=10, ge=1)  # points per hour of volunteer work (半小时 = half)
+    max_hours: float = Field(default=12, gt=0, le=24)  # per person and log: a typo like 20小时 is refused
+    max_days_back: int = Field(default=31, ge=0)  # older work is not logged any more
+    rewards: list[RewardItem] = []
+    # The monthly 晾晒 in each stairwell group on the first working day of the month.
+    monthly_ranking: bool = True
+    ranking_size: int = Field(default=10, ge=1, le=30)
+    # Names in group posts: 吴阿姨 (surname + how neighbours address her) stays; a full name
+    # like 周建国 becomes 周某某.
+    first_names_only: bool = False
+    post_hour: int = Field(default=9, ge=8, le=20)  # local time of the monthly posts
+
+    @model_validator(mode="after")
+    def unique_items(self) -> "PointsConfig":
+        items = [r.item for r in self.rewards]
+        dupes = sorted({i for i in items if items.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate reward item: {', '.join(dupes)}")
+        return self
+
+
+STAR_TERMS = ("响应率", "按时办结率", "满意率", "通知回执率", "户均志愿时长", "走访覆盖率")
+
+
+class StarsConfig(Strict):
+    """Star-rated stairwells (星级楼道): weights of each term, and the score each star needs."""
+
+    weights: dict[str, float] = {
+        "响应率": 20, "按时办结率": 15, "满意率": 20, "通知回执率": 15, "户均志愿时长": 15, "走访覆盖率": 15,
+    }
+    # Scores (0-100) needed for 1, 2, 3, ... stars, ascending.
+    thresholds: list[float] = [60, 70, 80, 90, 95]
+    hours_per_household: float = Field(default=1.0, gt=0)  # this many hours per household a month scores full marks
+    monthly_post: bool = True  # 先锋楼道 and 先锋个人 in each stairwell group, first working day of the month
+
+    @field_validator("weights")
+    @classmethod
+    def known_terms(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(STAR_TERMS))
+        if unknown:
+            raise ValueError(f"unknown term {', '.join(unknown)}; terms are {', '.join(STAR_TERMS)}")
+        if any(w < 0 for w in value.values()) or not any(value.values()):
+            raise ValueError("weights must be ≥ 0 and not all 0")
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def ascending(cls, value: list[float]) -> list[float]:
+        if value != sorted(value) or any(not 0 <= v <= 100 for v in value):
+            raise ValueError("thresholds must be ascending scores between 0 and 100")
+        return value
+
+
 class AppConfig(Strict):
     community: Community
     rooms: list[RoomConfig] = []
@@ -297,6 +363,8 @@ class AppConfig(Strict):
     privacy: PrivacyConfig = PrivacyConfig()
     holidays: Holidays = Holidays()
     ledger: LedgerConfig = LedgerConfig()
+    points: PointsConfig = PointsConfig()
+    stars: StarsConfig = StarsConfig()
     # advice per danger kind (see DangerAdvice); kinds come from nlp/lexicon.yaml `danger_kinds`
     dangers: dict[str, DangerAdvice] = Field(default_factory=lambda: dict(_DANGER_DEFAULTS))
 

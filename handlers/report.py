@@ -40,6 +40,16 @@ def parse_month(text: str) -> tuple[datetime, datetime] | None:
     return month_bounds(int(match.group(1)), int(match.group(2))) if match else None
 
 
+def named_month(word: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """本月, 上月 or 2026-11 as a month's bounds; None for anything else."""
+    local = now.astimezone(SHANGHAI)
+    if word == "本月":
+        return month_bounds(local.year, local.month)
+    if word == "上月":
+        return month_bounds(local.year - (local.month == 1), (local.month - 2) % 12 + 1)
+    return parse_month(word)
+
+
 def period_label(start: datetime, end: datetime) -> str:
     last = end - timedelta(days=1)
     return f"{start.month}月{start.day}日—{last.month}月{last.day}日"
@@ -134,18 +144,10 @@ def render_csv(stats: Stats, out: TextIO) -> None:
 @command("统计", roles=STAFF, usage="/统计 [本周|本月|上月|2026-11]", help="查看负责范围内的工单统计")
 async def stats_command(ctx: Context, args: str) -> None:
     word = args.strip() or "本月"
-    local = ctx.now.astimezone(SHANGHAI)
-    if word == "本周":
-        bounds = week_bounds(ctx.now)
-    elif word == "本月":
-        bounds = month_bounds(local.year, local.month)
-    elif word == "上月":
-        bounds = month_bounds(local.year - (local.month == 1), (local.month - 2) % 12 + 1)
-    else:
-        bounds = parse_month(word)
-        if bounds is None:
-            ctx.reply("请写“本周”“本月”“上月”或月份（如2026-11），例如：/统计 本周", mention=False)
-            return
+    bounds = week_bounds(ctx.now) if word == "本周" else named_month(word, ctx.now)
+    if bounds is None:
+        ctx.reply("请写“本周”“本月”“上月”或月份（如2026-11），例如：/统计 本周", mention=False)
+        return
     scopes = ctx.caller.scopes(frozenset(STAFF))
     stats = compute(ctx.session, *bounds, scopes=scopes, now=ctx.now)
     ctx.reply(chat_summary(stats, word), mention=False)

@@ -225,3 +225,76 @@ def parse_duration(text: str, max_days: int = 60) -> Duration:
     if not 0 < span.days <= max_days:
         raise WhenError(f"延期时长请在1小时到{max_days}天之间，例如：{DURATION_EXAMPLE}")
     return span
+
+
+# ---- past days and spans of work (/志愿) -------------------------------------------------------
+_PAST_RELATIVE = {"今天": 0, "今日": 0, "今儿": 0, "昨天": 1, "昨日": 1, "昨儿": 1, "前天": 2, "大前天": 3}
+_PAST_RELATIVE_RE = re.compile("|".join(sorted(_PAST_RELATIVE, key=len, reverse=True)))
+_LAST_WEEKDAY = re.compile(r"(上个?|本|这个?)?\s*(?:周|星期|礼拜)\s*([一二三四五六日天1-7])")
+VOLUNTEER_DAY_EXAMPLE = "今天、昨天、前天、11月28日、周六"
+
+
+def _latest_month_day(today: date, month: int, day: int) -> date:
+    """11月28日 without a year, for work already done: this year's, else last year's."""
+    when = _safe_date(today.year, month, day) if not (month == 2 and day == 29) else None
+    if when is None or when > today:
+        return _safe_date(today.year - 1, month, day)
+    return when
+
+
+def parse_past_day(text: str, today: date) -> tuple[date | None, str]:
+    """A day already past (or today) at the start of ``text``: 今天 昨天 前天 11月28日 11-28
+    2026-11-28 28号 周六 上周六 -> (day, rest); (None, text) when no day is written there.
+    A day in the future raises WhenError."""
+    source = text.translate(_FULLWIDTH).lstrip()
+    day: date | None = None
+    if (m := _RELATIVE_RE.match(source)) and m.group(0) not in _PAST_RELATIVE:  # 明天, 后天, 明早…
+        day = today + timedelta(days=_RELATIVE.get(m.group(0)) or _SHORT[m.group(0)][0])
+    elif m := _PAST_RELATIVE_RE.match(source):
+        day = today - timedelta(days=_PAST_RELATIVE[m.group(0)])
+    elif m := _YMD.match(source):
+        day = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    elif (m := _MD_CN.match(source)) or (m := _MD_DASH.match(source)):
+        day = _latest_month_day(today, cn_number(m.group(1)), cn_number(m.group(2)))
+    elif m := _LAST_WEEKDAY.match(source):
+        index = _weekday_index(m.group(2))
+        if (m.group(1) or "").startswith("上"):
+            day = today - timedelta(days=today.weekday() + 7 - index)
+        else:  # 周六 alone: the latest one, today included
+            day = today - timedelta(days=(today.weekday() - index) % 7)
+    elif m := _DAY_ONLY.match(source):
+        number = cn_number(m.group(1))
+        year, month = (today.year, today.month) if number <= today.day else (
+            (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1))
+        day = _safe_date(year, month, number)
+    if day is None:
+        return None, text
+    if day > today:
+        raise WhenError(f"{day.month}月{day.day}日还没到，只能登记已经做过的服务（{VOLUNTEER_DAY_EXAMPLE}）。")
+    return day, source[m.end():].lstrip(" ,，、:：")
+
+
+_WORK_SPAN = re.compile(
+    rf"(\d+(?:\.\d+)?|{NUM})?\s*个?\s*(半)?\s*(小时|钟头|分钟|hours?|hrs?|h)(?![A-Za-z])", re.IGNORECASE
+)
+
+
+def parse_work_minutes(text: str) -> tuple[int, str] | None:
+    """The first span of work in ``text``: 2小时 半小时 一个半小时 1.5h 两个钟头 90分钟 ->
+    (minutes, text without it); None when there is none. Whole minutes, never a float."""
+    source = text.translate(_FULLWIDTH)
+    m = _WORK_SPAN.search(source)
+    if m is None or (m.group(1) is None and m.group(2) is None):
+        return None
+    amount = m.group(1)
+    if amount is None:
+        base = 0.0
+    elif re.fullmatch(r"\d+(?:\.\d+)?", amount):
+        base = float(amount)
+    else:
+        base = float(cn_number(amount))
+    if m.group(3) == "分钟":
+        minutes = base + (30 if m.group(2) else 0) / 60  # "半分钟" is nonsense: 0 minutes
+    else:
+        minutes = (base + (0.5 if m.group(2) else 0)) * 60
+    return round(minutes), (source[:m.start()] + " " + source[m.end():]).strip()

@@ -20,7 +20,7 @@ from schedules.scheduler import TARGET_KINDS, short
 from schedules.timing import allowed_time
 from storage import directory, timed
 from storage.db import retry_busy, writer
-from storage.models import Room, ScheduleCursor, Ticket, TimedNotice
+from storage.models import Person, Room, ScheduleCursor, Ticket, TimedNotice
 
 log = logging.getLogger(__name__)
 NOTICE_KINDS = ("stairwell", "legal", "staff")  # where an officer's notice may go
@@ -294,3 +294,71 @@ async def purge_old_texts() -> int:
     changed = await purge_in_steps(services.engine, cutoff)  # short steps: the chat never waits
     log.info("retention: %d old text(s) blanked", changed)
     return changed
+
+
+async def monthly_points_ranking() -> int:
+    """志愿服务晾晒: on the month's first working day, last month's volunteer hours in each
+    stairwell group (names as config points.first_names_only says); groups without any stay quiet."""
+    from domain.points import hours_label, monthly_post_due, previous_month, ranking_lines
+    from storage import points
+
+    services = runtime.services()
+    cfg = services.config.points
+    now = _local_now()
+    if not cfg.monthly_ranking or not monthly_post_due(now.date()):
+        return 0
+    first, last = previous_month(now.date())
+    with Session(services.engine) as session:
+        count = 0
+        for room in _rooms(session, ("stairwell",)):
+            rows = points.hours_between(session, first, last, (room.stairwell,)) if room.stairwell else []
+            if not rows:
+                continue
+            total = sum(r.minutes for r in rows)
+            text = "\n".join([
+                f"【志愿服务晾晒】{first.month}月{room.stairwell}共{len(rows)}位邻居参加志愿服务{hours_label(total)}，谢谢大家！",
+                *ranking_lines(session, rows, cfg.ranking_size, cfg.first_names_only),
+                "积分可兑换生活用品，发送 /积分 查看自己的积分。",
+            ])
+            count += services.queue(session, key=f"points-ranking:{first:%Y-%m}:{room.id}", text=text, room=room,
+                                    due_at=_automatic_due(now))
+        return _finish(session, count, "points ranking")
+
+
+async def monthly_stars() -> int:
+    """星级楼道: on the month's first working day, last month's 先锋楼道 and 先锋个人 (and the
+    group's own stars) in each stairwell group; nothing when there is no one to name."""
+    from datetime import time
+
+    from domain.points import hours_label, monthly_post_due, previous_month, public_name
+    from domain.stars import STAR, pioneers, rate_month
+
+    services = runtime.services()
+    config = services.config
+    now = _local_now()
+    if not config.stars.monthly_post or not monthly_post_due(now.date()):
+        return 0
+    first, last = previous_month(now.date())
+    start = datetime.combine(first, time(), SHANGHAI)
+    end = datetime.combine(last + timedelta(days=1), time(), SHANGHAI)
+    with Session(services.engine) as session:
+        best, people = pioneers(session, config, start, end)
+        named = [(p, session.get(Person, p.person_id)) for p in people]
+        named = [(p, person) for p, person in named if person is not None and not person.deleted]
+        if not best and not named:
+            return _finish(session, 0, "stars")
+        ratings = {r.stairwell: r for r in rate_month(session, config, start, end)}
+        parts = []
+        if best:
+            parts.append("先锋楼道 " + "、".join(f"{r.stairwell}（{STAR * r.stars}，{r.score:.0f}分）" for r in best))
+        if named:
+            who = "、".join(public_name(person.name, config.points.first_names_only) for _, person in named)
+            parts.append(f"先锋个人 {who}（志愿服务{hours_label(named[0][0].minutes)}）")
+        count = 0
+        for room in _rooms(session, ("stairwell",)):
+            own = ratings.get(room.stairwell or "")
+            mine = f"本楼道{STAR * own.stars}（{own.score:.0f}分）。" if own and own.stars and own.score is not None else ""
+            text = f"【星级楼道】{first.month}月评比：{'；'.join(parts)}。{mine}感谢各位邻居的付出！"
+            count += services.queue(session, key=f"stars:{first:%Y-%m}:{room.id}", text=text, room=room,
+                                    due_at=_automatic_due(now))
+        return _finish(session, count, "stars")

@@ -119,6 +119,13 @@ def _config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
                          (("misfire_grace_time", None),)))
     specs.append(JobSpec(f"{CONFIG_PREFIX}emergency_chase", JOBS + "emergency_chase",
                          CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {}, "战时回执催收"))
+    # The monthly 晾晒 and 星级楼道 posts: the job looks daily in the month's first days and posts
+    # once, on the first working day (after 国庆 that is the 8th).
+    for func, on, name in (("monthly_points_ranking", config.points.monthly_ranking, "志愿服务晾晒"),
+                           ("monthly_stars", config.stars.monthly_post, "星级楼道评比")):
+        if on:
+            specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, CronTrigger(
+                day="1-10", hour=config.points.post_hour, minute=15, timezone=SHANGHAI), {}, name))
     for campaign in cfg.campaigns:
         if not campaign.enabled:
             continue
@@ -310,6 +317,8 @@ def describe(func_ref: str, kwargs: dict, name: str, rooms: list, config: AppCon
         if campaign is None:
             return "（已从配置删除）", name
         return topics(TARGET_KINDS[campaign.targets]), f"【{campaign.name}】{short(campaign.text, 40)}"
+    if func in ("monthly_points_ranking", "monthly_stars"):
+        return topics(("stairwell",)), name
     return "工作人员私信", name
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -339,3 +339,73 @@ class LedgerAudit(SQLModel, table=True):
     action: str  # 查看 | 缺失 | 标记 | 取消标记 | 出租 | 成员 | 确认 | 导入 | 导出
     household_id: int | None = Field(default=None, index=True)  # None: a whole-sheet import/export
     detail: str = ""
+
+
+# ---- volunteer hours and points (积分) ---------------------------------------------------------
+# The ledger is append-only (point_entries); point_balances keeps the running sum per person so a
+# redemption is one conditional UPDATE that the database itself refuses to take below zero.
+
+
+class VolunteerLog(SQLModel, table=True):
+    """Hours a trio member logged for one resident's volunteer work (/志愿)."""
+
+    __tablename__ = "volunteer_logs"
+    # One activity per person and day: two trio members logging the same clean-up credit it once.
+    __table_args__ = (UniqueConstraint("person_id", "day", "activity"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="people.id", index=True)
+    stairwell: str = Field(index=True)  # the stairwell the work was for (rankings, stars)
+    room_id: str | None = Field(default=None, foreign_key="rooms.id")
+    day: date = Field(index=True)  # the day the work was done (Asia/Shanghai)
+    minutes: int = Field(sa_column_kwargs={"nullable": False})  # exact: 半小时 is 30, 1.5h is 90
+    activity: str
+    logged_by: str
+    created_at: datetime = _ts(nullable=False)
+
+
+class PointBalance(SQLModel, table=True):
+    """The sum of a person's point entries, kept in the same transaction as every entry."""
+
+    __tablename__ = "point_balances"
+    __table_args__ = (CheckConstraint("balance >= 0", name="ck_point_balances_not_negative"),)
+    person_id: str = Field(foreign_key="people.id", primary_key=True)
+    balance: int = 0
+
+
+class PointEntry(SQLModel, table=True):
+    """One append-only change of a person's points: +earned from hours, -spent on a redemption."""
+
+    __tablename__ = "point_entries"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="people.id", index=True)
+    delta: int
+    kind: str  # 志愿 | 兑换
+    volunteer_log_id: int | None = Field(default=None, foreign_key="volunteer_logs.id")
+    redemption_id: int | None = Field(default=None, foreign_key="redemptions.id")
+    at: datetime = _ts(nullable=False, index=True)
+
+
+class Redemption(SQLModel, table=True):
+    """Points exchanged for a reward (/兑换), by a trio member for a resident."""
+
+    __tablename__ = "redemptions"
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="people.id", index=True)
+    item: str
+    quantity: int = 1
+    points: int
+    stairwell: str | None = None
+    by_id: str
+    at: datetime = _ts(nullable=False, index=True)
+
+
+class RewardStock(SQLModel, table=True):
+    """How many of a reward were supplied (config) and how many are given out: issued ≤ stock."""
+
+    __tablename__ = "reward_stock"
+    __table_args__ = (
+        CheckConstraint("issued >= 0 AND (stock IS NULL OR issued <= stock)", name="ck_reward_stock_issued"),
+    )
+    item: str = Field(primary_key=True)
+    stock: int | None = None  # None: unlimited
+    issued: int = 0
