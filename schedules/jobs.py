@@ -294,3 +294,23 @@ async def purge_old_texts() -> int:
     changed = await purge_in_steps(services.engine, cutoff)  # short steps: the chat never waits
     log.info("retention: %d old text(s) blanked", changed)
     return changed
+
+
+async def poll_close(poll_id: int) -> int:
+    """The deadline of one poll (评选/投票): close it and post the result (domain.polls)."""
+    from domain.polls import close_poll
+
+    services = runtime.services()
+    count = await retry_busy(lambda: asyncio.to_thread(close_poll, services, poll_id))
+    services.wake_outbox()
+    return count
+
+
+async def polls_due() -> int:
+    """Every open poll past its deadline (a trigger lost in a crash, a bot that was down)."""
+    from domain.polls import close_due
+
+    services = runtime.services()
+    count = await retry_busy(lambda: asyncio.to_thread(close_due, services))
+    services.wake_outbox()
+    return count

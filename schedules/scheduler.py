@@ -48,6 +48,7 @@ CONFIG_PREFIX = "cfg:"
 USER_PREFIX = "user:"  # officers' jobs stored before timed notices had their own table
 TIMED_PREFIX = "timed:"  # the trigger of timed notice N is job "timed:N"; its name is never the text
 CATCH_UP_ID = "timed:catch-up"
+POLLS_CATCH_UP_ID = "poll:catch-up"
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> 
     # Timed notices that fell due while the bot was down (or whose trigger left the store in a
     # crash) are sent or reported as soon as the scheduler resumes.
     scheduler.add_job(JOBS + "timed_notices_due", id=CATCH_UP_ID, name="定时通知补发检查",
+                      replace_existing=True, misfire_grace_time=None)
+    # Likewise polls whose deadline passed meanwhile: closed and their results posted.
+    scheduler.add_job(JOBS + "polls_due", id=POLLS_CATCH_UP_ID, name="评选/投票截止补查",
                       replace_existing=True, misfire_grace_time=None)
     log.info("schedules reconciled: %d added, %d updated, %d removed", added, updated, removed)
     return {"added": added, "updated": updated, "removed": removed}
