@@ -164,3 +164,12 @@ async def test_the_closing_job_is_stored_with_the_poll_id_and_posts_the_result_o
     await chat.app.idle()
     posted = [m for m in chat.sent[before:] if m.room_id]
     assert len(posted) == 1 and "李家 1票（100%）" in posted[0].text
+
+
+async def test_the_schedules_listing_shows_an_open_poll_with_its_groups(make_chat, config, clock):
+    from schedules.scheduler import listing
+
+    chat = await make_chat()
+    await chat.say("/评选 最美家庭 候选 王家 李家 截止 12月20日", sender="officer-li")
+    rows = [row for row in listing(chat.app.engine, config, clock.now()) if row[0] == "poll:1"]
+    assert rows == [("poll:1", "2026-12-21 00:00", "3幢1单元楼道群", "评选“最美家庭”截止，公布结果")]
