@@ -120,3 +120,18 @@ def pending_topics(session: Session, grids: set[str] | None) -> list[CouncilTopi
 def settle_topic(session: Session, topic: CouncilTopic, status: str, now: datetime, reason: str | None = None) -> None:
     topic.status, topic.reason, topic.decided_at = status, reason, now
     session.add(topic)
+
+
+def forget_proposer(session: Session, person_id: str, blank: str) -> int:
+    """/删除我的信息: the resident's topics, and agenda items made from them, lose their words
+    (the item stays, so a decision already taken keeps its owner and date)."""
+    topics = list(session.exec(select(CouncilTopic).where(CouncilTopic.proposer_id == person_id)).all())
+    ids = [t.id for t in topics]
+    for topic in topics:
+        topic.text = blank
+        session.add(topic)
+    items = session.exec(select(CouncilItem).where(col(CouncilItem.topic_id).in_(ids))).all() if ids else []
+    for item in items:
+        item.title = blank
+        session.add(item)
+    return len(topics)
