@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from bot.commands import command
 from bot.context import Context
+from storage import council
 from storage.models import (
     AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
 )
@@ -154,6 +155,7 @@ def delete_person_data(session: Session, person_id: str) -> int:
     names = _names(session, person, person_id)
     message_ids = list(session.exec(select(Message.id).where(Message.sender_id == person_id)).all())
     count = _tickets(session, person_id) + _consultations_and_notices(session, person_id)
+    count += council.forget_proposer(session, person_id, DELETED)
     _ticket_notes(session, person_id, names)
     _bot_messages(session, person_id, [m for m in message_ids if m is not None], names)
     messages = session.exec(

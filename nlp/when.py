@@ -298,3 +298,59 @@ def parse_work_minutes(text: str) -> tuple[int, str] | None:
     else:
         minutes = (base + (0.5 if m.group(2) else 0)) * 60
     return round(minutes), (source[:m.start()] + " " + source[m.end():]).strip()
+
+
+# ---- a date somewhere in a phrase (a council decision's "本月15日前", a poll's "截止 12月20日") -----
+_MONTH_DAY = re.compile(rf"(本月|这个月|当月|下个?月)\s*({NUM})\s*[日号]")
+_MONTH_END = re.compile(r"(本月|这个月|当月|下个?月)?\s*月?底")
+_WITHIN = re.compile(rf"({NUM}|\d{{1,3}})\s*(?:个)?(天|周|星期|礼拜)\s*内")
+_PLACE_AFTER = set("楼栋幢室单")
+_ANY_DATE = (_YMD, _MD_CN, _MD_DASH, _WEEKDAY, _RELATIVE_RE, _DAY_ONLY)
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    day: date
+    start: int  # where the date was written in the (full-width-folded) text
+    end: int
+
+
+def _add_months(day: date, months: int) -> tuple[int, int]:
+    month = day.month - 1 + months
+    return day.year + month // 12, month % 12 + 1
+
+
+def _last_day(year: int, month: int) -> date:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def find_date(text: str, now: datetime) -> FoundDate | None:
+    """The first date written anywhere in ``text`` (本月15日, 下月5号, 月底, 12月20日, 2026-12-20,
+    下周五, 明天, 3天内), or None. A date already past raises WhenError (the line says so)."""
+    source = text.translate(_FULLWIDTH)
+    today = now.astimezone(SHANGHAI).date()
+    found: list[tuple[int, int, date]] = []
+    if m := _MONTH_DAY.search(source):
+        year, month = _add_months(today, 1 if m.group(1).startswith("下") else 0)
+        found.append((m.start(), m.end(), _safe_date(year, month, cn_number(m.group(2)))))
+    if m := _MONTH_END.search(source):
+        year, month = _add_months(today, 1 if (m.group(1) or "").startswith("下") else 0)
+        found.append((m.start(), m.end(), _last_day(year, month)))
+    if m := _WITHIN.search(source):
+        days = cn_number(m.group(1)) * (1 if m.group(2) == "天" else 7)
+        found.append((m.start(), m.end(), today + timedelta(days=days)))
+    for pattern in _ANY_DATE:
+        for m in pattern.finditer(source):
+            if any(s <= m.start() < e for s, e, _ in found) or source[m.end():m.end() + 1] in _PLACE_AFTER:
+                continue  # "本月15日" already read (its "15日" is no second date); "3号楼" is a place
+            day, _, _, _ = _date_part(source[m.start():], today)
+            if day is not None:
+                found.append((m.start(), m.end(), day))
+                break
+    if not found:
+        return None
+    start, end, day = min(found, key=lambda f: f[0])
+    if day < today:
+        raise WhenError(f"{day.month}月{day.day}日已经过去了，请写将来的日期。")
+    return FoundDate(day, start, end)

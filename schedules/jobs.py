@@ -362,3 +362,23 @@ async def monthly_stars() -> int:
             count += services.queue(session, key=f"stars:{first:%Y-%m}:{room.id}", text=text, room=room,
                                     due_at=_automatic_due(now))
         return _finish(session, count, "stars")
+
+
+async def poll_close(poll_id: int) -> int:
+    """The deadline of one poll (评选/投票): close it and post the result (domain.polls)."""
+    from domain.polls import close_poll
+
+    services = runtime.services()
+    count = await retry_busy(lambda: asyncio.to_thread(close_poll, services, poll_id))
+    services.wake_outbox()
+    return count
+
+
+async def polls_due() -> int:
+    """Every open poll past its deadline (a trigger lost in a crash, a bot that was down)."""
+    from domain.polls import close_due
+
+    services = runtime.services()
+    count = await retry_busy(lambda: asyncio.to_thread(close_due, services))
+    services.wake_outbox()
+    return count

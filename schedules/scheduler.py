@@ -48,6 +48,7 @@ CONFIG_PREFIX = "cfg:"
 USER_PREFIX = "user:"  # officers' jobs stored before timed notices had their own table
 TIMED_PREFIX = "timed:"  # the trigger of timed notice N is job "timed:N"; its name is never the text
 CATCH_UP_ID = "timed:catch-up"
+POLLS_CATCH_UP_ID = "poll:catch-up"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,9 @@ def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> 
     # Timed notices that fell due while the bot was down (or whose trigger left the store in a
     # crash) are sent or reported as soon as the scheduler resumes.
     scheduler.add_job(JOBS + "timed_notices_due", id=CATCH_UP_ID, name="定时通知补发检查",
+                      replace_existing=True, misfire_grace_time=None)
+    # Likewise polls whose deadline passed meanwhile: closed and their results posted.
+    scheduler.add_job(JOBS + "polls_due", id=POLLS_CATCH_UP_ID, name="评选/投票截止补查",
                       replace_existing=True, misfire_grace_time=None)
     log.info("schedules reconciled: %d added, %d updated, %d removed", added, updated, removed)
     return {"added": added, "updated": updated, "removed": removed}
@@ -341,11 +345,12 @@ def listing(engine: Engine, config: AppConfig, now: datetime) -> list[tuple[str,
     from sqlmodel import select
 
     from storage import timed
-    from storage.models import Room
+    from storage.models import Poll, Room
 
     with Session(engine) as session:
         rooms: list = [r for r in session.exec(select(Room)).all() if r.kind != "unbound"] or list(config.rooms)
         notices = timed.pending(session)
+        open_polls = list(session.exec(select(Poll).where(Poll.status == "open")).all())
     rows: list[tuple[datetime | None, str, str, str]] = []
     specs = config_jobs(config, now) if config.schedules.enabled else []
     for spec in specs:
@@ -355,6 +360,10 @@ def listing(engine: Engine, config: AppConfig, now: datetime) -> list[tuple[str,
         names = [r.topic for r in rooms if r.id in timed.room_ids(notice)]
         label = f"{TIMED_PREFIX}{notice.id}" + ("（每周）" if notice.weekly else "")
         rows.append((notice.due_at, label, "、".join(names) or "（群已不存在）", short(notice.text, 40)))
+    for poll in open_polls:  # each closes at its deadline (job poll:<id>) and posts the result
+        names = [r.topic for r in rooms if r.id in poll.room_ids.split()]
+        rows.append((poll.closes_at, f"poll:{poll.id}", "、".join(names) or "（群已不存在）",
+                     f"{poll.kind}“{short(poll.title)}”截止，公布结果"))
     for state in _stored_user_jobs(engine):
         rows.append((state.get("next_run_time"), state["id"],
                      *describe(state["func"], dict(state["kwargs"]), state.get("name", ""), rooms, config)))

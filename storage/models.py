@@ -409,3 +409,78 @@ class RewardStock(SQLModel, table=True):
     item: str = Field(primary_key=True)
     stock: int | None = None  # None: unlimited
     issued: int = 0
+
+
+# ---- grid council (议事会) and polls (评选/投票) ------------------------------------------------
+
+
+class CouncilItem(SQLModel, table=True):
+    """One item of a grid council's agenda: a 小急难 ticket, a resident's topic, or one the grid
+    worker added. A decision gives it an owner and a due date; undone decisions carry over."""
+
+    __tablename__ = "council_items"
+    __table_args__ = (
+        UniqueConstraint("grid", "month", "ticket_id", name="uq_council_items_grid_month_ticket"),  # a hot ticket enters a month's agenda once
+        Index("ix_council_items_grid_month", "grid", "month"),
+    )
+    id: int | None = Field(default=None, primary_key=True)  # the number the agenda shows
+    grid: str
+    month: str  # YYYY-MM: the agenda it was put on
+    source: str = "添加"  # 小急难 | 议题 | 添加
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id")
+    topic_id: int | None = None
+    title: str = Field(sa_column=Column(Text, nullable=False))  # masked; never a resident's text for tickets
+    status: str = Field(default="待议", index=True)  # 待议 | 已决定 | 已完成 | 已删除
+    decision: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    owner: str | None = None
+    due_on: datetime | None = _ts(nullable=True)
+    created_by: str
+    created_at: datetime = _ts(nullable=False)
+    decided_at: datetime | None = _ts(nullable=True)
+    done_at: datetime | None = _ts(nullable=True)
+
+
+class CouncilTopic(SQLModel, table=True):
+    """A resident's proposed topic (/议题 …), accepted into the agenda or declined with a reason."""
+
+    __tablename__ = "council_topics"
+    id: int | None = Field(default=None, primary_key=True)  # shown as T<id>
+    grid: str = Field(index=True)
+    room_id: str | None = Field(default=None, foreign_key="rooms.id")
+    proposer_id: str = Field(index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))  # masked
+    status: str = Field(default="待定", index=True)  # 待定 | 已采纳 | 未采纳
+    reason: str | None = None
+    created_at: datetime = _ts(nullable=False)
+    decided_at: datetime | None = _ts(nullable=True)
+
+
+class Poll(SQLModel, table=True):
+    """A 最美 election or a quick poll, open in some groups until ``closes_at``."""
+
+    __tablename__ = "polls"
+    id: int | None = Field(default=None, primary_key=True)  # shown as P<id>
+    kind: str = "投票"  # 评选 | 投票
+    title: str
+    options: str = Field(sa_column=Column(Text, nullable=False))  # one option a line, in order
+    letters: bool = False  # options are answered A, B, C… (quick polls) instead of 1, 2, 3…
+    room_ids: str  # space-separated core room ids
+    author_id: str
+    created_at: datetime = _ts(nullable=False)
+    closes_at: datetime = _ts(nullable=False, index=True)
+    status: str = Field(default="open", index=True)  # open | closed
+    closed_at: datetime | None = _ts(nullable=True)
+
+
+class PollVote(SQLModel, table=True):
+    """One resident's vote in one poll, whatever group it was cast in; a change replaces it."""
+
+    __tablename__ = "poll_votes"
+    __table_args__ = (UniqueConstraint("poll_id", "voter_id", name="uq_poll_votes_poll_voter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="polls.id", index=True)
+    voter_id: str
+    choice: int  # 1-based option number
+    room_id: str | None = None  # where it was cast (None: privately)
+    at: datetime = _ts(nullable=False)
+    changes: int = 0  # how many times the voter changed it

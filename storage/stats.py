@@ -42,8 +42,20 @@ class HotItem:
     category: str
     status: str
     reporters: int
-    reasons: tuple[str, ...]  # 紧急 / 超期 / 多人反映
+    reasons: tuple[str, ...]  # 紧急 / 超期 / 多人反映 (/ 重开 on the council's agenda)
     created_at: datetime
+
+
+def hot_reasons(ticket: Ticket, now: datetime, reopened: bool = False) -> tuple[str, ...]:
+    """Why an open ticket is a 小、急、难 matter for the grid council (none: it is not one)."""
+    return tuple(
+        label
+        for label, hit in (
+            ("紧急", ticket.urgent), ("超期", ticket.due_at < now), ("多人反映", ticket.reporters >= HOT_REPORTERS),
+            ("重开", reopened),
+        )
+        if hit
+    )
 
 
 @dataclass
@@ -133,11 +145,7 @@ def compute(
 
     open_rows = scoped(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.created_at) < end)
     for t in open_rows:
-        reasons = tuple(
-            label
-            for label, hit in (("紧急", t.urgent), ("超期", t.due_at < now), ("多人反映", t.reporters >= HOT_REPORTERS))
-            if hit
-        )
+        reasons = hot_reasons(t, now)
         if reasons and t.id is not None:
             stats.hot_items.append(
                 HotItem(t.id, _stairwell(t, rooms), t.category, t.status, t.reporters, reasons, t.created_at)

@@ -20,7 +20,7 @@ RATINGS = ("满意", "基本满意", "不满意")  # best first
 UNRATED = "未评价"  # the rating of a ticket closed by the rating window, counted apart
 SYSTEM = "system"  # the actor of steps nobody took by hand (the rating window's closing)
 RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
-NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开")  # staff steps whose notes the reporters see
+NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开", "议事会")  # staff steps whose notes the reporters see
 
 # "3幢1单元楼道群" starts with a digit but names a place, not ticket #3. Only ASCII digits are a
 # number ("١٢" is not); a run longer than MAX_DIGITS is never int()-ed (no ticket has such a number).
@@ -214,5 +214,5 @@ def close_unrated(session: Session, now: datetime, window: timedelta = RATING_WI
 
 
 def notes(session: Session, ticket_id: int) -> list[TicketEvent]:
-    """The staff steps a reporter may read (分派, 处理, 办结, 延期, 重开), oldest first."""
+    """The staff steps a reporter may read (分派, 处理, 办结, 延期, 重开, 议事会), oldest first."""
     return [e for e in history(session, ticket_id) if e.action in NOTE_ACTIONS]
