@@ -322,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("files", nargs="+", metavar="FILE.jsonl")
     evaluate.set_defaults(func=cmd_eval)
     _add_db_parser(sub)
+    from bot.ledger_cli import add_ledger_parser  # the household ledger's import / export
+
+    add_ledger_parser(sub)
     return parser
 
 

@@ -23,7 +23,6 @@ from domain.flats import FlatRef, stairwell_parts
 from storage.models import LEDGER_TAGS, Household, HouseholdMember, HouseholdTag, LedgerAudit, Room
 
 LEDGER_ROLES = frozenset({"leader", "officer", "support", "grid"})  # the trio and the grid worker
-EXPORT_ROLES = frozenset({"grid", "admin"})
 RENTED = "出租房"
 TAG_ALIASES = {
     "独居": "独居老人", "独居老": "独居老人", "空巢老人": "空巢", "留守": "留守儿童", "残疾人": "残疾",
@@ -79,9 +78,9 @@ def stairwells(session: Session) -> dict[str, Stairwell]:
     return known
 
 
-def visible_stairwells(session: Session, caller: Caller) -> list[Stairwell]:
-    """The stairwells whose ledger ``caller`` may see, in name order."""
-    mine = [s for s in stairwells(session).values() if caller.covers(s.as_room(), LEDGER_ROLES)]
+def visible_stairwells(session: Session, caller: Caller, roles: frozenset[str] = LEDGER_ROLES) -> list[Stairwell]:
+    """The stairwells whose ledger ``caller`` may see (holding one of ``roles``), in name order."""
+    mine = [s for s in stairwells(session).values() if caller.covers(s.as_room(), roles)]
     return sorted(mine, key=lambda s: (s.parts[0] or 0, s.parts[1] or 0, s.name))
 
 
@@ -153,7 +152,11 @@ def members(session: Session, household_id: int) -> list[HouseholdMember]:
 
 
 def tags(session: Session, household_id: int) -> list[HouseholdTag]:
-    rows = session.exec(select(HouseholdTag).where(HouseholdTag.household_id == household_id)).all()
+    return sort_tags(session.exec(select(HouseholdTag).where(HouseholdTag.household_id == household_id)).all())
+
+
+def sort_tags(rows: Iterable[HouseholdTag]) -> list[HouseholdTag]:
+    """In LEDGER_TAGS order, as the sheet's columns."""
     return sorted(rows, key=lambda t: LEDGER_TAGS.index(t.tag) if t.tag in LEDGER_TAGS else len(LEDGER_TAGS))
 
 
