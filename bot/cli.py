@@ -175,12 +175,13 @@ def report_command(
     now: datetime | None = None,
 ) -> int:
     """Write the month's report to ``out``; 2 for a bad month, format or config."""
+    from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
     from bot.clock import Clock
     from domain import stars
-    from handlers.report import parse_month, render_csv, render_markdown
+    from handlers.report import parse_month, render_csv, render_markdown, visit_coverage
     from storage.access import open_read_only
     from storage.stats import compute
 
@@ -202,7 +203,10 @@ def report_command(
         engine = open_read_only(database_url or config.storage.resolved_url())
         with Session(engine) as session:
             stats = compute(session, *bounds, now=now or Clock().now())
-            ratings = stars.rate_month(session, config, *bounds)
+            # a database the bot has not upgraded yet has no ledger: the report still comes out
+            upgraded = inspect(session.connection()).has_table("visits")
+            visits = visit_coverage(session, bounds[0], None) if upgraded else []
+            ratings = stars.rate_month(session, config, *bounds) if upgraded else []
     except SQLAlchemyError as exc:
         print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
         return EXIT_USAGE
@@ -210,10 +214,10 @@ def report_command(
         if engine is not None:
             engine.dispose()
     if fmt == "md":
-        render_markdown(stats, config.community.name, month, out)
+        render_markdown(stats, config.community.name, month, out, visits)
         stars.render_markdown(config, ratings, out)
     else:
-        render_csv(stats, out)
+        render_csv(stats, out, visits)
         stars.render_csv(ratings, out)
     return 0
 

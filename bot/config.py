@@ -6,7 +6,8 @@ file, only the *names* of the environment variables that hold them.
 from __future__ import annotations
 
 import os
-from datetime import date
+import re
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -349,6 +350,51 @@ class StarsConfig(Strict):
         return value
 
 
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|分钟|h|小时|d|天)\s*$")
+_SPAN_UNITS = {"m": "minutes", "min": "minutes", "分钟": "minutes", "h": "hours", "小时": "hours", "d": "days", "天": "days"}
+
+
+def parse_span(value: object) -> object:
+    """'2h', '90m', '1d' (or 2小时, 90分钟) as a timedelta; a bare number is minutes."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(minutes=value)
+    if isinstance(value, str):
+        match = _SPAN.match(value)
+        if not match:
+            raise ValueError(f"expected a span like 2h, 90m or 1d, got '{value}'")
+        return timedelta(**{_SPAN_UNITS[match.group(2)]: float(match.group(1))})
+    return value
+
+
+class VisitsConfig(Strict):
+    """每月走访全覆盖: the mid-month nudge, and who counts as a person to check on first."""
+
+    nudge_below: float = Field(default=0.5, ge=0, le=1)  # a trio below this coverage is nudged
+    nudge_at: Cron | None = Cron(day="15", hour=9, minute=0)  # when (None: never)
+    at_risk_tags: list[str] = ["独居老人", "残疾", "重病", "留守儿童", "空巢"]  # listed first
+    petition_mark_tags: list[str] = ["独居老人", "残疾"]  # a petition from such a flat is marked
+
+
+class EmergencyConfig(Strict):
+    """战时: the people to check on when an emergency of these kinds starts."""
+
+    check_kinds: list[str] = ["寒潮", "防汛", "高温", "疫情"]  # a reason naming one starts the lists
+    check_tags: list[str] = ["独居老人", "残疾", "重病", "留守儿童"]
+    check_after: timedelta = timedelta(hours=2)  # then the grid worker gets who is unconfirmed
+
+    @field_validator("check_after", mode="before")
+    @classmethod
+    def span(cls, value: object) -> object:
+        return parse_span(value)
+
+    @field_validator("check_after")
+    @classmethod
+    def positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0) or value > timedelta(days=2):
+            raise ValueError("check_after must be between 1 minute and 2 days")
+        return value
+
+
 class AppConfig(Strict):
     community: Community
     rooms: list[RoomConfig] = []
@@ -365,6 +411,8 @@ class AppConfig(Strict):
     ledger: LedgerConfig = LedgerConfig()
     points: PointsConfig = PointsConfig()
     stars: StarsConfig = StarsConfig()
+    visits: VisitsConfig = VisitsConfig()
+    emergency: EmergencyConfig = EmergencyConfig()
     # advice per danger kind (see DangerAdvice); kinds come from nlp/lexicon.yaml `danger_kinds`
     dangers: dict[str, DangerAdvice] = Field(default_factory=lambda: dict(_DANGER_DEFAULTS))
 

@@ -63,7 +63,7 @@ def import_command(path: Path, config: AppConfig, database_url: str, *, dry_run:
     from sqlmodel import Session
 
     from domain.ledger_sheet import label, read_sheet
-    from storage import ledger, ledger_io
+    from storage import ledger_io
     from storage.db import create_db_engine, writer
 
     engine = create_db_engine(database_url)
@@ -80,7 +80,8 @@ def import_command(path: Path, config: AppConfig, database_url: str, *, dry_run:
                     print(line, file=err)
                 print(f"未导入任何数据：{path.name} 有{len(sheet.problems)}处问题，请改正后重新导入。", file=err)
                 return EXIT_PROBLEMS
-            new = sum(ledger.find(session, r.stairwell, r.flat) is None for r in sheet.rows)
+            have = ledger_io.existing(session, sheet.rows)
+            new = sum((r.stairwell, r.flat) not in have for r in sheet.rows)
             if dry_run:
                 print(f"检查通过：{len(sheet.rows)}户（新增{new}户，更新{len(sheet.rows) - new}户）；--dry-run 未写入。", file=out)
                 return 0
@@ -103,6 +104,7 @@ def export_command(path: Path, config: AppConfig, database_url: str, *, by: str,
     from domain.ledger_sheet import write_sheet
     from storage import ledger, ledger_io
     from storage.db import create_db_engine, writer
+    from storage.models import LedgerAudit
 
     if path.suffix.lower() != ".xlsx":
         print(f"导出文件名应以 .xlsx 结尾：{path}", file=err)
@@ -118,9 +120,10 @@ def export_command(path: Path, config: AppConfig, database_url: str, *, by: str,
                 print(f"--by {by}：只有网格员或管理员可以导出底账。", file=err)
                 return EXIT_USAGE
             places = [s.name for s in ledger.visible_stairwells(session, caller, EXPORT_ROLES)]
-            rows = ledger_io.sheet_rows(session, places)
-            for household in ledger.in_stairwells(session, places):
-                ledger.audit(session, by, "导出", now, household.id, path.name)
+            households = ledger.in_stairwells(session, places)
+            rows = ledger_io.sheet_rows(session, households)
+            session.add_all(LedgerAudit(at=now, actor_id=by, action="导出", household_id=h.id, detail=path.name[:200])
+                            for h in households)
             write_sheet(path, rows, f"{config.community.name}底账")
             try:
                 session.commit()

@@ -159,6 +159,9 @@ class _RowReader:
     def __init__(self, columns: list[tuple[int, str]], stairwells: dict[str, str | None]) -> None:
         self.columns = columns  # (column index, field)
         self.stairwells = stairwells  # known stairwell name -> grid
+        self.by_parts: dict[tuple[int | None, int | None], str] = {}  # (3, 1) -> "3幢1单元"
+        for name in stairwells:
+            self.by_parts.setdefault(stairwell_parts(name), name)
         self.carried: dict[str, str] = {}
 
     def _place(self, cells: dict[str, str]) -> tuple[str, str, str]:
@@ -171,7 +174,7 @@ class _RowReader:
             building, unit = parsed
         if building is None:
             raise ValueError(f"楼道“{cells.get('stairwell', '')[:12]}”看不懂，应写成 3幢1单元")
-        known = next((s for s in self.stairwells if stairwell_parts(s) == (building, unit)), None)
+        known = self.by_parts.get((building, unit))
         return known or stairwell_name(building, unit), f"{building}幢", f"{unit}单元" if unit is not None else ""
 
     def read(self, number: int, values: tuple[Any, ...]) -> SheetRow:
@@ -298,7 +301,7 @@ def write_sheet(path: Path, rows: Iterable[SheetRow], title: str) -> int:
     ws.title = title[:31]
     ws.append(EXPORT_HEADER)
     count = 0
-    for row in rows:
+    for count, row in enumerate(rows, start=1):
         head = row.members[0] if row.members else ("", "", None)
         rented = row.tags.get(RENTED)
         ws.append([
@@ -308,8 +311,7 @@ def write_sheet(path: Path, rows: Iterable[SheetRow], title: str) -> int:
             rented.tenants if rented and rented.tenants is not None else "", (rented.landlord or "") if rented else "",
             row.note, row.confirmed,
         ])
-        ws.cell(row=ws.max_row, column=len(EXPORT_HEADER)).number_format = "yyyy-mm-dd"
-        count += 1
+        ws.cell(row=count + 1, column=len(EXPORT_HEADER)).number_format = "yyyy-mm-dd"  # not max_row: a scan
     for letter in ("E", "G", "H"):  # names, phones and members are read by people too
         ws.column_dimensions[letter].width = 18
     book.save(path)

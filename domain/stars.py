@@ -10,8 +10,8 @@ so a term without data (no tickets that month, no notices, or 走访覆盖率 be
 recorded) is left out and its weight shared by the others in proportion ("未计入"). Stars are the
 number of ``stars.thresholds`` the score reaches. Weights and thresholds are config (``stars:``).
 
-Visit coverage: the visits engineer's table does not exist in this branch. ``VISIT_COVERAGE`` is
-the hook: set it to ``f(session, stairwell, start, end) -> float | None`` and the term counts.
+Households are the ledger's (/底账) where a stairwell has any, else the residents in its groups;
+visit coverage is the share of the ledger's households visited in the month (/走访).
 """
 from __future__ import annotations
 
@@ -26,13 +26,11 @@ from sqlmodel import Session, col, select
 from bot.config import STAR_TERMS, AppConfig
 from bot.permissions import ANY_STAFF
 from domain.points import hours_label, month_days
-from storage import directory, points
+from storage import directory, points, visits
 from storage import notices as notice_queries
 from storage.models import Notice, Person, RoleGrant, Room, RoomMember
 from storage.stats import Stats, compute
 
-# Set by the visits feature: (session, stairwell, start, end) -> share of households visited, or None.
-VISIT_COVERAGE: Callable[[Session, str, datetime, datetime], float | None] | None = None
 STAR = "★"
 
 
@@ -94,8 +92,8 @@ class Month:
 
     @cached_property
     def _households(self) -> dict[str, int]:
-        """Households per stairwell. Until the household ledger is merged: the residents in the
-        stairwell's groups (members holding no staff role), one per household."""
+        """Residents per stairwell (members of its groups holding no staff role), one per household:
+        the count where a stairwell keeps no ledger."""
         staff = set(self.session.exec(
             select(RoleGrant.person_id).where(col(RoleGrant.role).in_(sorted(ANY_STAFF | {"admin"})))
         ).all())
@@ -111,8 +109,17 @@ class Month:
                 residents.setdefault(by_room[room_id] or "", set()).add(person_id)
         return {s: len(people) for s, people in residents.items()}
 
+    @cached_property
+    def _coverage(self) -> dict[str, visits.Coverage]:
+        return {c.stairwell: c for c in visits.coverage(self.session, self.start, self.end)}
+
+    def coverage(self, stairwell: str) -> visits.Coverage | None:
+        return self._coverage.get(stairwell)
+
     def households(self, stairwell: str) -> int:
-        return self._households.get(stairwell, 0)
+        """The ledger's households of the stairwell, else (no ledger kept there) its residents."""
+        ledger = self.coverage(stairwell)
+        return ledger.total if ledger is not None and ledger.total else self._households.get(stairwell, 0)
 
 
 def _rate(part: int, whole: int, none: str) -> Term:
@@ -153,10 +160,10 @@ def volunteer_hours_per_household(month: Month, stairwell: str) -> Term:
 
 
 def visit_coverage(month: Month, stairwell: str) -> Term:
-    if VISIT_COVERAGE is None:
-        return Term(None, "未计入（暂无走访记录）")
-    value = VISIT_COVERAGE(month.session, stairwell, month.start, month.end)
-    return Term(None, "本月无走访数据") if value is None else Term(value, f"{value * 100:.0f}%")
+    ledger = month.coverage(stairwell)
+    if ledger is None or not ledger.total:
+        return Term(None, "未计入（底账无住户）")
+    return _rate(ledger.visited, ledger.total, "")
 
 
 TERMS: dict[str, Callable[[Month, str], Term]] = {

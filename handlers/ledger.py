@@ -32,13 +32,18 @@ def _today(ctx: Context) -> date:
 
 
 def _split_flat(args: str) -> tuple[FlatRef | None, list[str]]:
-    """The flat reference at the start ('502', '3幢 502', '5楼 2号') and the words after it."""
-    words = args.split()
-    for size in (1, 2, 3):
-        ref = parse_flat("".join(words[:size])) if len(words) >= size else None
+    """The flat reference at the start ('502', '3幢 502', '5楼2号') and the words after it; staff
+    on a phone often leave the spaces out ('502标记独居老人'), so the longest flat prefix wins and
+    an action glued to its argument is split off."""
+    text = args.strip()
+    for end in range(min(len(text), 24), 0, -1):
+        ref = parse_flat(text[:end].replace(" ", "")) if not text[end:end + 1].isdigit() else None
         if ref is not None:
-            return ref, words[size:]
-    return None, words
+            words = text[end:].split()
+            glued = None if not words or words[0] in ACTIONS else next(
+                (a for a in sorted(ACTIONS, key=len, reverse=True) if words[0].startswith(a)), None)
+            return ref, ([glued, words[0][len(glued):], *words[1:]] if glued else words)
+    return None, text.split()
 
 
 def _confirmed(day: date | None, today: date) -> str:
@@ -159,7 +164,7 @@ def _tag(ctx: Context, household: Household, words: list[str]) -> str | None:
     if tag is None:
         return f"请写标签，可用：{TAG_LIST}。例如：/底账 {household.flat} 标记 独居老人"
     assert household.id is not None
-    ledger.set_tag(ctx.session, household.id, tag, _today(ctx), note=ctx_masked(" ".join(words[1:])))
+    ledger.set_tag(ctx.session, household.id, tag, _today(ctx), note=masked_note(" ".join(words[1:])))
     return None
 
 
@@ -206,7 +211,7 @@ def _unmember(ctx: Context, household: Household, words: list[str]) -> str | Non
 def _note(ctx: Context, household: Household, words: list[str]) -> str | None:
     if not words:
         return f"请写备注内容，例如：/底账 {household.flat} 备注 子女在外地，每周来一次"
-    household.note = ctx_masked(" ".join(words))[:200]
+    household.note = masked_note(" ".join(words))[:200]
     return None
 
 
@@ -218,7 +223,7 @@ def _confirm(ctx: Context, household: Household, words: list[str]) -> str | None
     return None
 
 
-def ctx_masked(text: str) -> str:
+def masked_note(text: str) -> str:
     """Free notes are masked like everything else stored (a phone in a note is still a phone)."""
     return ledger.mask_phone(text) if text else ""
 

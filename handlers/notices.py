@@ -306,12 +306,24 @@ async def emergency_command(ctx: Context, args: str) -> None:
     match = re.match(r"^\s*(开启|关闭)[\s,，:：、]*(.*)$", args, re.S)
     assert match  # the command's pattern guarantees it
     action, reason = match.group(1), match.group(2)
+    from domain import checkon  # the people to check on (独居老人, 残疾…) in this emergency
+
     if action == "开启":
-        set_flag(ctx.session, "emergency", {"reason": reason.strip() or "紧急情况", "by": ctx.caller.person_id}, ctx.now)
+        reason = reason.strip() or "紧急情况"
+        set_flag(ctx.session, "emergency", {"reason": reason, "by": ctx.caller.person_id}, ctx.now)
+        started = checkon.start(ctx.services, ctx.session, reason=reason, by=ctx.caller.person_id,
+                                scopes=ctx.caller.scopes(EMERGENCY_ROLES))
         ctx.reply(
-            f"已开启战时模式（{reason.strip() or '紧急情况'}）：通知优先发送，30分钟后向各楼道推送未确认名单，新诉求一律按紧急处理。",
+            f"已开启战时模式（{reason}）：通知优先发送，30分钟后向各楼道推送未确认名单，新诉求一律按紧急处理。"
+            + checkon.started_line(ctx.services.config, started),
             mention=False,
         )
+        scheduler = ctx.services.scheduler
+        if scheduler is not None and started.new and started.emergency.check_due_at is not None:
+            # plain values: the job store is written after this message's commit
+            eid, due = started.emergency.id or 0, started.emergency.check_due_at
+            ctx.after_commit.append(lambda: checkon.schedule_followup(scheduler, eid, due))
     else:
         clear_flag(ctx.session, "emergency")
+        checkon.stop(ctx.session, ctx.now)
         ctx.reply("已关闭战时模式。", mention=False)

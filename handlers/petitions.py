@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
 from bot.context import Context
+from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_due
 from nlp.router import default_router
 from storage import directory, tickets
@@ -197,10 +198,13 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
     )
     where = room.topic if room else "私聊"
+    mark, home = _at_risk(ctx, ticket)
     for person in _told_at_once(ctx, staff) if urgent else staff:
+        if home is not None:
+            audit_read(ctx.session, person.id, now, "工单关注", [home])
         ctx.private(
             person.id,
-            f"【新工单 #{ticket.id}{' 紧急' if urgent else ''}】{where} · {category} · {ctx.caller.name}\n"
+            f"【新工单 #{ticket.id}{' 紧急' if urgent else ''}】{where} · {category} · {ctx.caller.name}\n{mark}"
             f"内容：{excerpt(ticket.text, f'/进度 {ticket.id}')}\n截止：{format_due(ticket.due_at)}\n"
             f"指派 /派单 {ticket.id} @姓名 · 进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
         )
@@ -213,6 +217,20 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         )
     log.info("ticket #%s opened (%s, urgent=%s)", ticket.id, category, urgent)
     return category
+
+
+def _at_risk(ctx: Context, ticket: Ticket) -> tuple[str, int | None]:
+    """'【重点关注】502 独居老人' when the petition comes from a flat tagged 独居老人 or 残疾 (config
+    visits.petition_mark_tags; rule in domain.checkon.petition_mark), kept as a 关注 event on the
+    ticket so /工单 shows it too (residents' /进度 does not); and the household's id."""
+
+    flat = places(ctx.masked_text).get("flat")
+    stairwell = ctx.room.stairwell if ctx.room is not None else None
+    mark = petition_mark(ctx.session, ctx.services.config, stairwell, str(flat) if flat else None, ctx.caller.name)
+    if mark is None or ticket.id is None:
+        return "", None
+    tickets.add_event(ctx.session, ticket.id, ctx.now, tickets.SYSTEM, "关注", mark[1])
+    return f"【重点关注】{mark[1]}\n", mark[0]
 
 
 def _told_at_once(ctx: Context, staff: list) -> list:

@@ -16,6 +16,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.permissions import STAFF
 from storage.stats import Stats, compute
+from storage.visits import Coverage
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -94,7 +95,24 @@ def hot_rows(stats: Stats) -> list[tuple[str, str, str, str, int, str, str]]:
     ]
 
 
-def chat_summary(stats: Stats, title: str) -> str:
+def visit_rows(coverage: list[Coverage]) -> list[tuple[str, str, str]]:
+    """(stairwell, visited/total households, 走访覆盖率) per stairwell with a ledger."""
+    return [(c.stairwell, f"{c.visited}/{c.total}户", pct(c.rate)) for c in coverage]
+
+
+def visit_coverage(session, start: datetime, scopes: tuple[str, ...] | None) -> list[Coverage]:
+    """走访覆盖率 of the calendar month holding ``start``, per stairwell in ``scopes`` (None: all)."""
+    from domain.visits import covers, month_bounds
+    from storage.ledger import stairwells
+    from storage.visits import coverage
+
+    wanted = None
+    if scopes is not None:
+        wanted = [s.name for s in stairwells(session).values() if covers(s, scopes)]
+    return coverage(session, *month_bounds(start), stairwells=wanted)
+
+
+def chat_summary(stats: Stats, title: str, visits: list[Coverage] | None = None) -> str:
     figures = [f"{name} {value}" for name, value, _ in metric_rows(stats)]
     lines = [f"{title}（{period_label(stats.start, stats.end)}）工单统计：", " · ".join(figures[:4]), " · ".join(figures[4:])]
     places = [f"{place}：" + "、".join(f"{cat}{n}件" for cat, n in top) for place, top in stats.top_categories.items()]
@@ -102,10 +120,13 @@ def chat_summary(stats: Stats, title: str) -> str:
         lines.append("常见问题 " + "；".join(places))
     if stats.hot_items:
         lines.append("小急难：" + "；".join(f"{r[0]} {r[1]} {r[2]}（{r[5]}）" for r in hot_rows(stats)[:10]))
+    if visits:
+        month = f"{stats.start.astimezone(SHANGHAI).month}月"
+        lines.append(f"走访覆盖率（{month}）：" + "；".join(f"{s} {n} {p}" for s, n, p in visit_rows(visits)))
     return "\n".join(lines)
 
 
-def render_markdown(stats: Stats, community: str, month: str, out: TextIO) -> None:
+def render_markdown(stats: Stats, community: str, month: str, out: TextIO, visits: list[Coverage] | None = None) -> None:
     year, mon = month.split("-")
     out.write(f"# {community} {year}年{int(mon)}月 诉求办理情况\n\n")
     out.write(f"供网格议事会使用。统计 {period_label(stats.start, stats.end)} 受理的诉求（不含居民撤销的）。\n\n")
@@ -125,9 +146,15 @@ def render_markdown(stats: Stats, community: str, month: str, out: TextIO) -> No
         out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in hot_rows(stats))
     else:
         out.write("无。\n")
+    out.write("\n## 走访覆盖率（每月走访全覆盖）\n\n")
+    if visits:
+        out.write("本月至少走访一次的住户 / 底账住户。\n\n| 楼道 | 已走访 | 走访覆盖率 |\n|---|---|---|\n")
+        out.writelines(f"| {s} | {n} | {p} |\n" for s, n, p in visit_rows(visits))
+    else:
+        out.write("底账中还没有住户。\n")
 
 
-def render_csv(stats: Stats, out: TextIO) -> None:
+def render_csv(stats: Stats, out: TextIO, visits: list[Coverage] | None = None) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["部分", "项目", "数值", "备注"])
     for name, value, how in metric_rows(stats):
@@ -136,6 +163,8 @@ def render_csv(stats: Stats, out: TextIO) -> None:
         writer.writerow(["常见问题", f"{place} {cat}", n, ""])
     for number, place, cat, status, reporters, reasons, day in hot_rows(stats):
         writer.writerow(["小急难", number, f"{place} {cat}", f"{status}；{reporters}人反映；{reasons}；{day}受理"])
+    for stairwell, visited, rate in visit_rows(visits or []):
+        writer.writerow(["走访覆盖率", stairwell, rate, visited])
 
 
 # ---- the CLI entry and the chat command ------------------------------------------------
@@ -150,4 +179,5 @@ async def stats_command(ctx: Context, args: str) -> None:
         return
     scopes = ctx.caller.scopes(frozenset(STAFF))
     stats = compute(ctx.session, *bounds, scopes=scopes, now=ctx.now)
-    ctx.reply(chat_summary(stats, word), mention=False)
+    visits = visit_coverage(ctx.session, bounds[0], scopes)
+    ctx.reply(chat_summary(stats, word, visits), mention=False)

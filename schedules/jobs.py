@@ -223,21 +223,83 @@ async def daily_digest() -> int:
         return _finish(session, count, "daily digest")
 
 
-async def visit_reminder() -> int:
-    """四必联: remind every stairwell trio to contact each household this month."""
+def _tell_trios(key: str, text_for) -> int:
+    """Each stairwell's trio (楼道长、信息员、保障员) gets privately ``text_for(session, month, now)``
+    about its month so far (None: nothing to say); the flats at risk it names are audited."""
+    from bot.permissions import TRIO
+    from domain.checkon import audit_read
+    from domain.visits import stairwell_month
+
     services = runtime.services()
     now = _local_now()
     with Session(services.engine) as session:
         count = 0
+        seen: set[str] = set()
         for room in _rooms(session, ("stairwell",)):
-            for person in directory.people_with_roles(session, {"leader", "officer", "support"}, room):
-                count += services.queue(
-                    session, key=f"visit:{now:%Y-%m}:{room.id}:{person.id}", to=person.id,
-                    text=f"【四必联提醒】本月请联系{room.stairwell or room.topic}每户居民，"
-                    "重点走访独居老人、困难家庭和租户，有情况请在群里或用 /工单 登记。",
-                    due_at=_automatic_due(now),
-                )
-        return _finish(session, count, "visit reminder")
+            stairwell = room.stairwell or room.topic
+            if stairwell in seen:  # two groups of one stairwell: one message
+                continue
+            seen.add(stairwell)
+            month = stairwell_month(session, stairwell, now, services.config.visits.at_risk_tags)
+            text = text_for(session, month, now)
+            if text is None:
+                continue
+            for person in directory.people_with_roles(session, TRIO, room):
+                added = services.queue(session, key=f"{key}:{now:%Y-%m}:{stairwell}:{person.id}", to=person.id,
+                                       text=text, due_at=_automatic_due(now))
+                if added:
+                    audit_read(session, person.id, services.clock.now(), "走访提醒",
+                               [h.id for h in month.left() if h.id in month.risk])
+                count += added
+        return _finish(session, count, key)
+
+
+async def visit_reminder() -> int:
+    """四必联: each stairwell trio gets privately this month's households to visit, people at risk first."""
+    from domain.visits import month_bounds, reminder_text, stairwell_month
+
+    tags = runtime.services().config.visits.at_risk_tags
+
+    def text(session: Session, month, now: datetime) -> str:
+        last = stairwell_month(session, month.stairwell, month_bounds(now)[0] - timedelta(days=1), tags)
+        return reminder_text(month, now, last)
+
+    return _tell_trios("visit", text)
+
+
+async def visit_nudge() -> int:
+    """Mid-month: a trio whose coverage is below visits.nudge_below is told who is left."""
+    from domain.visits import nudge_text
+
+    below = runtime.services().config.visits.nudge_below
+
+    def text(session: Session, month, now: datetime) -> str | None:
+        # no ledger yet (the monthly reminder said so), or on track: nothing to say
+        return None if month.rate is None or month.rate >= below else nudge_text(month, now)
+
+    return _tell_trios("visitnudge", text)
+
+
+async def check_on_followup(emergency_id: int) -> int:
+    """战时: check_after after the lists went out, the grid workers get who is still unconfirmed."""
+    from domain.checkon import followup
+
+    services = runtime.services()
+    with Session(services.engine) as session:
+        return _finish(session, followup(services, session, emergency_id), f"check-on follow-up {emergency_id}")
+
+
+async def check_on_due() -> int:
+    """The catch-up under check_on_followup: every follow-up whose time has come and was not sent."""
+    from storage.visits import due_followups
+
+    services = runtime.services()
+    with Session(services.engine) as session:
+        ids = due_followups(session, services.clock.now())
+    total = 0
+    for emergency_id in ids:
+        total += await check_on_followup(emergency_id)
+    return total
 
 
 async def overdue_check() -> int:

@@ -104,6 +104,8 @@ def _config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
         ("daily_digest", cfg.daily_digest, "每日工单摘要"),
         ("visit_reminder", cfg.visit_reminder, "四必联走访提醒"),
     ]
+    if config.visits.nudge_at is not None:  # 走访: the mid-month nudge (config visits)
+        fixed.append(("visit_nudge", config.visits.nudge_at, "走访进度提醒"))
     for func, cron, name in fixed:
         if cron is not None:
             specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, _cron(cron), {}, name))
@@ -127,6 +129,10 @@ def _config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
         if on:
             specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, CronTrigger(
                 day="1-10", hour=config.points.post_hour, minute=15, timezone=SHANGHAI), {}, name))
+    # 战时 check-on follow-ups: each has its own one-off job; this catches one lost in a crash.
+    specs.append(JobSpec(f"{CONFIG_PREFIX}check_on_due", JOBS + "check_on_due",
+                         CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {},
+                         "战时重点人员核查", (("misfire_grace_time", None),)))
     for campaign in cfg.campaigns:
         if not campaign.enabled:
             continue

@@ -152,7 +152,11 @@ def members(session: Session, household_id: int) -> list[HouseholdMember]:
 
 
 def tags(session: Session, household_id: int) -> list[HouseholdTag]:
-    rows = session.exec(select(HouseholdTag).where(HouseholdTag.household_id == household_id)).all()
+    return sort_tags(session.exec(select(HouseholdTag).where(HouseholdTag.household_id == household_id)).all())
+
+
+def sort_tags(rows: Iterable[HouseholdTag]) -> list[HouseholdTag]:
+    """In LEDGER_TAGS order, as the sheet's columns."""
     return sorted(rows, key=lambda t: LEDGER_TAGS.index(t.tag) if t.tag in LEDGER_TAGS else len(LEDGER_TAGS))
 
 

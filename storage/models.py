@@ -484,3 +484,44 @@ class PollVote(SQLModel, table=True):
     room_id: str | None = None  # where it was cast (None: privately)
     at: datetime = _ts(nullable=False)
     changes: int = 0  # how many times the voter changed it
+# ---- monthly visits and the 战时 check-on lists (每月走访全覆盖) ------------------------------------
+# A visit and a check-on row point at a ledger household; notes are masked like every text.
+
+
+class Visit(SQLModel, table=True):
+    """One visit (入户走访) to a household by a trio member or the grid worker."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_household_id_at", "household_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="households.id")
+    visitor_id: str = Field(index=True)
+    at: datetime = _ts(nullable=False, index=True)  # coverage counts visits in a month's range
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # masked
+
+
+class Emergency(SQLModel, table=True):
+    """One 战时 period: the check-on lists sent when it opened and the grid worker's follow-up."""
+
+    __tablename__ = "emergencies"
+    id: int | None = Field(default=None, primary_key=True)
+    reason: str
+    kind: str | None = None  # 寒潮 | 防汛 | 高温 | 疫情 (config emergency.check_kinds); None: no lists
+    started_by: str
+    started_at: datetime = _ts(nullable=False)
+    check_due_at: datetime | None = _ts(nullable=True, index=True)  # when the grid worker hears who is left
+    followed_up_at: datetime | None = _ts(nullable=True)
+    ended_at: datetime | None = _ts(nullable=True)
+
+
+class CheckOn(SQLModel, table=True):
+    """A household to check on in one emergency (the list as sent), and who confirmed contact."""
+
+    __tablename__ = "emergency_checks"
+    emergency_id: int = Field(foreign_key="emergencies.id", primary_key=True)
+    household_id: int = Field(foreign_key="households.id", primary_key=True)
+    stairwell: str = Field(index=True)
+    tags: str = ""  # the tags that put it on the list, space-separated
+    contacted_by: str | None = None
+    contacted_at: datetime | None = _ts(nullable=True)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # masked

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import timedelta, datetime
 
 import pytest
 from sqlmodel import Session
@@ -40,8 +40,10 @@ def test_a_term_without_data_gives_its_weight_to_the_others():
 
 
 @pytest.fixture
-async def month(make_chat, clock):
-    chat = await make_chat(router=ScriptRouter())
+async def month(make_chat, clock, config):
+    # without the demo ledger: households are the residents until a test keeps a ledger
+    chat = await make_chat(config.model_copy(update={"ledger": config.ledger.model_copy(update={"demo": False})}),
+                           router=ScriptRouter())
     await chat.say("诉求:设施报修 楼道灯坏了", sender="res-zhang")
     await chat.say("诉求:噪音扰民 楼上半夜很吵", sender="res-chen")
     await chat.say("/通知 本楼 明天上午九点到十二点停水，请提前储水", sender="officer-li")
@@ -67,18 +69,29 @@ async def test_the_months_terms_score_and_stars(month):
     assert values == {"响应率": 0.5, "按时办结率": 1.0, "满意率": 1.0, "通知回执率": 0.5, "户均志愿时长": 1.0,
                       "走访覆盖率": None}
     assert first.terms["通知回执率"].detail == "1/2"
-    assert first.terms["走访覆盖率"].detail == "未计入（暂无走访记录）"
+    assert first.terms["走访覆盖率"].detail == "未计入（底账无住户）"
     assert first.score == pytest.approx(67.5 / 85 * 100) and first.stars == 2
     assert second.score is None and second.stars == 0  # nothing known about it: unrated, listed last
 
 
-async def test_visit_coverage_counts_once_a_provider_is_wired(month, monkeypatch):
-    monkeypatch.setattr(stars, "VISIT_COVERAGE", lambda session, stairwell, start, end: 0.9)
+async def test_visit_coverage_counts_where_the_stairwell_keeps_a_ledger(month):
+    """The ledger's households replace the residents as the count, and this month's visits to
+    them are the 走访覆盖率 term: one of two flats visited is 50%."""
+    from storage.models import Household, Visit
+
+    with Session(month.app.engine) as session:
+        flats = [Household(stairwell="3幢1单元", building="3幢", unit="1单元", flat=f, updated_at=NOV[0]) for f in ("501", "502")]
+        session.add_all(flats)
+        session.flush()
+        session.add(Visit(household_id=flats[0].id, visitor_id="officer-li", at=NOV[0] + timedelta(days=3)))
+        session.add(Visit(household_id=flats[1].id, visitor_id="officer-li", at=NOV[0] - timedelta(days=3)))
+        session.commit()
     ratings = {r.stairwell: r for r in rate(month)}
     first = ratings["3幢1单元"]
-    assert first.terms["走访覆盖率"] == Term(0.9, "90%")
-    assert first.score == pytest.approx((67.5 + 15 * 0.9) / 100 * 100) and first.stars == 3
-    assert ratings["3幢2单元"].score == pytest.approx(90.0)  # its only term with data
+    assert first.terms["走访覆盖率"] == Term(0.5, "1/2")
+    assert first.terms["户均志愿时长"].detail.endswith("/2户 = 1.50小时（满分1小时）")
+    assert first.score == pytest.approx((67.5 + 15 * 0.5) / 100 * 100) and first.stars == 2
+    assert ratings["3幢2单元"].terms["走访覆盖率"].value is None  # no ledger there: not counted
 
 
 async def test_the_report_prints_the_formula_ranking_and_stars(month, db_url):
@@ -99,7 +112,7 @@ async def test_the_report_prints_the_formula_ranking_and_stars(month, db_url):
     assert report_command("2026-11", "csv", None, db_url, out, now=now) == 0
     rows = [row for row in csv.reader(io.StringIO(out.getvalue())) if row[0] == "星级楼道"]
     assert [row[1:3] for row in rows] == [["1. 3幢1单元", "79.4 ★★"], ["2. 3幢2单元", "—"]]
-    assert "走访覆盖率 未计入（暂无走访记录）" in rows[0][3]
+    assert "走访覆盖率 未计入（底账无住户）" in rows[0][3]
 
 
 async def test_the_monthly_post_names_the_pioneers_once(month, clock):
