@@ -42,6 +42,12 @@ def _config_or_exit(path: str | None):
     problem = unsupported_url(config.storage.resolved_url())
     if problem:
         raise _fail(f"配置错误 / config error in {path or 'config.yaml'}: storage.database_url: {problem}")
+    from content import validate_all
+
+    try:  # the content files (FAQ, 便民, legal aid) are checked at start like the config
+        validate_all()
+    except (ValueError, OSError) as exc:
+        raise _fail(f"内容文件错误 / content error: {exc}") from None
     return config
 
 
@@ -181,6 +187,7 @@ def report_command(
     from bot.clock import Clock
     from handlers.report import parse_month, render_csv, render_markdown
     from storage.access import open_read_only
+    from storage.consultation_stats import by_role
     from storage.stats import compute
 
     bounds = parse_month(month or "")
@@ -201,6 +208,7 @@ def report_command(
         engine = open_read_only(database_url or config.storage.resolved_url())
         with Session(engine) as session:
             stats = compute(session, *bounds, now=now or Clock().now())
+            legal = by_role(session, *bounds)  # consultations per 三官一律 role
     except SQLAlchemyError as exc:
         print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
         return EXIT_USAGE
@@ -208,9 +216,9 @@ def report_command(
         if engine is not None:
             engine.dispose()
     if fmt == "md":
-        render_markdown(stats, config.community.name, month, out)
+        render_markdown(stats, config.community.name, month, out, legal)
     else:
-        render_csv(stats, out)
+        render_csv(stats, out, legal)
     return 0
 
 

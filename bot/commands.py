@@ -126,7 +126,7 @@ def visible_to(ctx: Context) -> list[Command]:
     return out
 
 
-def _said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
+def said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
     """Whether the line ``key`` names was sent within ``interval``; if not, it counts as sent now."""
     last = get_flag(ctx.session, key)
     if last and ctx.now - datetime.fromisoformat(last["at"]) < interval:
@@ -138,7 +138,7 @@ def _said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
 def refuse(ctx: Context, text: str) -> None:
     """A refusal or "unknown command" line: privately, and at most one per sender per
     REFUSAL_INTERVAL (a flood of bad commands costs the group nothing and the sender one line)."""
-    if _said_lately(ctx, f"refused:{ctx.caller.person_id}", REFUSAL_INTERVAL):
+    if said_lately(ctx, f"refused:{ctx.caller.person_id}", REFUSAL_INTERVAL):
         log.info("refusal to %s not sent (one a minute): %s", ctx.caller.person_id, text[:40])
         return
     ctx.private(ctx.caller.person_id, text)
@@ -150,7 +150,7 @@ def _point_to_private(ctx: Context) -> None:
     cannot make the bot post in the group again and again)."""
     if ctx.room is None or not ctx.needs_pointer():
         return
-    if not _said_lately(ctx, f"pointed:{ctx.room.id}:{ctx.caller.person_id}", POINTER_INTERVAL):
+    if not said_lately(ctx, f"pointed:{ctx.room.id}:{ctx.caller.person_id}", POINTER_INTERVAL):
         ctx.to_room(ctx.room, f"@{ctx.caller.name} {POINTER}", mentions=(ctx.caller.person_id,))
 
 

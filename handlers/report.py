@@ -15,6 +15,7 @@ from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
 from bot.permissions import STAFF
+from storage.consultation_stats import RoleFigures
 from storage.stats import Stats, compute
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -95,7 +96,14 @@ def chat_summary(stats: Stats, title: str) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(stats: Stats, community: str, month: str, out: TextIO) -> None:
+def legal_rows(legal: list[RoleFigures]) -> list[tuple[str, int, int, int, int, str]]:
+    """(role, received, answered, open, urgent, mean time to answer) per 三官一律 role."""
+    from domain.legal_roles import role_label
+
+    return [(role_label(f.role), f.received, f.answered, f.open, f.urgent, hours(f.mean_hours)) for f in legal]
+
+
+def render_markdown(stats: Stats, community: str, month: str, out: TextIO, legal: list[RoleFigures] = ()) -> None:
     year, mon = month.split("-")
     out.write(f"# {community} {year}年{int(mon)}月 诉求办理情况\n\n")
     out.write(f"供网格议事会使用。统计 {period_label(stats.start, stats.end)} 受理的诉求（不含居民撤销的）。\n\n")
@@ -115,9 +123,15 @@ def render_markdown(stats: Stats, community: str, month: str, out: TextIO) -> No
         out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in hot_rows(stats))
     else:
         out.write("无。\n")
+    out.write("\n## 法律咨询（三官一律）\n\n")
+    if legal:
+        out.write("| 角色 | 收到 | 已答复 | 待答复 | 紧急 | 平均答复用时 |\n|---|---|---|---|---|---|\n")
+        out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in legal_rows(list(legal)))
+    else:
+        out.write("本月没有法律咨询。\n")
 
 
-def render_csv(stats: Stats, out: TextIO) -> None:
+def render_csv(stats: Stats, out: TextIO, legal: list[RoleFigures] = ()) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["部分", "项目", "数值", "备注"])
     for name, value, how in metric_rows(stats):
@@ -126,6 +140,8 @@ def render_csv(stats: Stats, out: TextIO) -> None:
         writer.writerow(["常见问题", f"{place} {cat}", n, ""])
     for number, place, cat, status, reporters, reasons, day in hot_rows(stats):
         writer.writerow(["小急难", number, f"{place} {cat}", f"{status}；{reporters}人反映；{reasons}；{day}受理"])
+    for role, received, answered, waiting, urgent, mean in legal_rows(list(legal)):
+        writer.writerow(["法律咨询", role, received, f"已答复{answered}；待答复{waiting}；紧急{urgent}；平均答复{mean}"])
 
 
 # ---- the CLI entry and the chat command ------------------------------------------------
