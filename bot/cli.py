@@ -185,7 +185,7 @@ def report_command(
     from sqlmodel import Session
 
     from bot.clock import Clock
-    from handlers.report import parse_month, render_csv, render_markdown
+    from handlers.report import parse_month, render_csv, render_legal_csv, render_legal_markdown, render_markdown
     from storage.access import open_read_only
     from storage.consultation_stats import by_role
     from storage.stats import compute
@@ -216,9 +216,11 @@ def report_command(
         if engine is not None:
             engine.dispose()
     if fmt == "md":
-        render_markdown(stats, config.community.name, month, out, legal)
+        render_markdown(stats, config.community.name, month, out)
+        render_legal_markdown(legal, out)
     else:
-        render_csv(stats, out, legal)
+        render_csv(stats, out)
+        render_legal_csv(legal, out)
     return 0
 
 

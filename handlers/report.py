@@ -103,7 +103,7 @@ def legal_rows(legal: list[RoleFigures]) -> list[tuple[str, int, int, int, int, 
     return [(role_label(f.role), f.received, f.answered, f.open, f.urgent, hours(f.mean_hours)) for f in legal]
 
 
-def render_markdown(stats: Stats, community: str, month: str, out: TextIO, legal: list[RoleFigures] = ()) -> None:
+def render_markdown(stats: Stats, community: str, month: str, out: TextIO) -> None:
     year, mon = month.split("-")
     out.write(f"# {community} {year}年{int(mon)}月 诉求办理情况\n\n")
     out.write(f"供网格议事会使用。统计 {period_label(stats.start, stats.end)} 受理的诉求（不含居民撤销的）。\n\n")
@@ -123,15 +123,9 @@ def render_markdown(stats: Stats, community: str, month: str, out: TextIO, legal
         out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in hot_rows(stats))
     else:
         out.write("无。\n")
-    out.write("\n## 法律咨询（三官一律）\n\n")
-    if legal:
-        out.write("| 角色 | 收到 | 已答复 | 待答复 | 紧急 | 平均答复用时 |\n|---|---|---|---|---|---|\n")
-        out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in legal_rows(list(legal)))
-    else:
-        out.write("本月没有法律咨询。\n")
 
 
-def render_csv(stats: Stats, out: TextIO, legal: list[RoleFigures] = ()) -> None:
+def render_csv(stats: Stats, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["部分", "项目", "数值", "备注"])
     for name, value, how in metric_rows(stats):
@@ -140,7 +134,21 @@ def render_csv(stats: Stats, out: TextIO, legal: list[RoleFigures] = ()) -> None
         writer.writerow(["常见问题", f"{place} {cat}", n, ""])
     for number, place, cat, status, reporters, reasons, day in hot_rows(stats):
         writer.writerow(["小急难", number, f"{place} {cat}", f"{status}；{reporters}人反映；{reasons}；{day}受理"])
-    for role, received, answered, waiting, urgent, mean in legal_rows(list(legal)):
+
+
+def render_legal_markdown(legal: list[RoleFigures], out: TextIO) -> None:
+    """The report's 三官一律 section: consultations per role (figures only, no resident's words)."""
+    out.write("\n## 法律咨询（三官一律）\n\n")
+    if legal:
+        out.write("| 角色 | 收到 | 已答复 | 待答复 | 紧急 | 平均答复用时 |\n|---|---|---|---|---|---|\n")
+        out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in legal_rows(legal))
+    else:
+        out.write("本月没有法律咨询。\n")
+
+
+def render_legal_csv(legal: list[RoleFigures], out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    for role, received, answered, waiting, urgent, mean in legal_rows(legal):
         writer.writerow(["法律咨询", role, received, f"已答复{answered}；待答复{waiting}；紧急{urgent}；平均答复{mean}"])
 
 
