@@ -90,3 +90,18 @@ def test_a_bad_legal_aid_entry_is_named(tmp_path, old, new, where):
     with pytest.raises(ValueError, match="legal_aid.yaml") as err:
         load_aid(_bad(tmp_path, LEGAL_AID, old, new))
     assert where in str(err.value)
+
+
+def test_a_bad_content_file_stops_the_start_with_one_line(tmp_path, monkeypatch, capsys):
+    import content
+    from bot.cli import main
+
+    def bad() -> None:
+        load_entries(_bad(tmp_path, BIANMIN, "  question: 快递柜在哪？\n", "  question: ''\n"), EverydayEntry)
+
+    monkeypatch.setattr(content, "validate_all", bad)
+    with pytest.raises(SystemExit) as exit_:
+        main(["check-config"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "content error: bianmin.yaml: FAQ entry 'express-locker': question" in err and "Traceback" not in err
