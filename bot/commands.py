@@ -161,8 +161,9 @@ async def run_command(ctx: Context, text: str) -> None:
         refuse(ctx, f"没有“/{name[:10]}”这个指令，发送 /帮助 查看可用指令。")
         return
     matching = [c for c in candidates if c.pattern is None or c.pattern.search(args)]
-    if not matching:
-        refuse(ctx, f"指令格式不对，用法：{candidates[0].usage}")
+    if not matching:  # every form of the name the caller may use (/进度 12；/进度 A3)
+        mine = [c for c in candidates if allowed(ctx.caller, ctx.room, c.roles)] or candidates
+        refuse(ctx, f"指令格式不对，用法：{'；'.join(dict.fromkeys(c.usage for c in mine))}")
         return
     permitted = [c for c in matching if allowed(ctx.caller, ctx.room, c.roles)]
     if not permitted:
