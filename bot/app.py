@@ -40,7 +40,10 @@ class Stairwell:
     ) -> None:
         from nlp.router import default_router
 
+        from content import validate_all
+
         load_handlers()  # every module of the handlers package registers its commands and routes
+        validate_all()  # content files (FAQ, 便民, legal aid): a bad entry stops the start, named
         self.config = config
         self.transport = transport
         self.clock = clock or Clock()

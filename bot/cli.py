@@ -42,6 +42,12 @@ def _config_or_exit(path: str | None):
     problem = unsupported_url(config.storage.resolved_url())
     if problem:
         raise _fail(f"配置错误 / config error in {path or 'config.yaml'}: storage.database_url: {problem}")
+    from content import validate_all
+
+    try:  # the content files (FAQ, 便民, legal aid) are checked at start like the config
+        validate_all()
+    except (ValueError, OSError) as exc:
+        raise _fail(f"内容文件错误 / content error: {exc}") from None
     return config
 
 
@@ -181,8 +187,11 @@ def report_command(
 
     from bot.clock import Clock
     from domain import stars
-    from handlers.report import parse_month, render_csv, render_markdown, visit_coverage
+    from handlers.report import (
+        parse_month, render_csv, render_legal_csv, render_legal_markdown, render_markdown, visit_coverage,
+    )
     from storage.access import open_read_only
+    from storage.consultation_stats import by_role
     from storage.stats import compute
 
     bounds = parse_month(month or "")
@@ -207,6 +216,7 @@ def report_command(
             upgraded = inspect(session.connection()).has_table("visits")
             visits = visit_coverage(session, bounds[0], None) if upgraded else []
             ratings = stars.rate_month(session, config, *bounds) if upgraded else []
+            legal = by_role(session, *bounds)  # consultations per 三官一律 role
     except SQLAlchemyError as exc:
         print(f"无法读取数据库（{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:120]}）", file=sys.stderr)
         return EXIT_USAGE
@@ -216,9 +226,11 @@ def report_command(
     if fmt == "md":
         render_markdown(stats, config.community.name, month, out, visits)
         stars.render_markdown(config, ratings, out)
+        render_legal_markdown(legal, out)
     else:
         render_csv(stats, out, visits)
         stars.render_csv(ratings, out)
+        render_legal_csv(legal, out)
     return 0
 
 

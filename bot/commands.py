@@ -126,7 +126,7 @@ def visible_to(ctx: Context) -> list[Command]:
     return out
 
 
-def _said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
+def said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
     """Whether the line ``key`` names was sent within ``interval``; if not, it counts as sent now."""
     last = get_flag(ctx.session, key)
     if last and ctx.now - datetime.fromisoformat(last["at"]) < interval:
@@ -138,7 +138,7 @@ def _said_lately(ctx: Context, key: str, interval: timedelta) -> bool:
 def refuse(ctx: Context, text: str) -> None:
     """A refusal or "unknown command" line: privately, and at most one per sender per
     REFUSAL_INTERVAL (a flood of bad commands costs the group nothing and the sender one line)."""
-    if _said_lately(ctx, f"refused:{ctx.caller.person_id}", REFUSAL_INTERVAL):
+    if said_lately(ctx, f"refused:{ctx.caller.person_id}", REFUSAL_INTERVAL):
         log.info("refusal to %s not sent (one a minute): %s", ctx.caller.person_id, text[:40])
         return
     ctx.private(ctx.caller.person_id, text)
@@ -150,7 +150,7 @@ def _point_to_private(ctx: Context) -> None:
     cannot make the bot post in the group again and again)."""
     if ctx.room is None or not ctx.needs_pointer():
         return
-    if not _said_lately(ctx, f"pointed:{ctx.room.id}:{ctx.caller.person_id}", POINTER_INTERVAL):
+    if not said_lately(ctx, f"pointed:{ctx.room.id}:{ctx.caller.person_id}", POINTER_INTERVAL):
         ctx.to_room(ctx.room, f"@{ctx.caller.name} {POINTER}", mentions=(ctx.caller.person_id,))
 
 
@@ -161,8 +161,9 @@ async def run_command(ctx: Context, text: str) -> None:
         refuse(ctx, f"没有“/{name[:10]}”这个指令，发送 /帮助 查看可用指令。")
         return
     matching = [c for c in candidates if c.pattern is None or c.pattern.search(args)]
-    if not matching:
-        refuse(ctx, f"指令格式不对，用法：{candidates[0].usage}")
+    if not matching:  # every form of the name the caller may use (/进度 12；/进度 A3)
+        mine = [c for c in candidates if allowed(ctx.caller, ctx.room, c.roles)] or candidates
+        refuse(ctx, f"指令格式不对，用法：{'；'.join(dict.fromkeys(c.usage for c in mine))}")
         return
     permitted = [c for c in matching if allowed(ctx.caller, ctx.room, c.roles)]
     if not permitted:

@@ -21,9 +21,13 @@ ROLE_NAMES: dict[str, str] = {
     "support": "保障员",
     "grid": "网格员",
     "lawyer": "法律顾问",
+    "judge": "法官",  # 三官一律: the judge, prosecutor and police officer attached to a grid
+    "prosecutor": "检察官",
+    "police": "警官",
     "admin": "管理员",
 }
-ROLE_BY_CHINESE: dict[str, str] = {v: k for k, v in ROLE_NAMES.items()}
+# What people also call a role (律师 is the community legal adviser, 民警 the police officer).
+ROLE_BY_CHINESE: dict[str, str] = {v: k for k, v in ROLE_NAMES.items()} | {"律师": "lawyer", "民警": "police", "警察": "police"}
 
 # libyaml's C loader parses a district's config (800 groups) ~10x faster than the pure-Python one.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -393,6 +397,14 @@ class EmergencyConfig(Strict):
         if value <= timedelta(0) or value > timedelta(days=2):
             raise ValueError("check_after must be between 1 minute and 2 days")
         return value
+class BianminConfig(Strict):
+    """Everyday questions (便民) answered from content/bianmin.yaml and staff's /便民 entries."""
+
+    enabled: bool = True
+    # The same question in the same group is answered once in this time (the answer is just above).
+    repeat_minutes: int = Field(default=120, ge=0)
+    # Who an unknown question asked of the bot is pointed to, after the stairwell's staff.
+    hotline: str = "12345政务服务便民热线"
 
 
 class AppConfig(Strict):
@@ -415,6 +427,7 @@ class AppConfig(Strict):
     emergency: EmergencyConfig = EmergencyConfig()
     # advice per danger kind (see DangerAdvice); kinds come from nlp/lexicon.yaml `danger_kinds`
     dangers: dict[str, DangerAdvice] = Field(default_factory=lambda: dict(_DANGER_DEFAULTS))
+    bianmin: BianminConfig = BianminConfig()
 
     @field_validator("dangers", mode="before")
     @classmethod

@@ -12,10 +12,13 @@ from storage.models import RoleGrant, Room
 # The role sets commands and jobs ask for, in one place (admin passes every check anyway).
 STAFF = frozenset({"leader", "officer", "support", "grid"})  # a stairwell's staff: tickets, reports, notices
 NOTICE_ROLES = STAFF
-ANY_STAFF = STAFF | {"lawyer"}  # staff of any kind: /状态, /成员; not counted as residents in receipts
+LEGAL_OFFICERS = frozenset({"judge", "prosecutor", "police"})  # 三官 of 三官一律, each attached to grids
+LEGAL_ROLES = LEGAL_OFFICERS | {"lawyer"}  # who may follow and answer a legal consultation
+ANY_STAFF = STAFF | LEGAL_ROLES  # staff of any kind: /状态, /成员; not counted as residents in receipts
 EMERGENCY_ROLES = frozenset({"grid"})  # /战时
 TRIO = frozenset({"leader", "officer", "support"})  # the stairwell's own three, told first in an emergency
 ADVISERS = frozenset({"lawyer", "grid"})  # the grid worker co-runs the legal-aid group
+CONSULTATION_ROLES = ADVISERS | LEGAL_OFFICERS  # /咨询, /转交: each sees what their role follows
 OVERDUE_ROLES = ("officer", "leader", "grid", "admin")  # who may be reminded of overdue tickets
 
 
@@ -47,7 +50,7 @@ class Caller:
     def title_in(self, room: Room | None) -> str:
         """How the caller signs a notice in ``room``: their most specific staff title."""
         roles = self.roles_in(room)
-        return next((ROLE_NAMES[r] for r in ("grid", "officer", "leader", "support", "lawyer", "admin") if r in roles), "")
+        return next((ROLE_NAMES[r] for r in ("grid", "officer", "leader", "support", "lawyer", "judge", "prosecutor", "police", "admin") if r in roles), "")
 
     @property
     def sees_everything(self) -> bool:

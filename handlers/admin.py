@@ -16,7 +16,7 @@ from bot import commands
 from bot.commands import command
 from bot.config import ROLE_BY_CHINESE, ROLE_NAMES
 from bot.context import Context
-from bot.permissions import ANY_STAFF
+from bot.permissions import ANY_STAFF, LEGAL_ROLES
 from schedules.timing import calendar_warning
 from storage import directory
 from storage.models import AuditEntry, Person, Room, RoomMember
@@ -92,7 +92,8 @@ async def grant_command(ctx: Context, args: str) -> None:
         return
     role = ROLE_BY_CHINESE.get(words[1], words[1])
     if role not in ROLE_NAMES or role == "resident":
-        ctx.reply(f"没有“{words[1][:10]}”这个角色，可选：楼道长、信息员、保障员、网格员、法律顾问、管理员。", mention=False)
+        choices = "、".join(name for key, name in ROLE_NAMES.items() if key != "resident")
+        ctx.reply(f"没有“{words[1][:10]}”这个角色，可选：{choices}。", mention=False)
         return
     scope = words[2] if len(words) > 2 else _default_scope(ctx, role)
     if scope is None:
@@ -205,7 +206,7 @@ def _default_scope(ctx: Context, role: str) -> str | None:
         return "*"
     if ctx.room is None:
         return None
-    if role in ("grid", "lawyer"):
+    if role in ("grid", *LEGAL_ROLES):  # the grid worker and 三官一律 serve a whole grid
         return ctx.room.grid
     return ctx.room.stairwell or ctx.room.grid
 

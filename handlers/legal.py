@@ -5,32 +5,21 @@ import logging
 from functools import lru_cache
 
 from bot.context import Context
-from handlers.legal_commands import sensitive
-from storage import directory
-from storage.models import AuditEntry, Consultation
+from domain import legal_roles
+from handlers.legal_commands import notify_followers, sensitive
+from nlp.faq import FaqMatcher, legal_faq
+from storage.models import Consultation
 
 log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
-def _faq_matcher():
-    try:
-        from handlers.faq import FaqMatcher, load_faq
-    except ImportError:  # the FAQ is optional content
-        return None
-    return FaqMatcher(load_faq())
-
-
-def lawyers_for(ctx: Context) -> list:
-    lawyers = directory.people_with_roles(ctx.session, {"lawyer"}, ctx.room)
-    if not lawyers:  # a stairwell group: any adviser of the grid, else any adviser
-        lawyers = directory.people_with_roles(ctx.session, {"lawyer"}, None)
-    return lawyers
+def _faq_matcher() -> FaqMatcher:
+    return FaqMatcher(legal_faq())
 
 
 async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
-    matcher = _faq_matcher()
-    faq = matcher.match(ctx.text) if matcher else None
+    faq = _faq_matcher().match(ctx.text)
     record = Consultation(
         room_id=ctx.room.id if ctx.room else None,
         asker_id=ctx.caller.person_id,
@@ -40,11 +29,16 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
         faq_id=faq.id if faq else None,
         created_at=ctx.now,
     )
+    # 三官一律: fraud and threats to the police officer, lawsuits to the judge, minors to the
+    # prosecutor, the rest (and any role the grid lacks) to the legal adviser
+    record.role, followers = legal_roles.followers(ctx.session, legal_roles.routed_role(record.text, urgent), ctx.room)
     ctx.session.add(record)
     ctx.session.flush()
     ctx.handled.consultation, ctx.handled.urgent = record.id, urgent
-    lawyers = lawyers_for(ctx)
-    adviser = f"法律顾问{lawyers[0].name}" if lawyers else "社区法律顾问"
+    if record.role == legal_roles.LAWYER:
+        adviser = f"法律顾问{followers[0].name}" if followers else "社区法律顾问"
+    else:
+        adviser = legal_roles.TITLES[record.role]
     # a person in danger or a fraud under way: what to do now comes first (config `dangers:`)
     danger = ctx.services.router.route(ctx.text, staff=ctx.caller.is_staff).danger if urgent else None
     lines = [f"【紧急】{ctx.services.config.danger_advice(danger or 'violence')}"] if urgent else []
@@ -57,10 +51,5 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
     if private:
         ctx.private(ctx.caller.person_id, reference)
     where = ctx.room.topic if ctx.room else "私聊"
-    for person in lawyers:
-        ctx.private(
-            person.id,
-            f"【法律咨询 L{record.id}{' 紧急' if urgent else ''}】{where} · {record.category} · {ctx.caller.name}\n"
-            f"问题：{record.text}\n答复请发：/答复 L{record.id} 内容",
-        )
-        ctx.session.add(AuditEntry(at=ctx.now, actor_id=person.id, action="咨询通知", subject=f"L{record.id}"))
+    notify_followers(ctx, record, followers, f"{where} · {record.category} · {ctx.caller.name}")
+

@@ -13,8 +13,9 @@ from sqlmodel import col, select
 
 from bot.commands import command
 from bot.context import Context
-from bot.permissions import ADVISERS
+from bot.permissions import CONSULTATION_ROLES, LEGAL_ROLES
 from bot.privacy import mask, mask_flats
+from domain import legal_roles
 from domain.deadlines import format_due
 from storage import directory
 from storage.models import AuditEntry, Consultation, Room
@@ -63,6 +64,17 @@ def sensitive(category: str, question: str, answer: str = "") -> bool:
     return _has(both, SENSITIVE_ANYWHERE)
 
 
+def notify_followers(ctx: Context, record: Consultation, people: list, heading: str) -> None:
+    """The full (masked) question to whoever now follows it, with how to answer or pass it on."""
+    for person in people:
+        ctx.private(
+            person.id,
+            f"【法律咨询 L{record.id}{' 紧急' if record.urgent else ''}】{heading}\n"
+            f"问题：{record.text}\n答复请发：/答复 L{record.id} 内容；转交请发：/转交 L{record.id} 法官|检察官|警官|律师",
+        )
+        ctx.session.add(AuditEntry(at=ctx.now, actor_id=person.id, action="咨询通知", subject=f"L{record.id}"))
+
+
 def _room(ctx: Context, record: Consultation) -> Room | None:
     return ctx.session.get(Room, record.room_id) if record.room_id else None
 
@@ -71,13 +83,36 @@ def _in_scope(ctx: Context, record: Consultation) -> bool:
     room = _room(ctx, record)
     if room is None:  # a private question belongs to every adviser
         return True
-    return ctx.caller.covers(room, ADVISERS)
+    return ctx.caller.covers(room, CONSULTATION_ROLES)
 
 
-@command("咨询", roles=ADVISERS, usage="/咨询", help="查看待答复的法律咨询")
+def _followed_roles(ctx: Context) -> frozenset[str] | None:
+    """The legal roles whose consultations the caller follows; None: all (grid worker, admin)."""
+    roles = {role for role, _ in ctx.caller.grants}
+    if roles & {"grid", "admin"}:
+        return None
+    return frozenset(roles & LEGAL_ROLES)
+
+
+def _title(ctx: Context, record: Consultation) -> str:
+    """How the one answering signs: the title of the role that follows it, else their own."""
+    roles = {role for role, _ in ctx.caller.grants}
+    role = record.role if record.role in roles else next((r for r in legal_roles.TITLES if r in roles), "lawyer")
+    return legal_roles.TITLES[role]
+
+
+@command("咨询", roles=CONSULTATION_ROLES, usage="/咨询 [法官|检察官|警官|律师]", help="查看待答复的法律咨询（各角色看自己的）")
 async def open_questions(ctx: Context, args: str) -> None:
+    wanted = legal_roles.role_of(args) if args.strip() else None
+    if args.strip() and wanted is None:
+        ctx.reply("可按角色查看：/咨询 法官、/咨询 检察官、/咨询 警官、/咨询 律师", mention=False)
+        return
+    mine = _followed_roles(ctx)
     stmt = select(Consultation).where(Consultation.status == "待答复").order_by(col(Consultation.id))
-    rows = [r for r in ctx.session.exec(stmt).all() if _in_scope(ctx, r)]
+    rows = [
+        r for r in ctx.session.exec(stmt).all()
+        if _in_scope(ctx, r) and (mine is None or r.role in mine) and wanted in (None, r.role)
+    ]
     if not rows:
         ctx.reply("目前没有待答复的法律咨询。", mention=False)
         return
@@ -86,13 +121,58 @@ async def open_questions(ctx: Context, args: str) -> None:
         room = _room(ctx, r)
         urgent = "【急】" if r.urgent else ""
         place = room.topic if room else "私聊"
-        lines.append(f"L{r.id} {urgent}{r.category} · {place} · {format_due(r.created_at)}\n  {r.text[:60]}")
+        lines.append(
+            f"L{r.id} {urgent}[{legal_roles.role_label(r.role)}] {r.category} · {place} · {format_due(r.created_at)}\n"
+            f"  {r.text[:60]}"
+        )
         ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="查看咨询", subject=f"L{r.id}"))
-    lines.append("答复请发：/答复 L编号 内容")
+    lines.append("答复请发：/答复 L编号 内容；转交请发：/转交 L编号 法官|检察官|警官|律师")
     ctx.reply("\n".join(lines), mention=False)  # a staff command: privately, never to a residents' group
 
 
-@command("答复", roles={"lawyer"}, usage="/答复 L5 内容", help="答复一件法律咨询")
+_TRANSFER = re.compile(r"^\s*[Ll#＃]?\s*(\d{1,9})\s*[@＠]?\s*(\S*)")
+
+
+@command("转交", roles=CONSULTATION_ROLES, usage="/转交 L5 警官", help="把法律咨询转给法官、检察官、警官或律师",
+         pattern=r"\d")
+async def transfer_command(ctx: Context, args: str) -> None:
+    match = _TRANSFER.match(args)
+    role = legal_roles.role_of(match.group(2)) if match and match.group(2) else None
+    if match is None or role is None:
+        ctx.reply("请写上咨询编号和转给谁，例如：/转交 L5 警官（可选：法官、检察官、警官、律师）", mention=False)
+        return
+    number = int(match.group(1))
+    record = ctx.session.get(Consultation, number)
+    if record is None or not _in_scope(ctx, record):
+        ctx.reply(f"没有找到法律咨询 L{number}，请核对编号。", mention=False)
+        return
+    label = legal_roles.role_label(role)
+    if record.status != "待答复":
+        ctx.reply(f"L{number} 已经答复过了，无需转交。", mention=False)
+        return
+    if record.role == role:
+        ctx.reply(f"L{number} 已由{label}跟进。", mention=False)
+        return
+    room = _room(ctx, record)
+    people = legal_roles.holders(ctx.session, role, room)
+    if not people:
+        where = room.grid if room is not None and room.grid else "本社区"
+        ctx.reply(f"{where}还没有{label}，无法转交；请管理员先 /授权，或转给其他角色。", mention=False)
+        return
+    record.role = role
+    ctx.session.add(record)
+    ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="转交咨询", subject=f"L{number} {role}"))
+    ctx.handled.consultation = number
+    place = room.topic if room else "私聊"
+    asker = directory.person_name(ctx.session, record.asker_id) or "居民"
+    notify_followers(ctx, record, people, f"{place} · {record.category} · {asker}（{ctx.caller.name}转交）")
+    # the resident learns who follows it now: a title, politely, never in the group
+    ctx.private(record.asker_id, f"您咨询的问题 L{number} 已转请{legal_roles.TITLES[role]}跟进，请耐心等候答复；"
+                                 "着急的话也可拨打12348公共法律服务热线。")
+    ctx.reply(f"L{number} 已转交{label}{'、'.join(p.name for p in people)}，已私信告知居民。", mention=False)
+
+
+@command("答复", roles=LEGAL_ROLES, usage="/答复 L5 内容", help="答复一件法律咨询")
 async def answer_command(ctx: Context, args: str) -> None:
     match = _REF.match(args)
     if not match:
@@ -120,7 +200,7 @@ async def answer_command(ctx: Context, args: str) -> None:
         record.answered_by, record.answered_at = ctx.caller.person_id, ctx.now
         ctx.session.add(record)
     ctx.handled.consultation = number
-    text = f"您咨询的问题 L{number}，法律顾问{ctx.caller.name}答复：{answer}\n如需进一步帮助，可拨打12348公共法律服务热线。"
+    text = f"您咨询的问题 L{number}，{_title(ctx, record)}{ctx.caller.name}答复：{answer}\n如需进一步帮助，可拨打12348公共法律服务热线。"
     room = _room(ctx, record)
     name = directory.person_name(ctx.session, record.asker_id)
     private = wanted in ("私信", "私下") or (
@@ -131,7 +211,7 @@ async def answer_command(ctx: Context, args: str) -> None:
         if where is None:
             ctx.reply("这件咨询是私聊提出的，没有可公开的群；请到群里直接发言。", mention=False)
             return
-        ctx.to_room(where, f"法律顾问{ctx.caller.name}提醒：{mask_flats(answer)}\n如需帮助，可拨打12348公共法律服务热线。")
+        ctx.to_room(where, f"{_title(ctx, record)}{ctx.caller.name}提醒：{mask_flats(answer)}\n如需帮助，可拨打12348公共法律服务热线。")
         if ctx.room is None or ctx.room.id != where.id:
             ctx.reply(f"已在{where.topic}公开发布。", mention=False)
         return

@@ -27,7 +27,7 @@ from bot.commands import command
 from bot.context import Context
 from storage import council
 from storage.models import (
-    AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
+    AidApplication, AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
 )
 from storage.state import clear_flag, get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
@@ -107,7 +107,13 @@ def _consultations_and_notices(session: Session, person_id: str) -> int:
     for notice in notices:
         notice.text = DELETED
         session.add(notice)
-    return len(asked) + len(notices)
+    # a legal-aid application keeps its kind and status (the adviser may still be working on it)
+    applications = session.exec(select(AidApplication).where(AidApplication.asker_id == person_id)).all()
+    for application in applications:
+        application.matter = DELETED
+        session.add(application)
+    clear_flag(session, f"aid:{person_id}")  # an interview under way holds their answers
+    return len(asked) + len(notices) + len(applications)
 
 
 def _rewrite_sent(session: Session, row: OutboxItem, text: str) -> None:

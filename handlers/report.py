@@ -15,6 +15,7 @@ from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
 from bot.permissions import STAFF
+from storage.consultation_stats import RoleFigures
 from storage.stats import Stats, compute
 from storage.visits import Coverage
 
@@ -126,6 +127,13 @@ def chat_summary(stats: Stats, title: str, visits: list[Coverage] | None = None)
     return "\n".join(lines)
 
 
+def legal_rows(legal: list[RoleFigures]) -> list[tuple[str, int, int, int, int, str]]:
+    """(role, received, answered, open, urgent, mean time to answer) per 三官一律 role."""
+    from domain.legal_roles import role_label
+
+    return [(role_label(f.role), f.received, f.answered, f.open, f.urgent, hours(f.mean_hours)) for f in legal]
+
+
 def render_markdown(stats: Stats, community: str, month: str, out: TextIO, visits: list[Coverage] | None = None) -> None:
     year, mon = month.split("-")
     out.write(f"# {community} {year}年{int(mon)}月 诉求办理情况\n\n")
@@ -165,6 +173,22 @@ def render_csv(stats: Stats, out: TextIO, visits: list[Coverage] | None = None) 
         writer.writerow(["小急难", number, f"{place} {cat}", f"{status}；{reporters}人反映；{reasons}；{day}受理"])
     for stairwell, visited, rate in visit_rows(visits or []):
         writer.writerow(["走访覆盖率", stairwell, rate, visited])
+
+
+def render_legal_markdown(legal: list[RoleFigures], out: TextIO) -> None:
+    """The report's 三官一律 section: consultations per role (figures only, no resident's words)."""
+    out.write("\n## 法律咨询（三官一律）\n\n")
+    if legal:
+        out.write("| 角色 | 收到 | 已答复 | 待答复 | 紧急 | 平均答复用时 |\n|---|---|---|---|---|---|\n")
+        out.writelines("| " + " | ".join(str(v) for v in row) + " |\n" for row in legal_rows(legal))
+    else:
+        out.write("本月没有法律咨询。\n")
+
+
+def render_legal_csv(legal: list[RoleFigures], out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    for role, received, answered, waiting, urgent, mean in legal_rows(legal):
+        writer.writerow(["法律咨询", role, received, f"已答复{answered}；待答复{waiting}；紧急{urgent}；平均答复{mean}"])
 
 
 # ---- the CLI entry and the chat command ------------------------------------------------

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
-from handlers import legal, notices, petitions, ratings
+from handlers import bianmin, legal, legal_aid, notices, petitions, ratings
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -19,6 +19,12 @@ MIN_MENTION_PETITION_CHARS = 6
 
 def _auto_tickets(room: Room | None) -> bool:
     return room is not None and room.kind == "stairwell" and room.auto_tickets
+
+
+@route_step("aid_intake", 5, lambda p: p.room is None)
+async def _aid_intake(ctx: Context, text: str, route: Route) -> Decision | None:
+    # a private answer to the legal-aid interview (before ratings: its answers are numbers too)
+    return await legal_aid.on_private_reply(ctx, text)
 
 
 @route_step("rating", 10, lambda p: ratings.parse_rating(p.text) is not None)
@@ -42,6 +48,15 @@ async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
 )
 async def _notice_question(ctx: Context, text: str, route: Route) -> Decision | None:
     return ("notice_question", None) if notices.try_notice_question(ctx, text, route) else None
+
+
+@route_step(
+    "legal_aid", 35,
+    # 请不起律师 / 法律援助怎么申请: the conditions privately; danger under way goes to `legal` (110)
+    lambda p: p.route.label != "notice" and not p.route.urgent and legal_aid.asks_about_aid(p.text),
+)
+async def _legal_aid(ctx: Context, text: str, route: Route) -> Decision | None:
+    return await legal_aid.on_aid_question(ctx)
 
 
 @route_step(
@@ -73,6 +88,16 @@ async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
     # "还没人管吗？都一个礼拜了": a chase of the sender's open ticket, else nothing
     joined = await petitions.on_followup(ctx, text)
     return ("petition", joined) if joined else None
+
+
+@route_step(
+    "bianmin", 55,
+    # an everyday question the router left as chatter (物业电话是多少); petitions never get here
+    lambda p: p.route.label == "other" and not p.route.urgent and notices.asks_a_question(p.text)
+    and (p.room is None or p.room.kind != "staff"),
+)
+async def _bianmin(ctx: Context, text: str, route: Route) -> Decision | None:
+    return await bianmin.on_question(ctx, text) if ctx.services.config.bianmin.enabled else None
 
 
 @route_step("asked", 60, lambda p: p.route.label == "other" and (p.mentions_bot or p.room is None))

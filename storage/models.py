@@ -207,6 +207,9 @@ class Consultation(SQLModel, table=True):
     urgent: bool = False
     text: str = Field(sa_column=Column(Text, nullable=False))  # masked
     faq_id: str | None = None
+    # Who follows it (三官一律): lawyer | judge | police | prosecutor, the legal adviser when the
+    # routed role has nobody in the grid; /转交 changes it.
+    role: str = Field(default="lawyer", sa_column_kwargs={"server_default": "lawyer"}, index=True)
     status: str = Field(default="待答复", index=True)  # 待答复 | 已答复
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_by: str | None = None
@@ -525,3 +528,32 @@ class CheckOn(SQLModel, table=True):
     contacted_by: str | None = None
     contacted_at: datetime | None = _ts(nullable=True)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # masked
+class BianminEntry(SQLModel, table=True):
+    """An everyday question (便民) staff added with /便民 添加; the content file holds the rest."""
+
+    __tablename__ = "bianmin_entries"
+    id: int | None = Field(default=None, primary_key=True)  # the number /便民 删除 takes
+    scope: str = Field(default="*", index=True)  # the grid it was added for ("*": everywhere)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(sa_column=Column(Text, nullable=False))  # masked like any staff text
+    keywords: str = ""  # space-separated content words of the question, for the FAQ matcher
+    author_id: str
+    created_at: datetime = _ts(nullable=False)
+
+
+class AidApplication(SQLModel, table=True):
+    """A legal-aid application (法律援助) taken in a private chat, shown as A<id>."""
+
+    __tablename__ = "aid_applications"
+    id: int | None = Field(default=None, primary_key=True)
+    asker_id: str = Field(index=True)
+    grid: str | None = Field(default=None, index=True)  # the adviser's scope (where it was asked)
+    matter: str = Field(sa_column=Column(Text, nullable=False))  # masked
+    matter_kind: str = "其他"  # an item of 《法律援助法》第三十一条, or 其他
+    income: str = ""  # the income answer's key (content file)
+    documents: str = ""  # space-separated keys of the documents the resident has
+    status: str = Field(default="待受理", index=True)  # 待受理 | 已受理 | 补材料 | 已办结 | 不予受理
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # the adviser's last word
+    adviser_id: str | None = None
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)

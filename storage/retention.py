@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from storage.models import Consultation, Message, Notice, OutboxItem, Ticket, TicketEvent
+from storage.models import AidApplication, Consultation, Message, Notice, OutboxItem, Ticket, TicketEvent
 from storage.state import get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
 
@@ -69,6 +69,12 @@ def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
             .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复",
                    col(Consultation.text) != PURGED)
             .values(text=PURGED, answer=PURGED)
+        )
+        statements.append(  # a finished legal-aid application keeps its kind and status
+            update(AidApplication)
+            .where(col(AidApplication.updated_at) < cutoff, col(AidApplication.status).in_(["已办结", "不予受理"]),
+                   col(AidApplication.matter) != PURGED)
+            .values(matter=PURGED)
         )
     return statements
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.faq import TOPICS, FaqEntry, FaqMatcher, load_faq
+from nlp.faq import TOPICS, FaqMatcher, load_faq
+from nlp.faq import LegalFaqEntry as FaqEntry
 from schedules.content_library import (
     CaseItem,
     PushItem,
@@ -138,7 +139,7 @@ def test_matcher_vague_gets_nothing(matcher: FaqMatcher, text: str) -> None:
 
 
 def _entry(id_: str, keywords: tuple[str, ...]) -> FaqEntry:
-    return FaqEntry(id_, "其他法律", keywords, "问？", "答。", "《某法》")
+    return FaqEntry(id=id_, topic="其他法律", keywords=keywords, question="问？", answer="答。", law="《某法》")
 
 
 def test_matcher_needs_two_distinct_hits() -> None:

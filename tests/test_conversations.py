@@ -147,11 +147,12 @@ def _check(where: str, chat, step: dict[str, Any], sent: list[Outgoing], handled
 
 # Every conversation runs on SQLite; when PostgreSQL is configured (CI), every fourth one runs there
 # too: conversations check behaviour, and the storage tests already cover both databases in full.
+# A conversation marked `postgres: true` (one that writes tables of its own) always runs on both.
 PG_EVERY = 4
 CASES = [
     pytest.param(conv, db, id=f"{name}" + ("" if db == "sqlite" else " [postgres]"))
     for number, (name, conv) in enumerate(CONVERSATIONS)
-    for db in (["sqlite", "postgres"] if PG_URL and number % PG_EVERY == 0 else ["sqlite"])
+    for db in (["sqlite", "postgres"] if PG_URL and (number % PG_EVERY == 0 or conv.get("postgres")) else ["sqlite"])
 ]
 
 
