@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from storage.models import Consultation, Message, Notice, OutboxItem, Ticket, TicketEvent
+from storage.models import Consultation, CouncilTopic, Message, Notice, OutboxItem, Ticket, TicketEvent
 from storage.state import get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
 
@@ -69,6 +69,11 @@ def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
             .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复",
                    col(Consultation.text) != PURGED)
             .values(text=PURGED, answer=PURGED)
+        )
+        statements.append(  # residents' council topics once settled (the agenda item keeps its own title)
+            update(CouncilTopic)
+            .where(col(CouncilTopic.created_at) < cutoff, CouncilTopic.status != "待定", col(CouncilTopic.text) != PURGED)
+            .values(text=PURGED)
         )
     return statements
 
