@@ -149,7 +149,8 @@ async def _open(ctx: Context, args: str, *, kind: str, usage: str, letters: bool
         return
     rooms, content, error = resolve_targets(ctx, args)
     if error:
-        ctx.reply(f"{error.split('。')[0]}。用法：{usage}", mention=False)
+        said = error.split("。")[0].replace("通知内容", "内容").replace("发通知", "发起")  # /通知's wording
+        ctx.reply(f"{said}。用法：{usage}", mention=False)
         return
     try:
         title, choices, closes = (parse_quick if letters else parse_election)(content, ctx.now)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from storage.models import AidApplication, Consultation, Message, Notice, OutboxItem, Ticket, TicketEvent
+from storage.models import AidApplication, Consultation, CouncilTopic, Message, Notice, OutboxItem, Ticket, TicketEvent
 from storage.state import get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
 
@@ -75,6 +75,11 @@ def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
             .where(col(AidApplication.updated_at) < cutoff, col(AidApplication.status).in_(["已办结", "不予受理"]),
                    col(AidApplication.matter) != PURGED)
             .values(matter=PURGED)
+        )
+        statements.append(  # residents' council topics once settled (the agenda item keeps its own title)
+            update(CouncilTopic)
+            .where(col(CouncilTopic.created_at) < cutoff, CouncilTopic.status != "待定", col(CouncilTopic.text) != PURGED)
+            .values(text=PURGED)
         )
     return statements
 
