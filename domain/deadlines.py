@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.clock import SHANGHAI
+from common.tz import SHANGHAI
 from bot.config import TicketConfig
 from schedules.timing import is_workday  # the tables plus config.yaml's holidays: overrides
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from bot.permissions import ANY_STAFF, TRIO
-from bot.privacy import mask
+from common.privacy import mask
 from bot.services import Services
 from storage import directory
 from storage import notices as queries

@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.clock import SHANGHAI
+from common.numerals import FULLWIDTH_DIGITS, cn_number
+from common.tz import SHANGHAI
 
 WEEKDAY_NAMES = "一二三四五六日"
-_CN = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 NUM = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：／－", "0123456789:/-")
+_FULLWIDTH = str.maketrans(FULLWIDTH_DIGITS + "：／－", "0123456789:/-")
 TIMED_EXAMPLE = "/定时 明天 9点 本楼 内容（或 12月1日 上午9点、下周一 9:00、2026-12-01 09:00）"
 
 
@@ -51,19 +51,6 @@ class Duration:
 
     def label(self) -> str:
         return f"{self.amount}{'个工作日' if self.unit == '工作日' else self.unit}"
-
-
-def cn_number(text: str) -> int:
-    """'9', '09', '九', '十', '十二', '二十三', '两' -> int (0..99)."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
-    value = 0
-    for ch in text:
-        value = value * 10 + _CN[ch]
-    return value
 
 
 # ---- the date part --------------------------------------------------------------------------

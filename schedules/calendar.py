@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from apscheduler.triggers.cron import CronTrigger
 from lunardate import LunarDate
 
-from bot.clock import SHANGHAI
+from common.tz import SHANGHAI
 from bot.config import Campaign, ScheduleConfig
 from schedules.timing import allowed_time
 

@@ -35,9 +35,9 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import SHANGHAI
+from common.tz import SHANGHAI
 from bot.config import DEFAULT_ACCOUNT, AppConfig, Cron
-from bot.privacy import mask
+from common.privacy import mask
 from schedules.calendar import cron_trigger, lunar_runs
 from storage.cluster import Presence
 

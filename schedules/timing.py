@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 
-from bot.clock import SHANGHAI
+from common.tz import SHANGHAI
 from bot.config import Holidays, QuietHours
 
 log = logging.getLogger(__name__)
