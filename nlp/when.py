@@ -64,7 +64,8 @@ _WEEKDAY = re.compile(r"(下下|下个|下|本|这个|这)?\s*(?:周|星期|礼�
 _RELATIVE_RE = re.compile("|".join(sorted(list(_RELATIVE) + list(_SHORT), key=len, reverse=True)))
 
 
-def _weekday_index(ch: str) -> int:
+def weekday_index(ch: str) -> int:
+    """一..六, 日/天 or 1..7 -> 0 (Monday) .. 6 (Sunday)."""
     return int(ch) - 1 if ch.isdigit() else (6 if ch == "天" else WEEKDAY_NAMES.index(ch))
 
 
@@ -89,7 +90,7 @@ def _date_part(text: str, today: date) -> tuple[date | None, str | None, bool, s
         if m := pattern.match(text):
             return _next_month_day(today, cn_number(m.group(1)), cn_number(m.group(2))), None, False, text[m.end():]
     if m := _WEEKDAY.match(text):
-        return _weekday(today, m.group(1) or "", _weekday_index(m.group(2))), None, True, text[m.end():]
+        return _weekday(today, m.group(1) or "", weekday_index(m.group(2))), None, True, text[m.end():]
     if m := _DAY_ONLY.match(text):
         day = cn_number(m.group(1))
         month, year = today.month, today.year

@@ -79,3 +79,33 @@ def test_the_checker_sees_imports_in_functions_and_reports_them(tmp_path: Path, 
     assert violations("storage") == ["storage/bad.py:4 imports bot.config"]
     assert violations("bot") == ["bot/bad.py:1 imports wechaty"]
 
+
+
+def test_transport_capabilities_are_declared_with_defaults() -> None:
+    """The core reads optional capabilities as attributes (no getattr probing): the Transport
+    protocol declares each one, TransportBase defaults it, and every transport extends TransportBase."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import bot.staff
+    import bot.transports
+    from bot.transports.base import Transport, TransportBase
+
+    declared = set(Transport.__annotations__) - {"name"}
+    assert {"idempotent_sends", "stable_ids", "connects_later", "bound_port"} <= declared
+    assert all(hasattr(TransportBase, capability) for capability in declared)
+    assert TransportBase.idempotent_sends is False  # unknown delivery: never resend after a crash
+
+    found = []
+    for package in (bot.transports, bot.staff):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            try:
+                module = importlib.import_module(info.name)
+            except ImportError:  # the [wechaty] extra is optional
+                continue
+            for _, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ == module.__name__ and cls is not Transport and hasattr(cls, "send") and hasattr(cls, "start"):
+                    found.append(cls)
+    assert len(found) >= 4 and all(issubclass(cls, TransportBase) for cls in found), found
+    assert all(isinstance(cls.idempotent_sends, bool) for cls in found)
