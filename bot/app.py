@@ -15,6 +15,7 @@ from bot.outbox import OutboxWorker
 from bot.services import Services
 from bot.transports.base import Transport
 from bot.webapi import StorageViews
+from domain.seeding import seed_from_config
 from schedules import runtime
 from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
 from schedules.timing import use_holidays
@@ -54,7 +55,7 @@ class Stairwell:
         with startup_lock(self.engine):  # two processes starting at once: one migrates and seeds first
             init_schema(self.engine)
             with Session(self.engine) as session:
-                directory.seed_from_config(session, config)
+                seed_from_config(session, config)
                 if config.ledger.demo:  # the demo community's households, into an empty ledger only
                     ledger.seed_demo(session, self.clock.now(), self.clock.local().date())
                 session.commit()

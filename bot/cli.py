@@ -51,6 +51,16 @@ def _config_or_exit(path: str | None):
     return config
 
 
+def _content_or_exit() -> dict[str, int]:
+    """The 普法 content files checked like config: a bad entry stops the start with one line."""
+    from schedules.content_library import ContentError, check_content
+
+    try:
+        return check_content()
+    except ContentError as exc:
+        raise _fail(f"内容错误 / content error in {exc.path}: " + "; ".join(exc.problems)) from None
+
+
 def _open_database_or_exit(url: str) -> None:
     """Create or upgrade the schema and check the database can be written, before anything starts."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -75,6 +85,7 @@ def _open_database_or_exit(url: str) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config_or_exit(args.path)
+    content = _content_or_exit()
     print(f"配置有效：{args.path or 'config.yaml'}")
     print(f"  社区 {config.community.name}，网格 {len(config.community.grids)} 个")
     for room in config.rooms:
@@ -82,6 +93,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     staff = [p for p in config.people if p.roles]
     print(f"  人员 {len(config.people)} 人，其中工作人员 {len(staff)} 人")
     print(f"  数据库 {config.storage.resolved_url().split('@')[-1]}")
+    print(f"  普法内容 {content['weekly']} 条，以案释法 {content['cases']} 条")
     return 0
 
 
@@ -91,6 +103,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from bot.transports.registry import UnknownTransport, build_transport
 
     config = _config_or_exit(args.config)
+    _content_or_exit()
     _open_database_or_exit(config.storage.resolved_url())
     options = {"port": args.port} if args.port is not None else {}
     try:

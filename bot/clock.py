@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from common.tz import SHANGHAI
+
+__all__ = ["SHANGHAI", "Clock", "FrozenClock"]
 
 
 class Clock:

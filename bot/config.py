@@ -207,10 +207,10 @@ class Cron(Strict):
     @model_validator(mode="after")
     def valid_for_apscheduler(self) -> "Cron":
         """A bad field ("4th mon" misspelt, day 32) is caught by check-config, not when the job is built."""
-        from apscheduler.triggers.cron import CronTrigger
+        from schedules.triggers import cron  # the jobs' own builder
 
         try:
-            CronTrigger(timezone="Asia/Shanghai", **self.fields())
+            cron(**self.fields())
         except ValueError as exc:
             raise ValueError(f"invalid cron field: {exc}") from None
         return self
@@ -474,7 +474,8 @@ def _yaml_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _describe(error: dict) -> str:
+def describe_error(error: dict) -> str:
+    """One line for a pydantic error: its YAML path and what is wrong there."""
     loc = _yaml_path(tuple(error["loc"]))
     if error["type"] == "extra_forbidden":
         return f"{loc}: unknown key"
@@ -489,11 +490,11 @@ def parse_config(data: object, path: Path) -> AppConfig:
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(path, [_describe(e) for e in exc.errors()]) from None
+        raise ConfigError(path, [describe_error(e) for e in exc.errors()]) from None
 
 
-def load_config(path: str | Path | None = None) -> AppConfig:
-    path = Path(path) if path else DEFAULT_CONFIG_PATH
+def read_yaml(path: Path) -> object:
+    """A YAML file's data (libyaml's C loader); ConfigError, naming the file, when it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -502,9 +503,13 @@ def load_config(path: str | Path | None = None) -> AppConfig:
         where = f"byte 0x{exc.object[exc.start]:02x} at position {exc.start}"
         raise ConfigError(path, [f"not UTF-8 text ({where}); save the file as UTF-8"]) from None
     try:
-        data = yaml.load(text, Loader=_SAFE_LOADER)
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(path, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]) from None
-    return parse_config(data, path)
+
+
+def load_config(path: str | Path | None = None) -> AppConfig:
+    path = Path(path) if path else DEFAULT_CONFIG_PATH
+    return parse_config(read_yaml(path), path)

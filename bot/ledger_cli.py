@@ -63,7 +63,7 @@ def import_command(path: Path, config: AppConfig, database_url: str, *, dry_run:
     from sqlmodel import Session
 
     from domain.ledger_sheet import label, read_sheet
-    from storage import ledger_io
+    from domain import ledger_io
     from storage.db import create_db_engine, writer
 
     engine = create_db_engine(database_url)
@@ -102,7 +102,8 @@ def export_command(path: Path, config: AppConfig, database_url: str, *, by: str,
     from sqlmodel import Session
 
     from domain.ledger_sheet import write_sheet
-    from storage import ledger, ledger_io
+    from domain import ledger_io
+    from storage import ledger
     from storage.db import create_db_engine, writer
     from storage.models import LedgerAudit
 

@@ -28,6 +28,7 @@ from bot.clock import Clock
 from bot.config import OutboxConfig
 from bot.events import Outgoing
 from bot.transports.base import Transport, TransportError
+from common.tasks import cancel_and_wait
 from storage import outbox as queries
 from storage import directory
 from storage.cluster import INSTANCE, Presence
@@ -130,7 +131,7 @@ class OutboxWorker:
             for item in items:
                 if item.claimed_by in alive:
                     continue  # another process of this account is sending it right now
-                if getattr(self.transport, "idempotent_sends", False):
+                if self.transport.idempotent_sends:  # declared by every Transport (TransportBase: False)
                     item.status = "queued"
                     log.warning("outbox %s was in flight at a crash; resending (transport dedups)", item.id)
                 else:
@@ -161,11 +162,7 @@ class OutboxWorker:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), grace)
             except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
-                self._task.cancel()
-                try:
-                    await self._task
-                except (asyncio.CancelledError, Exception):
-                    pass
+                await cancel_and_wait(self._task)
             self._task = None
 
     def wake(self) -> None:

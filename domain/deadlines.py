@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.clock import SHANGHAI
 from bot.config import TicketConfig
+from common.tz import SHANGHAI
 from schedules.timing import is_workday  # the tables plus config.yaml's holidays: overrides
 
 

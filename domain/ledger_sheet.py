@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 
-from domain.flats import parse_flat, parse_stairwell, stairwell_name, stairwell_parts
+from common.flats import parse_flat, parse_stairwell, stairwell_name, stairwell_parts
 from storage.ledger import RENTED, mask_phone, tag_named
 from storage.models import LEDGER_TAGS
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from bot.permissions import ANY_STAFF, TRIO
-from bot.privacy import mask
 from bot.services import Services
+from common.privacy import mask
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room

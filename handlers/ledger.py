@@ -17,7 +17,7 @@ from datetime import date
 
 from bot.commands import command
 from bot.context import Context
-from domain.flats import FlatRef, parse_flat
+from common.flats import FlatRef, parse_flat
 from storage import ledger
 from storage.models import LEDGER_TAGS, Household
 

@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
 from bot.context import Context
+from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_due
 from nlp.router import default_router
@@ -57,21 +58,11 @@ def emergency_active(ctx: Context) -> bool:
 # Where in the building a report is: a flat (402, 3-302, 502室), a floor (3楼, 五楼, 5层), a unit, a
 # building, a numbered thing (1号电梯). Two reports naming different ones are different problems.
 HOTLINES = frozenset({"110", "119", "120", "122"})  # "已经打了110" names no flat
-_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十")}
 _FLAT = re.compile(r"(?<![\d.:：/年月-])(?:\d{1,2}\s*[-－]\s*)?(\d{1,2})(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%])")
 _FLOOR = re.compile(r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?!梯|道|房|主|长|号)")
 _UNIT = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*单元")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:号楼|幢|栋)")
 _NUMBERED = re.compile(r"(\d{1,2})\s*号(?!楼|\d)")
-
-
-def _number(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    if len(text) == 1:
-        return _CN_DIGITS.get(text, 0)
-    tens, _, ones = text.partition("十")  # 十二, 二十, 二十三
-    return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
 
 
 def places(text: str) -> dict[str, int]:
@@ -83,11 +74,11 @@ def places(text: str) -> dict[str, int]:
         found["floor"] = int(flat.group(1))
     floor = _FLOOR.search(text)
     if floor and "floor" not in found:
-        found["floor"] = _number(floor.group(1))
+        found["floor"] = cn_number(floor.group(1))
     for key, pattern in (("unit", _UNIT), ("building", _BUILDING), ("no", _NUMBERED)):
         match = pattern.search(text)
         if match:
-            found[key] = _number(match.group(1))
+            found[key] = cn_number(match.group(1))
     return found
 
 

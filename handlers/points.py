@@ -15,7 +15,7 @@ from bot.config import RewardItem
 from bot.context import Context
 from bot.permissions import STAFF, TRIO
 from domain.points import hours_label, ranking_lines
-from handlers.people import resolve_person
+from domain.people import resolve_person
 from handlers.report import named_month
 from nlp.when import VOLUNTEER_DAY_EXAMPLE, WhenError, parse_past_day, parse_work_minutes
 from storage import directory, points

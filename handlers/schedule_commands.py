@@ -13,13 +13,12 @@ from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
 from handlers.notices import CONFIRMERS, NOTICE_ROLES, ask_confirmation, covered_rooms, resolve_targets
-from nlp.when import WEEKDAY_NAMES, WhenError, parse_time_of_day, parse_when
+from nlp.when import WEEKDAY_NAMES, WhenError, parse_time_of_day, parse_when, weekday_index
 from schedules.scheduler import add_timed_trigger, remove_timed_trigger, short
 from schedules.timing import in_quiet_hours
 from storage import directory, timed
 from storage.models import Room, TimedNotice
 
-WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 WEEKLY = re.compile(r"^\s*(?:周|星期|礼拜)?([一二三四五六日天])\s*(.*)$", re.S)
 SCOPES = ("本楼", "本群", "网格", "全部")
 TIMED_USAGE = "/定时 明天 9点 [本楼|网格|全部|群名] 内容"
@@ -104,7 +103,7 @@ async def weekly_command(ctx: Context, args: str) -> None:
     if not rest:
         ctx.reply("请写上通知内容，例如：/每周 一 9:00 本楼 内容", mention=False)
         return
-    day = WEEKDAYS[match.group(1)]
+    day = weekday_index(match.group(1))
     spec = timed.weekly_spec(day, clock)
     _schedule(ctx, rest, timed.next_weekly(spec, ctx.now), spec, f"每周{WEEKDAY_NAMES[day]} {clock:%H:%M}")
 

@@ -17,7 +17,7 @@ from bot.context import Context
 from bot.permissions import STAFF, caller_from_grants
 from bot.privacy import mask, mask_flats
 from domain.deadlines import add_working_days, format_due
-from handlers.people import resolve_person
+from domain.people import resolve_person
 from handlers.privacy_commands import reachable
 from nlp.when import WhenError, parse_duration
 from storage import directory, tickets

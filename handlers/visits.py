@@ -1,5 +1,5 @@
 """/走访 (monthly visits) and /已联系 (the 战时 check-on lists), kept by each stairwell's trio and
-its grid worker in chat. Flats are written as people write them (domain.flats): 502, 502室,
+its grid worker in chat. Flats are written as people write them (common.flats): 502, 502室,
 3-1-502, 3幢1单元502, 502、503, and whole floors: 5楼全部, 五楼都. Which stairwell: the one
 named, else the group's own, else the caller's only one (storage.ledger.resolve_flat). Every answer
 is private: the lists hold health and family details."""
@@ -13,7 +13,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.privacy import mask
 from domain import checkon
-from domain.flats import FlatRef, parse_flat, stairwell_parts
+from common.flats import FlatRef, parse_flat, stairwell_parts
 from domain.visits import month_label, progress_text, stairwell_month
 from nlp.when import cn_number
 from storage import ledger
@@ -55,7 +55,7 @@ def parse_target(text: str) -> Target | None:
         return Target(floor=cn_number(floor.group(2).replace("两", "二")), place=FlatRef("", building, unit),
                       note=_note(text[floor.end():]))
     flats = _FLATS.match(text)
-    # "3-1-502室": the door word is dropped first (domain.flats reads 3-1-502 without one)
+    # "3-1-502室": the door word is dropped first (common.flats reads 3-1-502 without one)
     refs = [parse_flat(_DOOR.sub("", part)) for part in _SEP.split(flats.group(0).strip())] if flats else []
     if not refs or any(r is None for r in refs):
         return None

@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.clock import SHANGHAI
+from common.numerals import FULLWIDTH_DIGITS, cn_number
+from common.tz import SHANGHAI
 
 WEEKDAY_NAMES = "一二三四五六日"
-_CN = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 NUM = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：／－", "0123456789:/-")
+_FULLWIDTH = str.maketrans(FULLWIDTH_DIGITS + "：／－", "0123456789:/-")
 TIMED_EXAMPLE = "/定时 明天 9点 本楼 内容（或 12月1日 上午9点、下周一 9:00、2026-12-01 09:00）"
 
 
@@ -53,19 +53,6 @@ class Duration:
         return f"{self.amount}{'个工作日' if self.unit == '工作日' else self.unit}"
 
 
-def cn_number(text: str) -> int:
-    """'9', '09', '九', '十', '十二', '二十三', '两' -> int (0..99)."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
-    value = 0
-    for ch in text:
-        value = value * 10 + _CN[ch]
-    return value
-
-
 # ---- the date part --------------------------------------------------------------------------
 _RELATIVE = {"今天": 0, "今日": 0, "今儿": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2, "大后天": 3}
 _SHORT = {"今早": (0, "早上"), "今晚": (0, "晚上"), "明早": (1, "早上"), "明晚": (1, "晚上"), "后晚": (2, "晚上")}
@@ -77,7 +64,8 @@ _WEEKDAY = re.compile(r"(下下|下个|下|本|这个|这)?\s*(?:周|星期|礼�
 _RELATIVE_RE = re.compile("|".join(sorted(list(_RELATIVE) + list(_SHORT), key=len, reverse=True)))
 
 
-def _weekday_index(ch: str) -> int:
+def weekday_index(ch: str) -> int:
+    """一..六, 日/天 or 1..7 -> 0 (Monday) .. 6 (Sunday)."""
     return int(ch) - 1 if ch.isdigit() else (6 if ch == "天" else WEEKDAY_NAMES.index(ch))
 
 
@@ -102,7 +90,7 @@ def _date_part(text: str, today: date) -> tuple[date | None, str | None, bool, s
         if m := pattern.match(text):
             return _next_month_day(today, cn_number(m.group(1)), cn_number(m.group(2))), None, False, text[m.end():]
     if m := _WEEKDAY.match(text):
-        return _weekday(today, m.group(1) or "", _weekday_index(m.group(2))), None, True, text[m.end():]
+        return _weekday(today, m.group(1) or "", weekday_index(m.group(2))), None, True, text[m.end():]
     if m := _DAY_ONLY.match(text):
         day = cn_number(m.group(1))
         month, year = today.month, today.year
@@ -257,7 +245,7 @@ def parse_past_day(text: str, today: date) -> tuple[date | None, str]:
     elif (m := _MD_CN.match(source)) or (m := _MD_DASH.match(source)):
         day = _latest_month_day(today, cn_number(m.group(1)), cn_number(m.group(2)))
     elif m := _LAST_WEEKDAY.match(source):
-        index = _weekday_index(m.group(2))
+        index = weekday_index(m.group(2))
         if (m.group(1) or "").startswith("上"):
             day = today - timedelta(days=today.weekday() + 7 - index)
         else:  # 周六 alone: the latest one, today included

@@ -1,18 +1,14 @@
 """The campaign calendar: cron campaigns from config and lunar ones (重阳) computed per year."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
-from apscheduler.triggers.cron import CronTrigger
 from lunardate import LunarDate
 
-from bot.clock import SHANGHAI
 from bot.config import Campaign, ScheduleConfig
+from common.tz import SHANGHAI
 from schedules.timing import allowed_time
-
-
-def lunar_to_solar(year: int, month: int, day: int) -> date:
-    return LunarDate(year, month, day).to_solar_date()
+from schedules.triggers import cron
 
 
 def lunar_runs(campaign: Campaign, after: datetime, years: int = 2) -> list[datetime]:
@@ -21,17 +17,12 @@ def lunar_runs(campaign: Campaign, after: datetime, years: int = 2) -> list[date
     out = []
     year = after.astimezone(SHANGHAI).year
     while len(out) < years:
-        day = lunar_to_solar(year, campaign.lunar.month, campaign.lunar.day)
+        day = LunarDate(year, campaign.lunar.month, campaign.lunar.day).to_solar_date()
         when = datetime.combine(day, time(campaign.lunar.hour, campaign.lunar.minute), SHANGHAI)
         if when > after:
             out.append(when)
         year += 1
     return out
-
-
-def cron_trigger(campaign: Campaign) -> CronTrigger:
-    assert campaign.cron is not None
-    return CronTrigger(timezone=SHANGHAI, **campaign.cron.fields())
 
 
 def campaign_runs(config: ScheduleConfig, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
@@ -43,7 +34,8 @@ def campaign_runs(config: ScheduleConfig, start: datetime, end: datetime) -> lis
         if campaign.lunar is not None:
             fire_times = [t for t in lunar_runs(campaign, start, years=3) if t < end]
         else:
-            trigger = cron_trigger(campaign)
+            assert campaign.cron is not None  # config: exactly one of cron and lunar
+            trigger = cron(**campaign.cron.fields())
             fire_times, previous, now = [], None, start
             while True:
                 fire = trigger.get_next_fire_time(previous, now)

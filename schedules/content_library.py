@@ -1,16 +1,20 @@
 """普法 content library: weekly legal-knowledge posts and monthly case studies.
 
-Data lives in ``schedules/content/*.yaml``; this module loads and validates it and
-renders the exact text posted to a 法润民生 WeChat group.
+Data lives in ``schedules/content/*.yaml``, validated by the pydantic models below like
+config.yaml (unknown keys rejected; a bad entry is named by file, YAML path and id); this module
+also renders the exact text posted to a 法润民生 WeChat group. ``python -m bot check-config`` and
+the start check the files, so a bad edit stops the bot before a job would fail on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Annotated, TypeVar
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from bot.config import ConfigError, describe_error, read_yaml
 
 CONTENT_DIR = Path(__file__).with_name("content")
 DEFAULT_WEEKLY_PATH = CONTENT_DIR / "weekly_pushes.yaml"
@@ -25,99 +29,112 @@ CASE_TITLE_MAX = 30
 MESSAGE_MAX = 600
 
 
-@dataclass(frozen=True)
-class PushItem:
-    id: str
-    topic: str
-    title: str
-    text: str
-    law: str
+class ContentError(ConfigError):
+    """A content file that cannot be used; ``problems`` are one line each, naming the entry."""
 
 
-@dataclass(frozen=True)
-class CaseItem:
-    id: str
-    topic: str
-    title: str
-    case: str
-    lesson: str
-    law: str
+Text = Annotated[str, Field(min_length=1)]  # stripped first: blank is missing
 
 
-def _field(raw: dict[str, Any], key: str, item_id: str, lo: int = 1, hi: int | None = None) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"content item {item_id!r}: field {key!r} must be a non-empty string")
-    value = value.strip()
-    if len(value) < lo or (hi is not None and len(value) > hi):
-        raise ValueError(
-            f"content item {item_id!r}: {key!r} has {len(value)} chars (allowed {lo}–{hi})"
-        )
-    return value
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
+
+    id: Text
+    topic: Text
+    title: Text
+    law: Text
+
+    @field_validator("law")
+    @classmethod
+    def names_a_statute(cls, law: str) -> str:
+        if "《" not in law or "》" not in law:
+            raise ValueError("law must name a statute in 《》, e.g. 《中华人民共和国民法典》第一千一百二十七条")
+        return law
+
+    def rendered(self) -> str:
+        """The group message (each kind of entry has its own format)."""
+        return ""
+
+    @model_validator(mode="after")
+    def fits_one_message(self) -> "_Entry":
+        size = len(self.rendered())
+        if size > MESSAGE_MAX:
+            raise ValueError(f"rendered message too long ({size} chars, at most {MESSAGE_MAX})")
+        return self
 
 
-def _law(raw: dict[str, Any], item_id: str) -> str:
-    law = _field(raw, "law", item_id)
-    if "《" not in law or "》" not in law:
-        raise ValueError(f"content item {item_id!r}: law must name a statute in 《》")
-    return law
+class PushItem(_Entry):
+    """A weekly 普法 post."""
+
+    title: Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
+    text: Annotated[str, Field(min_length=TEXT_MIN, max_length=TEXT_MAX)]
+
+    def rendered(self) -> str:
+        return render_push(self)
 
 
-def _load_list(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Read a YAML list of mappings; return (id, mapping) pairs, ids checked unique."""
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+class CaseItem(_Entry):
+    """A monthly 以案释法 case study."""
+
+    title: Annotated[str, Field(min_length=1, max_length=CASE_TITLE_MAX)]
+    case: Annotated[str, Field(min_length=CASE_MIN, max_length=CASE_MAX)]
+    lesson: Annotated[str, Field(min_length=LESSON_MIN, max_length=LESSON_MAX)]
+
+    def rendered(self) -> str:
+        return render_case(self)
+
+
+Entry = TypeVar("Entry", bound=_Entry)
+
+
+def _entry_name(data: list, loc: tuple) -> str:
+    """" (entry 'wk-x')" for an error inside a list entry that has an id, else ""."""
+    raw = data[loc[0]] if loc and isinstance(loc[0], int) and loc[0] < len(data) else None
+    entry_id = raw.get("id") if isinstance(raw, dict) else None
+    return f" (entry {entry_id.strip()!r})" if isinstance(entry_id, str) and entry_id.strip() else ""
+
+
+@functools.cache
+def _adapter(model: type[_Entry]) -> TypeAdapter:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]  (built once per kind of entry)
+
+
+def load_entries(path: Path, model: type[Entry]) -> list[Entry]:
+    """A content file's entries; ContentError naming the file, each bad entry's YAML path and id."""
+    try:
+        data = read_yaml(path)
+    except ConfigError as exc:
+        raise ContentError(exc.path, exc.problems) from None
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a list of items")
-    out: list[tuple[str, dict[str, Any]]] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(data):
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: item #{i} is not a mapping")
-        item_id = raw.get("id")
-        if not isinstance(item_id, str) or not item_id.strip():
-            raise ValueError(f"{path}: item #{i} has no id")
-        item_id = item_id.strip()
-        if item_id in seen:
-            raise ValueError(f"content item {item_id!r}: duplicate id")
-        seen.add(item_id)
-        out.append((item_id, raw))
-    return out
+        raise ContentError(path, ["(top level): expected a list of entries"])
+    try:
+        entries = _adapter(model).validate_python(data)
+    except ValidationError as exc:
+        raise ContentError(path, [describe_error(e) + _entry_name(data, tuple(e["loc"])) for e in exc.errors()]) from None
+    first: dict[str, int] = {}
+    problems = []
+    for index, entry in enumerate(entries):
+        if entry.id in first:
+            problems.append(f"[{index}].id: duplicate id {entry.id!r} (first at [{first[entry.id]}])")
+        first.setdefault(entry.id, index)
+    if problems:
+        raise ContentError(path, problems)
+    return entries
 
 
 def load_weekly(path: Path | None = None) -> list[PushItem]:
-    """Load weekly 普法 posts; raise ValueError naming the bad item."""
-    items: list[PushItem] = []
-    for item_id, raw in _load_list(Path(path) if path else DEFAULT_WEEKLY_PATH):
-        item = PushItem(
-            id=item_id,
-            topic=_field(raw, "topic", item_id),
-            title=_field(raw, "title", item_id, hi=TITLE_MAX),
-            text=_field(raw, "text", item_id, lo=TEXT_MIN, hi=TEXT_MAX),
-            law=_law(raw, item_id),
-        )
-        if len(render_push(item)) > MESSAGE_MAX:
-            raise ValueError(f"content item {item_id!r}: rendered message too long")
-        items.append(item)
-    return items
+    """Load weekly 普法 posts; ContentError naming the bad entry."""
+    return load_entries(Path(path) if path else DEFAULT_WEEKLY_PATH, PushItem)
 
 
 def load_cases(path: Path | None = None) -> list[CaseItem]:
-    """Load monthly 以案释法 cases; raise ValueError naming the bad item."""
-    items: list[CaseItem] = []
-    for item_id, raw in _load_list(Path(path) if path else DEFAULT_CASES_PATH):
-        item = CaseItem(
-            id=item_id,
-            topic=_field(raw, "topic", item_id),
-            title=_field(raw, "title", item_id, hi=CASE_TITLE_MAX),
-            case=_field(raw, "case", item_id, lo=CASE_MIN, hi=CASE_MAX),
-            lesson=_field(raw, "lesson", item_id, lo=LESSON_MIN, hi=LESSON_MAX),
-            law=_law(raw, item_id),
-        )
-        if len(render_case(item)) > MESSAGE_MAX:
-            raise ValueError(f"content item {item_id!r}: rendered message too long")
-        items.append(item)
-    return items
+    """Load monthly 以案释法 cases; ContentError naming the bad entry."""
+    return load_entries(Path(path) if path else DEFAULT_CASES_PATH, CaseItem)
+
+
+def check_content() -> dict[str, int]:
+    """Every content file validated (ContentError at the first bad one): entries per library."""
+    return {"weekly": len(load_weekly()), "cases": len(load_cases())}
 
 
 def render_push(item: PushItem) -> str:
@@ -140,6 +157,8 @@ __all__ = [
     "CaseItem",
     "load_weekly",
     "load_cases",
+    "check_content",
+    "ContentError",
     "render_push",
     "render_case",
     "DEFAULT_WEEKLY_PATH",

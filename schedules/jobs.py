@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot.clock import SHANGHAI
-from bot.privacy import mask
+from common.privacy import mask
+from common.tz import SHANGHAI
 from schedules import runtime
 from schedules.scheduler import TARGET_KINDS, short
 from schedules.timing import allowed_time

@@ -30,15 +30,16 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.clock import SHANGHAI
-from bot.config import DEFAULT_ACCOUNT, AppConfig, Cron
-from bot.privacy import mask
-from schedules.calendar import cron_trigger, lunar_runs
+from bot.config import DEFAULT_ACCOUNT, AppConfig
+from common.privacy import mask
+from common.tasks import cancel_and_wait
+from common.tz import SHANGHAI
+from schedules.calendar import lunar_runs
+from schedules.triggers import cron
 from storage.cluster import Presence
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,6 @@ def short(text: str, limit: int = 20) -> str:
     return line if len(line) <= limit else line[:limit] + "…"
 
 
-def _cron(cron: Cron) -> CronTrigger:
-    return CronTrigger(timezone=SHANGHAI, **cron.fields())
-
-
 def config_prefix(config: AppConfig) -> str:
     """The id prefix of this config file's jobs: its account's, so accounts never remove each other's."""
     account = config.bot.account
@@ -106,32 +103,32 @@ def _config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
     ]
     if config.visits.nudge_at is not None:  # 走访: the mid-month nudge (config visits)
         fixed.append(("visit_nudge", config.visits.nudge_at, "走访进度提醒"))
-    for func, cron, name in fixed:
-        if cron is not None:
-            specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, _cron(cron), {}, name))
+    for func, fixed_cron, name in fixed:
+        if fixed_cron is not None:
+            specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, cron(**fixed_cron.fields()), {}, name))
     specs.append(JobSpec(f"{CONFIG_PREFIX}overdue_check", JOBS + "overdue_check",
-                         CronTrigger(minute=f"*/{cfg.overdue_check_minutes}", timezone=SHANGHAI), {}, "超期工单催办"))
+                         cron(minute=f"*/{cfg.overdue_check_minutes}"), {}, "超期工单催办"))
     specs.append(JobSpec(f"{CONFIG_PREFIX}purge_old_texts", JOBS + "purge_old_texts",
-                         CronTrigger(hour=3, minute=15, timezone=SHANGHAI), {}, "过期内容清理"))
+                         cron(hour=3, minute=15), {}, "过期内容清理"))
     specs.append(JobSpec(f"{CONFIG_PREFIX}close_unrated", JOBS + "close_unrated",
-                         CronTrigger(minute=40, timezone=SHANGHAI), {}, "未评价工单关闭"))
+                         cron(minute=40), {}, "未评价工单关闭"))
     # A safety net under the per-notice triggers (e.g. one that could not be stored): it never
     # counts as missed, since what it looks for is durable and reported by timed_notices_due.
     specs.append(JobSpec(f"{CONFIG_PREFIX}timed_notices", JOBS + "timed_notices_due",
-                         CronTrigger(minute="*", timezone=SHANGHAI), {}, "定时通知检查",
+                         cron(minute="*"), {}, "定时通知检查",
                          (("misfire_grace_time", None),)))
     specs.append(JobSpec(f"{CONFIG_PREFIX}emergency_chase", JOBS + "emergency_chase",
-                         CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {}, "战时回执催收"))
+                         cron(minute=f"*/{cfg.emergency_check_minutes}"), {}, "战时回执催收"))
     # The monthly 晾晒 and 星级楼道 posts: the job looks daily in the month's first days and posts
     # once, on the first working day (after 国庆 that is the 8th).
     for func, on, name in (("monthly_points_ranking", config.points.monthly_ranking, "志愿服务晾晒"),
                            ("monthly_stars", config.stars.monthly_post, "星级楼道评比")):
         if on:
-            specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func, CronTrigger(
-                day="1-10", hour=config.points.post_hour, minute=15, timezone=SHANGHAI), {}, name))
+            specs.append(JobSpec(f"{CONFIG_PREFIX}{func}", JOBS + func,
+                                 cron(day="1-10", hour=config.points.post_hour, minute=15), {}, name))
     # 战时 check-on follow-ups: each has its own one-off job; this catches one lost in a crash.
     specs.append(JobSpec(f"{CONFIG_PREFIX}check_on_due", JOBS + "check_on_due",
-                         CronTrigger(minute=f"*/{cfg.emergency_check_minutes}", timezone=SHANGHAI), {},
+                         cron(minute=f"*/{cfg.emergency_check_minutes}"), {},
                          "战时重点人员核查", (("misfire_grace_time", None),)))
     for campaign in cfg.campaigns:
         if not campaign.enabled:
@@ -141,9 +138,9 @@ def _config_jobs(config: AppConfig, now: datetime) -> list[JobSpec]:
             for when in lunar_runs(campaign, now):
                 specs.append(JobSpec(f"{CONFIG_PREFIX}campaign:{campaign.id}:{when.year}", JOBS + "campaign",
                                      DateTrigger(when, timezone=SHANGHAI), kwargs, campaign.name))
-        else:
+        elif campaign.cron is not None:  # a campaign has one or the other (config checks)
             specs.append(JobSpec(f"{CONFIG_PREFIX}campaign:{campaign.id}", JOBS + "campaign",
-                                 cron_trigger(campaign), kwargs, campaign.name))
+                                 cron(**campaign.cron.fields()), kwargs, campaign.name))
     return specs
 
 
@@ -240,11 +237,7 @@ class Leadership:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await cancel_and_wait(self._task)
             self._task = None
         self.leading = False
 
@@ -254,7 +247,7 @@ def add_timed_trigger(scheduler: AsyncIOScheduler, notice_id: int, due: datetime
     if weekly:
         day, clock = weekly.split()
         hour, minute = clock.split(":")
-        trigger = CronTrigger(day_of_week=day, hour=int(hour), minute=int(minute), timezone=SHANGHAI)
+        trigger = cron(day_of_week=day, hour=int(hour), minute=int(minute))
     else:
         trigger = DateTrigger(due, timezone=SHANGHAI)
     scheduler.add_job(JOBS + "timed_notice", trigger, id=f"{TIMED_PREFIX}{notice_id}", name=f"定时通知 {notice_id}",

@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 
-from bot.clock import SHANGHAI
 from bot.config import Holidays, QuietHours
+from common.tz import SHANGHAI
 
 log = logging.getLogger(__name__)
 # config.yaml's holidays: (dates off, make-up working days), installed at start by use_holidays.
@@ -46,12 +46,18 @@ def calendar_warning(now: datetime) -> str | None:
             f"请升级 chinesecalendar，或在 config.yaml 的 holidays: 中写明{year}年的放假和调休日期。")
 
 
-def is_workday(day: date) -> bool:
-    """A working day: config's overrides first, then the official tables, then plain weekdays."""
+def _overridden(day: date) -> bool | None:
+    """config.yaml's word on ``day``: False for a day off, True for a make-up working day, else None."""
     if day in _overrides.days_off:
         return False
-    if day in _overrides.workdays:
-        return True
+    return True if day in _overrides.workdays else None
+
+
+def is_workday(day: date) -> bool:
+    """A working day: config's overrides first, then the official tables, then plain weekdays."""
+    override = _overridden(day)
+    if override is not None:
+        return override
     return bool(_from_tables(chinese_calendar.is_workday, day, day.weekday() < 5))
 
 
@@ -64,10 +70,9 @@ def in_quiet_hours(when: datetime, quiet: QuietHours) -> bool:
 
 def is_holiday(day: date) -> bool:
     """A statutory public holiday (not an ordinary weekend): config's overrides, then the tables."""
-    if day in _overrides.days_off:
-        return True
-    if day in _overrides.workdays:
-        return False
+    override = _overridden(day)
+    if override is not None:
+        return not override
     on_holiday, name = _from_tables(chinese_calendar.get_holiday_detail, day, (False, None))
     return bool(on_holiday and name)
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, or_, select
 
-from bot.clock import SHANGHAI
+from common.tz import SHANGHAI
 from storage.models import CouncilItem, CouncilTopic, Ticket, TicketEvent
 from storage.stats import hot_reasons
 from storage.tickets import OPEN_STATUSES

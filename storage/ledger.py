@@ -11,16 +11,22 @@ import re
 from pathlib import Path
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable
+from typing import Iterable, Protocol
 
 import yaml
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, or_, select
 
-from bot.permissions import Caller
-from bot.privacy import mask
-from domain.flats import FlatRef, stairwell_parts
+from common.privacy import mask
+from common.flats import FlatRef, stairwell_parts
 from storage.models import LEDGER_TAGS, Household, HouseholdMember, HouseholdTag, LedgerAudit, Room
+
+
+class Caller(Protocol):
+    """Who asks (bot.permissions.Caller): the one scope rule, without storage importing the bot."""
+
+    def covers(self, room: Room, roles: frozenset[str] | set[str]) -> bool: ...
+
 
 LEDGER_ROLES = frozenset({"leader", "officer", "support", "grid"})  # the trio and the grid worker
 RENTED = "出租房"

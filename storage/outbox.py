@@ -8,29 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from common.text import split_text
 from storage.models import OutboxItem
-
-
-def split_text(text: str, max_length: int) -> list[str]:
-    """Split at line breaks where possible, never mid-way through a short line."""
-    if len(text) <= max_length:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > max_length:  # a single over-long line: hard cut
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:max_length])
-            line = line[max_length:]
-        if len(current) + len(line) > max_length:
-            parts.append(current)
-            current = ""
-        current += line
-    if current:
-        parts.append(current)
-    return [p.rstrip("\n") for p in parts if p.strip()]
 
 
 QUOTE_CHARS = 300  # a resident's text quoted in a staff note: the note stays one outbox row

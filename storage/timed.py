@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.clock import SHANGHAI
+from common.tz import SHANGHAI
 from storage.models import TimedNotice
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -13,6 +13,7 @@ from nlp.faq import TOPICS, FaqMatcher, load_faq
 from nlp.faq import LegalFaqEntry as FaqEntry
 from schedules.content_library import (
     CaseItem,
+    ContentError,
     PushItem,
     load_cases,
     load_weekly,
@@ -199,9 +200,9 @@ def test_cases_counts_and_bounds(cases: list[CaseItem]) -> None:
 
 
 def test_render_formats() -> None:
-    p = PushItem("x", "民法典", "标题", "正文" * 50, "《中华人民共和国民法典》")
+    p = PushItem(id="x", topic="民法典", title="标题", text="正文" * 50, law="《中华人民共和国民法典》")
     assert render_push(p) == "【每周普法】标题\n" + "正文" * 50 + "\n（依据：《中华人民共和国民法典》）"
-    c = CaseItem("y", "借贷", "题", "案" * 80, "法" * 60, "《某法》第一条")
+    c = CaseItem(id="y", topic="借贷", title="题", case="案" * 80, lesson="法" * 60, law="《某法》第一条")
     assert render_case(c).splitlines() == [
         "【以案释法】题",
         "案例：" + "案" * 80,
@@ -268,13 +269,13 @@ def test_load_weekly_bad_item_names_id(tmp_path: Path) -> None:
     good = f"- id: wk-ok\n  topic: 民法典\n  title: 好标题\n  text: {text}\n  law: 《中华人民共和国民法典》\n"
     assert load_weekly(_write(tmp_path, good))[0].id == "wk-ok"
     too_short = good.replace("wk-ok", "wk-short").replace(text, "太短了")
-    with pytest.raises(ValueError, match="wk-short"):
+    with pytest.raises(ContentError, match="wk-short"):
         load_weekly(_write(tmp_path, good + too_short))
     long_title = good.replace("wk-ok", "wk-title").replace("好标题", "标" * 21)
-    with pytest.raises(ValueError, match="wk-title"):
+    with pytest.raises(ContentError, match="wk-title"):
         load_weekly(_write(tmp_path, long_title))
     no_law = good.replace("wk-ok", "wk-nolaw").replace("《中华人民共和国民法典》", "民法典")
-    with pytest.raises(ValueError, match="wk-nolaw"):
+    with pytest.raises(ContentError, match="wk-nolaw"):
         load_weekly(_write(tmp_path, no_law))
 
 
@@ -286,8 +287,75 @@ def test_load_cases_bad_item_names_id(tmp_path: Path) -> None:
     )
     assert load_cases(_write(tmp_path, good))[0].id == "case-ok"
     bad = good.replace("case-ok", "case-bad").replace(lesson, "法" * 151)
-    with pytest.raises(ValueError, match="case-bad"):
+    with pytest.raises(ContentError, match="case-bad"):
         load_cases(_write(tmp_path, good + bad))
     dup = good + good
-    with pytest.raises(ValueError, match="case-ok"):
+    with pytest.raises(ContentError, match="case-ok"):
         load_cases(_write(tmp_path, dup))
+
+
+# ---------------------------------------------------------------- content models, like config
+
+GOOD_PUSH = f"- id: wk-ok\n  topic: 民法典\n  title: 好标题\n  text: {'正' * 100}\n  law: 《中华人民共和国民法典》\n"
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (GOOD_PUSH.replace("wk-ok", "wk-bad").replace("正" * 100, "太短了"),
+         "[1].text: String should have at least 80 characters (entry 'wk-bad')"),
+        (GOOD_PUSH.replace("wk-ok", "wk-bad") + "  author: 某人\n", "[1].author: unknown key (entry 'wk-bad')"),
+        (GOOD_PUSH.replace("wk-ok", "wk-bad").replace("  topic: 民法典\n", ""),
+         "[1].topic: required key is missing (entry 'wk-bad')"),
+        (GOOD_PUSH.replace("wk-ok", "wk-bad").replace("topic: 民法典", "topic: 2021"),
+         "[1].topic: Input should be a valid string (entry 'wk-bad')"),
+        (GOOD_PUSH.replace("wk-ok", "wk-bad").replace("title: 好标题", "title: '   '"),
+         "[1].title: String should have at least 1 character (entry 'wk-bad')"),
+        (GOOD_PUSH.replace("《中华人民共和国民法典》", "民法典"), "[1].law: Value error, law must name a statute in 《》"),
+        (GOOD_PUSH, "[1].id: duplicate id 'wk-ok' (first at [0])"),
+        ("- just a line\n", "[1]: Input should be a valid dictionary"),
+    ],
+)
+def test_a_bad_content_entry_is_named_by_file_yaml_path_and_id(tmp_path: Path, bad: str, problem: str) -> None:
+    path = _write(tmp_path, GOOD_PUSH + bad, "weekly_pushes.yaml")
+    with pytest.raises(ContentError) as err:
+        load_weekly(path)
+    assert err.value.path == path
+    assert len(err.value.problems) == 1 and err.value.problems[0].startswith(problem), err.value.problems
+    assert str(err.value).startswith(f"{path}: [1]")
+
+
+def test_a_content_file_that_is_not_a_list_of_entries(tmp_path: Path) -> None:
+    with pytest.raises(ContentError, match=r"\(top level\): expected a list of entries"):
+        load_weekly(_write(tmp_path, "id: wk-ok\n"))
+    with pytest.raises(ContentError, match="line 2, column .*invalid YAML"):
+        load_weekly(_write(tmp_path, GOOD_PUSH.replace("  topic:", "topic:")))
+    with pytest.raises(ContentError, match="cannot read file"):
+        load_weekly(tmp_path / "missing.yaml")
+
+
+def test_entries_are_stripped_and_a_rendered_message_is_bounded(tmp_path: Path) -> None:
+    item = load_weekly(_write(tmp_path, GOOD_PUSH.replace("title: 好标题", "title: '  好标题  '")))[0]
+    assert item.title == "好标题"
+    long_law = GOOD_PUSH.replace("《中华人民共和国民法典》", "《中华人民共和国民法典》" + "第一条" * 200)
+    with pytest.raises(ContentError, match=r"\[0\]: Value error, rendered message too long .*\(entry 'wk-ok'\)"):
+        load_weekly(_write(tmp_path, long_law))
+
+
+def test_check_config_and_the_start_refuse_a_bad_content_file(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The CLI validates the content library like config: exit 2 with one line naming the file and entry."""
+    from bot.cli import main
+    from schedules import content_library
+
+    assert main(["check-config"]) == 0
+    assert "普法内容" in capsys.readouterr().out
+
+    bad = _write(tmp_path, GOOD_PUSH + GOOD_PUSH.replace("wk-ok", "wk-bad").replace("《中华人民共和国民法典》", "民法典"),
+                 "weekly_pushes.yaml")
+    monkeypatch.setattr(content_library, "DEFAULT_WEEKLY_PATH", bad)
+    for argv in (["check-config"], ["run", "--port", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"content error in {bad}: [1].law" in err[0] and "'wk-bad'" in err[0], err

@@ -129,7 +129,8 @@ def add_scheduled_broadcast(config_path: Path, seconds: float) -> None:
     from bot.config import load_config
     from schedules.scheduler import JOBS, build_scheduler
     from storage.db import create_db_engine, init_schema
-    from storage.directory import rooms, seed_from_config
+    from domain.seeding import seed_from_config
+    from storage.directory import rooms
 
     config = load_config(config_path)
     engine = create_db_engine(config.storage.resolved_url())
@@ -186,7 +187,7 @@ def add_timed_notices(config_path: Path, seconds: float) -> None:
     from schedules.scheduler import add_timed_trigger, build_scheduler
     from storage import timed
     from storage.db import create_db_engine, init_schema
-    from storage.directory import seed_from_config
+    from domain.seeding import seed_from_config
 
     config = load_config(config_path)
     engine = create_db_engine(config.storage.resolved_url())

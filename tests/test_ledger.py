@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.config import parse_config
-from domain.flats import FlatRef, parse_flat
+from common.flats import FlatRef, parse_flat
 from storage import ledger
 from storage.db import create_db_engine, init_schema
 from storage.models import Household, HouseholdMember, HouseholdTag, LedgerAudit, Message, OutboxItem

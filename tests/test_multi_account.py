@@ -24,6 +24,7 @@ from bot.clock import Clock
 from bot.config import OutboxConfig, load_config
 from bot.events import Outgoing
 from bot.outbox import OutboxWorker
+from domain.seeding import seed_from_config
 from schedules.scheduler import LEADER_LOCK, config_jobs, reconcile
 from storage import directory, outbox
 from storage.cluster import Presence
@@ -162,7 +163,7 @@ def test_one_process_holds_the_scheduler_lock_and_another_takes_it_when_it_dies(
 def test_a_role_granted_in_one_process_holds_in_another_at_once(pg_url, config):
     one, other = create_db_engine(pg_url), create_db_engine(pg_url)
     with Session(one) as session:
-        directory.seed_from_config(session, config)
+        seed_from_config(session, config)
         session.commit()
     # ``other`` stands for another process: its cache is filled, and this process's own write
     # tracking (storage.db) is bypassed by writing with raw SQL on a separate engine's connection.
@@ -188,9 +189,9 @@ def test_seeding_and_reconcile_of_one_account_keep_another_accounts_data(db_url,
     data["people"][0]["roles"] = [{"role": "support", "scope": "3幢1单元"}]
     other = type(config).model_validate(data)
     with Session(engine) as session:
-        directory.seed_from_config(session, other)
+        seed_from_config(session, other)
         session.commit()
-        directory.seed_from_config(session, config)  # main's start, after b's
+        seed_from_config(session, config)  # main's start, after b's
         session.commit()
         grants = {(g.person_id, g.role, g.source) for g in session.exec(select(RoleGrant))}
     assert ("res-zhang", "support", "config@b") in grants  # b's grant survives main's seeding

@@ -5,6 +5,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from bot.config import AppConfig
+from domain.seeding import seed_from_config
 from storage import directory
 from storage.db import create_db_engine, init_schema
 from storage.models import PersonAlias, RoleGrant, Room, RoomMember
@@ -18,7 +19,7 @@ def test_reseeding_writes_only_what_changed_and_keeps_chat_grants(config, db_url
     engine = create_db_engine(db_url)
     init_schema(engine)
     with Session(engine) as session:
-        directory.seed_from_config(session, config)
+        seed_from_config(session, config)
         assert directory.grant(session, "res-chen", "support", "3幢1单元", by="grid-zhao")  # made in chat
         session.commit()
         before = grants(session)
@@ -27,7 +28,7 @@ def test_reseeding_writes_only_what_changed_and_keeps_chat_grants(config, db_url
     record = lambda _c, _cur, statement, *_: writes.append(statement)  # noqa: E731
     event.listen(engine, "before_cursor_execute", record)
     with Session(engine) as session:  # the same config again: only reads
-        directory.seed_from_config(session, config)
+        seed_from_config(session, config)
         session.commit()
     event.remove(engine, "before_cursor_execute", record)
     assert writes and not [w for w in writes if w.split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
@@ -43,7 +44,7 @@ def test_reseeding_writes_only_what_changed_and_keeps_chat_grants(config, db_url
     data["people"].append({"id": "res-new", "name": "新邻居", "rooms": ["3幢2单元楼道群"], "aliases": ["wxid_new"]})
     changed = AppConfig.model_validate(data)
     with Session(engine) as session:
-        directory.seed_from_config(session, changed)
+        seed_from_config(session, changed)
         session.commit()
         after = grants(session)
         assert ("leader-zhou", "leader", "3幢1单元", "config") not in after

@@ -23,6 +23,8 @@ from typing import Any, Awaitable, Callable, Iterable
 
 import aiohttp
 
+from common.text import split_utf8
+
 log = logging.getLogger("stairwell.staff.wecom")
 
 BASE_URL_ENV = "STAIRWELL_WECOM_BASE_URL"
@@ -46,36 +48,6 @@ class WeComError(Exception):
         self.errcode = errcode
         self.errmsg = errmsg
         self.retryable = retryable
-
-
-def split_utf8(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` UTF-8 bytes, on line boundaries when
-    possible (a single over-long line is cut between characters)."""
-    if len(text.encode()) <= limit:
-        return [text]
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        if len((current + line).encode()) <= limit:
-            current += line
-            continue
-        if current:
-            pieces.append(current)
-            current = ""
-        while len(line.encode()) > limit:
-            cut, size = 0, 0
-            for i, ch in enumerate(line):
-                size += len(ch.encode())
-                if size > limit:
-                    break
-                cut = i + 1
-            pieces.append(line[:cut])
-            line = line[cut:]
-        current = line
-    if current:
-        pieces.append(current)
-    # trailing newlines at a cut carry no content
-    return [p.rstrip("\n") or p for p in pieces if p.strip()]
 
 
 class WeComRobot:
