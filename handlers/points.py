@@ -14,6 +14,7 @@ from bot.commands import command
 from bot.config import RewardItem
 from bot.context import Context
 from bot.permissions import STAFF, TRIO
+from bot.privacy import mask
 from domain.points import hours_label, ranking_lines
 from handlers.people import resolve_person
 from handlers.report import named_month
@@ -104,7 +105,7 @@ async def volunteer_command(ctx: Context, args: str) -> None:
     if not activity:
         ctx.reply(f"请写明做了什么服务，例如：{VOLUNTEER_USAGE}", mention=False)
         return
-    activity = activity[:ACTIVITY_MAX]
+    activity = mask(activity)[:ACTIVITY_MAX]  # typed by staff, shown in /积分: no phone numbers
     people, error = _people(ctx, names, room)
     if error:
         ctx.reply(error, mention=False)

@@ -36,6 +36,8 @@ def test_a_term_without_data_gives_its_weight_to_the_others():
     assert score(terms, {"响应率": 20, "满意率": 20, "走访覆盖率": 60}) == pytest.approx(75.0)
     assert score({"响应率": Term(None, "")}, WEIGHTS) is None
     assert score({"响应率": Term(0.8, ""), "满意率": Term(0.0, "")}, {"响应率": 1, "满意率": 0}) == pytest.approx(80.0)
+    assert score({"响应率": Term(1.0, ""), "满意率": Term(None, "")}, {"响应率": 40, "满意率": 60}, 0.5) is None
+    assert score({"响应率": Term(1.0, ""), "满意率": Term(None, "")}, {"响应率": 50, "满意率": 50}, 0.5) == 100
     assert [stars_for(v, [60, 70, 80, 90, 95]) for v in (None, 59.9, 60, 79.4, 95, 100)] == [0, 0, 1, 2, 5, 5]
 
 
@@ -78,7 +80,12 @@ async def test_visit_coverage_counts_once_a_provider_is_wired(month, monkeypatch
     first = ratings["3幢1单元"]
     assert first.terms["走访覆盖率"] == Term(0.9, "90%")
     assert first.score == pytest.approx((67.5 + 15 * 0.9) / 100 * 100) and first.stars == 3
-    assert ratings["3幢2单元"].score == pytest.approx(90.0)  # its only term with data
+    assert ratings["3幢2单元"].score is None  # one term of weight 15 of 100: too little to rate
+    loose = month.app.config.stars.model_copy(update={"min_weight_share": 0.1})
+    with Session(month.app.engine) as session:
+        config = month.app.config.model_copy(update={"stars": loose})
+        alone = {r.stairwell: r for r in stars.rate_month(session, config, *NOV)}["3幢2单元"]
+    assert alone.score == pytest.approx(90.0)  # its only term with data carries all the weight
 
 
 async def test_the_report_prints_the_formula_ranking_and_stars(month, db_url):
