@@ -259,11 +259,13 @@ def render_csv(ratings: list[Rating], out: TextIO) -> None:
 # ---- the monthly post --------------------------------------------------------------------------
 
 
-def pioneers(session: Session, config: AppConfig, start: datetime, end: datetime) -> tuple[list[Rating], list[points.Hours]]:
-    """(先锋楼道, 先锋个人): the best-rated stairwells with at least one star, and the people with
-    the most volunteer hours that month; ties share the title."""
-    ratings = [r for r in rate_month(session, config, start, end) if r.stars and r.score is not None]
-    best = [r for r in ratings if r.score == ratings[0].score] if ratings else []
+def pioneers(
+    session: Session, ratings: list[Rating], start: datetime, end: datetime
+) -> tuple[list[Rating], list[points.Hours]]:
+    """(先锋楼道, 先锋个人) of a month rated by rate_month: the best-rated stairwells with at least
+    one star, and the people with the most volunteer hours that month; ties share the title."""
+    rated = [r for r in ratings if r.stars and r.score is not None]
+    best = [r for r in rated if r.score == rated[0].score] if rated else []
     hours = points.hours_between(session, *month_days(start, end))
     people = [h for h in hours if h.minutes == hours[0].minutes] if hours else []
     return best, people

@@ -25,7 +25,7 @@ from storage.models import Person, Room
 VOLUNTEER_USAGE = "/志愿 今天 2小时 楼道清理 @吴阿姨 @钱师傅"
 REDEEM_USAGE = "/兑换 20 洗衣液 @吴阿姨"
 RANKING_USAGE = "/积分 排行 [本月|上月|2026-11]"
-_NAME = re.compile(r"[@＠]([^\s@＠\u2005]+)")
+_NAME = re.compile(r"[@＠]([^\s@＠\u2005,，、;；]+)")
 MAX_QUANTITY = 10
 ACTIVITY_MAX = 20
 
@@ -139,7 +139,7 @@ def _describe_points(ctx: Context, person_id: str, whose: str) -> str:
     total = points.balance(ctx.session, person_id)
     local = ctx.now.astimezone(SHANGHAI)
     first = local.date().replace(day=1)
-    mine = next((h for h in points.hours_between(ctx.session, first, local.date()) if h.person_id == person_id), None)
+    mine = next(iter(points.hours_between(ctx.session, first, local.date(), person_id=person_id)), None)
     lines = [f"{whose}现有{total}积分。本月志愿服务{hours_label(mine.minutes) if mine else '0小时'}。"]
     for entry, what in points.recent_entries(ctx.session, person_id):
         lines.append(f"{entry.at.astimezone(SHANGHAI):%m-%d} {what} {entry.delta:+d}")
