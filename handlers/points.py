@@ -99,7 +99,7 @@ async def volunteer_command(ctx: Context, args: str) -> None:
         return
     minutes, rest = span
     _, activity = _split_names(rest)
-    if not 0 < minutes <= cfg.max_hours * 60:
+    if not 30 <= minutes <= cfg.max_hours * 60:  # 半小时 is the smallest span the trio logs
         ctx.reply(f"时长请在半小时到{cfg.max_hours:g}小时之间，例如：{VOLUNTEER_USAGE}", mention=False)
         return
     if not activity:
