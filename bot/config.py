@@ -334,6 +334,9 @@ class StarsConfig(Strict):
     # Scores (0-100) needed for 1, 2, 3, ... stars, ascending.
     thresholds: list[float] = [60, 70, 80, 90, 95]
     hours_per_household: float = Field(default=1.0, gt=0)  # this many hours per household a month scores full marks
+    # A stairwell whose terms with data carry less than this share of the weights is not rated
+    # (数据不足): one good answer alone must not make five stars.
+    min_weight_share: float = Field(default=0.5, ge=0, le=1)
     monthly_post: bool = True  # 先锋楼道 and 先锋个人 in each stairwell group, first working day of the month
 
     @field_validator("weights")

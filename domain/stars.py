@@ -184,19 +184,22 @@ assert tuple(TERMS) == STAR_TERMS  # config validates weights against the same n
 class Rating:
     stairwell: str
     terms: dict[str, Term] = field(default_factory=dict)
-    score: float | None = None  # 0..100; None: no term had data
+    score: float | None = None  # 0..100; None: too few terms had data (数据不足)
     stars: int = 0
 
     def stars_label(self) -> str:
         return STAR * self.stars if self.stars else "—"
 
 
-def score(terms: dict[str, Term], weights: dict[str, float]) -> float | None:
-    """Weighted mean × 100 over the terms with a value; the others' weight is shared out."""
+def score(terms: dict[str, Term], weights: dict[str, float], min_share: float = 0.0) -> float | None:
+    """Weighted mean × 100 over the terms with a value; the others' weight is shared out.
+    None when the terms with a value carry less than ``min_share`` of all the weights."""
     counted = [(weights.get(name, 0), term.value) for name, term in terms.items()
                if term.value is not None and weights.get(name, 0) > 0]
     total = sum(w for w, _ in counted)
-    return None if not total else 100 * sum(w * v for w, v in counted) / total
+    if not total or total < min_share * sum(weights.values()):
+        return None
+    return 100 * sum(w * v for w, v in counted) / total
 
 
 def stars_for(value: float | None, thresholds: list[float]) -> int:
@@ -210,7 +213,7 @@ def rate_month(session: Session, config: AppConfig, start: datetime, end: dateti
     ratings = []
     for stairwell in month.stairwells:
         terms = {name: term(month, stairwell) for name, term in TERMS.items()}
-        value = score(terms, weights)
+        value = score(terms, weights, config.stars.min_weight_share)
         ratings.append(Rating(stairwell, terms, value, stars_for(value, config.stars.thresholds)))
     return sorted(ratings, key=lambda r: (r.score is None, -(r.score or 0), r.stairwell))
 
@@ -225,7 +228,8 @@ def formula(config: AppConfig, ratings: list[Rating]) -> list[str]:
         "权重：" + "、".join(f"{name}{weights.get(name, 0):g}" for name in STAR_TERMS) + "。",
         f"户均志愿时长 = 本月志愿服务小时数 ÷ 住户数 ÷ {config.stars.hours_per_household:g}（最高按1计）；"
         "住户数暂按楼道群中的居民人数计。",
-        "某楼道某项无数据时该项不计入，其权重按比例分给其他指标。",
+        "某楼道某项无数据时该项不计入，其权重按比例分给其他指标；"
+        f"计入的权重不足{config.stars.min_weight_share * 100:.0f}%的楼道不评分（数据不足）。",
     ]
     if absent:
         lines.append("本月所有楼道均未计入：" + "、".join(absent) + "。")
@@ -262,11 +266,13 @@ def render_csv(ratings: list[Rating], out: TextIO) -> None:
 # ---- the monthly post --------------------------------------------------------------------------
 
 
-def pioneers(session: Session, config: AppConfig, start: datetime, end: datetime) -> tuple[list[Rating], list[points.Hours]]:
-    """(先锋楼道, 先锋个人): the best-rated stairwells with at least one star, and the people with
-    the most volunteer hours that month; ties share the title."""
-    ratings = [r for r in rate_month(session, config, start, end) if r.stars and r.score is not None]
-    best = [r for r in ratings if r.score == ratings[0].score] if ratings else []
+def pioneers(
+    session: Session, ratings: list[Rating], start: datetime, end: datetime
+) -> tuple[list[Rating], list[points.Hours]]:
+    """(先锋楼道, 先锋个人) of a month rated by rate_month: the best-rated stairwells with at least
+    one star, and the people with the most volunteer hours that month; ties share the title."""
+    rated = [r for r in ratings if r.stars and r.score is not None]
+    best = [r for r in rated if r.score == rated[0].score] if rated else []
     hours = points.hours_between(session, *month_days(start, end))
     people = [h for h in hours if h.minutes == hours[0].minutes] if hours else []
     return best, people

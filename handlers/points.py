@@ -14,6 +14,7 @@ from bot.commands import command
 from bot.config import RewardItem
 from bot.context import Context
 from bot.permissions import STAFF, TRIO
+from bot.privacy import mask
 from domain.points import hours_label, ranking_lines
 from domain.people import resolve_person
 from handlers.report import named_month
@@ -24,7 +25,7 @@ from storage.models import Person, Room
 VOLUNTEER_USAGE = "/志愿 今天 2小时 楼道清理 @吴阿姨 @钱师傅"
 REDEEM_USAGE = "/兑换 20 洗衣液 @吴阿姨"
 RANKING_USAGE = "/积分 排行 [本月|上月|2026-11]"
-_NAME = re.compile(r"[@＠]([^\s@＠\u2005]+)")
+_NAME = re.compile(r"[@＠]([^\s@＠\u2005,，、;；]+)")
 MAX_QUANTITY = 10
 ACTIVITY_MAX = 20
 
@@ -98,13 +99,13 @@ async def volunteer_command(ctx: Context, args: str) -> None:
         return
     minutes, rest = span
     _, activity = _split_names(rest)
-    if not 0 < minutes <= cfg.max_hours * 60:
+    if not 30 <= minutes <= cfg.max_hours * 60:  # 半小时 is the smallest span the trio logs
         ctx.reply(f"时长请在半小时到{cfg.max_hours:g}小时之间，例如：{VOLUNTEER_USAGE}", mention=False)
         return
     if not activity:
         ctx.reply(f"请写明做了什么服务，例如：{VOLUNTEER_USAGE}", mention=False)
         return
-    activity = activity[:ACTIVITY_MAX]
+    activity = mask(activity)[:ACTIVITY_MAX]  # typed by staff, shown in /积分: no phone numbers
     people, error = _people(ctx, names, room)
     if error:
         ctx.reply(error, mention=False)
@@ -138,7 +139,7 @@ def _describe_points(ctx: Context, person_id: str, whose: str) -> str:
     total = points.balance(ctx.session, person_id)
     local = ctx.now.astimezone(SHANGHAI)
     first = local.date().replace(day=1)
-    mine = next((h for h in points.hours_between(ctx.session, first, local.date()) if h.person_id == person_id), None)
+    mine = next(iter(points.hours_between(ctx.session, first, local.date(), person_id=person_id)), None)
     lines = [f"{whose}现有{total}积分。本月志愿服务{hours_label(mine.minutes) if mine else '0小时'}。"]
     for entry, what in points.recent_entries(ctx.session, person_id):
         lines.append(f"{entry.at.astimezone(SHANGHAI):%m-%d} {what} {entry.delta:+d}")

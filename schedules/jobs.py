@@ -404,12 +404,13 @@ async def monthly_stars() -> int:
     start = datetime.combine(first, time(), SHANGHAI)
     end = datetime.combine(last + timedelta(days=1), time(), SHANGHAI)
     with Session(services.engine) as session:
-        best, people = pioneers(session, config, start, end)
+        rated = rate_month(session, config, start, end)
+        best, people = pioneers(session, rated, start, end)
         named = [(p, session.get(Person, p.person_id)) for p in people]
         named = [(p, person) for p, person in named if person is not None and not person.deleted]
         if not best and not named:
             return _finish(session, 0, "stars")
-        ratings = {r.stairwell: r for r in rate_month(session, config, start, end)}
+        ratings = {r.stairwell: r for r in rated}
         parts = []
         if best:
             parts.append("先锋楼道 " + "、".join(f"{r.stairwell}（{STAR * r.stars}，{r.score:.0f}分）" for r in best))

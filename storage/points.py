@@ -145,9 +145,11 @@ class Hours:
 
 
 def hours_between(
-    session: Session, first: date, last: date, stairwells: tuple[str, ...] | None = None
+    session: Session, first: date, last: date, stairwells: tuple[str, ...] | None = None,
+    person_id: str | None = None,
 ) -> list[Hours]:
-    """Volunteer time per person for days in [first, last], most first (then by id: stable)."""
+    """Volunteer time per person for days in [first, last] (in ``stairwells``, of ``person_id``
+    when given), most first, then by id (stable)."""
     stmt = (
         select(VolunteerLog.person_id, func.sum(VolunteerLog.minutes), func.sum(PointEntry.delta))
         .join(PointEntry, col(PointEntry.volunteer_log_id) == col(VolunteerLog.id))
@@ -156,6 +158,8 @@ def hours_between(
     )
     if stairwells is not None:
         stmt = stmt.where(col(VolunteerLog.stairwell).in_(stairwells))
+    if person_id is not None:
+        stmt = stmt.where(VolunteerLog.person_id == person_id)
     rows = [Hours(pid, int(minutes), int(points)) for pid, minutes, points in session.exec(stmt).all()]
     return sorted(rows, key=lambda h: (-h.minutes, h.person_id))
 

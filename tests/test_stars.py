@@ -36,6 +36,8 @@ def test_a_term_without_data_gives_its_weight_to_the_others():
     assert score(terms, {"响应率": 20, "满意率": 20, "走访覆盖率": 60}) == pytest.approx(75.0)
     assert score({"响应率": Term(None, "")}, WEIGHTS) is None
     assert score({"响应率": Term(0.8, ""), "满意率": Term(0.0, "")}, {"响应率": 1, "满意率": 0}) == pytest.approx(80.0)
+    assert score({"响应率": Term(1.0, ""), "满意率": Term(None, "")}, {"响应率": 40, "满意率": 60}, 0.5) is None
+    assert score({"响应率": Term(1.0, ""), "满意率": Term(None, "")}, {"响应率": 50, "满意率": 50}, 0.5) == 100
     assert [stars_for(v, [60, 70, 80, 90, 95]) for v in (None, 59.9, 60, 79.4, 95, 100)] == [0, 0, 1, 2, 5, 5]
 
 
