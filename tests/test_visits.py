@@ -286,10 +286,11 @@ async def test_the_other_stairwell_group_is_scoped_to_its_own_ledger(ledger_chat
 VISIT_STORIES = [conv for name, conv in CONVERSATIONS if name.startswith("visits: ")]
 
 
-@pytest.mark.parametrize("story, db_url", [pytest.param(c, "postgres", id=c["name"]) for c in VISIT_STORIES if PG_URL],
-                         indirect=["db_url"])
-async def test_visit_stories_on_postgres(make_chat, clock, story):
-    await run_story(make_chat, clock, story)
+if PG_URL:  # defined only then: an empty parameter set would show as a skipped test
+    @pytest.mark.parametrize("story, db_url", [pytest.param(c, "postgres", id=c["name"]) for c in VISIT_STORIES],
+                             indirect=["db_url"])
+    async def test_visit_stories_on_postgres(make_chat, clock, story):
+        await run_story(make_chat, clock, story)
 
 
 def test_there_are_visit_stories_for_every_command():
