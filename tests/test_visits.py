@@ -16,7 +16,9 @@ from storage.models import (
     CheckOn, Emergency, Household, HouseholdMember, HouseholdTag, LedgerAudit, OutboxItem, TicketEvent, Visit,
 )
 from storage.visits import coverage
-from tests.conftest import S1, S2
+from tests.conftest import PG_URL, S1, S2
+from tests.test_conversations import CONVERSATIONS
+from tests.test_conversations import test_conversation as run_story
 
 pytestmark = pytest.mark.postgres
 
@@ -277,3 +279,22 @@ async def test_the_other_stairwell_group_is_scoped_to_its_own_ledger(ledger_chat
     chat = ledger_chat
     said = await chat.say("/走访 102 正常", sender="grid-zhao", room=S2)  # in 3幢2单元's group: its 102
     assert "已记录走访 3幢2单元 102" in texts(said)
+
+
+# The story tests of tests/conversations/visits.yaml run on SQLite in test_conversations.py (and
+# every fourth there on PostgreSQL); here all of them run on PostgreSQL too, when it is configured.
+VISIT_STORIES = [conv for name, conv in CONVERSATIONS if name.startswith("visits: ")]
+
+
+if PG_URL:  # defined only then: an empty parameter set would show as a skipped test
+    @pytest.mark.parametrize("story, db_url", [pytest.param(c, "postgres", id=c["name"]) for c in VISIT_STORIES],
+                             indirect=["db_url"])
+    async def test_visit_stories_on_postgres(make_chat, clock, story):
+        await run_story(make_chat, clock, story)
+
+
+def test_there_are_visit_stories_for_every_command():
+    said = " ".join(str(step.get("say", "")) + str(step.get("job", "")) for c in VISIT_STORIES for step in c["steps"])
+    for what in ("/走访 502", "/走访 5楼全部", "/走访 本月", "/已联系", "/战时 开启 寒潮", "/统计",
+                 "visit_reminder", "visit_nudge", "check_on_due"):
+        assert what in said, what
