@@ -6,7 +6,7 @@ import uuid
 import weakref
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
@@ -265,9 +265,12 @@ class DirectoryCache:
         self.grants: dict[str, tuple[tuple[str, str], ...]] = {}
         self.core_ids: dict[tuple[str, str], str] = {}
 
-    def fresh(self, engine: Engine | None = None) -> "DirectoryCache":
+    def fresh(self, engine: Engine | None = None, conn: Connection | None = None) -> "DirectoryCache":
         version = directory_version()
-        stamp = database_stamp(engine) if engine is not None else self.stamp
+        if conn is not None and self.stamp is not None:
+            stamp = conn.execute(_STAMP).scalar()  # in the caller's transaction: no second round trip
+        else:
+            stamp = database_stamp(engine) if engine is not None else self.stamp
         now = time.monotonic()
         if version != self.version or stamp != self.stamp or now - self.filled_at > self.max_age:
             self.__init__(stamp)
@@ -293,11 +296,13 @@ def database_stamp(engine: Engine) -> int | None:
 _STAMP = text("SELECT version FROM directory_stamp WHERE id = 1")
 
 
-def cache_for(engine: Engine) -> DirectoryCache:
+def cache_for(engine: Engine, conn: Connection | None = None) -> DirectoryCache:
+    """The engine's cache, checked against the database's stamp; with ``conn`` (a transaction
+    already open on ``engine``) the stamp is read there once the table is known to exist."""
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = DirectoryCache()
-    return cache.fresh(engine)
+    return cache.fresh(engine, conn)
 
 
 def _snapshot(room: Room) -> Room:
