@@ -347,6 +347,7 @@ def run(n_messages: int = 2000, *, memory: bool = True, out=print, url: str | No
         "replay_rate": 1000 * n_messages / sum(replay_ms),
         "ratio": sum(replay_ms) / sum(bot.latencies_ms),
         "replay_failed": failed,
+        "replayed": len(bot.entries),
         "p50_ms": p50,
         "p99_ms": p99,
         "max_ms": max(bot.latencies_ms),
@@ -364,7 +365,8 @@ def run(n_messages: int = 2000, *, memory: bool = True, out=print, url: str | No
     out(f"(a) whole bot, in → outbox drained {rate:8.0f} msgs/s; handling only (sum of say() times) "
         f"{handle_rate:8.0f} msgs/s")
     out(f"    raw-driver replay of the same statements, same run: {result['replay_rate']:8.0f} msgs/s; "
-        f"replay / bot {result['ratio']:.3f} ({failed} replayed statements failed)")
+        f"replay / bot {result['ratio']:.3f} ({failed} of {len(bot.entries)} replayed statements failed: "
+        f"the bot's own busy retries, replayed)")
     by_kind: dict[str, list[int]] = {}
     for n, m in enumerate(messages):
         by_kind.setdefault(m.kind, []).append(n)
