@@ -1,15 +1,20 @@
 """Whole-pipeline benchmark (run by hand, not in CI): python bench/pipeline.py [N_MESSAGES]
 
 Pushes a realistic message mix through the whole bot — memory transport → guards → log →
-route → handler → outbox — on SQLite in a temporary file, and reports, in the same run:
+route → handler → outbox — on SQLite in a temporary file, or on PostgreSQL when
+STAIRWELL_DATABASE_URL is set (that database is emptied first, and a second one named
+<database>_replay is created next to it), and reports, in the same run:
 
-  (a) messages/s through the bot next to a CEILING measured on the same messages:
-      `jieba.lcut` plus one raw `sqlite3` INSERT + COMMIT per message into a table like
-      `messages` (WAL, synchronous=NORMAL, as storage/db.py sets). Target: ratio >= 0.4.
-  (b) p50 / p99 / max handling latency per message (time inside `MemoryTransport.say`).
-      Target: p99 <= 10 ms.
+  (a) per message kind (chatter, petition, legal question, notice): the bot's time per message
+      next to a RAW-DRIVER REPLAY of the very statements that message ran (recorded from
+      SQLAlchemy's cursor events, with their parameters, commits and rollbacks, per connection),
+      replayed with sqlite3 / psycopg on a copy of the database taken just before the run.
+      The ratio replay / bot says how much of a message's cost is the database's own work
+      (1.0 = nothing but the statements; target for chatter >= 0.5).
+  (b) p50 / p99 / max handling latency per message (time inside `MemoryTransport.say`), in
+      wall-clock and thread CPU time. Target: p99 <= 10 ms.
   (c) memory: ru_maxrss growth during the timed run, and the tracemalloc peak of a second,
-      identical run on a fresh database (tracemalloc slows Python down, so it is never timed).
+      identical run on a fresh SQLite database (tracemalloc slows Python down: never timed).
 
 The mix (~70% chatter, plus petitions, legal questions and notices) is written here, with
 unique message ids, from res-zhang / res-chen and some new residents, over the three demo
@@ -22,19 +27,24 @@ import gc
 import os
 import random
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
+
+from statements import COMMIT, ROLLBACK, StreamLog, bookkeeping, replay  # noqa: E402  (bench/statements.py)
 
 S1, S2, LEGAL = "3幢1单元楼道群", "3幢2单元楼道群", "幸福里法润民生群"
 STAIRWELLS = (S1, S2)
@@ -144,41 +154,64 @@ def build_messages(n: int, seed: int = 7) -> list[Msg]:
     return out
 
 
-# ---- the ceiling: jieba + one raw sqlite3 insert and commit per message ------------------------
-CEILING_SCHEMA = """
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY, transport VARCHAR NOT NULL, external_id VARCHAR NOT NULL,
-    room_id VARCHAR, sender_id VARCHAR NOT NULL, sender_name VARCHAR NOT NULL, text TEXT NOT NULL,
-    from_bot BOOLEAN NOT NULL, route VARCHAR, category VARCHAR, at DATETIME NOT NULL,
-    UNIQUE (transport, external_id));
-CREATE INDEX ix_messages_room_id ON messages (room_id);
-CREATE INDEX ix_messages_at ON messages (at);
-"""
+# ---- databases: the bot's, and a copy of it for the replay -------------------------------------
+class Databases:
+    """The bot's database and, once snapshot() ran, an identical copy the replay runs on."""
 
+    def __init__(self, tmpdir: Path, url: str | None) -> None:
+        self.pg = bool(url and url.startswith("postgresql"))
+        if self.pg:
+            from sqlalchemy.engine import make_url
 
-def ceiling(messages: list[Msg], path: Path) -> float:
-    """Messages/s for jieba.lcut + INSERT + COMMIT per message (WAL, synchronous=NORMAL)."""
-    import jieba
+            assert url is not None
+            parsed = make_url(url)
+            self.name = parsed.database or "stairwell"
+            self.url = url
+            self.replay_url = parsed.set(database=f"{self.name}_replay").render_as_string(hide_password=False)
+            self.admin = parsed.set(database="postgres", drivername="postgresql").render_as_string(hide_password=False)
+            self._reset()
+        else:
+            self.path, self.copy = tmpdir / "bot.db", tmpdir / "replay.db"
+            self.url = f"sqlite:///{self.path}"
+            self.replay_url = f"sqlite:///{self.copy}"
 
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(CEILING_SCHEMA)
-    conn.commit()
-    sql = (
-        "INSERT INTO messages (transport, external_id, room_id, sender_id, sender_name, text, from_bot, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 0, ?)"
-    )
-    start = time.perf_counter()
-    for m in messages:
-        jieba.lcut(m.text)
-        conn.execute(sql, ("memory", m.message_id, m.room, m.sender, m.sender_name, m.text,
-                           datetime.now(timezone.utc).replace(tzinfo=None).isoformat(" ")))
-        conn.commit()
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return len(messages) / elapsed
+    def _admin(self, *sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            for statement in sql:
+                conn.execute(statement)
+
+    def _reset(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+
+    def snapshot(self) -> None:
+        """Copy the bot's database (no connection may be open to it)."""
+        if self.pg:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}_replay"',
+                        f'CREATE DATABASE "{self.name}_replay" TEMPLATE "{self.name}"')
+        else:
+            shutil.copyfile(self.path, self.copy)
+
+    def raw_connection(self):
+        """A DB-API connection to the copy, set up as storage/db.py sets the bot's."""
+        if self.pg:
+            import psycopg
+
+            return psycopg.connect(self.replay_url.replace("postgresql+psycopg://", "postgresql://", 1))
+        conn = sqlite3.connect(self.copy, isolation_level=None, check_same_thread=False, timeout=5)
+        for pragma in ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON", "synchronous=NORMAL"):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn
+
+    def drop(self) -> None:
+        if self.pg:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}_replay"')
 
 
 # ---- the bot ---------------------------------------------------------------------------------
@@ -190,9 +223,13 @@ class BotRun:
     sent: int                # messages the transport received
     routes: dict[str, int]   # route → count, from the message log
     rss_growth_kb: int
+    entries: list = field(default_factory=list)  # the recorded statement stream (bench/statements.py)
 
 
-async def run_bot(messages: list[Msg], db_path: Path, *, config=None, warmup: bool = True) -> BotRun:
+async def run_bot(messages: list[Msg], url: str, *, config=None, warmup: bool = True,
+                  snapshot=None, record: bool = False) -> BotRun:
+    """Start the bot on ``url``, warm it up, then (after ``snapshot()``, with the bot stopped so
+    the copy is exact) restart it and time ``messages``; ``record`` keeps every statement."""
     from sqlalchemy import func, select
 
     from bot.app import Stairwell
@@ -203,9 +240,14 @@ async def run_bot(messages: list[Msg], db_path: Path, *, config=None, warmup: bo
     from storage.models import Message
 
     config = config or load_config(ROOT / "config.yaml")
-    transport = create(config)
-    app = Stairwell(config, transport, clock=Clock(), database_url=f"sqlite:///{db_path}")
-    await app.start()
+
+    async def start():
+        transport = create(config)
+        app = Stairwell(config, transport, clock=Clock(), database_url=url)
+        await app.start()
+        return app, transport
+
+    app, transport = await start()
     try:
         if warmup:  # router tables, jieba dictionary, SQLAlchemy statement caches
             for i, text in enumerate(WARMUP * 4):
@@ -213,31 +255,50 @@ async def run_bot(messages: list[Msg], db_path: Path, *, config=None, warmup: bo
                 await transport.say(text, sender="res-chen", sender_name="陈先生", room=room,
                                     message_id=f"warm-{i}")
             await app.idle()
+        log = None
+        if snapshot is not None:
+            await app.stop()
+            app.engine.dispose()
+            snapshot()
+            app, transport = await start()
+            log = StreamLog(app.engine) if record else None  # from here on the copy replays it all
+            for i, text in enumerate(WARMUP):  # this engine's statement cache
+                await transport.say(text, sender="res-chen", sender_name="陈先生", room=(S1, S2, LEGAL)[i % 3],
+                                    message_id=f"rewarm-{i}")
+            await app.idle()
         sent_before = len(transport.sent)
         gc.collect()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         latencies: list[float] = []
         cpu: list[float] = []
-        start = time.perf_counter()
-        for m in messages:
+        start_time = time.perf_counter()
+        for n, m in enumerate(messages):
+            if log is not None:
+                log.segment = n
             c0, t0 = time.thread_time(), time.perf_counter()
             await transport.say(m.text, sender=m.sender, sender_name=m.sender_name, room=m.room,
                                 message_id=m.message_id)
             latencies.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.thread_time() - c0) * 1000)
+            if log is not None:
+                log.segment = None
             await asyncio.sleep(0)  # let the outbox worker interleave, as under a live transport
         await app.idle(timeout=120)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start_time
         rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+        entries = log.entries if log is not None else []
+        if log is not None:
+            log.close()
         with Session(app.engine) as session:
             rows = session.exec(
                 select(Message.route, func.count()).where(Message.external_id.like("bench-%"))
                 .group_by(Message.route)
             ).all()
         routes = {str(r): int(c) for r, c in rows}
-        return BotRun(seconds, latencies, cpu, len(transport.sent) - sent_before, routes, rss_growth)
+        return BotRun(seconds, latencies, cpu, len(transport.sent) - sent_before, routes, rss_growth, entries)
     finally:
         await app.stop()
+        app.engine.dispose()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -245,46 +306,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def run(n_messages: int = 2000, *, memory: bool = True, out=print) -> dict:
+def run(n_messages: int = 2000, *, memory: bool = True, out=print, url: str | None = None) -> dict:
     """Run the benchmark and print the report; returns the numbers (for the smoke test)."""
     messages = build_messages(n_messages)
+    url = url if url is not None else os.environ.get("STAIRWELL_DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="stairwell-bench-") as tmp:
         tmpdir = Path(tmp)
         from nlp.router import default_router
-        import jieba
 
         default_router()  # loads the lexicon and jieba's dictionary (user dict included)
-        for m in messages[:200]:
-            jieba.lcut(m.text)
-        ceiling(messages[: min(200, len(messages))], tmpdir / "warm-ceiling.db")
-
-        # The ceiling runs are short, so they are repeated around the bot's run (3 before, 2 after)
-        # and the median is used: robust to other processes stealing the CPU for a moment.
-        ceil_runs = [ceiling(messages, tmpdir / f"ceiling-{i}.db") for i in range(3)]
         from bot.config import load_config
 
         config = load_config(ROOT / "config.yaml")
-        bot = asyncio.run(run_bot(messages, tmpdir / "bot.db", config=config))
-        ceil_runs += [ceiling(messages, tmpdir / f"ceiling-{i}.db") for i in range(3, 5)]
-        ceil_rate = statistics.median(ceil_runs)
+        dbs = Databases(tmpdir, url)
+        try:
+            bot = asyncio.run(run_bot(messages, dbs.url, config=config, snapshot=dbs.snapshot, record=True))
+            spent, failed = replay(bot.entries, dbs.raw_connection)
+        finally:
+            dbs.drop()
 
         peak_mb = None
         if memory:
             gc.collect()
             tracemalloc.start()
-            asyncio.run(run_bot(messages, tmpdir / "bot-mem.db", config=config))
+            asyncio.run(run_bot(messages, f"sqlite:///{tmpdir / 'bot-mem.db'}", config=config))
             peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
 
     rate = n_messages / bot.seconds
     handle_rate = 1000 * n_messages / sum(bot.latencies_ms)
     p50, p99 = percentile(bot.latencies_ms, 0.50), percentile(bot.latencies_ms, 0.99)
+    replay_ms = [spent.get(n, 0.0) * 1000 for n in range(n_messages)]
+    statements = Counter(seg for seg, _, sql, _, _ in bot.entries
+                         if seg is not None and sql not in (COMMIT, ROLLBACK) and not bookkeeping(sql))
     result = {
+        "database": "postgresql" if dbs.pg else "sqlite",
         "messages": n_messages,
-        "ceiling_rate": ceil_rate,
         "bot_rate": rate,
         "handle_rate": handle_rate,
-        "ratio": rate / ceil_rate,
+        "replay_rate": 1000 * n_messages / sum(replay_ms),
+        "ratio": sum(replay_ms) / sum(bot.latencies_ms),
+        "replay_failed": failed,
+        "replayed": len(bot.entries),
         "p50_ms": p50,
         "p99_ms": p99,
         "max_ms": max(bot.latencies_ms),
@@ -298,32 +361,35 @@ def run(n_messages: int = 2000, *, memory: bool = True, out=print) -> dict:
     load = os.getloadavg()[0]
     out(f"machine: {os.cpu_count()} cores, load average {load:.2f} at the end "
         f"(other processes competing for the CPU inflate wall-clock tails; see the CPU-time line)")
-    out(f"messages: {n_messages} ({mix}); replies/notes sent by the outbox: {bot.sent}")
-    out(f"(a) ceiling: jieba.lcut + sqlite3 INSERT+COMMIT  {ceil_rate:8.0f} msgs/s"
-        f"   (median of 5 runs around the bot's: {min(ceil_runs):.0f}..{max(ceil_runs):.0f})")
-    out(f"    whole bot, in → outbox drained             {rate:8.0f} msgs/s"
-        f"   ratio {rate / ceil_rate:.3f} (target >= 0.4)")
-    out(f"    handling only (sum of say() times)          {handle_rate:8.0f} msgs/s"
-        f"   ratio {handle_rate / ceil_rate:.3f}")
+    out(f"database: {result['database']}; messages: {n_messages} ({mix}); replies/notes sent by the outbox: {bot.sent}")
+    out(f"(a) whole bot, in → outbox drained {rate:8.0f} msgs/s; handling only (sum of say() times) "
+        f"{handle_rate:8.0f} msgs/s")
+    out(f"    raw-driver replay of the same statements, same run: {result['replay_rate']:8.0f} msgs/s; "
+        f"replay / bot {result['ratio']:.3f} ({failed} of {len(bot.entries)} replayed statements failed: "
+        f"the bot's own busy retries, replayed)")
+    by_kind: dict[str, list[int]] = {}
+    for n, m in enumerate(messages):
+        by_kind.setdefault(m.kind, []).append(n)
+    result["by_kind"] = {}
+    out("    per kind: bot ms (wall p50 / p99 | CPU p50 / p99) · replay ms p50 · statements p50 · "
+        "replay / bot (sums; target chatter >= 0.5)")
+    for kind, ns in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
+        wall = [bot.latencies_ms[n] for n in ns]
+        cpu = [bot.cpu_ms[n] for n in ns]
+        raw = [replay_ms[n] for n in ns]
+        d = {"n": len(ns), "p50_ms": percentile(wall, 0.5), "p99_ms": percentile(wall, 0.99),
+             "cpu_p50_ms": percentile(cpu, 0.5), "cpu_p99_ms": percentile(cpu, 0.99),
+             "replay_p50_ms": percentile(raw, 0.5), "statements_p50": percentile([statements[n] for n in ns], 0.5),
+             "ratio": sum(raw) / sum(wall)}
+        result["by_kind"][kind] = d
+        out(f"      {kind:<8} n={d['n']:<5} {d['p50_ms']:6.2f} / {d['p99_ms']:6.2f} | "
+            f"{d['cpu_p50_ms']:6.2f} / {d['cpu_p99_ms']:6.2f} · {d['replay_p50_ms']:6.2f} · "
+            f"{d['statements_p50']:3.0f} · {d['ratio']:.2f}")
     out(f"(b) latency per message: p50 {p50:.2f} ms  p99 {p99:.2f} ms (target <= 10)  "
         f"max {result['max_ms']:.2f} ms  mean {result['mean_ms']:.2f} ms")
     cpu50, cpu99 = percentile(bot.cpu_ms, 0.50), percentile(bot.cpu_ms, 0.99)
     result["cpu_p50_ms"], result["cpu_p99_ms"] = cpu50, cpu99
     out(f"    same spans in thread CPU time: p50 {cpu50:.2f} ms  p99 {cpu99:.2f} ms  max {max(bot.cpu_ms):.2f} ms")
-    by_kind: dict[str, list[float]] = {}
-    cpu_by_kind: dict[str, list[float]] = {}
-    for m, ms, cms in zip(messages, bot.latencies_ms, bot.cpu_ms, strict=True):
-        by_kind.setdefault(m.kind, []).append(ms)
-        cpu_by_kind.setdefault(m.kind, []).append(cms)
-    result["by_kind"] = {
-        k: {"n": len(v), "p50_ms": percentile(v, 0.5), "p99_ms": percentile(v, 0.99),
-            "cpu_p50_ms": percentile(cpu_by_kind[k], 0.5), "cpu_p99_ms": percentile(cpu_by_kind[k], 0.99)}
-        for k, v in by_kind.items()
-    }
-    out("    by kind (wall p50/p99 | CPU p50/p99, ms):")
-    for k, d in sorted(result["by_kind"].items(), key=lambda kv: -kv[1]["n"]):
-        out(f"      {k:<8} n={d['n']:<5} {d['p50_ms']:6.2f} / {d['p99_ms']:6.2f} | "
-            f"{d['cpu_p50_ms']:6.2f} / {d['cpu_p99_ms']:6.2f}")
     mem = f"tracemalloc peak {peak_mb:.1f} MiB (separate untimed run)" if peak_mb is not None else "tracemalloc skipped"
     out(f"(c) memory: ru_maxrss growth during the timed run {result['rss_growth_mb']:.1f} MiB; {mem}")
     return result

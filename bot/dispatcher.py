@@ -111,8 +111,8 @@ class Dispatcher:
         name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)
-        cache = directory.cache_for(services.engine)
         with Session(writer(services.engine)) as session:  # BEGIN IMMEDIATE: busy fails here, retried
+            cache = directory.cache_for(services.engine, session.connection())
             # Identity is the transport's stable id, mapped to a known person where linked.
             sender_id = directory.cached_core_person_id(session, cache, event.transport, event.sender_id)
             mention_ids = tuple(
@@ -136,6 +136,9 @@ class Dispatcher:
             room_id = room.id if room else None
             route, acts = self._acting(event, text, caller, room)
             quiet = None if acts else ((route.label, route.category) if route else ("other", None))
+            # Stored with the route it most likely ends with; the handler's outcome updates the row
+            # only when it differs, so most messages cost one write to the log.
+            guess = quiet or ((route.label, route.category) if route else ("command", None))
             message_id = insert_message(
                 session.connection(),
                 transport=event.transport,
@@ -145,8 +148,8 @@ class Dispatcher:
                 sender_name=event.sender_name,
                 text=mask(text),
                 at=event.sent_at or services.clock.now(),
-                route=quiet[0] if quiet else None,
-                category=quiet[1] if quiet else None,
+                route=guess[0],
+                category=guess[1],
             )
             if message_id is None:  # the UNIQUE (transport, message id) is the dedup check
                 first_room = session.exec(
@@ -183,9 +186,10 @@ class Dispatcher:
                 label, category = "error", None
                 if commands.is_command(text):  # the caller expects an answer; no details leak
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
-            session.execute(
-                update(Message).where(Message.id == message_id).values(route=label, category=category)
-            )
+            if (label, category) != guess:
+                session.execute(
+                    update(Message).where(Message.id == message_id).values(route=label, category=category)
+                )
             session.commit()
         for action in ctx.after_commit:
             try:

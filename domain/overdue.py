@@ -107,12 +107,31 @@ def _key(kind: str, who: str, ids: list[int]) -> str:
     return f"overdue:{kind}:{who}:{ids[0]}-{ids[-1]}:{len(ids)}:{zlib.crc32(repr(sorted(ids)).encode()):08x}"
 
 
-def remind_overdue(services, session: Session, now: datetime) -> int:
-    """Queue one digest per person for the tickets overdue and not yet reminded for their due date
-    (plus one for the staff channel); returns how many messages were queued."""
+@dataclass
+class OverduePlan:
+    """What one run will queue, worked out by reading only (see plan_overdue)."""
+
+    ticket_ids: list[int]
+    made_from: list[tuple]  # unreminded_ids() when the plan was made
+    digests: dict[str, _Digest]
+    staff_lines: list[str]
+    events: list[dict]
+
+
+def unreminded_ids(session: Session, now: datetime) -> list[tuple]:
+    """(number, due date, assignee) of the tickets overdue and not yet reminded for their due date,
+    in one query: what a plan was made from, to check it still holds."""
+    stmt = select(Ticket.id, Ticket.due_at, Ticket.assignee_id).where(col(Ticket.status).in_(tickets.OPEN_STATUSES), col(Ticket.due_at) < now,
+                                   ~_reminded_for_this_due_date())
+    return list(session.exec(stmt.order_by(col(Ticket.due_at), col(Ticket.id))).all())
+
+
+def plan_overdue(session: Session, now: datetime) -> OverduePlan | None:
+    """Read the overdue tickets and who follows them, and compose the digests; writes nothing,
+    so a district's run can read in a transaction that holds no write lock. None: nothing due."""
     due = overdue_tickets(session, now, unreminded=True)
     if not due:
-        return 0
+        return None
     room_ids = {t.room_id for t in due if t.room_id}
     rooms = {r.id: r for r in session.exec(select(Room).where(col(Room.id).in_(room_ids))).all()} if room_ids else {}
     staff = _Staff(session)
@@ -140,19 +159,29 @@ def remind_overdue(services, session: Session, now: datetime) -> int:
         staff_lines.append(f"{line}，跟进人：{owner_names}")
         events.append({"ticket_id": ticket.id, "at": now, "actor_id": BOT, "action": "催办",
                        "note": f"超期提醒：{owner_names}"})
+    return OverduePlan([t.id for t in due if t.id is not None],
+                       [(t.id, t.due_at, t.assignee_id) for t in due], dict(digests), staff_lines, events)
 
+
+def queue_plan(services, session: Session, plan: OverduePlan, now: datetime) -> int:
+    """Queue the plan's digests and record its 催办 markers in ``session``'s transaction."""
     quiet = services.config.schedules.quiet_hours
     queued = 0
-    for person_id, digest in digests.items():
+    for person_id, digest in plan.digests.items():
         # Volunteers are not woken at night for ordinary tickets; a digest with an urgent one goes at once.
         when = None if digest.urgent else allowed_time(now, quiet)
         queued += services.queue(session, key=_key("digest", person_id, digest.ids), to=person_id,
                                  due_at=when, priority=-1, text=_text(digest))
-    ids = [t.id for t, *_ in plans if t.id is not None]
     queued += services.to_staff_channel(
-        session, key=_key("escalate", "staff", ids),
-        text="\n".join(_section(f"【超期督办】{len(staff_lines)}件工单已超过期限：", staff_lines)),
+        session, key=_key("escalate", "staff", plan.ticket_ids),
+        text="\n".join(_section(f"【超期督办】{len(plan.staff_lines)}件工单已超过期限：", plan.staff_lines)),
     )
-    session.connection().execute(insert(TicketEvent), events)  # the marker: this due date is reminded
+    session.connection().execute(insert(TicketEvent), plan.events)  # the marker: this due date is reminded
     return queued
 
+
+def remind_overdue(services, session: Session, now: datetime) -> int:
+    """Queue one digest per person for the tickets overdue and not yet reminded for their due date
+    (plus one for the staff channel), in one transaction; returns how many messages were queued."""
+    plan = plan_overdue(session, now)
+    return queue_plan(services, session, plan, now) if plan else 0

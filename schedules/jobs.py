@@ -304,16 +304,26 @@ async def check_on_due() -> int:
 
 async def overdue_check() -> int:
     """Overdue tickets: remind the assignee, escalate to the grid worker (rules in domain.overdue)."""
-    from domain.overdue import remind_overdue
-
     services = runtime.services()
 
     def remind() -> int:
-        # In a worker thread with its own session: a district's first run reads thousands of
-        # tickets, and the chat must not wait on the event loop. One write transaction
-        # (BEGIN IMMEDIATE on SQLite); chat writers meanwhile retry asynchronously (retry_busy).
+        # In a worker thread: a district's first run reads thousands of tickets, and the chat must
+        # not wait on the event loop. The reading and composing happen in a read transaction (no
+        # write lock: chat writes go on meanwhile); the write transaction (BEGIN IMMEDIATE on
+        # SQLite) only checks that the same tickets are still due and queues. The first run's
+        # import (holiday tables included) happens here too, not on the loop.
+        from domain.overdue import plan_overdue, queue_plan, remind_overdue, unreminded_ids
+
+        now = services.clock.now()
+        with Session(services.engine) as session:
+            plan = plan_overdue(session, now)
+        if plan is None:
+            return 0
         with Session(writer(services.engine)) as session:
-            count = remind_overdue(services, session, services.clock.now())
+            if [tuple(row) for row in unreminded_ids(session, now)] == plan.made_from:
+                count = queue_plan(services, session, plan, now)
+            else:  # a ticket was closed, postponed or reminded meanwhile: plan again, under the lock
+                count = remind_overdue(services, session, now)
             session.commit()
             return count
 

@@ -103,6 +103,25 @@ async def retry_busy(work, *, budget: float | None = None):
         delay = min(delay * 2, 0.25)
 
 
+_IGNORING: dict[tuple, object] = {}
+
+
+def insert_ignoring_duplicates(table, dialect: str, keys: tuple[str, ...], returning: str):
+    """``INSERT … ON CONFLICT (keys) DO NOTHING RETURNING returning`` for ``table`` on SQLite and
+    PostgreSQL (one statement: a duplicate returns no row and leaves the transaction usable);
+    None on other databases, where callers fall back to a SAVEPOINT. Built once per table."""
+    cache_key = (table.name, dialect, keys, returning)
+    if cache_key not in _IGNORING:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect)
+        _IGNORING[cache_key] = (
+            module.insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(table.c[returning])
+            if module is not None else None
+        )
+    return _IGNORING[cache_key]
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder if needed."""
     parsed = make_url(url)

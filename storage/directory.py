@@ -6,7 +6,7 @@ import uuid
 import weakref
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
@@ -91,18 +91,51 @@ def room_members(session: Session, room_id: str) -> list[Person]:
 def people_with_roles(session: Session, roles: set[str] | frozenset[str], room: Room | None) -> list[Person]:
     """People holding any of ``roles`` with a scope naming this room's stairwell, grid or topic.
 
-    A "*" grant (an admin's) does not make someone the stairwell's officer.
+    A "*" grant (an admin's) does not make someone the stairwell's officer. Every petition asks
+    this: the grants and people come from the directory cache when the session may use it.
     """
-    # In grant order (config order first): the role+scope index must not change who is named first.
-    stmt = select(RoleGrant).where(col(RoleGrant.role).in_(sorted(roles))).order_by(col(RoleGrant.id))
+    cache = _session_cache(session)
+    key = frozenset(roles)
+    grants = cache.by_roles.get(key) if cache is not None else None
+    if grants is None:
+        # In grant order (config order first): the role+scope index must not change who is named first.
+        stmt = (select(RoleGrant.person_id, RoleGrant.scope).where(col(RoleGrant.role).in_(sorted(roles)))
+                .order_by(col(RoleGrant.id)))
+        grants = tuple((person_id, scope) for person_id, scope in session.exec(stmt).all())
+        if cache is not None:
+            cache.by_roles[key] = grants
     ids: list[str] = []
-    for grant in session.exec(stmt).all():
-        if room is not None and grant.scope not in (room.stairwell, room.grid, room.topic):
+    for person_id, scope in grants:
+        if room is not None and scope not in (room.stairwell, room.grid, room.topic):
             continue
-        if grant.person_id not in ids:
-            ids.append(grant.person_id)
-    people = [session.get(Person, pid) for pid in ids]
+        if person_id not in ids:
+            ids.append(person_id)
+    people = [_cached_person(session, cache, pid) for pid in ids]
     return [p for p in people if p is not None]
+
+
+def _session_cache(session: Session) -> "DirectoryCache | None":
+    """The engine's directory cache, when this session's transaction may read and fill it (no
+    directory write of its own yet, begun in the cache's version); else None: ask the database."""
+    bind = session.get_bind()
+    cache = _caches.get(getattr(bind, "_proxied", bind))  # a writer() engine proxies the engine
+    if cache is None or session.connection().info.get(_CHECKED) is not session.connection().get_transaction():
+        return None  # only where the transaction checked the stamp (another process may have written)
+    return cache if cache.may_store(session) else None
+
+
+def _cached_person(session: Session, cache: "DirectoryCache | None", person_id: str) -> Person | None:
+    if cache is None:
+        return session.get(Person, person_id)
+    found = cache.persons.get(person_id, _MISSING)
+    if found is _MISSING:
+        live = session.get(Person, person_id)
+        found = cache.persons[person_id] = _detached(Person, live) if live is not None else None
+    return session.merge(found, load=False) if found is not None else None
+
+
+_MISSING = object()
+_CHECKED = "stairwell_directory_checked"  # connection info: the transaction that read the stamp
 
 
 def responsible_staff(session: Session, room: Room | None) -> list[Person]:
@@ -201,10 +234,17 @@ class DirectoryCache:
         self.members: set[tuple[str, str]] = set()
         self.grants: dict[str, tuple[tuple[str, str], ...]] = {}
         self.core_ids: dict[tuple[str, str], str] = {}
+        self.by_roles: dict[frozenset[str], tuple[tuple[str, str], ...]] = {}  # roles -> (person, scope)
+        self.persons: dict[str, Person | None] = {}  # detached snapshots of staff (people_with_roles)
 
-    def fresh(self, engine: Engine | None = None) -> "DirectoryCache":
+    def fresh(self, engine: Engine | None = None, conn: Connection | None = None) -> "DirectoryCache":
         version = directory_version()
-        stamp = database_stamp(engine) if engine is not None else self.stamp
+        if conn is not None and self.stamp is not None:
+            stamp = conn.execute(_STAMP).scalar()  # in the caller's transaction: no second round trip
+        else:
+            stamp = database_stamp(engine) if engine is not None else self.stamp
+        if conn is not None:  # this transaction saw the stamp: it may use the cache (_session_cache)
+            conn.info[_CHECKED] = conn.get_transaction()
         now = time.monotonic()
         if version != self.version or stamp != self.stamp or now - self.filled_at > self.max_age:
             self.__init__(stamp)
@@ -230,20 +270,24 @@ def database_stamp(engine: Engine) -> int | None:
 _STAMP = text("SELECT version FROM directory_stamp WHERE id = 1")
 
 
-def cache_for(engine: Engine) -> DirectoryCache:
+def cache_for(engine: Engine, conn: Connection | None = None) -> DirectoryCache:
+    """The engine's cache, checked against the database's stamp; with ``conn`` (a transaction
+    already open on ``engine``) the stamp is read there once the table is known to exist."""
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = DirectoryCache()
-    return cache.fresh(engine)
+    return cache.fresh(engine, conn)
 
 
-def _snapshot(room: Room) -> Room:
-    copy = Room(**{c: getattr(room, c) for c in _ROOM_COLUMNS})
+def _detached(model, row):
+    """A detached copy of ``row`` (no session holds it; attach with session.merge(load=False))."""
+    copy = model(**{c.name: getattr(row, c.name) for c in model.__table__.columns})
     make_transient_to_detached(copy)
     return copy
 
 
-_ROOM_COLUMNS = tuple(c.name for c in Room.__table__.columns)
+def _snapshot(room: Room) -> Room:
+    return _detached(Room, room)
 
 
 def cached_core_person_id(session: Session, cache: DirectoryCache, transport: str, external_id: str) -> str:

@@ -2,32 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.db import insert_ignoring_duplicates
 from storage.models import Message
 
 _TABLE = Message.__table__
 _COLUMNS = ("transport", "external_id", "room_id", "sender_id", "sender_name", "text", "from_bot",
             "route", "category", "at")
-_INSERTS: dict[str, Any] = {}
 
 
 def _insert_statement(dialect: str):
-    stmt = _INSERTS.get(dialect)
-    if stmt is None:
-        if dialect == "sqlite":
-            stmt = sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["transport", "external_id"])
-        elif dialect == "postgresql":
-            stmt = postgresql.insert(_TABLE).on_conflict_do_nothing(index_elements=["transport", "external_id"])
-        else:  # other databases: the plain insert, a duplicate raises IntegrityError
-            stmt = _TABLE.insert()
-        stmt = _INSERTS[dialect] = stmt.returning(_TABLE.c.id)
-    return stmt
+    found = insert_ignoring_duplicates(_TABLE, dialect, ("transport", "external_id"), "id")
+    return found if found is not None else _TABLE.insert().returning(_TABLE.c.id)  # a duplicate raises
 
 
 def insert_message(

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from common.text import split_text
+from storage.db import insert_ignoring_duplicates
 from storage.models import OutboxItem
 
 
@@ -77,20 +77,8 @@ def enqueue(
     return added
 
 
-_INSERTS: dict[str, object] = {}
-
-
 def _insert_statement(dialect: str):
-    if dialect not in _INSERTS:
-        table = OutboxItem.__table__
-        if dialect == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
-        elif dialect == "postgresql":
-            stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
-        else:
-            stmt = None
-        _INSERTS[dialect] = stmt
-    return _INSERTS[dialect]
+    return insert_ignoring_duplicates(OutboxItem.__table__, dialect, ("key",), "id")
 
 
 def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxItem]:

@@ -105,32 +105,42 @@ def purge_texts_before(session: Session, cutoff: datetime) -> int:
 
 
 async def purge_in_steps(engine: Engine, cutoff: datetime) -> int:
-    """purge_texts_before six hours per transaction, yielding to the event loop between them, so
-    a first purge of a year's data never freezes the chat."""
-    with Session(engine) as session:
-        since = purged_before(session)
-        oldest = session.scalar(select(func.min(Message.at)))
+    """purge_texts_before six hours per transaction, each step in a worker thread (its reads,
+    writes and the commit's WAL checkpoint off the event loop), so a first purge of a year's
+    data never freezes the chat; a chat write meanwhile waits for one short step at most."""
+    def read_start() -> tuple[datetime | None, datetime | None]:
+        with Session(engine) as session:
+            return purged_before(session), session.scalar(select(func.min(Message.at)))
+
+    def step(statements: list) -> int:
+        with Session(engine) as session:
+            changed = _run(session, statements)
+            session.commit()
+            return changed
+
+    since, oldest = await asyncio.to_thread(read_start)
     start = since - SETTLE if since else (oldest or cutoff).astimezone(timezone.utc)
     changed = 0
     lo: datetime | None = None if since is None else start
     hi = min(start + WINDOW, cutoff)
     while True:
-        with Session(engine) as session:
-            changed += _run(session, _append_only(lo, hi))
-            session.commit()
-        await asyncio.sleep(0)
+        changed += await asyncio.to_thread(step, _append_only(lo, hi))
         if hi >= cutoff:
             break
         lo, hi = hi, min(hi + WINDOW, cutoff)
-    with Session(engine) as session:
-        last = session.scalar(select(func.max(Ticket.id))) or 0
-    for first in range(0, last + 1, TICKETS_PER_STEP):
+
+    def last_ticket() -> int:
         with Session(engine) as session:
-            changed += _run(session, _closed_work(cutoff, (first, first + TICKETS_PER_STEP - 1)))
+            return session.scalar(select(func.max(Ticket.id))) or 0
+
+    for first in range(0, await asyncio.to_thread(last_ticket) + 1, TICKETS_PER_STEP):
+        changed += await asyncio.to_thread(step, _closed_work(cutoff, (first, first + TICKETS_PER_STEP - 1)))
+
+    def mark() -> None:
+        with Session(engine) as session:
+            if since is None or cutoff > since:
+                set_flag(session, WATERMARK, {"at": cutoff.isoformat()}, cutoff)
             session.commit()
-        await asyncio.sleep(0)
-    with Session(engine) as session:
-        if since is None or cutoff > since:
-            set_flag(session, WATERMARK, {"at": cutoff.isoformat()}, cutoff)
-        session.commit()
+
+    await asyncio.to_thread(mark)
     return changed

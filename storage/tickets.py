@@ -9,6 +9,7 @@ from typing import Callable
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col, func, select
 
+from storage.db import insert_ignoring_duplicates
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
@@ -55,10 +56,17 @@ def set_status(
 
 
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
-    """True when ``person_id`` is a new reporter of ``ticket``."""
-    if session.get(TicketReporter, (ticket.id, person_id)) is not None:
+    """True when ``person_id`` is a new reporter of ``ticket`` (one INSERT … ON CONFLICT DO NOTHING
+    on SQLite and PostgreSQL, not a look-up and an insert: every petition and follow-up runs it)."""
+    conn = session.connection()
+    stmt = insert_ignoring_duplicates(TicketReporter.__table__, conn.dialect.name, ("ticket_id", "person_id"), "ticket_id")
+    if stmt is not None:
+        if session.execute(stmt, {"ticket_id": ticket.id, "person_id": person_id}).first() is None:
+            return False
+    elif session.get(TicketReporter, (ticket.id, person_id)) is not None:
         return False
-    session.add(TicketReporter(ticket_id=ticket.id, person_id=person_id))
+    else:
+        session.add(TicketReporter(ticket_id=ticket.id, person_id=person_id))
     ticket.reporters += 1
     session.add(ticket)
     return True
