@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from bot.config import DEFAULT_ACCOUNT, AppConfig
 from bot.privacy import clean_name
 from storage.db import cache_store_allowed, directory_version
-from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
+from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember, table_of
 
 
 def config_source(config: AppConfig) -> str:
@@ -65,14 +65,14 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     session.add_all(RoleGrant(person_id=p, role=r, scope=s, source=source) for p, r, s in wanted_grants)
 
     wanted_aliases = {alias: pc.id for pc in config.people for alias in pc.aliases}
-    for row in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
-        if wanted_aliases.get(row.external_id) == row.person_id and row.source == source:
-            del wanted_aliases[row.external_id]  # unchanged
-        elif row.source == source and row.external_id not in wanted_aliases:
-            session.delete(row)
-    for row in session.exec(select(PersonAlias).where(col(PersonAlias.source) == source,
-                                                      col(PersonAlias.transport) != "*")).all():
-        session.delete(row)
+    for existing in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
+        if wanted_aliases.get(existing.external_id) == existing.person_id and existing.source == source:
+            del wanted_aliases[existing.external_id]  # unchanged
+        elif existing.source == source and existing.external_id not in wanted_aliases:
+            session.delete(existing)
+    for existing in session.exec(select(PersonAlias).where(col(PersonAlias.source) == source,
+                                                           col(PersonAlias.transport) != "*")).all():
+        session.delete(existing)
     session.flush()
     for alias, person_id in wanted_aliases.items():
         session.merge(PersonAlias(transport="*", external_id=alias, person_id=person_id, source=source))
@@ -256,6 +256,9 @@ class DirectoryCache:
     max_age = 30.0
 
     def __init__(self, stamp: int | None = None) -> None:
+        self._empty(stamp)
+
+    def _empty(self, stamp: int | None) -> None:
         self.version = -1
         self.stamp = stamp  # the database's directory_stamp when the entries were read
         self.filled_at = 0.0
@@ -270,7 +273,7 @@ class DirectoryCache:
         stamp = database_stamp(engine) if engine is not None else self.stamp
         now = time.monotonic()
         if version != self.version or stamp != self.stamp or now - self.filled_at > self.max_age:
-            self.__init__(stamp)
+            self._empty(stamp)
             self.version, self.filled_at = version, now
         return self
 
@@ -306,7 +309,7 @@ def _snapshot(room: Room) -> Room:
     return copy
 
 
-_ROOM_COLUMNS = tuple(c.name for c in Room.__table__.columns)
+_ROOM_COLUMNS = tuple(c.name for c in table_of(Room).columns)
 
 
 def cached_core_person_id(session: Session, cache: DirectoryCache, transport: str, external_id: str) -> str:

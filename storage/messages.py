@@ -9,9 +9,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Message
+from storage.models import Message, table_of
 
-_TABLE = Message.__table__
+_TABLE = table_of(Message)
 _COLUMNS = ("transport", "external_id", "room_id", "sender_id", "sender_name", "text", "from_bot",
             "route", "category", "at")
 _INSERTS: dict[str, Any] = {}

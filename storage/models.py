@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Table, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -28,7 +29,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _ts(**kw) -> Field:  # aware timestamps on both SQLite and PostgreSQL
+def _ts(**kw) -> Any:  # aware timestamps on both SQLite and PostgreSQL (Field() is typed Any)
     return Field(sa_column=Column(UTCDateTime(), **kw))
 
 
@@ -280,3 +281,8 @@ class TimedNotice(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending | queued | missed | cancelled
     created_at: datetime = _ts(nullable=False)
     done_at: datetime | None = _ts(nullable=True)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a ``table=True`` model, for Core inserts and column lists."""
+    return model.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models but does not declare it

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from storage.models import OutboxItem
+from storage.models import OutboxItem, table_of
 
 
 def split_text(text: str, max_length: int) -> list[str]:
@@ -68,7 +69,7 @@ def enqueue(
     returns []. One INSERT … ON CONFLICT (key) DO NOTHING for all parts, no SAVEPOINT; the
     returned rows are not attached to the session (callers count them).
     """
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "key": key if index == 0 else f"{key}#{index + 1}",
             "transport": transport,
@@ -103,7 +104,7 @@ _INSERTS: dict[str, object] = {}
 
 def _insert_statement(dialect: str):
     if dialect not in _INSERTS:
-        table = OutboxItem.__table__
+        table = table_of(OutboxItem)
         if dialect == "sqlite":
             stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
         elif dialect == "postgresql":
@@ -155,7 +156,7 @@ def claim(session: Session, item_id: int | None, claimer: str) -> OutboxItem | N
         .values(status="sending", attempts=col(OutboxItem.attempts) + 1, claimed_by=claimer)
         .returning(col(OutboxItem.id))
     )
-    if session.exec(stmt).first() is None:  # type: ignore[call-overload]
+    if session.exec(stmt).first() is None:
         return None
     row = session.get(OutboxItem, item_id, populate_existing=True)
     return row

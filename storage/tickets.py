@@ -56,6 +56,7 @@ def set_status(
 
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
     """True when ``person_id`` is a new reporter of ``ticket``."""
+    assert ticket.id is not None, "a stored ticket"
     if session.get(TicketReporter, (ticket.id, person_id)) is not None:
         return False
     session.add(TicketReporter(ticket_id=ticket.id, person_id=person_id))
