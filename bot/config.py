@@ -12,6 +12,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 ROLE_NAMES: dict[str, str] = {
     "resident": "居民",
@@ -337,7 +338,7 @@ def _yaml_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     loc = _yaml_path(tuple(error["loc"]))
     if error["type"] == "extra_forbidden":
         return f"{loc}: unknown key"
