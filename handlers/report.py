@@ -135,6 +135,7 @@ def render_csv(stats: Stats, out: TextIO) -> None:
 async def stats_command(ctx: Context, args: str) -> None:
     word = args.strip() or "本月"
     local = ctx.now.astimezone(SHANGHAI)
+    bounds: tuple[datetime, datetime] | None
     if word == "本周":
         bounds = week_bounds(ctx.now)
     elif word == "本月":

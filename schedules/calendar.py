@@ -18,7 +18,7 @@ def lunar_to_solar(year: int, month: int, day: int) -> date:
 def lunar_runs(campaign: Campaign, after: datetime, years: int = 2) -> list[datetime]:
     """The next ``years`` occurrences of a lunar-dated campaign after ``after``."""
     assert campaign.lunar is not None
-    out = []
+    out: list[datetime] = []
     year = after.astimezone(SHANGHAI).year
     while len(out) < years:
         day = lunar_to_solar(year, campaign.lunar.month, campaign.lunar.day)
