@@ -32,8 +32,9 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed  ## the bot with the local web chat on http://127.0.0.1:8080
 	$(PY) -m bot run
 
-test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), then the whole test suite
+test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), type-check the packages, then the whole test suite
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lock: | $(VENV)/bin/python  ## after changing dependencies in pyproject.toml: re-resolve both lock files
@@ -46,4 +47,4 @@ bench: $(VENV)/.installed-test  ## benchmarks (by hand, not in CI)
 	$(PY) bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) .venv-3.13 data/*.db data/*.db-* .pytest_cache
+	rm -rf $(VENV) .venv-3.13 data/*.db data/*.db-* .pytest_cache .mypy_cache
