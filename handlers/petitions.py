@@ -255,7 +255,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
     if objects_of(ctx.services.router)(ctx.masked_text):
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text):
-        matches = [t for t in candidates if t.id is not None and tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+        matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
     else:  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
         matches = []
     matches = _narrow(ctx, matches)
@@ -277,7 +277,7 @@ def _narrow(ctx: Context, matches: list[Ticket]) -> list[Ticket]:
         exact = [t for t in matches if said & objects(t.text)]
         matches = exact or matches
     if len(matches) > 1:
-        mine = [t for t in matches if t.id is not None and tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+        mine = [t for t in matches if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
         matches = mine or matches
     return matches
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from bot.config import DEFAULT_ACCOUNT, AppConfig
 from bot.privacy import clean_name
 from storage.db import cache_store_allowed, directory_version
-from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember, table_of
+from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 
 
 def config_source(config: AppConfig) -> str:
@@ -309,7 +309,7 @@ def _snapshot(room: Room) -> Room:
     return copy
 
 
-_ROOM_COLUMNS = tuple(c.name for c in table_of(Room).columns)
+_ROOM_COLUMNS = tuple(Room.model_fields)  # every field of Room is a column (no relationships)
 
 
 def cached_core_person_id(session: Session, cache: DirectoryCache, transport: str, external_id: str) -> str:

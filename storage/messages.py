@@ -9,7 +9,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Message, table_of
+from storage.models import Message
+from storage.tables import table_of
 
 _TABLE = table_of(Message)
 _COLUMNS = ("transport", "external_id", "room_id", "sender_id", "sender_name", "text", "from_bot",

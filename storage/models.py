@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Table, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -29,7 +28,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _ts(**kw) -> Any:  # aware timestamps on both SQLite and PostgreSQL (Field() is typed Any)
+def _ts(**kw):  # aware timestamps on both SQLite and PostgreSQL (untyped like Field(): the column types it)
     return Field(sa_column=Column(UTCDateTime(), **kw))
 
 
@@ -282,7 +281,3 @@ class TimedNotice(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     done_at: datetime | None = _ts(nullable=True)
 
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table of a ``table=True`` model, for Core inserts and column lists."""
-    return model.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models but does not declare it

@@ -9,7 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from storage.models import OutboxItem, table_of
+from storage.models import OutboxItem
+from storage.tables import table_of
 
 
 def split_text(text: str, max_length: int) -> list[str]:

@@ -78,8 +78,8 @@ def reporter_ids(session: Session, ticket_id: int) -> list[str]:
     return sorted(session.exec(stmt).all())
 
 
-def is_reporter(session: Session, ticket_id: int, person_id: str) -> bool:
-    return session.get(TicketReporter, (ticket_id, person_id)) is not None
+def is_reporter(session: Session, ticket_id: int | None, person_id: str) -> bool:
+    return ticket_id is not None and session.get(TicketReporter, (ticket_id, person_id)) is not None
 
 
 def history(session: Session, ticket_id: int) -> list[TicketEvent]:
