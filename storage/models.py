@@ -280,4 +280,3 @@ class TimedNotice(SQLModel, table=True):
     status: str = Field(default="pending", index=True)  # pending | queued | missed | cancelled
     created_at: datetime = _ts(nullable=False)
     done_at: datetime | None = _ts(nullable=True)
-
