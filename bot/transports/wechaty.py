@@ -72,7 +72,7 @@ def _config_error_bases() -> tuple[type, ...]:
     return (_TransportConfigError, ValueError)
 
 
-class WechatyConfigError(*_config_error_bases()):  # type: ignore[misc]
+class WechatyConfigError(*_config_error_bases()):  # type: ignore[misc]  # bases chosen at run time (see above)
     """A required setting is missing or malformed (raised by :func:`create`)."""
 
 
