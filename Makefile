@@ -10,7 +10,7 @@ COMPILE   := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-vers
 
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test lock bench clean
+.PHONY: run test typecheck install install-test lock bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), then the whole test
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+typecheck: $(VENV)/.installed-test  ## mypy on the packages (not yet clean after the round-two merges: see README)
+	$(PY) -m mypy
+
 lock: | $(VENV)/bin/python  ## after changing dependencies in pyproject.toml: re-resolve both lock files
 	$(PIP) uv
 	$(COMPILE) -o $(LOCK)
@@ -46,4 +49,4 @@ bench: $(VENV)/.installed-test  ## benchmarks (by hand, not in CI)
 	$(PY) bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) .venv-3.13 data/*.db data/*.db-* .pytest_cache
+	rm -rf $(VENV) .venv-3.13 data/*.db data/*.db-* .pytest_cache .mypy_cache

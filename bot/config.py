@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 ROLE_NAMES: dict[str, str] = {
     "resident": "居民",
@@ -477,7 +478,7 @@ def _yaml_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def describe_error(error: dict) -> str:
+def describe_error(error: ErrorDetails) -> str:
     """One line for a pydantic error: its YAML path and what is wrong there."""
     loc = _yaml_path(tuple(error["loc"]))
     if error["type"] == "extra_forbidden":

@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import commands, handling
 from bot.context import Context
@@ -188,7 +188,7 @@ class Dispatcher:
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
             if (label, category) != guess:
                 session.execute(
-                    update(Message).where(Message.id == message_id).values(route=label, category=category)
+                    update(Message).where(col(Message.id) == message_id).values(route=label, category=category)
                 )
             session.commit()
         for action in ctx.after_commit:

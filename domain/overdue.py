@@ -31,7 +31,7 @@ def _reminded_for_this_due_date():
     """The job's own 催办 event at or after the ticket's due date: this due date was reminded
     (a resident's chase is a 催办 event too, by the resident: it reminds nobody)."""
     return exists().where(
-        TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "催办", TicketEvent.actor_id == BOT,
+        col(TicketEvent.ticket_id) == Ticket.id, col(TicketEvent.action) == "催办", col(TicketEvent.actor_id) == BOT,
         col(TicketEvent.at) >= Ticket.due_at,
     )
 
@@ -60,7 +60,7 @@ class _Staff:
         """As directory.people_with_roles: a grant naming the room's stairwell, grid or topic."""
         found: list[str] = []
         for role in roles:
-            for scope in {room.stairwell, room.grid, room.topic} - {None}:
+            for scope in {s for s in (room.stairwell, room.grid, room.topic) if s is not None}:
                 found += self.by_role[role].get(scope, [])
         return list(dict.fromkeys(found))
 

@@ -312,7 +312,7 @@ def _narrow(ctx: Context, matches: list[Ticket]) -> list[Ticket]:
 
 def _ask_which(ctx: Context, matches: list[Ticket]) -> None:
     """No telling which open ticket a message means: ask once rather than guess."""
-    numbers = "、".join(f"#{t.id}" for t in sorted(matches, key=lambda t: t.id))
+    numbers = "、".join(f"#{t.id}" for t in sorted(matches, key=lambda t: t.id or 0))
     ctx.reply(f"您说的是哪一个问题？{numbers} 都在处理中，可发 /进度 编号 查看进展；如是新问题，请说明具体位置。")
 
 

@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, TextIO
+from typing import IO, TextIO, TypedDict
 
 from nlp.router import Route, Router, default_router
 
@@ -121,7 +121,17 @@ def confusion(pairs: list[tuple[str, str]]) -> dict[str, dict[str, int]]:
     return matrix
 
 
-def metrics(matrix: dict[str, dict[str, int]]) -> dict[str, object]:
+class Metrics(TypedDict):
+    per_class: dict[str, tuple[float, float, float, int]]  # label -> precision, recall, F1, support
+    macro_f1: float
+    accuracy: float
+    false_ack: float
+    false_ack_count: int
+    gold_other: int
+    total: int
+
+
+def metrics(matrix: dict[str, dict[str, int]]) -> Metrics:
     """Per-class precision/recall/F1, macro-F1, accuracy and the false-ack rate."""
     per: dict[str, tuple[float, float, float, int]] = {}
     for lab in LABEL_ORDER:
@@ -152,7 +162,7 @@ def metrics(matrix: dict[str, dict[str, int]]) -> dict[str, object]:
 def format_report(path: str, matrix: dict[str, dict[str, int]]) -> str:
     m = metrics(matrix)
     lines = [f"== {path} ({m['total']} messages)", f"{'label':<10}{'prec':>7}{'recall':>8}{'F1':>7}{'n':>6}"]
-    for lab, (p, r, f, n) in m["per_class"].items():  # type: ignore[union-attr]
+    for lab, (p, r, f, n) in m["per_class"].items():
         lines.append(f"{lab:<10}{p:>7.3f}{r:>8.3f}{f:>7.3f}{n:>6}")
     lines.append(f"macro-F1  {m['macro_f1']:.4f}    accuracy {m['accuracy']:.4f}")
     lines.append(

@@ -29,8 +29,8 @@ def sweep(paths: list[str], router: Router | None = None) -> list[tuple[float, f
         for combo in itertools.product(*GRID.values()):
             router.thresholds.update(zip(GRID, combo, strict=True))
             ms = [metrics(confusion([(g, router.route(t, staff=s).label) for t, g, s in rows])) for rows in data]
-            worst_ack = max(float(m["false_ack"]) for m in ms)  # type: ignore[arg-type]
-            mean_f1 = sum(float(m["macro_f1"]) for m in ms) / len(ms)  # type: ignore[arg-type]
+            worst_ack = max(m["false_ack"] for m in ms)
+            mean_f1 = sum(m["macro_f1"] for m in ms) / len(ms)
             results.append((worst_ack, mean_f1, dict(zip(GRID, combo, strict=True))))
     finally:
         router.thresholds.update(original)

@@ -14,7 +14,7 @@ from schedules.triggers import cron
 def lunar_runs(campaign: Campaign, after: datetime, years: int = 2) -> list[datetime]:
     """The next ``years`` occurrences of a lunar-dated campaign after ``after``."""
     assert campaign.lunar is not None
-    out = []
+    out: list[datetime] = []
     year = after.astimezone(SHANGHAI).year
     while len(out) < years:
         day = LunarDate(year, campaign.lunar.month, campaign.lunar.day).to_solar_date()

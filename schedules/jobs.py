@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -58,11 +59,14 @@ def _next_in_library(session: Session, room: Room, library: str, size: int) -> t
 
 
 def _push_library(library: str, key_period: str) -> int:
-    from schedules.content_library import load_cases, load_weekly, render_case, render_push
+    from schedules.content_library import CaseItem, PushItem, load_cases, load_weekly, render_case, render_push
+
+    def render(item: PushItem | CaseItem) -> str:
+        return render_push(item) if isinstance(item, PushItem) else render_case(item)
 
     services = runtime.services()
     now = _local_now()
-    items, render = (load_weekly(), render_push) if library == "weekly" else (load_cases(), render_case)
+    items: Sequence[PushItem | CaseItem] = load_weekly() if library == "weekly" else load_cases()
     with Session(services.engine) as session:
         count = 0
         for room in _rooms(session, ("legal",)):

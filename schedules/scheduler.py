@@ -30,6 +30,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -56,7 +57,7 @@ POLLS_CATCH_UP_ID = "poll:catch-up"
 class JobSpec:
     id: str
     func: str
-    trigger: object
+    trigger: BaseTrigger
     kwargs: dict
     name: str
     options: tuple[tuple[str, object], ...] = ()

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import uuid
-from typing import Iterable
+from typing import Iterable, TextIO
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 try:
     import fcntl
 except ImportError:  # Windows: one process, always the leader
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is absent there; None says so
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Presence:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
-        self._files: dict[str, object] = {}
+        self._files: dict[str, TextIO] = {}
         self._held: set[str] = set()  # advisory locks taken on the current connection
         self._mutex = threading.RLock()  # the leadership check runs in a worker thread
 
@@ -147,5 +147,5 @@ class Presence:
             except Exception:
                 pass
         for handle in self._files.values():
-            handle.close()  # type: ignore[attr-defined]
+            handle.close()
         self._files.clear()

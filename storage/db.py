@@ -22,7 +22,7 @@ from storage import models, state  # noqa: F401  (registers every table: migrati
 try:
     import fcntl
 except ImportError:  # Windows: start one process at a time there
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is absent there; None says so
 
 log = logging.getLogger(__name__)
 

@@ -226,6 +226,9 @@ class DirectoryCache:
     max_age = 30.0
 
     def __init__(self, stamp: int | None = None) -> None:
+        self._empty(stamp)
+
+    def _empty(self, stamp: int | None) -> None:
         self.version = -1
         self.stamp = stamp  # the database's directory_stamp when the entries were read
         self.filled_at = 0.0
@@ -247,7 +250,7 @@ class DirectoryCache:
             conn.info[_CHECKED] = conn.get_transaction()
         now = time.monotonic()
         if version != self.version or stamp != self.stamp or now - self.filled_at > self.max_age:
-            self.__init__(stamp)
+            self._empty(stamp)
             self.version, self.filled_at = version, now
         return self
 

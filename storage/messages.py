@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import Message
+from storage.tables import table_of
 
-_TABLE = Message.__table__
+_TABLE = table_of(Message)
 _COLUMNS = ("transport", "external_id", "room_id", "sender_id", "sender_name", "text", "from_bot",
             "route", "category", "at")
 

@@ -28,7 +28,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _ts(**kw) -> Field:  # aware timestamps on both SQLite and PostgreSQL
+def _ts(**kw):  # aware timestamps on both SQLite and PostgreSQL (untyped like Field(): the column types it)
     return Field(sa_column=Column(UTCDateTime(), **kw))
 
 

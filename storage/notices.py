@@ -1,6 +1,7 @@
 """Notice, target and receipt queries."""
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
 
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ def latest_tracked_notice(session: Session, room_id: str, now: datetime) -> Noti
 
 
 def add_receipt(session: Session, notice: Notice, person_id: str, room_id: str, at: datetime) -> bool:
+    assert notice.id is not None, "a stored notice"
     if person_id == notice.author_id or session.get(Receipt, (notice.id, person_id)) is not None:
         return False
     session.add(Receipt(notice_id=notice.id, person_id=person_id, room_id=room_id, at=at))
@@ -81,7 +83,7 @@ class GroupReceipts:
         return len(self.done)
 
 
-def receipts_by_group(session: Session, notice: Notice, staff_roles: set[str]) -> list[GroupReceipts]:
+def receipts_by_group(session: Session, notice: Notice, staff_roles: AbstractSet[str]) -> list[GroupReceipts]:
     """Per target group (by id): members who confirmed, and the names of those who did not.
 
     A receipt counts in every target group the person is in (one "收到" in any is enough). The

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from common.text import split_text
 from storage.db import insert_ignoring_duplicates
 from storage.models import OutboxItem
+from storage.tables import table_of
 
 
 QUOTE_CHARS = 300  # a resident's text quoted in a staff note: the note stays one outbox row
@@ -47,7 +49,7 @@ def enqueue(
     returns []. One INSERT … ON CONFLICT (key) DO NOTHING for all parts, no SAVEPOINT; the
     returned rows are not attached to the session (callers count them).
     """
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "key": key if index == 0 else f"{key}#{index + 1}",
             "transport": transport,
@@ -78,7 +80,7 @@ def enqueue(
 
 
 def _insert_statement(dialect: str):
-    return insert_ignoring_duplicates(OutboxItem.__table__, dialect, ("key",), "id")
+    return insert_ignoring_duplicates(table_of(OutboxItem), dialect, ("key",), "id")
 
 
 def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxItem]:
@@ -122,7 +124,7 @@ def claim(session: Session, item_id: int | None, claimer: str) -> OutboxItem | N
         .values(status="sending", attempts=col(OutboxItem.attempts) + 1, claimed_by=claimer)
         .returning(col(OutboxItem.id))
     )
-    if session.exec(stmt).first() is None:  # type: ignore[call-overload]
+    if session.exec(stmt).first() is None:
         return None
     row = session.get(OutboxItem, item_id, populate_existing=True)
     return row

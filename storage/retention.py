@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -49,10 +49,10 @@ def _append_only(lo: datetime | None, hi: datetime) -> list:
 def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
     """Statements blanking closed tickets (numbered within ``ids``, when given), their events'
     notes, and answered questions (with the whole range only)."""
-    def numbered(column):
-        return True if ids is None else column.between(*ids)
+    def numbered(column) -> ColumnElement[bool]:
+        return true() if ids is None else column.between(*ids)  # true() drops out of the WHERE
 
-    closed = select(Ticket.id).where(col(Ticket.status).not_in(OPEN_STATUSES), numbered(col(Ticket.id)))
+    closed = select(col(Ticket.id)).where(col(Ticket.status).not_in(OPEN_STATUSES), numbered(col(Ticket.id)))
     statements = [
         update(TicketEvent)
         .where(numbered(col(TicketEvent.ticket_id)), col(TicketEvent.at) < cutoff,
@@ -66,7 +66,7 @@ def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
     if ids is None or ids[0] == 0:
         statements.append(
             update(Consultation)
-            .where(col(Consultation.created_at) < cutoff, Consultation.status == "已答复",
+            .where(col(Consultation.created_at) < cutoff, col(Consultation.status) == "已答复",
                    col(Consultation.text) != PURGED)
             .values(text=PURGED, answer=PURGED)
         )
@@ -85,7 +85,7 @@ def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
 
 
 def _run(session: Session, statements: list) -> int:
-    return sum(session.exec(s).rowcount or 0 for s in statements)  # type: ignore[call-overload]
+    return sum(session.exec(s).rowcount or 0 for s in statements)
 
 
 def purged_before(session: Session) -> datetime | None:

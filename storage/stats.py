@@ -116,24 +116,25 @@ def compute(
 
     def scoped(*where) -> list[Ticket]:
         """The rows' columns only (no ORM objects), the scope filtered by the database."""
-        stmt = select(*_COLUMNS).where(*where)
+        # sqlmodel types select() for at most four columns; the rows are read by attribute like Tickets
+        stmt = select(*_COLUMNS).where(*where)  # type: ignore[call-overload]
         if scopes is not None:
             stmt = stmt.where(scope_filter(scopes))
         return list(session.exec(stmt.order_by(col(Ticket.id))).all())
 
     cohort = scoped(col(Ticket.created_at) >= start, col(Ticket.created_at) < end, Ticket.status != "已撤销")
     stats = Stats(start=start, end=end, received=len(cohort))
-    resolved = [t for t in cohort if t.status in RESOLVED_STATUSES and t.resolved_at is not None]
-    responded = [t for t in cohort if t.responded_at is not None]
-    stats.responded_in_time = sum(1 for t in responded if t.responded_at <= t.due_at)
+    resolved = [(t, t.resolved_at) for t in cohort if t.status in RESOLVED_STATUSES and t.resolved_at is not None]
+    responded = [(t, t.responded_at) for t in cohort if t.responded_at is not None]
+    stats.responded_in_time = sum(1 for t, at in responded if at <= t.due_at)
     stats.resolved = len(resolved)
-    stats.resolved_on_time = sum(1 for t in resolved if t.resolved_at <= t.due_at)
+    stats.resolved_on_time = sum(1 for t, at in resolved if at <= t.due_at)
     stats.ever_resolved = sum(1 for t in cohort if t.resolved_at is not None)
     stats.ratings = Counter(t.rating for t in cohort if t.rating in RATINGS)
     stats.unrated = sum(1 for t in cohort if t.rating == UNRATED)
     stats.rated = sum(stats.ratings.values())
-    stats.mean_hours_to_respond = _mean_hours([(t.responded_at - t.created_at).total_seconds() for t in responded])
-    stats.mean_hours_to_resolve = _mean_hours([(t.resolved_at - t.created_at).total_seconds() for t in resolved])
+    stats.mean_hours_to_respond = _mean_hours([(at - t.created_at).total_seconds() for t, at in responded])
+    stats.mean_hours_to_resolve = _mean_hours([(at - t.created_at).total_seconds() for t, at in resolved])
 
     by_place: dict[str, Counter] = {}
     for t in cohort:

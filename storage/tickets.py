@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
+from storage.tables import table_of
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
 CLOSED_UNRATED = "已关闭"  # resolved, and nobody rated it within the rating window
@@ -58,8 +59,9 @@ def set_status(
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
     """True when ``person_id`` is a new reporter of ``ticket`` (one INSERT … ON CONFLICT DO NOTHING
     on SQLite and PostgreSQL, not a look-up and an insert: every petition and follow-up runs it)."""
+    assert ticket.id is not None, "a stored ticket"
     conn = session.connection()
-    stmt = insert_ignoring_duplicates(TicketReporter.__table__, conn.dialect.name, ("ticket_id", "person_id"), "ticket_id")
+    stmt = insert_ignoring_duplicates(table_of(TicketReporter), conn.dialect.name, ("ticket_id", "person_id"), "ticket_id")
     if stmt is not None:
         if session.execute(stmt, {"ticket_id": ticket.id, "person_id": person_id}).first() is None:
             return False
@@ -85,8 +87,8 @@ def reporter_ids(session: Session, ticket_id: int) -> list[str]:
     return sorted(session.exec(stmt).all())
 
 
-def is_reporter(session: Session, ticket_id: int, person_id: str) -> bool:
-    return session.get(TicketReporter, (ticket_id, person_id)) is not None
+def is_reporter(session: Session, ticket_id: int | None, person_id: str) -> bool:
+    return ticket_id is not None and session.get(TicketReporter, (ticket_id, person_id)) is not None
 
 
 def history(session: Session, ticket_id: int) -> list[TicketEvent]:

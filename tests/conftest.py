@@ -1,9 +1,15 @@
 """Shared fixtures: a database per test (SQLite, and PostgreSQL when configured) and a ChatDriver."""
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -19,6 +25,62 @@ PG_URL = os.environ.get("STAIRWELL_TEST_DATABASE_URL")
 S1 = "3幢1单元楼道群"
 S2 = "3幢2单元楼道群"
 LEGAL = "幸福里法润民生群"
+POLL_SECONDS = 0.05
+T = TypeVar("T")
+
+
+# The suite's one way to wait: poll for a positive event (a row, a reply, a log line), never a
+# fixed sleep. A negative assertion ("nothing else was sent") comes after such an event.
+def _attempts(timeout: float, what: str, details: Callable[[], object] | None) -> Iterator[float]:
+    """Yields the seconds left before each new look; raises AssertionError when none are left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}"
+                                 + (f"; so far: {details()!r}" if details else ""))
+        yield left
+
+
+async def eventually(check: Callable[[], T], *, timeout: float = 10.0, what: str = "the condition",
+                     wake: asyncio.Event | None = None, details: Callable[[], object] | None = None,
+                     every: float = POLL_SECONDS) -> T:
+    """Await until ``check()`` returns something truthy, and return it.
+
+    It looks ``every`` seconds, or at once when ``wake`` (an event a fake sets on news) is set.
+    """
+    for left in _attempts(timeout, what, details):
+        if wake is not None:
+            wake.clear()  # before looking: news arriving after the look wakes the wait below
+        found = check()
+        if found:
+            return found
+        if wake is None:
+            await asyncio.sleep(min(every, left))
+        else:
+            try:
+                await asyncio.wait_for(wake.wait(), min(every, left))
+            except asyncio.TimeoutError:
+                pass
+    raise AssertionError("unreachable")  # _attempts raises when the time is up
+
+
+def eventually_blocking(check: Callable[[], T], *, timeout: float = 10.0, what: str = "the condition",
+                        details: Callable[[], object] | None = None, every: float = POLL_SECONDS) -> T:
+    """eventually() for plain tests that watch other processes (no event loop of their own)."""
+    for left in _attempts(timeout, what, details):
+        found = check()
+        if found:
+            return found
+        time.sleep(min(every, left))
+    raise AssertionError("unreachable")
+
+
+def stop_cleanly(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM a ``python -m bot run`` and check that it stopped as asked: exit code 0."""
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=timeout)
+    assert code == 0, f"the bot stopped with exit code {code}"
 
 
 @pytest.fixture(scope="session")

@@ -139,7 +139,7 @@ def test_eval_report(tmp_path: Path) -> None:
 def test_metrics_false_ack() -> None:
     m = metrics(confusion([("other", "petition"), ("other", "other"), ("other", "notice"), ("legal", "legal")]))
     assert m["false_ack"] == pytest.approx(1 / 3)  # notice is not an ack
-    assert m["per_class"]["legal"][2] == pytest.approx(1.0)  # type: ignore[index]
+    assert m["per_class"]["legal"][2] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

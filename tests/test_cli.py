@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import stop_cleanly
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -16,10 +18,12 @@ def run(*args: str, timeout: float = 30, **kw) -> subprocess.CompletedProcess:
 
 
 def test_help_everywhere():
-    for args in ([], ["--help"], ["run", "--help"], ["check-config", "--help"], ["classify", "--help"],
-                 ["eval", "--help"], ["schedules", "--help"], ["check-wechaty", "--help"]):
+    bare = run()  # no command: the usage, as an error
+    assert bare.returncode == 2 and "usage" in bare.stdout.lower() and "Traceback" not in bare.stderr
+    for args in (["--help"], ["run", "--help"], ["check-config", "--help"], ["classify", "--help"],
+                 ["eval", "--help"], ["schedules", "--help"], ["check-wechaty", "--help"], ["report", "--help"]):
         result = run(*args)
-        assert "usage" in (result.stdout + result.stderr).lower(), args
+        assert result.returncode == 0 and "usage" in result.stdout.lower(), (args, result.stderr)
 
 
 def test_check_config_summarises_the_demo():
@@ -44,7 +48,8 @@ def test_bad_config_names_each_bad_key(tmp_path):
 
 
 def test_unreadable_and_invalid_yaml(tmp_path):
-    assert run("check-config", str(tmp_path / "missing.yaml")).returncode == 2
+    missing = run("check-config", str(tmp_path / "missing.yaml"))
+    assert missing.returncode == 2 and "missing.yaml" in missing.stderr and "Traceback" not in missing.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("community: [unclosed\n", encoding="utf-8")
     result = run("check-config", str(broken))
@@ -70,8 +75,6 @@ def test_unknown_transport(tmp_path):
 
 def test_run_serves_the_web_chat_and_stops_cleanly(tmp_path):
     import json
-    import signal
-    import time
     import urllib.request
 
     env = {"STAIRWELL_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PATH": "/usr/bin:/bin"}
@@ -92,9 +95,7 @@ def test_run_serves_the_web_chat_and_stops_cleanly(tmp_path):
         with urllib.request.urlopen(req, timeout=10) as resp:
             replies = json.loads(resp.read())["replies"]
         assert any("编号" in r["text"] for r in replies)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0 and time.monotonic() - started < 10
+        stop_cleanly(proc)
         assert "Traceback" not in proc.stderr.read()
     finally:
         if proc.poll() is None:

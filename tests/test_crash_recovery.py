@@ -7,11 +7,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import eventually_blocking, stop_cleanly
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = 200
@@ -65,11 +66,9 @@ def counts(db: Path, prefix: str = "notice:") -> tuple[int, int]:
 
 def kill_midway(proc: subprocess.Popen, db: Path, prefix: str) -> None:
     try:
-        deadline = time.monotonic() + 30
-        while counts(db, prefix)[0] < 40 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually_blocking(lambda: counts(db, prefix)[0] >= 40, timeout=30, what="40 groups sent")
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -78,10 +77,8 @@ def kill_midway(proc: subprocess.Popen, db: Path, prefix: str) -> None:
 
 
 def finish_and_count(db: Path, prefix: str, text_like: str) -> tuple[dict[str, int], list[str]]:
-    deadline = time.monotonic() + 60
-    while counts(db, prefix)[1] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert counts(db, prefix)[1] == 0
+    eventually_blocking(lambda: counts(db, prefix)[1] == 0, timeout=60, what="the outbox drained",
+                        details=lambda: counts(db, prefix))
     with sqlite3.connect(db) as conn:
         per_room = dict(
             conn.execute(
@@ -113,8 +110,7 @@ def test_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
                 history = json.loads(resp.read())
             assert [m["text"].startswith("【通知】") for m in history] == [True]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop_cleanly(proc)
 
 
 def add_scheduled_broadcast(config_path: Path, seconds: float) -> None:
@@ -168,8 +164,7 @@ def test_scheduled_broadcast_resumes_after_sigkill_without_duplicates(tmp_path):
         with sqlite3.connect(db) as conn:  # the job ran once and is gone from the store
             assert conn.execute("SELECT count(*) FROM apscheduler_jobs WHERE id='user:crash1'").fetchone()[0] == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop_cleanly(proc)
 
 
 TIMED = 100
@@ -225,12 +220,11 @@ def test_timed_notices_survive_sigkill_as_their_jobs_fire(tmp_path):
     db = tmp_path / "crash.db"
     add_timed_notices(config, seconds=4)
     proc, _ = start(config)
-    try:
-        deadline = time.monotonic() + 30
-        while timed_jobs_left(db) == TIMED and time.monotonic() < deadline:
-            time.sleep(0.002)
+    try:  # looks often: the kill must come while the first jobs are on their way
+        eventually_blocking(lambda: timed_jobs_left(db) != TIMED, timeout=30, what="a job to leave the store",
+                            every=0.002)
         proc.send_signal(signal.SIGKILL)  # as soon as the first job has left the store
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -240,13 +234,12 @@ def test_timed_notices_survive_sigkill_as_their_jobs_fire(tmp_path):
 
     proc, _ = start(config)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def all_done() -> bool:
             with sqlite3.connect(db, timeout=5) as conn:
                 pending = conn.execute("SELECT count(*) FROM timed_notices WHERE status='pending'").fetchone()[0]
-            if not pending and counts(db, "timed:")[1] == 0:
-                break
-            time.sleep(0.1)
+            return not pending and counts(db, "timed:")[1] == 0
+
+        eventually_blocking(all_done, timeout=60, what="every timed notice sent")
         with sqlite3.connect(db) as conn:
             statuses = dict(conn.execute("SELECT status, count(*) FROM timed_notices GROUP BY status").fetchall())
             sent = conn.execute(
@@ -258,5 +251,4 @@ def test_timed_notices_survive_sigkill_as_their_jobs_fire(tmp_path):
         assert len(sent) == TIMED and all(n == 1 for _, n in sent), sent  # every one, none twice
         assert reported == 0  # within the grace time: sent, not reported
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop_cleanly(proc)

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from storage import migrations
 from storage.db import create_db_engine, init_schema
 from storage.models import Message, Room, SchemaVersion, TimedNotice, UTCDateTime
-from tests.conftest import ROOT, S1
+from tests.conftest import ROOT, S1, eventually_blocking
 
 RELEASE_0_1 = Path(__file__).parent / "data" / "release_0_1"
 pytestmark = pytest.mark.postgres
@@ -380,10 +379,10 @@ def test_two_first_starts_at_once_both_come_up(db_url, engine, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     starters = [subprocess.Popen([sys.executable, "-c", STARTER, db_url, str(go)], cwd=ROOT, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    deadline = time.monotonic() + 120
-    while len(list(tmp_path.glob("go.ready.*"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # both have imported the whole bot: from here on they race
-    go.touch()
+    try:  # both have imported the whole bot: from here on they race
+        eventually_blocking(lambda: len(list(tmp_path.glob("go.ready.*"))) == 2, timeout=120, what="both starters ready")
+    finally:
+        go.touch()  # (on a failure too: the starters then end instead of waiting for ever)
     outcomes = [starter.communicate(timeout=120) for starter in starters]
     for starter, (out, err) in zip(starters, outcomes, strict=True):
         assert starter.returncode == 0 and out.strip() == "up", err[-2000:]

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from storage import directory, outbox
 from storage.cluster import Presence
 from storage.db import create_db_engine, directory_version, init_schema
 from storage.models import RoleGrant
-from tests.conftest import PG_URL, _reset_postgres
+from tests.conftest import PG_URL, _reset_postgres, eventually, eventually_blocking
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_pg = pytest.mark.skipif(not PG_URL, reason="needs STAIRWELL_TEST_DATABASE_URL (PostgreSQL)")
@@ -78,11 +77,11 @@ def run_worker(url: str, calls: list[str], account: str) -> None:
         engine = create_db_engine(url)
         worker = OutboxWorker(engine, Recorder(calls), NO_LIMITS, Clock(), account=account)
         worker.start()
-        deadline = time.monotonic() + 120
-        while outbox_left(engine) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        await worker.stop()
-        engine.dispose()
+        try:
+            await eventually(lambda: not outbox_left(engine), timeout=120, what="the outbox drained")
+        finally:
+            await worker.stop()
+            engine.dispose()
 
     asyncio.run(main())
 
@@ -298,16 +297,6 @@ def broadcast(job_id: str, text_: str, seconds: float, room_ids: list[str]) -> t
                                         "author_id": "grid-zhao", "author_name": "赵磊", "title": "网格员"})
 
 
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @needs_pg
 def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_path, pg_url):
     from apscheduler.triggers.interval import IntervalTrigger
@@ -318,7 +307,7 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
     procs = [first]
     try:
         started(first)
-        assert wait_for(lambda: holder_pid(engine), 20, "a scheduler holder") == first.pid
+        assert eventually_blocking(lambda: holder_pid(engine), timeout=20, what="a scheduler holder") == first.pid
         others = [start(config, "main"), start(config, "b")]  # two more, starting at once
         procs += others
         for proc in others:
@@ -334,14 +323,14 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
             return query(engine, "SELECT count(*) FROM outbox WHERE key LIKE :k AND status = 'sent' AND account = 'main'",
                          k=like)[0][0]
 
-        wait_for(lambda: sent("sched:user:first%") >= 25, 60, "the broadcast under way")
+        eventually_blocking(lambda: sent("sched:user:first%") >= 25, timeout=60, what="the broadcast under way")
         first.send_signal(signal.SIGKILL)  # the scheduler holder, mid-run
-        first.wait(timeout=10)
+        assert first.wait(timeout=10) == -signal.SIGKILL
         killed_at = datetime.now(timezone.utc)
         left = query(engine, "SELECT count(*) FROM outbox WHERE key LIKE 'sched:user:first%' AND status IN ('queued','sending')")
         assert left[0][0] > 0  # really mid-run
 
-        new_holder = wait_for(lambda: holder_pid(engine), 15, "another scheduler holder")
+        new_holder = eventually_blocking(lambda: holder_pid(engine), timeout=15, what="another scheduler holder")
         assert new_holder in (others[0].pid, others[1].pid)
         add_jobs(pg_url, config, [broadcast("user:later", LATER, 1, sorted(rooms))])  # fired by the new holder
 
@@ -350,7 +339,7 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
             made = query(engine, "SELECT count(*) FROM outbox WHERE key LIKE 'sched:user:later%'")
             return rows[0][0] == 0 and made[0][0] == GROUPS + 3
 
-        wait_for(done, 120, "both broadcasts sent")
+        eventually_blocking(done, timeout=120, what="both broadcasts sent")
 
         for text_ in (TEXT, LATER):
             per_room = dict(query(engine, "SELECT room_id, count(*) FROM messages WHERE from_bot AND text LIKE :t "
@@ -378,3 +367,4 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
             except subprocess.TimeoutExpired:
                 proc.kill()
         engine.dispose()
+    assert [proc.returncode for proc in others] == [0, 0]  # the survivors stopped cleanly when asked

@@ -10,6 +10,7 @@ from bot.config import OutboxConfig
 from bot.transports.base import TransportError
 from storage.models import OutboxItem, Room
 from storage.outbox import split_text
+from tests.conftest import eventually
 
 WECHAT_LIMITS = OutboxConfig(room_interval_seconds=2, per_minute=20, jitter_seconds=0.5, max_length=100)
 NO_LIMITS = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0)
@@ -40,11 +41,14 @@ async def start_with_limits(make_chat, config, clock, limits: OutboxConfig):
 
 
 async def start_with_slow_sends(make_chat, config, clock, seconds: float):
-    """No limits, but every transport send takes ``seconds`` (a slow gateway)."""
+    """No limits, but every transport send takes ``seconds`` (a slow gateway); ``chat.sending``
+    lists the messages whose send has begun."""
     chat, _ = await start_with_limits(make_chat, config, clock, NO_LIMITS)
     original = chat.transport.send
+    chat.sending = []
 
     async def slow_send(message):
+        chat.sending.append(message)
         await asyncio.sleep(seconds)
         return await original(message)
 
@@ -162,7 +166,7 @@ async def test_a_slow_send_never_blocks_other_writes(make_chat, config, clock):
     """No database transaction stays open across the transport call (the 'database is locked' trap)."""
     chat = await start_with_slow_sends(make_chat, config, clock, 0.2)
     first = asyncio.create_task(chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang"))
-    await asyncio.sleep(0.05)  # the outbox is now inside a send
+    await eventually(lambda: chat.sending, what="the outbox to be inside a send")
     await chat.say("2楼楼道里堆了好多杂物，把消防通道堵死了", sender="res-chen")
     await first
     await send_all(chat)
@@ -177,7 +181,7 @@ async def test_stopping_lets_the_send_in_progress_finish(make_chat, config, cloc
         chat.app.services.queue(session, key="last-words", text="再见", room=session.get(Room, "s3-1"))
         session.commit()
     chat.app.outbox.wake()
-    await asyncio.sleep(0.05)  # the send has started
+    await eventually(lambda: chat.sending, what="the send to start")
     await chat.app.stop()
     with Session(chat.app.engine) as session:
         row = session.exec(select(OutboxItem).where(OutboxItem.key == "last-words")).one()
@@ -269,8 +273,7 @@ async def test_an_urgent_row_queued_during_a_pass_goes_next(make_chat, config, c
     await chat.app.outbox.stop()
     queue(chat, 7)  # 21 ordinary rows over three rooms
     chat.app.outbox.start()
-    while len(chat.sent) < 2:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(chat.sent) >= 2, what="two sends of the pass")
     with Session(chat.app.engine) as session:
         chat.app.services.queue(session, key="gas", text="【紧急】煤气泄漏，请勿开关电器", room=session.get(Room, "s3-2"), priority=10)
         session.commit()

@@ -15,7 +15,7 @@ from schedules.calendar import campaign_runs
 from schedules.scheduler import JOBS, config_jobs, reconcile
 from schedules.timing import allowed_time, is_holiday
 from storage.models import OutboxItem
-from tests.conftest import S1
+from tests.conftest import S1, eventually
 
 
 def add_timed_notice(app, job_id: str, seconds: float, *, grace: int | None = None, rooms=("s3-1", "s3-2")) -> None:
@@ -33,27 +33,19 @@ def notices_sent(chat) -> list:
     return [m for m in chat.sent if "今晚8点开楼道会" in m.text and m.room_id]  # group posts, not reports
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
 async def test_job_created_before_restart_fires_after_it_once(make_chat):
     chat = await make_chat(run_scheduler=True, clock=Clock())
     add_timed_notice(chat.app, "user:restart", 1.5)
     await chat.app.stop()
     chat2 = await make_chat(run_scheduler=True, clock=Clock())
-    await wait_for(lambda: len(notices_sent(chat2)) == 2)
-    await asyncio.sleep(0.5)
+    await eventually(lambda: len(notices_sent(chat2)) == 2, what="the notice in both groups")
+    # a date job leaves the store when it fires: nothing is left that could send it again
+    await eventually(lambda: chat2.app.scheduler.get_job("user:restart") is None, what="the job to leave the store")
     await chat2.app.idle()
     assert sorted(m.room_id for m in notices_sent(chat2)) == ["s3-1", "s3-2"]
-    assert chat2.app.scheduler.get_job("user:restart") is None  # a date job runs once
     await chat2.app.stop()
     chat3 = await make_chat(run_scheduler=True, clock=Clock())
-    await asyncio.sleep(0.5)
+    assert chat3.app.scheduler.get_job("user:restart") is None  # the next start has nothing of it to run
     await chat3.app.idle()
     assert notices_sent(chat3) == []
 
@@ -65,7 +57,8 @@ async def test_run_missed_while_down_is_sent_within_grace_and_reported_after(mak
     await chat.app.stop()
     await asyncio.sleep(2.5)  # the bot is down when both should have run
     chat2 = await make_chat(run_scheduler=True, clock=Clock())
-    await wait_for(lambda: len(notices_sent(chat2)) >= 2 and any("错过" in m.text for m in chat2.sent))
+    await eventually(lambda: len(notices_sent(chat2)) >= 2 and any("错过" in m.text for m in chat2.sent),
+                     what="the notice in grace sent and the late one reported")
     await chat2.app.idle()
     assert sorted(m.room_id for m in notices_sent(chat2)) == ["s3-1", "s3-2"]  # the late one is not sent
     missed = [m for m in chat2.sent if "定时任务错过" in m.text]
@@ -246,17 +239,25 @@ async def test_scheduler_waits_for_the_transport_to_connect(config, db_url, cloc
 
 async def test_jobs_and_message_handling_share_sqlite_without_locking(make_chat):
     """The "database is locked" trap: a busy job store on the same SQLite file as the chat."""
+    from apscheduler.events import EVENT_JOB_EXECUTED
     from apscheduler.triggers.interval import IntervalTrigger
 
     chat = await make_chat(run_scheduler=True, clock=Clock())
+    runs: list[str] = []  # the busy job's completed runs
+    chat.app.scheduler.add_listener(lambda event: runs.append(event.job_id), EVENT_JOB_EXECUTED)
     chat.app.scheduler.add_job(JOBS + "visit_reminder", IntervalTrigger(seconds=0.05), id="cfg:busy")
+
+    async def busy_job_ran() -> None:  # one more run of the busy job between two steps
+        done = runs.count("cfg:busy")
+        await eventually(lambda: runs.count("cfg:busy") > done, what="another run of the busy job")
+
     texts = [f"/定时 2027-01-{d:02d} 09:00 本楼 第{d}次楼道会" for d in range(1, 21)]
     for text in texts:  # each command writes the job store right after its own transaction
         reply = await chat.say(text, sender="officer-li")
         assert "已设定" in reply[0].text
         await chat.say("谢谢大家", sender="res-chen")
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.3)
+        await busy_job_ran()
+    await busy_job_ran()
     jobs_now = [j for j in chat.app.scheduler.get_jobs() if re.fullmatch(r"timed:\d+", j.id)]
     assert len(jobs_now) == 20
     with Session(chat.app.engine) as session:  # queued once a month, however often it ran

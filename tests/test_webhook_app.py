@@ -1,13 +1,14 @@
 """The whole bot behind the wechatbot-webhook bridge: multipart in, /webhook/msg/v2 out (loopback fakes)."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from sqlmodel import Session, select
 
 from bot.app import Stairwell
 from bot.clock import Clock
 from bot.transports.webhook import WebhookTransport
+from storage.models import OutboxItem
+from tests.conftest import eventually
 from tests.test_webhook_transport import SECRET, TOKEN, TOPIC, FakeBridge
 
 PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
@@ -52,11 +53,17 @@ async def deliver(transport, text: str, sender: str, *, mentioned: bool = False)
 
 
 async def wait_posts(bridge, n: int) -> list[dict]:
-    for _ in range(200):
-        if len(bridge.posts) >= n:
-            return bridge.posts
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"bridge got {bridge.posts!r}")
+    return await eventually(lambda: len(bridge.posts) >= n and bridge.posts, what=f"{n} posts to the bridge",
+                            details=lambda: bridge.posts)
+
+
+def queued(app) -> list[OutboxItem]:
+    """All the bot has queued: what the bridge got, and what still waits for WeChat's group interval.
+
+    The bridge answers a delivery only after the bot's decision, whose replies are queued in the
+    same transaction: after the answer, this is complete for that message."""
+    with Session(app.engine) as session:
+        return list(session.exec(select(OutboxItem)).all())
 
 
 async def test_petition_through_the_bridge_gets_one_reply_and_staff_notes(bot_behind_bridge):
@@ -70,12 +77,11 @@ async def test_petition_through_the_bridge_gets_one_reply_and_staff_notes(bot_be
     assert in_room[0]["data"]["content"].startswith("@张阿姨 ") and "编号 #1" in in_room[0]["data"]["content"]
     assert private == {"李敏", "周建国"}  # the stairwell's officer and leader, by their WeChat names
     # chatter and a redelivery of the same message get nothing
-    before = len(bridge.posts)
-    await deliver(transport, "谢谢楼道长", "陈先生")
-    await deliver(transport, PETITION, "张阿姨")
+    before, rows_before = len(bridge.posts), len(queued(app))
+    assert await deliver(transport, "谢谢楼道长", "陈先生") == {"success": False}
+    assert await deliver(transport, PETITION, "张阿姨") == {"success": False}
     await app.idle()
-    await asyncio.sleep(0.1)
-    assert len(bridge.posts) == before
+    assert len(queued(app)) == rows_before and len(bridge.posts) == before
 
 
 async def test_staff_commands_work_through_the_bridge_by_linked_name(bot_behind_bridge):
@@ -84,9 +90,9 @@ async def test_staff_commands_work_through_the_bridge_by_linked_name(bot_behind_
     await app.idle()
     posts = await wait_posts(bridge, 1)
     assert any(p["isRoom"] and p["data"]["content"].startswith("【通知】明天上午停水") for p in posts)
-    await deliver(transport, "/通知 本楼 冒充的通知", "陈先生")
+    assert await deliver(transport, "/通知 本楼 冒充的通知", "陈先生") == {"success": False}
     await app.idle()
-    await asyncio.sleep(0.1)
+    assert not any("冒充的通知" in row.text and row.text.startswith("【通知】") for row in queued(app))
     assert not any("冒充的通知" in p["data"]["content"] and p["data"]["content"].startswith("【通知】") for p in bridge.posts)
 
 
@@ -96,7 +102,7 @@ async def test_linking_staff_by_name_is_refused_on_the_bridge(bot_behind_bridge)
     await deliver(transport, "/授权 @陈先生 信息员", "赵磊")
     await app.idle()
     await wait_posts(bridge, 3)  # each answer privately, and once a short line in the group
-    await asyncio.sleep(0.1)
+    assert len([row for row in queued(app) if row.room_id is not None]) == 1  # nothing more waits for the group
     assert len([p for p in bridge.posts if "只认昵称" in p["data"]["content"] and not p["isRoom"]]) == 2
     assert [p["data"]["content"] for p in bridge.posts if p["isRoom"]] == ["@赵磊 已私信您。"]
 

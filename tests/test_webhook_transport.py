@@ -1,7 +1,6 @@
 """WebhookTransport against a loopback fake of wechatbot-webhook (aiohttp, 127.0.0.1)."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 import aiohttp
@@ -11,6 +10,7 @@ from aiohttp import web
 from bot.events import Connected, Disconnected, Incoming, Outgoing
 from bot.transports.base import TransportError
 from bot.transports.webhook import WebhookConfigError, WebhookTransport, create, message_key
+from tests.conftest import eventually
 
 SECRET = "s3cret"
 TOKEN = "bridge-token"
@@ -78,12 +78,20 @@ class Recorder:
         self.events.append(event)
 
     async def wait(self, n: int, timeout: float = 3.0) -> list:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.events) < n:
-            assert loop.time() < deadline, f"only {self.events!r}"
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(self.events) >= n, timeout=timeout, what=f"{n} events",
+                         details=lambda: self.events)
         return self.events
+
+
+PROBE = "探针"
+
+
+async def assert_no_more_events(rec: Recorder, deliver, count: int) -> None:
+    """The core got ``count`` events and nothing else: a probe delivered now is the next one (the
+    transport hands events over in arrival order), so no earlier delivery is still on its way."""
+    assert (await deliver("text", PROBE, room=None))[0] == 200
+    events = await rec.wait(count + 1)
+    assert len(events) == count + 1 and getattr(events[-1], "text", None) == PROBE, events
 
 
 @pytest.fixture
@@ -145,8 +153,7 @@ async def test_private_self_and_non_text_messages(env):
     await deliver("urlLink", "{}")
     await deliver("unknown", "?")
     events = await rec.wait(2)
-    await asyncio.sleep(0.05)
-    assert len(rec.events) == 2
+    await assert_no_more_events(rec, deliver, 2)
     assert events[0].room_id is None and events[0].room_topic is None
     assert events[0].sender_id == "wx:张阿姨"
     assert events[1].is_self
@@ -157,16 +164,14 @@ async def test_wrong_or_missing_secret_is_401_json(env):
     assert (await deliver("text", "x", secret="nope"))[0] == 401
     status, answer = await deliver("text", "x", secret=None)
     assert status == 401 and answer["success"] is False
-    await asyncio.sleep(0.05)
-    assert rec.events == []
+    await assert_no_more_events(rec, deliver, 0)
 
 
 async def test_friend_requests_are_never_accepted(env):
     transport, rec, bridge, deliver = env
     status, answer = await deliver("friendship", "我是3幢的张阿姨", room=None)
     assert status == 200 and answer == {"success": False}
-    await asyncio.sleep(0.05)
-    assert rec.events == []
+    await assert_no_more_events(rec, deliver, 0)
 
 
 async def test_login_logout_and_error_events(env):
@@ -217,8 +222,8 @@ async def test_send_errors_are_classified(env):
             await transport.send(Outgoing(text="x", room_id=TOPIC))
         assert err.value.retryable and "logged out" in str(err.value)
     events = await rec.wait(2)
-    await asyncio.sleep(0.05)
-    assert [type(e) for e in rec.events] == [Connected, Disconnected]
+    await assert_no_more_events(rec, deliver, 2)
+    assert [type(e) for e in events[:2]] == [Connected, Disconnected]
     assert "login first" in events[1].reason
     assert not await transport.healthy()
 
@@ -296,8 +301,7 @@ async def test_hostile_text_deliveries_are_400(env, fields, fragment):
     base = {"type": "text", "content": "楼道灯坏了", "source": source(), "isMentioned": "0", "isMsgFromSelf": "0"}
     status, answer = await post_form(transport, {**base, **fields})
     assert status == 400 and answer["success"] is False and fragment in answer["error"], answer
-    await asyncio.sleep(0.05)
-    assert rec.events == []
+    await assert_no_more_events(rec, deliver, 0)
 
 
 async def test_a_text_whose_content_is_a_file_is_400(env):
@@ -310,7 +314,7 @@ async def test_a_text_whose_content_is_a_file_is_400(env):
         url = f"http://127.0.0.1:{transport.port}/webhook/recv"
         async with http.post(url, data=form, params={"secret": SECRET}) as resp:
             assert resp.status == 400 and "content" in (await resp.json())["error"]
-    assert rec.events == []
+    await assert_no_more_events(rec, deliver, 0)
 
 
 async def test_a_hostile_login_payload_still_logs_in(env):

@@ -25,8 +25,9 @@ except ImportError:  # in CI a missing extra is a failure, except where it canno
     pytest.skip("needs the [wechaty] extra (Python < 3.13 only): pip install -e '.[wechaty]'",
                 allow_module_level=True)
 
-from bot.events import Connected, Outgoing, RoomJoined  # noqa: E402
+from bot.events import Connected, Incoming, Outgoing, RoomJoined  # noqa: E402
 from bot.transports.wechaty import MENTION_SEP, WechatyAuthError, WechatyTransport  # noqa: E402
+from tests.conftest import eventually  # noqa: E402
 from tests.test_wechaty_transport import Recorder  # noqa: E402
 
 GATEWAY_DIR = Path(__file__).parent / "gateway"
@@ -88,19 +89,14 @@ class NodeGateway:
             self._changed.set()
 
     async def wait_for(self, predicate, timeout: float = 10.0):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
+        def check():
             found = predicate()
-            if found:
-                return found
-            if self.proc.returncode is not None or loop.time() > deadline:
-                raise AssertionError(f"gateway: condition not met; output so far {self.lines!r}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), 0.2)
-            except asyncio.TimeoutError:
-                pass
+            if not found and self.proc.returncode is not None:
+                raise AssertionError(f"gateway exited ({self.proc.returncode}); output so far {self.lines!r}")
+            return found
+
+        return await eventually(check, timeout=timeout, what="the gateway", wake=self._changed,
+                                details=lambda: self.lines)
 
     async def command(self, **cmd) -> None:
         assert self.proc.stdin is not None
@@ -200,8 +196,12 @@ async def test_private_message_and_room_join_through_the_real_gateway(connected)
 
 async def test_watchdog_keeps_a_live_gateway_connected(connected):
     transport, rec, gw = connected
-    # several ding intervals: the real gateway's DONG events keep the session alive
-    await asyncio.sleep(3 * CONTRACT["ding_interval"] + 0.5)
+    dongs: list[object] = []
+    transport._session.puppet.on("dong", lambda *payload: dongs.append(payload))
+    # DONGs for longer than the watchdog lets a silent session live: they kept this one alive
+    dead_after = CONTRACT["ding_interval"] + CONTRACT["dong_timeout"]
+    await eventually(lambda: len(dongs) > dead_after / CONTRACT["ding_interval"], timeout=30,
+                     what="the gateway's DONGs to outlast the watchdog's limit")
     assert transport.connected and transport.connections == 1
     assert len(rec.of(Connected)) == 1
 
@@ -220,20 +220,32 @@ async def test_the_whole_bot_answers_a_petition_through_the_real_gateway(node_ga
     config = load_config(Path(__file__).resolve().parent.parent / "config.yaml")
     transport = WechatyTransport(node_gateway.endpoint, TOKEN, **CONTRACT)
     app = Stairwell(config, transport, database_url=f"sqlite:///{tmp_path / 'contract.db'}")
+    handled: list[Incoming] = []  # messages the bot has finished with, our own echoes included
+    start = transport.start
+
+    async def start_recording(on_event):
+        async def recording(event):
+            try:
+                return await on_event(event)
+            finally:
+                if isinstance(event, Incoming):
+                    handled.append(event)
+
+        await start(recording)
+
+    transport.start = start_recording
     await app.start()
     try:
-        for _ in range(100):  # logged in (bounded: 10 s)
-            if transport.connected:
-                break
-            await asyncio.sleep(0.1)
-        assert transport.connected
+        await eventually(lambda: transport.connected, what="the login")
         await node_gateway.command(cmd="say", **{"from": CHEN}, room=ROOM, text="谢谢楼道长")
         await node_gateway.command(cmd="say", **{"from": ZHANG}, room=ROOM,
                                    text="3单元楼道里堆满了纸箱,消防通道都堵了")
         sent = await node_gateway.wait_for(
             lambda: [s for s in node_gateway.sent() if s["conversationId"] == ROOM], timeout=15)
         await app.idle(10)
-        await asyncio.sleep(1.5)  # the mock echoes our own messages back: they must stay unanswered
+        # the mock echoes our own messages back: once the group reply's echo is handled, nothing answered it
+        await eventually(lambda: any(e.is_self and e.room_id == ROOM for e in handled), timeout=15,
+                         what="the echo of our reply", details=lambda: handled)
         await app.idle(10)
         room_sends = [s for s in node_gateway.sent() if s["conversationId"] == ROOM]
         assert len(room_sends) == 1, room_sends  # the chatter and the echoes got nothing

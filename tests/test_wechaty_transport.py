@@ -38,6 +38,7 @@ from tests.wechaty_fake_gateway import (  # noqa: E402
     TS_IMAGE,
     FakeGateway,
 )
+from tests.conftest import eventually  # noqa: E402
 
 ROOM = "20001@chatroom"
 TOPIC = "3幢1单元楼道群"
@@ -60,26 +61,16 @@ class Recorder:
         return [e for e in self.events if isinstance(e, kind)]
 
     async def wait_for(self, predicate, timeout: float = 5.0):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AssertionError(f"timed out; events so far: {self.events!r}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass
+        return await eventually(predicate, timeout=timeout, what="an event", wake=self._changed,
+                                details=lambda: self.events)
 
     async def next_incoming(self, text: str, timeout: float = 5.0) -> Incoming:
         return await self.wait_for(
             lambda: next((e for e in self.of(Incoming) if e.text == text), None), timeout)
 
 
+# Only stops a hang (an outcome never reached); what a test shows is which outcome came, never how fast.
+GUARD = 30.0
 FAST = dict(ding_interval=0.2, dong_timeout=0.4, rpc_timeout=2.0, start_timeout=5.0,
             backoff_initial=0.05, backoff_max=0.3, connect_timeout=1.0)
 
@@ -196,7 +187,7 @@ async def test_room_join_leave_and_topic(connected):
     gw.rooms[ROOM].topic = "3幢1单元邻里群"
     gw.emit(EVENT_ROOM_TOPIC, {"roomId": ROOM, "newTopic": "3幢1单元邻里群", "oldTopic": TOPIC,
                                "changerId": ZHANG, "timestamp": int(time.time())})
-    await asyncio.sleep(0.1)
+    await eventually(lambda: transport._topic_of.get(ROOM) == "3幢1单元邻里群", what="the new topic")
     gw.say("改名了", sender=ZHANG, room=ROOM)
     assert (await rec.next_incoming("改名了")).room_topic == "3幢1单元邻里群"
 
@@ -216,7 +207,6 @@ async def test_gateway_restart_reconnects_and_rebinds_rooms_by_topic(connected):
 
     # the puppet comes back after a re-login with a new id for the same room
     gw.rename_room_id(ROOM, "99999@chatroom")
-    await asyncio.sleep(0.2)
     await gw.start()
     await rec.wait_for(lambda: len(rec.of(Connected)) == 2, timeout=8)
     assert transport.connections == 2
@@ -243,10 +233,8 @@ async def test_logout_is_reported_as_disconnected(connected):
 async def test_wrong_token_is_reported_clearly_without_hanging(gateway):
     rec = Recorder()
     transport = WechatyTransport(gateway.endpoint, "not-the-token", **FAST)
-    started = time.monotonic()
-    with pytest.raises(WechatyAuthError) as err:
-        await transport.start(rec)
-    assert time.monotonic() - started < 4
+    with pytest.raises(WechatyAuthError) as err:  # the gateway's refusal, not the start timeout
+        await asyncio.wait_for(transport.start(rec), GUARD)
     assert "UNAUTHENTICATED" in str(err.value) and "WECHATY_PUPPET_SERVICE_TOKEN" in str(err.value)
     assert not err.value.retryable
     assert not rec.of(Connected)
@@ -256,10 +244,8 @@ async def test_wrong_token_is_reported_clearly_without_hanging(gateway):
 async def test_silent_gateway_is_detected_by_the_ding_watchdog(connected):
     transport, rec, gw = connected
     gw.silent = True  # accepts calls, answers nothing, emits nothing
-    started = time.monotonic()
-    down = await rec.wait_for(lambda: rec.of(Disconnected), timeout=5)
-    assert "DONG" in down[0].reason
-    assert time.monotonic() - started < 3
+    down = await rec.wait_for(lambda: rec.of(Disconnected), timeout=GUARD)
+    assert "DONG" in down[0].reason  # the watchdog noticed, not a broken stream
     assert gw.calls.count("Ding") >= 1
     gw.silent = False
     await rec.wait_for(lambda: len(rec.of(Connected)) == 2, timeout=8)
@@ -270,9 +256,7 @@ async def test_silent_gateway_is_detected_by_the_ding_watchdog(connected):
 async def test_unreachable_gateway_does_not_block_start(unused_tcp_port):
     rec = Recorder()
     transport = WechatyTransport(f"127.0.0.1:{unused_tcp_port}", "t", **FAST)
-    started = time.monotonic()
-    await transport.start(rec)  # logs and keeps retrying in the background
-    assert time.monotonic() - started < 3
+    await asyncio.wait_for(transport.start(rec), GUARD)  # logs and keeps retrying in the background
     assert "unreachable" in transport.last_disconnect_reason
     assert not rec.of(Connected)
     await transport.stop()
@@ -329,13 +313,12 @@ from bot.transports import wechaty_check  # noqa: E402
 
 async def _run_check(endpoint, token, timeout=2.0):
     lines: list[str] = []
-    started = time.monotonic()
-    rc = await wechaty_check.check(endpoint, token, timeout, out=lines.append)
-    return rc, "\n".join(lines), time.monotonic() - started
+    rc = await asyncio.wait_for(wechaty_check.check(endpoint, token, timeout, out=lines.append), GUARD)
+    return rc, "\n".join(lines)
 
 
 async def test_check_succeeds_against_a_working_gateway(gateway):
-    rc, out, took = await _run_check(gateway.endpoint, gateway.token)
+    rc, out = await _run_check(gateway.endpoint, gateway.token)
     assert rc == 0, out
     assert "楼道通 (wxid_bot)" in out and "round trip" in out
     assert f"{TOPIC}  [{ROOM}]" in out
@@ -343,19 +326,19 @@ async def test_check_succeeds_against_a_working_gateway(gateway):
 
 
 async def test_check_reports_each_failure_and_never_hangs(gateway, unused_tcp_port):
-    rc, out, _ = await _run_check(gateway.endpoint, "wrong")
+    rc, out = await _run_check(gateway.endpoint, "wrong")
     assert rc == wechaty_check.EXIT_AUTH and "UNAUTHENTICATED" in out
 
-    rc, out, took = await _run_check(f"127.0.0.1:{unused_tcp_port}", "t")
-    assert rc == wechaty_check.EXIT_UNREACHABLE and "unreachable" in out and took < 3
+    rc, out = await _run_check(f"127.0.0.1:{unused_tcp_port}", "t")
+    assert rc == wechaty_check.EXIT_UNREACHABLE and "unreachable" in out
 
     gateway.dong = False
-    rc, out, took = await _run_check(gateway.endpoint, gateway.token)
-    assert rc == wechaty_check.EXIT_NO_DONG and "DONG" in out and took < 5
+    rc, out = await _run_check(gateway.endpoint, gateway.token)
+    assert rc == wechaty_check.EXIT_NO_DONG and "DONG" in out
 
     gateway.dong, gateway.logged_in = True, False
-    rc, out, took = await _run_check(gateway.endpoint, gateway.token)
-    assert rc == wechaty_check.EXIT_NOT_LOGGED_IN and "logged in" in out and took < 5
+    rc, out = await _run_check(gateway.endpoint, gateway.token)
+    assert rc == wechaty_check.EXIT_NOT_LOGGED_IN and "logged in" in out
 
 
 async def _tcp_server(handler):
@@ -372,8 +355,8 @@ async def test_check_recognises_a_tls_gateway_and_a_hung_one():
 
     server, endpoint = await _tcp_server(tls_like)
     async with server:
-        rc, out, took = await _run_check(endpoint, "t")
-    assert rc == wechaty_check.EXIT_UNREACHABLE and "TLS" in out and took < 4, out
+        rc, out = await _run_check(endpoint, "t")
+    assert rc == wechaty_check.EXIT_UNREACHABLE and "TLS" in out, out
 
     async def hung(reader, writer):  # accepts, reads, never answers (until the client leaves)
         while await reader.read(1 << 16):
@@ -382,8 +365,8 @@ async def test_check_recognises_a_tls_gateway_and_a_hung_one():
 
     server, endpoint = await _tcp_server(hung)
     async with server:
-        rc, out, took = await _run_check(endpoint, "t", timeout=1.5)
-    assert rc == wechaty_check.EXIT_UNREACHABLE and took < 5, out
+        rc, out = await _run_check(endpoint, "t", timeout=1.5)
+    assert rc == wechaty_check.EXIT_UNREACHABLE, out
     assert "did not answer" in out or "silent" in out
 
 

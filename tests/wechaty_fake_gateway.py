@@ -21,6 +21,8 @@ from grpclib.server import Server
 
 from wechaty_grpc.wechaty import puppet as pb
 
+from tests.conftest import eventually
+
 # wechaty-puppet (TypeScript) message type numbers, as a real gateway sends them
 TS_TEXT = 7
 TS_IMAGE = 6
@@ -130,16 +132,7 @@ class FakeGateway:
         return len(self._streams)
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not predicate():
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise AssertionError("fake gateway: condition not met in time")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
-            except asyncio.TimeoutError:
-                pass
+        await eventually(predicate, timeout=timeout, what="the fake gateway's condition", wake=self._changed)
 
     # ------------------------------------------------------------------ server
     async def start(self, port: int = 0) -> None:

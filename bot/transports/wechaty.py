@@ -28,6 +28,7 @@ run with TLS disabled (``WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_SERVER=true``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -71,7 +72,7 @@ def _config_error_bases() -> tuple[type, ...]:
     return (_TransportConfigError, ValueError)
 
 
-class WechatyConfigError(*_config_error_bases()):  # type: ignore[misc]
+class WechatyConfigError(*_config_error_bases()):  # type: ignore[misc]  # bases chosen at run time (see above)
     """A required setting is missing or malformed (raised by :func:`create`)."""
 
 
@@ -114,7 +115,7 @@ def import_wechaty() -> SimpleNamespace:
 
         # python-wechaty declares a mutable dataclass default of PuppetOptions: make it hashable.
         if getattr(puppet_schema.PuppetOptions, "__hash__", None) is None:
-            puppet_schema.PuppetOptions.__hash__ = object.__hash__  # type: ignore[method-assign]
+            puppet_schema.PuppetOptions.__hash__ = object.__hash__
         import wechaty
         import wechaty_puppet
         import wechaty_puppet_service
@@ -160,7 +161,7 @@ def reset_pools(lib: SimpleNamespace, bot: Any | None = None) -> None:
         for attr in ("Contact", "ContactSelf", "Room", "Tag"):
             sub = getattr(bot, attr, None)
             if isinstance(sub, type):
-                sub._pool = {}
+                sub._pool = {}  # type: ignore[attr-defined]  # python-wechaty classes cache payloads in _pool
 
 
 # --------------------------------------------------------------------------------------------
@@ -419,7 +420,7 @@ class WechatyTransport(TransportBase):
             auth = self._is_auth_error(error)
             self.last_disconnect_reason = reason
             log.warning("wechaty: %s", reason)
-            self._enqueue(None, lambda r=reason: self._disconnected(r))
+            self._enqueue(None, functools.partial(self._disconnected, reason))
             if self._first_outcome is not None and not self._first_outcome.is_set():
                 self._first_error = WechatyAuthError(reason) if auth else TransportError(reason)
                 self._first_outcome.set()

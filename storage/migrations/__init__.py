@@ -45,7 +45,7 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from alembic.runtime.migration import MigrationContext  # noqa: E402
-from alembic.script import ScriptDirectory  # noqa: E402
+from alembic.script import Script, ScriptDirectory  # noqa: E402
 from sqlalchemy import MetaData, inspect, text  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 from sqlmodel.sql.sqltypes import AutoString  # noqa: E402
@@ -197,6 +197,7 @@ def _foreign_keys_off(conn: Connection) -> Iterator[None]:
         yield
         return
     raw = conn.connection.driver_connection
+    assert raw is not None, "an open connection has its driver's connection"
     raw.execute("PRAGMA foreign_keys=OFF")  # batch mode copies tables; set outside a transaction
     try:
         yield
@@ -228,6 +229,7 @@ def new_revision(message: str, *, empty: bool = False) -> Path | None:
     if empty:
         script = command.revision(alembic_config(), message=message, rev_id=rev_id)
         scripts.cache_clear()
+        assert isinstance(script, Script), "one revision on the single branch"
         return Path(script.path)
     with tempfile.TemporaryDirectory() as scratch:
         engine = create_db_engine(f"sqlite:///{scratch}/head.db")
