@@ -32,11 +32,12 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed  ## the bot with the local web chat on http://127.0.0.1:8080
 	$(PY) -m bot run
 
-test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), then the whole test suite
+test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), type-check the packages, then the whole test suite
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-typecheck: $(VENV)/.installed-test  ## mypy on the packages (not yet clean after the round-two merges: see README)
+typecheck: $(VENV)/.installed-test  ## mypy alone
 	$(PY) -m mypy
 
 lock: | $(VENV)/bin/python  ## after changing dependencies in pyproject.toml: re-resolve both lock files

@@ -31,7 +31,7 @@ def describe_errors(exc: ValidationError, data: Any = None) -> str:
         loc, node, path = error["loc"], data, ""
         for part in loc:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-            node = node[part] if isinstance(node, (list, dict)) and _has(node, part) else None
+            node = node[part] if _has(node, part) else None
             if isinstance(part, int) and isinstance(node, dict) and node.get("id"):
                 path += f" ({node['id']!r})"
         lines.append(f"{path or 'entry'}: {str(error['msg']).removeprefix('Value error, ')}")

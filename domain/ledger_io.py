@@ -45,8 +45,8 @@ def store_rows(session: Session, rows: list[SheetRow], actor_id: str, now: datet
     session.flush()  # ids for the new ones
     listed = {(r.stairwell, r.flat) for r in rows}
     for ids in _chunks([h.id for key, h in have.items() if key in listed]):
-        session.exec(delete(HouseholdMember).where(col(HouseholdMember.household_id).in_(ids)))  # type: ignore[call-overload]
-        session.exec(delete(HouseholdTag).where(col(HouseholdTag.household_id).in_(ids)))  # type: ignore[call-overload]
+        session.exec(delete(HouseholdMember).where(col(HouseholdMember.household_id).in_(ids)))
+        session.exec(delete(HouseholdTag).where(col(HouseholdTag.household_id).in_(ids)))
     members, tags, audit = [], [], []
     for row, household in zip(rows, households, strict=True):  # plain inserts: no ORM object per row
         members += [{"household_id": household.id, "name": name, "relation": relation, "phone": phone}

@@ -58,14 +58,14 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     session.add_all(RoleGrant(person_id=p, role=r, scope=s, source=source) for p, r, s in wanted_grants)
 
     wanted_aliases = {alias: pc.id for pc in config.people for alias in pc.aliases}
-    for row in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
-        if wanted_aliases.get(row.external_id) == row.person_id and row.source == source:
-            del wanted_aliases[row.external_id]  # unchanged
-        elif row.source == source and row.external_id not in wanted_aliases:
-            session.delete(row)
-    for row in session.exec(select(PersonAlias).where(col(PersonAlias.source) == source,
+    for alias_row in session.exec(select(PersonAlias).where(col(PersonAlias.transport) == "*")).all():
+        if wanted_aliases.get(alias_row.external_id) == alias_row.person_id and alias_row.source == source:
+            del wanted_aliases[alias_row.external_id]  # unchanged
+        elif alias_row.source == source and alias_row.external_id not in wanted_aliases:
+            session.delete(alias_row)
+    for alias_row in session.exec(select(PersonAlias).where(col(PersonAlias.source) == source,
                                                       col(PersonAlias.transport) != "*")).all():
-        session.delete(row)
+        session.delete(alias_row)
     session.flush()
     for alias, person_id in wanted_aliases.items():
         session.merge(PersonAlias(transport="*", external_id=alias, person_id=person_id, source=source))

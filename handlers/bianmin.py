@@ -67,7 +67,7 @@ def who_to_ask(ctx: Context) -> str:
     return f"这个问题我还答不上来，可以问问社区工作人员，或拨打{hotline}。"
 
 
-async def on_question(ctx: Context, text: str) -> tuple[str, str] | None:
+async def on_question(ctx: Context, text: str) -> tuple[str, str | None] | None:
     """Answer an everyday question once; None when it is not one (later steps may act)."""
     entry = find_answer(ctx, text)
     asked_bot = ctx.event.mentions_bot

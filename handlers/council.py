@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.clock import SHANGHAI
 from bot.commands import command
@@ -255,7 +255,7 @@ def _proposer_grid(ctx: Context) -> tuple[str | None, str | None]:
     """(grid, room id) a resident's topic belongs to: this group's, else their first group's."""
     if ctx.room is not None:
         return ctx.room.grid, ctx.room.id
-    stmt = select(Room).join(RoomMember, RoomMember.room_id == Room.id).where(
+    stmt = select(Room).join(RoomMember, col(RoomMember.room_id) == Room.id).where(
         RoomMember.person_id == ctx.caller.person_id, Room.grid.is_not(None)  # type: ignore[union-attr]
     )
     room = ctx.session.exec(stmt.order_by(Room.id)).first()

@@ -131,7 +131,7 @@ def overview(ctx: Context) -> None:
     places = ledger.visible_stairwells(ctx.session, ctx.caller)
     households = ledger.in_stairwells(ctx.session, [p.name for p in places])
     stale = ledger.stale(ctx.session, [p.name for p in places], _today(ctx), ctx.services.config.ledger.stale_days)
-    counts = {}
+    counts: dict[str, int] = {}
     for _household, tag in ledger.tagged(ctx.session, [p.name for p in places], LEDGER_TAGS):
         counts[tag.tag] = counts.get(tag.tag, 0) + 1
     tagged = "、".join(f"{t}{counts[t]}户" for t in LEDGER_TAGS if t in counts) or "无"

@@ -68,7 +68,7 @@ def _documents_question(aid: AidContent) -> str:
 MATTER_QUESTION = "第1问：请简单说说是什么事？（比如：公司拖欠我三个月工资；儿女不给赡养费）"
 
 
-async def on_aid_question(ctx: Context) -> tuple[str, str]:
+async def on_aid_question(ctx: Context) -> tuple[str, str | None]:
     """A question about legal aid in a group or privately: the conditions privately, one line here."""
     aid = aid_content()
     ctx.private(ctx.caller.person_id, conditions_text(aid))

@@ -110,7 +110,8 @@ async def volunteer_command(ctx: Context, args: str) -> None:
     if error:
         ctx.reply(error, mention=False)
         return
-    logged, repeated = [], []
+    logged: list[Person] = []
+    repeated: list[Person] = []
     for person in people:
         entry = points.log_hours(
             ctx.session, person_id=person.id, stairwell=room.stairwell or room.topic, room_id=room.id, day=day,

@@ -255,7 +255,7 @@ def parse_past_day(text: str, today: date) -> tuple[date | None, str]:
         year, month = (today.year, today.month) if number <= today.day else (
             (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1))
         day = _safe_date(year, month, number)
-    if day is None:
+    if day is None or m is None:
         return None, text
     if day > today:
         raise WhenError(f"{day.month}月{day.day}日还没到，只能登记已经做过的服务（{VOLUNTEER_DAY_EXAMPLE}）。")

@@ -96,7 +96,7 @@ def _entry_name(data: list, loc: tuple) -> str:
 
 @functools.cache
 def _adapter(model: type[_Entry]) -> TypeAdapter:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]  (built once per kind of entry)
+    return TypeAdapter(list[model])  # type: ignore[valid-type]  # built once per kind of entry
 
 
 def load_entries(path: Path, model: type[Entry]) -> list[Entry]:

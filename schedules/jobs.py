@@ -420,8 +420,8 @@ async def monthly_stars() -> int:
     with Session(services.engine) as session:
         rated = rate_month(session, config, start, end)
         best, people = pioneers(session, rated, start, end)
-        named = [(p, session.get(Person, p.person_id)) for p in people]
-        named = [(p, person) for p, person in named if person is not None and not person.deleted]
+        found = [(p, session.get(Person, p.person_id)) for p in people]
+        named = [(p, person) for p, person in found if person is not None and not person.deleted]
         if not best and not named:
             return _finish(session, 0, "stars")
         ratings = {r.stairwell: r for r in rated}

@@ -28,12 +28,10 @@ class RoleFigures:
 
 def by_role(session: Session, start: datetime, end: datetime) -> list[RoleFigures]:
     """One row per role with consultations in the period, in ROLE_ORDER (unknown roles last)."""
-    stmt = select(Consultation.role, Consultation.status, Consultation.urgent, Consultation.created_at,
-                  Consultation.answered_at).where(col(Consultation.created_at) >= start,
-                                                  col(Consultation.created_at) < end)
+    stmt = select(Consultation).where(col(Consultation.created_at) >= start, col(Consultation.created_at) < end)
     grouped: dict[str, list] = {}
-    for row in session.exec(stmt).all():
-        grouped.setdefault(row[0], []).append(row)
+    for c in session.exec(stmt).all():
+        grouped.setdefault(c.role, []).append((c.role, c.status, c.urgent, c.created_at, c.answered_at))
     out = []
     for role in sorted(grouped, key=lambda r: (ROLE_ORDER.index(r) if r in ROLE_ORDER else len(ROLE_ORDER), r)):
         rows = grouped[role]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 import weakref
+from typing import Any, cast
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -118,7 +119,8 @@ def _session_cache(session: Session) -> "DirectoryCache | None":
     """The engine's directory cache, when this session's transaction may read and fill it (no
     directory write of its own yet, begun in the cache's version); else None: ask the database."""
     bind = session.get_bind()
-    cache = _caches.get(getattr(bind, "_proxied", bind))  # a writer() engine proxies the engine
+    engine: Any = getattr(bind, "_proxied", bind)  # a writer() engine proxies the engine
+    cache = _caches.get(engine)
     if cache is None or session.connection().info.get(_CHECKED) is not session.connection().get_transaction():
         return None  # only where the transaction checked the stamp (another process may have written)
     return cache if cache.may_store(session) else None
@@ -131,7 +133,8 @@ def _cached_person(session: Session, cache: "DirectoryCache | None", person_id: 
     if found is _MISSING:
         live = session.get(Person, person_id)
         found = cache.persons[person_id] = _detached(Person, live) if live is not None else None
-    return session.merge(found, load=False) if found is not None else None
+    person = cast("Person | None", found)
+    return session.merge(person, load=False) if person is not None else None
 
 
 _MISSING = object()

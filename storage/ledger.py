@@ -196,7 +196,7 @@ def set_member(session: Session, household_id: int, name: str, relation: str, ph
 
 
 def drop_member(session: Session, household_id: int, name: str) -> bool:
-    result = session.exec(delete(HouseholdMember).where(  # type: ignore[call-overload]
+    result = session.exec(delete(HouseholdMember).where(
         col(HouseholdMember.household_id) == household_id, col(HouseholdMember.name) == name))
     return bool(result.rowcount)
 

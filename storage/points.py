@@ -106,7 +106,7 @@ def redeem(
     outcome: Outcome | None = None
     try:
         with session.begin_nested():
-            spent = session.execute(
+            spent = session.exec(
                 update(PointBalance)
                 .where(col(PointBalance.person_id) == person_id, col(PointBalance.balance) >= cost)
                 .values(balance=PointBalance.balance - cost)
@@ -119,7 +119,7 @@ def redeem(
             given = update(RewardStock).where(col(RewardStock.item) == item)
             if stock is not None:
                 given = given.where(col(RewardStock.issued) + quantity <= stock)
-            if session.execute(given.values(issued=RewardStock.issued + quantity, stock=stock)).rowcount != 1:
+            if session.exec(given.values(issued=RewardStock.issued + quantity, stock=stock)).rowcount != 1:
                 outcome = Outcome("out_of_stock", 0)
                 raise _Undo
             redemption = Redemption(person_id=person_id, item=item, quantity=quantity, points=cost,

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from storage.models import Poll, PollVote
+from storage.tables import table_of
 
 LETTERS = "ABCDEFGH"  # quick polls answer A, B, C…
 MAX_OPTIONS = 20
@@ -67,7 +68,7 @@ def vote(session: Session, poll_id: int, voter_id: str, choice: int, room_id: st
         select(PollVote.choice).where(PollVote.poll_id == poll_id, PollVote.voter_id == voter_id)
     ).first()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = PollVote.__table__
+    table = table_of(PollVote)
     stmt = dialect.insert(table).values(poll_id=poll_id, voter_id=voter_id, choice=choice, room_id=room_id, at=now,
                                         changes=0)
     stmt = stmt.on_conflict_do_update(
@@ -75,7 +76,7 @@ def vote(session: Session, poll_id: int, voter_id: str, choice: int, room_id: st
         set_={"choice": stmt.excluded.choice, "room_id": stmt.excluded.room_id, "at": stmt.excluded.at,
               "changes": table.c.changes + (table.c.choice != stmt.excluded.choice).cast(table.c.changes.type)},
     )
-    session.exec(stmt)  # type: ignore[call-overload]
+    session.exec(stmt)
     if before is None:
         return Cast("new")
     return Cast("same" if before == choice else "changed", before)
@@ -107,7 +108,7 @@ def close(session: Session, poll_id: int, now: datetime) -> bool:
         .where(col(Poll.id) == poll_id, col(Poll.status) == "open", col(Poll.closes_at) <= now)
         .values(status="closed", closed_at=now)
     )
-    return session.exec(stmt).rowcount == 1  # type: ignore[call-overload]
+    return session.exec(stmt).rowcount == 1
 
 
 def in_rooms(session: Session, room_ids_: set[str], *, open_only: bool, now: datetime, limit: int = 10) -> list[Poll]:

@@ -78,7 +78,7 @@ def _closed_work(cutoff: datetime, ids: tuple[int, int] | None = None) -> list:
         )
         statements.append(  # residents' council topics once settled (the agenda item keeps its own title)
             update(CouncilTopic)
-            .where(col(CouncilTopic.created_at) < cutoff, CouncilTopic.status != "待定", col(CouncilTopic.text) != PURGED)
+            .where(col(CouncilTopic.created_at) < cutoff, col(CouncilTopic.status) != "待定", col(CouncilTopic.text) != PURGED)
             .values(text=PURGED)
         )
     return statements

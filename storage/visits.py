@@ -70,7 +70,7 @@ def coverage(session: Session, start: datetime, end: datetime, stairwells: list[
     (a LEFT JOIN on the period's visits, COUNT DISTINCT)."""
     in_period = and_(col(Visit.household_id) == col(Household.id), col(Visit.at) >= start, col(Visit.at) < end)
     stmt = (
-        select(Household.stairwell, func.count(distinct(Visit.household_id)), func.count(distinct(Household.id)))
+        select(Household.stairwell, func.count(distinct(col(Visit.household_id))), func.count(distinct(col(Household.id))))
         .select_from(Household)
         .outerjoin(Visit, in_period)
         .group_by(col(Household.stairwell))

@@ -162,11 +162,11 @@ def test_matcher_tie_breaks() -> None:
 def test_matcher_segments_each_question_once(matcher: FaqMatcher, monkeypatch: pytest.MonkeyPatch) -> None:
     """What keeps matching cheap: one segmentation per question, whatever the number of entries
     (their keywords are prepared once). A count, not a clock: timings belong in bench/."""
-    import handlers.faq as faq
+    import nlp.faq as faq
 
     segmented: list[str] = []
-    real = faq._lcut
-    monkeypatch.setattr(faq, "_lcut", lambda text: segmented.append(text) or real(text))
+    real = faq.lcut
+    monkeypatch.setattr(faq, "lcut", lambda text: segmented.append(text) or real(text))
     questions = ["我爸去世了没留遗嘱，房子怎么分？", "老板拖欠工资三个月不给怎么办", "你好"] * 10
     assert len(matcher.entries) > 3
     matches = [matcher.match(q) for q in questions]
