@@ -135,14 +135,18 @@ def get_or_add(session: Session, place: Stairwell, flat: str, now: datetime) -> 
     """The household, created on first mention by its trio (a flat the ledger did not have)."""
     household = find(session, place.name, flat)
     if household is None:
-        building, unit = place.parts
-        household = Household(
-            stairwell=place.name, grid=place.grid, flat=flat, updated_at=now,
-            building=f"{building}幢" if building is not None else place.name, unit=f"{unit}单元" if unit is not None else "",
-        )
+        household = new_household(place, flat, now)
         session.add(household)
         session.flush()
     return household
+
+
+def new_household(place: Stairwell, flat: str, now: datetime) -> Household:
+    building, unit = place.parts
+    return Household(
+        stairwell=place.name, grid=place.grid, flat=flat, updated_at=now,
+        building=f"{building}幢" if building is not None else place.name, unit=f"{unit}单元" if unit is not None else "",
+    )
 
 
 def touch(session: Session, household: Household, actor: str, now: datetime, today: date) -> None:
@@ -258,18 +262,29 @@ def seed_demo(session: Session, now: datetime, today: date) -> int:
         return 0
     places = stairwells(session)
     rows = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    # An empty ledger: every row is new, so they are built directly and written in two flushes
+    # (looking each one up first made this most of a start's cost).
+    households = []
     for row in rows:
         place = places.get(row["stairwell"]) or Stairwell(row["stairwell"], None, "")
-        household = get_or_add(session, place, str(row["flat"]), now)
-        assert household.id is not None
+        household = new_household(place, str(row["flat"]), now)
         ago = row.get("confirmed")
         household.last_confirmed = None if ago is None else today - timedelta(days=ago)
-        session.add(household)
+        households.append((row, household))
+    session.add_all(household for _, household in households)
+    session.flush()  # their ids
+    for row, household in households:
+        assert household.id is not None
+        confirmed = household.last_confirmed or today
         for name, relation, *phone in row.get("members", []):
-            set_member(session, household.id, name, relation, phone[0] if phone else None)
+            session.add(HouseholdMember(household_id=household.id, name=name, relation=relation,
+                                        phone=mask_phone(phone[0]) if phone else None))
         for tag, note in (row.get("tags") or {}).items():
-            set_tag(session, household.id, tag, household.last_confirmed or today, note=note or "")
+            session.add(HouseholdTag(household_id=household.id, tag=tag, confirmed_at=confirmed, note=note or ""))
         if "rented" in row:
-            set_tag(session, household.id, RENTED, household.last_confirmed or today, **row["rented"])
+            landlord = row["rented"].get("landlord")
+            session.add(HouseholdTag(household_id=household.id, tag=RENTED, confirmed_at=confirmed,
+                                     note=row["rented"].get("note") or "", tenants=row["rented"].get("tenants"),
+                                     landlord=mask_phone(landlord) if landlord else None))
     session.flush()
     return len(rows)

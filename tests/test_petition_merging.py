@@ -179,7 +179,7 @@ async def test_a_fraud_under_way_in_the_legal_group_gets_the_fraud_line_first(ch
 
 async def test_chatter_never_chases_or_joins_open_tickets(chat):
     """With five problems open, a month of the probe's chatter (from the reporters themselves)
-    opens, joins and chases nothing."""
+    opens, joins and chases nothing (a 便民 answer to "物业电话多少" is allowed: it is no ticket)."""
     import json
     from pathlib import Path
 
@@ -191,7 +191,7 @@ async def test_chatter_never_chases_or_joins_open_tickets(chat):
     answered = []
     for n, text in enumerate(chatter):
         replies = await chat.say(text, sender=("res-zhang", "res-chen")[n % 2])
-        if replies:
+        if replies and replies.handled.route != "bianmin":  # an everyday question's answer is no case
             answered.append((text, [r.text for r in replies]))
     assert not answered, answered
     with Session(chat.app.engine) as session:
