@@ -108,6 +108,16 @@ def db_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
+def engine(db_url):
+    """An engine on the fresh database, migrated to the head revision (storage-level tests;
+    tests/test_migrations.py has its own, unmigrated)."""
+    engine = create_db_engine(db_url)
+    init_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 25, 10, 0))  # a Wednesday, 10:00 Asia/Shanghai
 

@@ -10,14 +10,12 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 from sqlmodel import Session, delete, select
 
 from bot.config import parse_config
 from bot.ledger_cli import export_command, import_command
-from storage.db import create_db_engine, init_schema
 from storage.models import Household, HouseholdMember, HouseholdTag, LedgerAudit
 from tests.conftest import ROOT
 from tests.test_ledger import FULL_PHONE, snapshot
@@ -47,14 +45,6 @@ def workbook(path: Path, header: list, rows: list[list], title: str | None = "å¹
         sheet.append(row)
     book.save(path)
     return path
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = create_db_engine(db_url)
-    init_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def run_import(config, db_url, path: Path, **kw) -> tuple[int, str, str]:

@@ -18,20 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from storage import points
-from storage.db import create_db_engine, init_schema, is_busy, writer
+from storage.db import is_busy, writer
 from storage.models import Person, PointEntry, Redemption, RewardStock
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.postgres
 AT = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = create_db_engine(db_url)
-    init_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def add_people(engine, count: int, minutes: int) -> list[str]:

@@ -12,20 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage import polls
-from storage.db import create_db_engine, init_schema, writer
+from storage.db import writer
 from storage.models import Poll, PollVote
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
 CLOSES = NOW + timedelta(days=3)
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = create_db_engine(db_url)
-    init_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def _poll(engine, options: int = 3) -> int:
