@@ -167,7 +167,7 @@ class StreamLog:
     def _on_rollback(self, conn) -> None:
         self.entries.append((self.segment, self._key(conn.connection.dbapi_connection), ROLLBACK, None, False))
 
-    def _on_reset(self, dbapi_connection, _record, *_state) -> None:
+    def _on_reset(self, dbapi_connection, _record, _reset_state) -> None:  # SQLAlchemy 2 signature
         self.entries.append((self.segment, self._key(dbapi_connection), ROLLBACK, None, False))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from bot.clock import FrozenClock
@@ -22,7 +22,26 @@ from bot.events import Outgoing
 from storage.db import create_db_engine, init_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("STAIRWELL_TEST_DATABASE_URL")
+
+
+def _postgres_for_this_worker(url: str | None) -> str | None:
+    """The PostgreSQL database this test process uses. Under pytest-xdist (`-n 2`, as `make test`
+    runs) every worker resets its database's schema, so each gets its own: ``<db>_gw0``, made
+    here when missing and dropped when the run ends (pytest_sessionfinish)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base, name = url.rsplit("/", 1)
+    own = f"{name}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own}).first():
+            conn.execute(text(f'CREATE DATABASE "{own}"'))
+    admin.dispose()
+    return f"{base}/{own}"
+
+
+PG_URL = _postgres_for_this_worker(os.environ.get("STAIRWELL_TEST_DATABASE_URL"))
 S1 = "3幢1单元楼道群"
 S2 = "3幢2单元楼道群"
 LEGAL = "幸福里法润民生群"
@@ -190,6 +209,16 @@ async def make_chat(config, db_url, clock, migrated_sqlite):
 @pytest.fixture
 async def chat(make_chat) -> ChatDriver:
     return await make_chat()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A worker's own PostgreSQL database goes when the run ends (the CI database stays the CI's)."""
+    base = os.environ.get("STAIRWELL_TEST_DATABASE_URL")
+    if PG_URL and base and PG_URL != base:
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_URL.rsplit("/", 1)[-1]}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def pytest_report_header(config):
