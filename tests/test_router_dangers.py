@@ -65,6 +65,8 @@ def router() -> Router:
         ("电悌卡主了，有人在里面", "petition", "lift"),
         ("电梯停了，有个老人在里面呢", "petition", "lift"),
         ("楼道里着伙了", "petition", "fire"),
+        ("听说3楼着火了 大家快下楼", "petition", "fire"),  # hearsay of here and now is a fire
+        ("煤气灶打不着火 屋里一股煤气味", "petition", "gas"),  # a stove that won't light, but gas
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -124,6 +126,9 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "水管爆了 师傅已经修好了",
         "今天社区的消防讲座学了灭火器怎么用",
         "参加了反诈宣传活动 学到了很多",
+        "听说隔壁小区昨天着火了，吓死人",
+        "我家煤气灶打不着火了，有没有师傅推荐",
+        "打火机点不着了",
         "孩子发烧烧起来了 好难受",
         "上次被关在电梯里半小时 吓死了",
     ],
@@ -166,7 +171,8 @@ def test_categories_of_issue_10(router: Router, text: str, category: str) -> Non
 @pytest.mark.parametrize(
     "text",
     ["灯还是没人修啊", "402群租的事有人管吗？都一个多礼拜了", "又来了，楼上还在咚咚咚", "怎么还没人来看",
-     "门禁还是坏的", "楼上的狗又叫了一晚上 说了多少次了", "都五天了还没处理", "今晚又来了，楼上还在咣当咣当的"],
+     "门禁还是坏的", "楼上的狗又叫了一晚上 说了多少次了", "都五天了还没处理", "今晚又来了，楼上还在咣当咣当的",
+     "都快半个月了，没人理啊"],
 )
 def test_follow_up_wording_is_flagged(router: Router, text: str) -> None:
     assert router.route(text).followup, text
