@@ -43,7 +43,10 @@ _APPROVAL_CODE = re.compile(r"\[(?:强|ok|OK|Ok|抱拳|好的|握手|玫瑰|爱�
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂🤗💐]")
 _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
-QUESTION = re.compile(r"[?？]|吗|么|嘛|呢|几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要")
+QUESTION = re.compile(
+    r"[?？]|吗|么|嘛|呢|几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要"
+    r"|(?<=[\u4e00-\u9fff])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end
+)
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 
 

@@ -7,7 +7,8 @@ ticket keeps a neutral summary (category and place) so the problem still gets fi
 Deletion touches only rows that belong to the resident, found by id, never by searching
 free text (a resident named "通知" must not rewrite the bot's 【通知】, and one who repeats a
 neighbour's sentence must not blank the neighbour's): their messages, their tickets and
-questions, their notes on tickets, staff notes naming them on their own tickets, and the
+questions, their notes on tickets, staff notes naming them on their own tickets, the 关注 mark
+read from their flat on tickets they opened, and the
 bot's messages caused by or addressed to them. An outbox row still queued or being sent
 is never edited.
 
@@ -82,6 +83,15 @@ def _ticket_notes(session: Session, person_id: str, names: set[str]) -> None:
     session.exec(
         update(TicketEvent)
         .where(col(TicketEvent.actor_id) == person_id, col(TicketEvent.action) == "追加")
+        .values(note=DELETED)
+    )
+    # the 关注 mark was read from their words (their flat): it would tie the ticket to them again
+    session.exec(
+        update(TicketEvent)
+        .where(
+            col(TicketEvent.ticket_id).in_(select(Ticket.id).where(Ticket.reporter_id == person_id)),
+            col(TicketEvent.action) == "关注",
+        )
         .values(note=DELETED)
     )
     theirs = select(TicketReporter.ticket_id).where(TicketReporter.person_id == person_id).union(

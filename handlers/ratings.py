@@ -41,12 +41,16 @@ _STATEMENT = (
     rf"|{_SUBJECT}又(?:坏|不亮|不行|不响|不通|漏水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
+_FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
+_FIXED = r"(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮)了"
 # (rating, words, a statement about the problem rather than a rating word)
 _WORDS: tuple[tuple[str, str, bool], ...] = (
     (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:很|太|非常|真)?差劲?", False),
     (UNSATISFIED, _STATEMENT, True),
     (BASIC, rf"{_ADVERB}(?:基本满意|比较满意|还算满意|一般般?|还行|还可以|凑合|马马虎虎|过得去|中评)", False),
     (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分|(?:很|挺|非常|特别|真|太)(?:好|棒)|(?:很|挺|真|还挺)?不错", False),
+    # saying it is fixed: "修好了", "师傅来过了，灯修好了[强]" (a statement: about the ticket's thing)
+    (SATISFIED, rf"{_FIXED_SUBJECT}{_FIXED}", True),
 )
 _PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈|过)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
@@ -62,7 +66,7 @@ _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 _TICKET = re.compile(r"^(?:工单)?[#＃](\d{1,9})(?:号)?|^(?:工单)(\d{1,9})号?|^(\d{1,9})号(?:工单)?")
 _LEADING_NUMBER = re.compile(r"^(\d{1,9})(?=\D)")
 _ANSWER = re.compile(
-    rf"^(?:{_POLITE})?(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w, _) in enumerate(_WORDS))}){_PARTICLES}"
+    rf"^(?:{_POLITE}){{0,3}}(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w, _) in enumerate(_WORDS))}){_PARTICLES}"
     rf"(?:{_POLITE})?$"
 )
 

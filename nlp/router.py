@@ -135,7 +135,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # someone trapped in a stopped lift: "五楼电梯卡住了 里面有人"
     "困梯": re.compile(
-        r"电梯\S{0,8}(?:卡住|停了|不动|坏了|下坠|掉下去|冲顶|门打不开)\S{0,8}(?:里面|里头|轿厢)\S{0,3}(?:有人|有个|还有|关着)"
+        r"电梯\S{0,8}(?:卡住|停了|不动|坏了|下坠|掉下去|冲顶|门打不开)\S{0,8}"
+        r"(?:(?:里面|里头|轿厢)\S{0,3}(?:有人|有个|还有|关着)|(?:有人|有个\S{0,3})(?:在|关在|困在)(?:里面|里头|轿厢)(?=$|[^\u4e00-\u9fff]|[呢啊呀了哪]))"
         # someone shut in a lift now: "被关在里面出不来", "卡在7楼跟8楼中间", "我跟孩子困在里面"
         r"|^(?=.*(?:电梯|轿厢))(?!.*(?:差点|险些|差一点|上次|上回|上周|以前|之前|昨天|前天|去年))"
         r".*(?:被关|关在(?:里面|里头|电梯|轿厢)|困在|被困|困住|出不来|出不去|卡在\S{0,10}(?:中间|之间|半空|半道))"
@@ -169,8 +170,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
         r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|又(?:来了|开始|在|叫|响|吵|闹|没人|堵|漏|出|拖|跺|蹦|坏|停|黑|臭|堆|占|贴|扔|冒|滴)"
         r"|(?:怎么样|咋样|如何|处理)了|处理了吗|有结果了吗|有下文吗|有回复吗"
-        r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹)"
-        r"|都(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
+        r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹)"
+        r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
     "附议": re.compile(
@@ -182,7 +183,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"电视剧|电影里|剧里|视频里|小说里|新闻里|新闻上|游戏里|梦里|梦见|梦到|演习|似的|(?:像|跟)\S{0,6}一样|玩游戏|闹着玩|开玩笑|演戏|拍戏"
         r"|不知道(?:是)?哪|哪(?:里|儿|家)?着火|哈哈|呵呵|嘻嘻|笑死|😂|\[(?:捂脸|笑哭|偷笑|破涕为笑|呲牙)\]"
         r"|太火了|好火啊|爆火|火遍|火出圈"
+        # hearsay from elsewhere or the past: "听说隔壁小区昨天着火了"
+        r"|(?:听说|据说|听人说)\S{0,12}(?:昨天|前天|上周|上个月|去年|以前|之前|那天|别的小区|其他小区|对面小区|隔壁小区|外地)"
+        r"|(?:别的小区|其他小区|对面小区|隔壁小区)\S{0,8}(?:昨天|前天|上周|上个月|去年|之前)"
+        r"|(?:昨天|前天|上周|上个月|去年)\S{0,6}(?:别的小区|其他小区|对面小区|隔壁小区)"
     ),
+    # a stove or lighter that will not light is a repair, not a fire: "煤气灶打不着火了"
+    "点不着": re.compile(r"(?:打|点|烧)不(?:着|燃)|打不出火|着不了火|点不了火"),
     # a danger that did not happen: "差点摔了", "差一点砸到人" (the word it names is no alarm)
     "未遂": re.compile(
         r"(?:差点|差一点|险些|差些|幸好没|还好没|好在没|差点儿)\S{0,2}(?:摔|砸|滑|绊|撞|磕|跌|晕)\S{0,2}"
@@ -248,6 +255,10 @@ class Router:
         }
         self.suffix_lens = sorted({len(k) for k in self.suffixes}, reverse=True)
         self.defaults: dict[str, str] = dict(raw.get("default_category", {}))
+        # homophone slips (煤汽 -> 煤气), longest first, fixed before segmenting
+        typos = {str(k): str(v) for k, v in (raw.get("typos") or {}).items()}
+        self.typos = typos
+        self.typo_re = re.compile("|".join(map(re.escape, sorted(typos, key=len, reverse=True)))) if typos else None
         # term -> [(label, category|None, weight)]; one table so a scan is one lookup per n-gram
         table: dict[str, list[tuple[str, str | None, float]]] = {}
 
@@ -432,8 +443,12 @@ class Router:
         return None
 
     # ---- routing -------------------------------------------------------------------------
+    def corrected(self, text: str) -> str:
+        """The text with the lexicon's homophone slips (`typos`) put right."""
+        return self.typo_re.sub(lambda m: self.typos[m.group(0)], text) if self.typo_re else text
+
     def route(self, text: str, *, staff: bool = False) -> Route:
-        text = (text or "")[: self.max_chars].strip()
+        text = self.corrected((text or "")[: self.max_chars].strip())
         if not text:
             return Route("other", None, False, 0.0, ())
         terms = self._scan(segment.cut(text))
@@ -642,7 +657,7 @@ class Router:
         A word that only qualifies the next one ("通下水道的小广告": the flyer, not the drain;
         "电梯的灯") is left out, so two reports never share an object by a shared word alone; a
         symptom ("~漏水") counts only when no thing is named ("水箱在漏水" is about the 水箱)."""
-        tokens = segment.cut((text or "")[: self.max_chars])
+        tokens = segment.cut(self.corrected((text or "")[: self.max_chars]))
         found = self._scan(tokens, self.object_of, self.object_prefixes)
         kept = []
         for k, (term, pos) in enumerate(found):

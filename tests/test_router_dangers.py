@@ -59,6 +59,14 @@ def router() -> Router:
         ("楼下堆的纸壳烧起来了 火不小", "petition", "fire"),
         ("楼上掉下来个晾衣杆 砸到小孩头上了", "petition", "falling"),
         ("对方说还要再充一万才能提现 我正在充", "legal", "fraud"),
+        # typed on a phone: homophone slips (lexicon `typos`), someone "在里面" after the fault
+        ("三楼一股煤汽味 冲得很", "petition", "gas"),
+        ("家里天燃气好像漏汽了", "petition", "gas"),
+        ("电悌卡主了，有人在里面", "petition", "lift"),
+        ("电梯停了，有个老人在里面呢", "petition", "lift"),
+        ("楼道里着伙了", "petition", "fire"),
+        ("听说3楼着火了 大家快下楼", "petition", "fire"),  # hearsay of here and now is a fire
+        ("煤气灶打不着火 屋里一股煤气味", "petition", "gas"),  # a stove that won't light, but gas
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -118,6 +126,9 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "水管爆了 师傅已经修好了",
         "今天社区的消防讲座学了灭火器怎么用",
         "参加了反诈宣传活动 学到了很多",
+        "听说隔壁小区昨天着火了，吓死人",
+        "我家煤气灶打不着火了，有没有师傅推荐",
+        "打火机点不着了",
         "孩子发烧烧起来了 好难受",
         "上次被关在电梯里半小时 吓死了",
     ],
@@ -134,6 +145,7 @@ def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
         ("台阶裂了 好几个人差点绊倒", None),
         ("楼上总往下扔烟头 差点砸到孩子", "安全隐患"),
         ("有人高空抛物 扔了好几个酒瓶", "安全隐患"),
+        ("电梯坏了好几天了，有人在里面贴小广告", None),
     ],
 )
 def test_near_misses_are_ordinary_petitions(router: Router, text: str, category: str | None) -> None:
@@ -159,7 +171,8 @@ def test_categories_of_issue_10(router: Router, text: str, category: str) -> Non
 @pytest.mark.parametrize(
     "text",
     ["灯还是没人修啊", "402群租的事有人管吗？都一个多礼拜了", "又来了，楼上还在咚咚咚", "怎么还没人来看",
-     "门禁还是坏的", "楼上的狗又叫了一晚上 说了多少次了", "都五天了还没处理"],
+     "门禁还是坏的", "楼上的狗又叫了一晚上 说了多少次了", "都五天了还没处理", "今晚又来了，楼上还在咣当咣当的",
+     "都快半个月了，没人理啊"],
 )
 def test_follow_up_wording_is_flagged(router: Router, text: str) -> None:
     assert router.route(text).followup, text
@@ -168,6 +181,12 @@ def test_follow_up_wording_is_flagged(router: Router, text: str) -> None:
 @pytest.mark.parametrize("text", ["灯挺亮的", "谢谢楼道长", "电梯修好了 谢谢", "楼道灯坏了"])
 def test_plain_messages_are_not_follow_ups(router: Router, text: str) -> None:
     assert not router.route(text).followup, text
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("煤汽味", "煤气味"), ("天燃气", "天然气"), ("电悌卡主了", "电梯卡住了")])
+def test_homophone_slips_are_read_as_meant(router: Router, typed: str, meant: str) -> None:
+    assert router.corrected(typed) == meant
+    assert router.corrected("天然气涨价了") == "天然气涨价了"  # a right word is never "corrected"
 
 
 def test_a_cry_alone_names_no_danger_kind(router: Router) -> None:
