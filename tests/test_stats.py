@@ -158,3 +158,23 @@ async def test_tickets_nobody_rated_are_counted_apart(november, clock, db_url):
     md = io.StringIO()
     assert report_command("2026-11", "md", None, db_url, md, now=clock.now()) == 0
     assert "| 未评价 | 1件 |" in md.getvalue()
+
+
+async def test_the_trend_and_the_stairwell_table_count_what_the_month_counts(november):
+    """monthly() and by_place() are the same SQL figures as compute(), per month and per stairwell."""
+    from storage.stats import by_place, categories, monthly
+
+    months = [month_bounds(2026, 10), NOV, month_bounds(2026, 12)]
+    with Session(november.app.engine) as session:
+        trend = monthly(session, months)
+        table = by_place(session, months)
+        scoped = by_place(session, months, scopes=("3幢1单元",))
+        cats = categories(session, *NOV)
+    assert [s.received for s in trend] == [0, 5, 1]
+    assert trend[1].rates() == november_stats(november).rates()
+    assert trend[0].rates()["响应率"] is None
+    assert list(table) == ["3幢1单元", "3幢2单元"]
+    assert [s.received for s in table["3幢1单元"]] == [0, 3, 1]
+    assert table["3幢2单元"][1].rates()["按时办结率"] == 0.0 and table["3幢2单元"][1].rated == 1
+    assert list(scoped) == ["3幢1单元"]
+    assert ("3幢2单元", "消防安全隐患", 1) in cats and len(cats) == 5
