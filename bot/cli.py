@@ -200,8 +200,9 @@ def report_command(
 
     from bot.clock import Clock
     from domain import stars
+    from domain.visits import visit_coverage
     from handlers.report import (
-        parse_month, render_csv, render_legal_csv, render_legal_markdown, render_markdown, visit_coverage,
+        parse_month, render_csv, render_legal_csv, render_legal_markdown, render_markdown,
     )
     from storage.access import open_read_only
     from storage.consultation_stats import by_role
