@@ -1,0 +1,18 @@
+"""What the console's modules share on the application and on each request (aiohttp keys)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.app import Stairwell
+
+STAIRWELL: web.AppKey[Any] = web.AppKey("stairwell")  # the Stairwell app (typed by stairwell_of)
+SESSION = "console.session"  # request key: the loaded aiohttp_session.Session (CSRF token inside)
+CALLER = "console.caller"  # request key: the bot.permissions.Caller staff_of found
+
+
+def stairwell_of(request: web.Request) -> "Stairwell":
+    """The running app (engine, services, clock, dispatcher) for a console request."""
+    return request.config_dict[STAIRWELL]
