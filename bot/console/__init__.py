@@ -41,7 +41,13 @@ if TYPE_CHECKING:
 __all__ = ["PAGES", "STAIRWELL", "setup_console", "stairwell_of"]
 
 # The page modules, each with setup(sub_app: web.Application) -> None.
-PAGES: tuple[str, ...] = ("bot.console.tickets_page",)
+PAGES: tuple[str, ...] = (
+    "bot.console.tickets_page",
+    "bot.console.stats_page",
+    "bot.console.notices_page",
+    "bot.console.jobs_page",
+    "bot.console.ledger_page",
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
