@@ -21,7 +21,7 @@ def _read_twice(stdin: TextIO) -> tuple[str, str]:
     return first.rstrip("\r\n"), second.rstrip("\r\n")
 
 
-def set_password(person_id: str, config, database_url: str, stdin: TextIO = sys.stdin) -> int:
+def set_password(person_id: str, config, database_url: str, stdin: TextIO | None = None) -> int:
     from sqlmodel import Session
 
     from bot.clock import Clock
@@ -40,7 +40,7 @@ def set_password(person_id: str, config, database_url: str, stdin: TextIO = sys.
         if not caller.is_staff:
             print(f"{person_id} 不是工作人员，居民没有后台账号 / not staff: residents have no console login", file=sys.stderr)
             return EXIT_REFUSED
-        password, again = _read_twice(stdin)
+        password, again = _read_twice(stdin or sys.stdin)
         if password != again:
             print("两次输入的密码不一致 / the two passwords differ", file=sys.stderr)
             return EXIT_REFUSED

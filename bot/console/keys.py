@@ -9,8 +9,15 @@ if TYPE_CHECKING:
     from bot.app import Stairwell
 
 STAIRWELL: web.AppKey[Any] = web.AppKey("stairwell")  # the Stairwell app (typed by stairwell_of)
-SESSION = "console.session"  # request key: the loaded aiohttp_session.Session (CSRF token inside)
-CALLER = "console.caller"  # request key: the bot.permissions.Caller staff_of found
+_REQUEST_KEY: Any = getattr(web, "RequestKey", None)  # aiohttp >= 3.13; plain strings before
+
+
+def _request_key(name: str) -> Any:
+    return _REQUEST_KEY(name, object) if _REQUEST_KEY is not None else name
+
+
+SESSION: Any = _request_key("console.session")  # the loaded aiohttp_session.Session (CSRF token inside)
+CALLER: Any = _request_key("console.caller")  # the bot.permissions.Caller staff_of found
 
 
 def stairwell_of(request: web.Request) -> "Stairwell":
