@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from aiohttp import web
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -15,6 +16,7 @@ from bot.outbox import OutboxWorker
 from bot.services import Services
 from bot.transports.base import Transport
 from bot.webapi import StorageViews
+from bot.webserver import WebServer
 from domain.seeding import seed_from_config
 from schedules import runtime
 from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
@@ -25,6 +27,10 @@ from storage.db import create_db_engine, init_schema, startup_lock
 from storage.models import OutboxItem
 
 log = logging.getLogger("stairwell")
+
+
+async def _to_console(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/staff/")
 
 
 class Stairwell:
@@ -38,7 +44,11 @@ class Stairwell:
         router=None,
         run_scheduler: bool = True,
         staff_transport: Transport | None = None,
+        web_address: tuple[str, int] | None = None,
     ) -> None:
+        """``web_address``: where the staff console listens when the transport serves no pages of
+        its own (the CLI passes config web.host/web.port; tests of the memory transport pass none:
+        no web server)."""
         from nlp.router import default_router
 
         from content import validate_all
@@ -101,7 +111,32 @@ class Stairwell:
             if self.scheduler is not None else None
         )
         self.services.scheduler = self.scheduler
+        self.web = self._web_server(web_address)
         self.started = False
+
+    def _web_server(self, address: tuple[str, int] | None) -> WebServer | None:
+        """The app's web server (bot.webserver): the transport's pages (the web chat, unless
+        web.demo_chat is off) and the staff console (web.console); None when there is neither."""
+        where = self.transport.web_address or address
+        settings = self.config.web
+        pages = self.transport.web_address is not None and settings.demo_chat
+        if where is None or not (pages or settings.console):
+            return None
+        server = WebServer(*where)
+        if pages:
+            self.transport.use_web(server)
+        if settings.console:
+            from bot.console import setup_console
+
+            setup_console(server.app, self)
+            if not pages:  # the address alone opens the console
+                server.app.router.add_get("/", _to_console)
+        return server
+
+    @property
+    def web_port(self) -> int | None:
+        """The port the web server listens on once started (None: no web server)."""
+        return self.web.bound_port if self.web is not None else None
 
     async def on_event(self, event: Event) -> list[Outgoing]:
         return await self.dispatcher.handle(event)
@@ -120,6 +155,8 @@ class Stairwell:
             attach_reporting(self.scheduler, self._report_to_admins, self.config)
             with startup_lock(self.engine):  # processes of one config starting together write its jobs once
                 reconcile(self.scheduler, self.config, self.clock.now())
+        if self.web is not None:
+            await self.web.start()  # OSError (a busy port) goes to the CLI
         await self.transport.start(self.on_event)
         if not self.transport.connects_later:
             self._resume_schedules()
@@ -142,6 +179,8 @@ class Stairwell:
             await self.staff_outbox.stop()
             await self.staff_outbox.transport.stop()
         await self.transport.stop()
+        if self.web is not None:
+            await self.web.stop()
         runtime.install(None)
         self.presence.close()  # the scheduler lock goes with it: another process takes over
         self.engine.dispose()

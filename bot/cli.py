@@ -114,7 +114,9 @@ async def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a transport's missing settings (e.g. env vars)
         print(f"transport '{args.transport}': {exc}", file=sys.stderr)
         return EXIT_USAGE
-    app = Stairwell(config, transport)
+    # The console (web.console) listens on web.host:web.port whatever the transport; the web
+    # chat's own address (with --port) wins when the transport is the web chat.
+    app = Stairwell(config, transport, web_address=(config.web.host, config.web.port))
     try:
         await app.start()
     except TransportError as exc:  # e.g. a wrong wechaty token
@@ -126,9 +128,11 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"无法启动：端口 {port} 不可用（{exc.strerror or exc}）。请换一个端口：--port N", file=sys.stderr)
         await app.stop()
         return 1
-    where = transport.bound_port
+    where = app.web_port
     if where:
-        print(f"楼道通已启动：http://{config.web.host}:{where}  （Ctrl+C 停止）", flush=True)
+        host = app.web.host if app.web is not None else config.web.host
+        console = f"  员工后台 http://{host}:{where}/staff/" if config.web.console else ""
+        print(f"楼道通已启动：http://{host}:{where}{console}  （Ctrl+C 停止）", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -200,8 +204,9 @@ def report_command(
 
     from bot.clock import Clock
     from domain import stars
+    from domain.visits import visit_coverage
     from handlers.report import (
-        parse_month, render_csv, render_legal_csv, render_legal_markdown, render_markdown, visit_coverage,
+        parse_month, render_csv, render_legal_csv, render_legal_markdown, render_markdown,
     )
     from storage.access import open_read_only
     from storage.consultation_stats import by_role
@@ -354,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.ledger_cli import add_ledger_parser  # the household ledger's import / export
 
     add_ledger_parser(sub)
+    from bot.staff_cli import add_staff_parser  # staff console passwords
+
+    add_staff_parser(sub)
     return parser
 
 

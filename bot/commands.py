@@ -39,6 +39,7 @@ class Command:
     handler: Handler
     pattern: re.Pattern[str] | None = None
     rooms_only: bool = False  # must be used inside a group
+    private_only: bool = False  # must be used in a private chat with the bot (e.g. /登录's link)
     # "private": answers go to the caller (or stay in a staff group); "here": where it was asked.
     answer: Answer = "here"
 
@@ -55,6 +56,7 @@ def command(
     help: str = "",
     pattern: str | None = None,
     rooms_only: bool = False,
+    private_only: bool = False,
     answer: Answer | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a command. ``answer`` defaults to "private" for staff commands (any ``roles``)
@@ -71,6 +73,7 @@ def command(
                 handler=handler,
                 pattern=re.compile(pattern) if pattern else None,
                 rooms_only=rooms_only,
+                private_only=private_only,
                 answer=answer or ("private" if roles else "here"),
             )
         )
@@ -174,6 +177,9 @@ async def run_command(ctx: Context, text: str) -> None:
     cmd = permitted[0]
     if cmd.rooms_only and ctx.room is None:
         refuse(ctx, f"“/{name}”请在群里使用。")
+        return
+    if cmd.private_only and ctx.room is not None:
+        refuse(ctx, f"“/{name}”请在与我的私聊中使用。")
         return
     # A staff group (room kind "staff") is where staff answers belong; elsewhere they go privately.
     ctx.answer_privately = cmd.answer == "private" and not (ctx.room is not None and ctx.room.kind == "staff")

@@ -117,6 +117,21 @@ class StorageConfig(Strict):
 class WebConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # The address staff open (login links point here), e.g. https://lou.example.cn; None: http://host:port.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    console: bool = True  # the staff console under /staff/ (README 员工后台)
+    # The local web chat page and its JSON API (a demo with no login): turn it off wherever the
+    # console (or the port) is reachable by others.
+    demo_chat: bool = True
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)  # a console login lasts this long
+    session_key_env: str = "STAIRWELL_SESSION_KEY"  # 32 bytes, urlsafe base64 (a Fernet key)
+
+    def base_url(self) -> str:
+        """Where the console is reached from outside (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
 
 class OutboxConfig(Strict):

@@ -81,6 +81,9 @@ class Context:
         self.replies.append(Outgoing(text=text, room_id=room.external_id or room.id, mentions=mentions))
 
     def private(self, person_id: str, text: str, *, priority: int = 0) -> None:
+        if self.event.inline_answers and person_id == self.caller.person_id:
+            self.replies.append(Outgoing(text=text, to=person_id))  # shown on the page that asked
+            return
         self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority))
         self.replies.append(Outgoing(text=text, to=person_id))
 

@@ -24,6 +24,9 @@ class Incoming:
     mention_ids: tuple[str, ...] = ()
     sent_at: datetime | None = None  # aware UTC; None means "now"
     is_self: bool = False
+    # The sender reads the answers where they asked (the staff console's forms): answers to the
+    # sender come back in the replies only, never queued to their chat; everything else as usual.
+    inline_answers: bool = False
 
 
 @dataclass(frozen=True)

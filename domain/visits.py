@@ -33,6 +33,15 @@ def covers(place: Stairwell, scopes: tuple[str, ...]) -> bool:
     return any(room.covered_by(scope) for scope in scopes)
 
 
+def visit_coverage(session: Session, start: datetime, scopes: tuple[str, ...] | None) -> list[queries.Coverage]:
+    """走访覆盖率 of the calendar month holding ``start``, per stairwell in ``scopes`` (None: all):
+    what /统计, report --month and the console show."""
+    wanted = None
+    if scopes is not None:
+        wanted = [s.name for s in ledger.stairwells(session).values() if covers(s, scopes)]
+    return queries.coverage(session, *month_bounds(start), stairwells=wanted)
+
+
 def month_label(at: datetime) -> str:
     return f"{at.astimezone(SHANGHAI).month}月"
 

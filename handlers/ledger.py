@@ -123,7 +123,7 @@ def show(ctx: Context, place: ledger.Stairwell, flat: str) -> None:
     if household is None:
         ctx.reply(f"{place.name}{flat}还没有记录。登记成员：/底账 {flat} 成员 姓名 户主", mention=False)
         return
-    ledger.audit(ctx.session, ctx.caller.person_id, "查看", ctx.now, household.id)
+    ledger.audit(ctx.session, ctx.caller.person_id, ledger.READ, ctx.now, household.id)
     ctx.reply(describe(ctx, household), mention=False)
 
 
@@ -135,7 +135,7 @@ def overview(ctx: Context) -> None:
     for _household, tag in ledger.tagged(ctx.session, [p.name for p in places], LEDGER_TAGS):
         counts[tag.tag] = counts.get(tag.tag, 0) + 1
     tagged = "、".join(f"{t}{counts[t]}户" for t in LEDGER_TAGS if t in counts) or "无"
-    ledger.audit(ctx.session, ctx.caller.person_id, "概况", ctx.now, None, " ".join(p.name for p in places))
+    ledger.audit(ctx.session, ctx.caller.person_id, ledger.OVERVIEW, ctx.now, None, " ".join(p.name for p in places))
     ctx.reply(
         f"底账（{'、'.join(p.name for p in places) or '无'}）：{len(households)}户，待核实{len(stale)}户\n"
         f"标签：{tagged}\n用法：{USAGE}",

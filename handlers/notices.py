@@ -273,6 +273,19 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     return True
 
 
+def receipts_in_scope(session: Session, caller: Caller, notice: Notice) -> list[queries.GroupReceipts]:
+    """The notice's target groups the caller looks after, each with who confirmed and who not
+    (/回执 and the console's 通知 page)."""
+    mine = {r.id for r in covered_rooms(session, caller)}
+    return [g for g in queries.receipts_by_group(session, notice, ANY_STAFF) if g.room.id in mine]
+
+
+def notices_in_scope(session: Session, caller: Caller, limit: int = 20) -> list[tuple[Notice, list[queries.GroupReceipts]]]:
+    """The latest tracked notices to the caller's groups, newest first, with their receipts there."""
+    mine = {r.id for r in covered_rooms(session, caller)}
+    return [(n, receipts_in_scope(session, caller, n)) for n in queries.sent_to(session, mine, limit)]
+
+
 NAMES_SHOWN = 40  # a big group's list stays one readable message
 
 
@@ -288,8 +301,7 @@ async def receipts_command(ctx: Context, args: str) -> None:
     if notice is None:
         ctx.reply("没有找到这条通知。", mention=False)
         return
-    mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
-    groups = [g for g in queries.receipts_by_group(ctx.session, notice, ANY_STAFF) if g.room.id in mine]
+    groups = receipts_in_scope(ctx.session, ctx.caller, notice)
     if not groups:
         ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
         return

@@ -7,6 +7,7 @@ resident's words or name.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import datetime, timedelta
 from typing import TextIO
@@ -17,6 +18,7 @@ from bot.context import Context
 from bot.permissions import STAFF
 from storage.consultation_stats import RoleFigures
 from storage.stats import Stats, compute
+from domain.visits import visit_coverage
 from storage.visits import Coverage
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -101,18 +103,6 @@ def visit_rows(coverage: list[Coverage]) -> list[tuple[str, str, str]]:
     return [(c.stairwell, f"{c.visited}/{c.total}户", pct(c.rate)) for c in coverage]
 
 
-def visit_coverage(session, start: datetime, scopes: tuple[str, ...] | None) -> list[Coverage]:
-    """走访覆盖率 of the calendar month holding ``start``, per stairwell in ``scopes`` (None: all)."""
-    from domain.visits import covers, month_bounds
-    from storage.ledger import stairwells
-    from storage.visits import coverage
-
-    wanted = None
-    if scopes is not None:
-        wanted = [s.name for s in stairwells(session).values() if covers(s, scopes)]
-    return coverage(session, *month_bounds(start), stairwells=wanted)
-
-
 def chat_summary(stats: Stats, title: str, visits: list[Coverage] | None = None) -> str:
     figures = [f"{name} {value}" for name, value, _ in metric_rows(stats)]
     lines = [f"{title}（{period_label(stats.start, stats.end)}）工单统计：", " · ".join(figures[:4]), " · ".join(figures[4:])]
@@ -173,6 +163,56 @@ def render_csv(stats: Stats, out: TextIO, visits: list[Coverage] | None = None) 
         writer.writerow(["小急难", number, f"{place} {cat}", f"{status}；{reporters}人反映；{reasons}；{day}受理"])
     for stairwell, visited, rate in visit_rows(visits or []):
         writer.writerow(["走访覆盖率", stairwell, rate, visited])
+
+
+def csv_for_excel(stats: Stats, visits: list[Coverage] | None = None) -> bytes:
+    """The report's CSV as UTF-8 with a BOM, so Excel opens the Chinese as Chinese."""
+    out = io.StringIO()
+    render_csv(stats, out, visits)
+    return out.getvalue().encode("utf-8-sig")
+
+
+PLACE_RATES = ("响应率", "按时办结率", "办结率", "满意率")
+
+
+def render_xlsx(stats: Stats, community: str, month: str, visits: list[Coverage] | None = None,
+                places: dict[str, list[Stats]] | None = None) -> bytes:
+    """The month's report as an Excel workbook: the same rows as the Markdown and CSV, a sheet each,
+    and the stairwell-by-month figures when given. Numbers and categories only, no resident's words."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    year, mon = month.split("-")
+    sheets: list[tuple[str, list[str], list[tuple]]] = [
+        ("主要指标", ["指标", "数值", "计算"], list(metric_rows(stats))),
+        ("常见问题", ["楼道", "类别", "件数"], list(category_rows(stats))),
+        ("小急难", ["编号", "楼道", "类别", "状态", "反映人数", "原因", "受理日期"], list(hot_rows(stats))),
+        ("走访覆盖率", ["楼道", "已走访", "走访覆盖率"], list(visit_rows(visits or []))),
+    ]
+    if places is not None:
+        rows = [
+            (place, f"{s.start.astimezone(SHANGHAI):%Y-%m}", s.received, *(pct(s.rates()[r]) for r in PLACE_RATES))
+            for place, months in places.items() for s in months
+        ]
+        sheets.append(("各楼道逐月", ["楼道", "月份", "受理", *PLACE_RATES], rows))
+    for index, (title, head, rows) in enumerate(sheets):
+        sheet = book.active if index == 0 else book.create_sheet()
+        assert sheet is not None
+        sheet.title = title
+        if index == 0:
+            sheet.append([f"{community} {year}年{int(mon)}月 诉求办理情况（{period_label(stats.start, stats.end)}）"])
+            sheet["A1"].font = Font(bold=True)
+        sheet.append(head)
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(list(row))
+        for letter, width in zip("ABCDEFG", (14, 12, 16, 12, 10, 16, 12), strict=False):
+            sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def render_legal_markdown(legal: list[RoleFigures], out: TextIO) -> None:

@@ -12,7 +12,10 @@ from datetime import datetime
 from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
+from bot.permissions import Caller
 from handlers.notices import CONFIRMERS, NOTICE_ROLES, ask_confirmation, covered_rooms, resolve_targets
+from sqlmodel import Session
+
 from nlp.when import WEEKDAY_NAMES, WhenError, parse_time_of_day, parse_when, weekday_index
 from schedules.scheduler import add_timed_trigger, remove_timed_trigger, short
 from schedules.timing import in_quiet_hours
@@ -108,45 +111,79 @@ async def weekly_command(ctx: Context, args: str) -> None:
     _schedule(ctx, rest, timed.next_weekly(spec, ctx.now), spec, f"每周{WEEKDAY_NAMES[day]} {clock:%H:%M}")
 
 
-def _visible(ctx: Context) -> list[TimedNotice]:
-    """Pending notices in the caller's scope: their own, or aimed at a group they look after."""
-    mine = {r.id for r in covered_rooms(ctx.session, ctx.caller)}
+def visible(session: Session, caller: Caller) -> list[TimedNotice]:
+    """Pending and paused notices in the caller's scope: their own, or aimed at a group they look
+    after (what /任务 lists, and the console's 定时 page)."""
+    mine = {r.id for r in covered_rooms(session, caller)}
     return [
-        n for n in timed.pending(ctx.session)
-        if ctx.caller.sees_everything or n.author_id == ctx.caller.person_id or mine & set(timed.room_ids(n))
+        n for n in timed.listed(session)
+        if caller.sees_everything or n.author_id == caller.person_id or mine & set(timed.room_ids(n))
     ]
 
 
+def targets_of(session: Session, notice: TimedNotice) -> list[str]:
+    """The topics of a notice's groups (a group gone since: said so)."""
+    topics = {r.id: r.topic for r in directory.rooms(session)}
+    return [topics.get(rid, "（群已不存在）") for rid in timed.room_ids(notice)]
+
+
 def _line(ctx: Context, notice: TimedNotice) -> str:
-    topics = {r.id: r.topic for r in directory.rooms(ctx.session)}
-    targets = "、".join(topics.get(rid, "（群已不存在）") for rid in timed.room_ids(notice))
+    targets = "、".join(targets_of(ctx.session, notice))
     when = notice.due_at.astimezone(SHANGHAI)
     repeat = f"每周{WEEKDAY_NAMES[when.weekday()]} " if notice.weekly else ""
-    return f"{notice.id} {repeat}{when:%m-%d %H:%M} → {targets}：{short(notice.text, 40)}"
+    paused = "（已暂停）" if notice.status == timed.PAUSED else ""
+    return f"{notice.id} {repeat}{when:%m-%d %H:%M}{paused} → {targets}：{short(notice.text, 40)}"
 
 
-@command("任务", roles=NOTICE_ROLES, usage="/任务 [取消 编号]", help="查看或取消定时通知")
+JOB_ACTIONS = ("取消", "暂停", "恢复")
+
+
+@command("任务", roles=NOTICE_ROLES, usage="/任务 [取消|暂停|恢复 编号]", help="查看、暂停、恢复或取消定时通知")
 async def jobs_command(ctx: Context, args: str) -> None:
     words = args.split()
-    if words and words[0] == "取消":
-        _cancel(ctx, words[1] if len(words) > 1 else "")
+    if words and words[0] in JOB_ACTIONS:
+        _change(ctx, words[0], words[1] if len(words) > 1 else "")
         return
-    notices = _visible(ctx)
+    notices = visible(ctx.session, ctx.caller)
     text = "\n".join(["定时通知："] + [_line(ctx, n) for n in notices]) if notices else "目前没有定时通知。"
     ctx.reply(text, mention=False)  # names groups and texts: a staff command answers privately (bot.commands)
 
 
-def _cancel(ctx: Context, code: str) -> None:
+def _change(ctx: Context, action: str, code: str) -> None:
+    """取消, 暂停 or 恢复 a notice the caller set (an admin of everything: any in the list)."""
     digits = code.lstrip("#Tt")
     number = int(digits) if re.fullmatch(r"[0-9]{1,9}", digits) else None
-    notice = next((n for n in _visible(ctx) if n.id == number), None)
+    notice = next((n for n in visible(ctx.session, ctx.caller) if n.id == number), None)
     if notice is None or not (ctx.caller.sees_everything or notice.author_id == ctx.caller.person_id):
-        ctx.reply("没有找到这个任务（只能取消自己设定的任务）。", mention=False)
+        ctx.reply(f"没有找到这个任务（只能{action}自己设定的任务）。", mention=False)
         return
-    notice.status, notice.done_at = "cancelled", ctx.now
-    ctx.session.add(notice)
     scheduler = ctx.services.scheduler
+    notice_id = notice.id or 0
+    if action == "恢复":
+        if notice.status != timed.PAUSED:
+            ctx.reply(f"任务 {notice_id} 没有暂停。", mention=False)
+            return
+        if notice.weekly:
+            notice.due_at = timed.next_weekly(notice.weekly, ctx.now)
+        elif notice.due_at <= ctx.now:
+            ctx.reply(f"任务 {notice_id} 的时间已经过去，请 /任务 取消 {notice_id} 后重新 /定时。", mention=False)
+            return
+        notice.status = timed.PENDING
+        due, weekly = notice.due_at, notice.weekly
+        if scheduler is not None:
+            ctx.after_commit.append(lambda: add_timed_trigger(scheduler, notice_id, due, weekly))
+        ctx.session.add(notice)
+        ctx.reply(f"已恢复任务 {notice_id}，下次发送：{due.astimezone(SHANGHAI):%m-%d %H:%M}。", mention=False)
+        return
+    if action == "暂停" and notice.status == timed.PAUSED:
+        ctx.reply(f"任务 {notice_id} 已经暂停了。", mention=False)
+        return
+    if action == "暂停":
+        notice.status = timed.PAUSED
+    else:
+        notice.status, notice.done_at = "cancelled", ctx.now
+    ctx.session.add(notice)
     if scheduler is not None:
-        notice_id = notice.id or 0
         ctx.after_commit.append(lambda: remove_timed_trigger(scheduler, notice_id))
-    ctx.reply(f"已取消任务 {notice.id}。", mention=False)
+    tail = f"，恢复请发 /任务 恢复 {notice_id}" if action == "暂停" else ""
+    ctx.reply(f"已{action}任务 {notice_id}{tail}。", mention=False)

@@ -30,6 +30,8 @@ class Caller(Protocol):
 
 LEDGER_ROLES = frozenset({"leader", "officer", "support", "grid"})  # the trio and the grid worker
 RENTED = "出租房"
+READ = "查看"  # the audit action of one household read (chat /底账 502, the console's household page)
+OVERVIEW = "概况"  # the audit action of the overview of a caller's stairwells
 TAG_ALIASES = {
     "独居": "独居老人", "独居老": "独居老人", "空巢老人": "空巢", "留守": "留守儿童", "残疾人": "残疾",
     "残障": "残疾", "重病患者": "重病", "大病": "重病", "低保": "低保/困难", "困难": "低保/困难",
@@ -168,6 +170,10 @@ def tags(session: Session, household_id: int) -> list[HouseholdTag]:
 def sort_tags(rows: Iterable[HouseholdTag]) -> list[HouseholdTag]:
     """In LEDGER_TAGS order, as the sheet's columns."""
     return sorted(rows, key=lambda t: LEDGER_TAGS.index(t.tag) if t.tag in LEDGER_TAGS else len(LEDGER_TAGS))
+
+
+def sort_tag_names(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda t: LEDGER_TAGS.index(t) if t in LEDGER_TAGS else len(LEDGER_TAGS))
 
 
 def set_tag(session: Session, household_id: int, tag: str, confirmed: date | None, note: str = "",

@@ -557,3 +557,27 @@ class AidApplication(SQLModel, table=True):
     adviser_id: str | None = None
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
+
+
+# ---- the staff console (员工后台): one-time login links and passwords --------------------------------
+
+
+class ConsoleToken(SQLModel, table=True):
+    """A one-time login link sent by /登录: only the token's SHA-256 is kept; single use, expires."""
+
+    __tablename__ = "console_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    person_id: str = Field(index=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    used_at: datetime | None = _ts(nullable=True)
+
+
+class ConsolePassword(SQLModel, table=True):
+    """A staff member's console password (``python -m bot staff set-password``), as an argon2id hash."""
+
+    __tablename__ = "console_passwords"
+    person_id: str = Field(primary_key=True)
+    password_hash: str
+    set_at: datetime = _ts(nullable=False)

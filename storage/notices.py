@@ -62,6 +62,20 @@ def targets(session: Session, notice_id: int) -> list[Room]:
     return list(session.exec(stmt).all())
 
 
+def sent_to(session: Session, room_ids: AbstractSet[str], limit: int = 20) -> list[Notice]:
+    """Tracked notices (staff notices, timed or typed) to any of ``room_ids``, newest first."""
+    if not room_ids:
+        return []
+    aimed = select(NoticeTarget.notice_id).where(col(NoticeTarget.room_id).in_(sorted(room_ids)))
+    stmt = (
+        select(Notice)
+        .where(col(Notice.id).in_(aimed), col(Notice.tracked).is_(True))
+        .order_by(col(Notice.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
 def unchased_emergency_notices(session: Session, older_than: datetime) -> list[Notice]:
     stmt = select(Notice).where(
         col(Notice.emergency).is_(True), col(Notice.chased).is_(False), col(Notice.created_at) <= older_than

@@ -130,10 +130,23 @@ def list_tickets(
     scopes: tuple[str, ...] | None = None,
     overdue_at: datetime | None = None,
     limit: int = 20,
+    category: str | None = None,
+    urgent: bool | None = None,
+    assignee_id: str | None = None,
+    offset: int = 0,
+    newest_first: bool = False,
 ) -> list[Ticket]:
+    """Tickets with these statuses (and the other filters given), filtered and LIMITed in SQL.
+    ``assignee_id`` "" means not yet assigned."""
     stmt = select(Ticket).where(col(Ticket.status).in_(statuses))
     if room_id:
         stmt = stmt.where(Ticket.room_id == room_id)
+    if category:
+        stmt = stmt.where(Ticket.category == category)
+    if urgent is not None:
+        stmt = stmt.where(Ticket.urgent == urgent)
+    if assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == assignee_id if assignee_id else col(Ticket.assignee_id).is_(None))
     if reporter_id:
         stmt = stmt.join(TicketReporter, col(TicketReporter.ticket_id) == col(Ticket.id)).where(
             TicketReporter.person_id == reporter_id
@@ -142,7 +155,18 @@ def list_tickets(
         stmt = stmt.where(col(Ticket.due_at) < overdue_at)
     if scopes is not None:
         stmt = stmt.where(scope_filter(scopes))
-    return list(session.exec(stmt.order_by(col(Ticket.id)).limit(limit)).all())
+    order = col(Ticket.id).desc() if newest_first else col(Ticket.id)
+    return list(session.exec(stmt.order_by(order).offset(offset).limit(limit)).all())
+
+
+def facets(session: Session, scopes: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The categories and the assignees of the tickets in ``scopes`` (for a list's filters)."""
+    where = scope_filter(scopes)
+    categories = session.exec(select(Ticket.category).where(where).distinct().order_by(col(Ticket.category))).all()
+    assignees = session.exec(
+        select(Ticket.assignee_id).where(where, col(Ticket.assignee_id).is_not(None)).distinct()
+    ).all()
+    return list(categories), sorted(a for a in assignees if a)
 
 
 def count_open(session: Session) -> int:

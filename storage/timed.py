@@ -10,6 +10,7 @@ from storage.models import TimedNotice
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PENDING = "pending"
+PAUSED = "paused"  # kept, not sent, no trigger: /任务 恢复 sets it pending again
 
 
 def create(
@@ -27,6 +28,16 @@ def create(
 
 def pending(session: Session) -> list[TimedNotice]:
     stmt = select(TimedNotice).where(TimedNotice.status == PENDING).order_by(col(TimedNotice.due_at))
+    return list(session.exec(stmt).all())
+
+
+def listed(session: Session) -> list[TimedNotice]:
+    """Pending and paused notices (what /任务 and the console list), by due time."""
+    stmt = (
+        select(TimedNotice)
+        .where(col(TimedNotice.status).in_((PENDING, PAUSED)))
+        .order_by(col(TimedNotice.due_at), col(TimedNotice.id))
+    )
     return list(session.exec(stmt).all())
 
 

@@ -419,3 +419,36 @@ async def test_a_second_purge_rewrites_nothing(make_chat, clock):
     assert await jobs.purge_old_texts() == 0
     clock.advance(days=1)
     assert await jobs.purge_old_texts() == 0  # the next night: nothing new is old enough
+
+
+async def test_a_timed_notice_paused_is_not_sent_and_resumed_is(make_chat, clock):
+    """/任务 暂停 keeps the row and drops its trigger; the catch-up skips it; /任务 恢复 brings it back
+    (a one-off whose time passed meanwhile: refused, with the way out)."""
+    import schedules.jobs as jobs
+    from schedules.scheduler import TIMED_PREFIX
+
+    chat = await make_chat(run_scheduler=True)
+    await chat.say("/定时 2026-11-26 09:00 本楼 周四停水", sender="officer-li")
+    await chat.say("/每周 五 09:00 本楼 关好楼道门", sender="officer-li")
+    once, weekly = (n.id for n in _timed(chat))
+    scheduler = chat.app.scheduler
+    assert "已暂停任务" in (await chat.say(f"/任务 暂停 {once}", sender="officer-li"))[0].text
+    assert "没有找到" in (await chat.say(f"/任务 暂停 {weekly}", sender="leader-zhou"))[0].text  # not hers
+    assert scheduler.get_job(f"{TIMED_PREFIX}{once}") is None and scheduler.get_job(f"{TIMED_PREFIX}{weekly}")
+    assert "（已暂停）" in (await chat.say("/任务", sender="officer-li"))[0].text
+    clock.advance(days=1)
+    assert await jobs.timed_notices_due() == 0  # the paused one is not due, and not missed either
+    assert "时间已经过去" in (await chat.say(f"/任务 恢复 {once}", sender="officer-li"))[0].text
+    await chat.say(f"/任务 暂停 {weekly}", sender="officer-li")
+    assert "已恢复任务" in (await chat.say(f"/任务 恢复 {weekly}", sender="officer-li"))[0].text
+    assert scheduler.get_job(f"{TIMED_PREFIX}{weekly}") is not None
+    assert [n.status for n in _timed(chat)] == ["paused", "pending"]
+
+
+def _timed(chat):
+    from sqlmodel import Session
+
+    from storage import timed
+
+    with Session(chat.app.engine) as session:
+        return sorted(timed.listed(session), key=lambda n: n.id)

@@ -158,3 +158,52 @@ async def test_tickets_nobody_rated_are_counted_apart(november, clock, db_url):
     md = io.StringIO()
     assert report_command("2026-11", "md", None, db_url, md, now=clock.now()) == 0
     assert "| 未评价 | 1件 |" in md.getvalue()
+
+
+async def test_the_trend_and_the_stairwell_table_count_what_the_month_counts(november):
+    """monthly() and by_place() are the same SQL figures as compute(), per month and per stairwell."""
+    from storage.stats import by_place, categories, monthly
+
+    months = [month_bounds(2026, 10), NOV, month_bounds(2026, 12)]
+    with Session(november.app.engine) as session:
+        trend = monthly(session, months)
+        table = by_place(session, months)
+        scoped = by_place(session, months, scopes=("3幢1单元",))
+        cats = categories(session, *NOV)
+    assert [s.received for s in trend] == [0, 5, 1]
+    assert trend[1].rates() == november_stats(november).rates()
+    assert trend[0].rates()["响应率"] is None
+    assert list(table) == ["3幢1单元", "3幢2单元"]
+    assert [s.received for s in table["3幢1单元"]] == [0, 3, 1]
+    assert table["3幢2单元"][1].rates()["按时办结率"] == 0.0 and table["3幢2单元"][1].rated == 1
+    assert list(scoped) == ["3幢1单元"]
+    assert ("3幢2单元", "消防安全隐患", 1) in cats and len(cats) == 5
+
+
+async def test_the_console_dashboard_and_its_exports(november, clock):
+    """The 统计 page's data for an officer (her stairwell), and the month exported as xlsx and csv."""
+    from openpyxl import load_workbook
+
+    from domain.dashboard import dashboard
+    from handlers.report import csv_for_excel, render_xlsx
+
+    with Session(november.app.engine) as session:
+        board = dashboard(session, 2026, 11, ("3幢1单元",), clock.now())
+        everything = dashboard(session, 2026, 12, None, clock.now())
+    assert board.stats.received == 3 and board.months[0] == "2025-12" and board.months[-1] == "2026-11"
+    assert board.series()["响应率"][-1] == pytest.approx(66.7) and board.series()["满意率"][0] is None
+    assert list(board.places) == ["3幢1单元"] and board.category_totals()[0][1] == 1
+    assert [s.received for s in everything.trend[-2:]] == [5, 1] and everything.months[-1] == "2026-12"
+
+    data = csv_for_excel(board.stats, board.visits)
+    assert data.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert ["指标", "响应率", "67%", "2/3"] in table
+
+    book = load_workbook(io.BytesIO(render_xlsx(board.stats, "幸福里社区", "2026-11", board.visits, board.places)))
+    assert book.sheetnames == ["主要指标", "常见问题", "小急难", "走访覆盖率", "各楼道逐月"]
+    rows = [tuple(r) for r in book["主要指标"].iter_rows(values_only=True)]
+    assert rows[0][0].startswith("幸福里社区 2026年11月") and ("办结率", "33%", "1/3") in rows
+    assert [r[0] for r in book["小急难"].iter_rows(min_row=2, values_only=True)] == ["#4"]
+    places = list(book["各楼道逐月"].iter_rows(min_row=2, values_only=True))
+    assert ("3幢1单元", "2026-11", 3, "67%", "100%", "33%", "50%") in places

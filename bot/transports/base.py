@@ -7,6 +7,7 @@ from bot.events import Event, Outgoing
 
 if TYPE_CHECKING:
     from bot.webapi import StorageViews
+    from bot.webserver import WebServer
 
 # The core's handler returns the replies that handling queued (transports may ignore them).
 EventHandler = Callable[[Event], Awaitable[Sequence[Outgoing] | None]]
@@ -60,8 +61,13 @@ class Transport(Protocol):
     connects_later: bool
     # The port a transport serving HTTP listens on once started (None: none, or not yet).
     bound_port: int | None
+    # A transport that serves pages on the app's web server (the web chat): where that server
+    # listens. None: the server (the staff console) listens on config web.host:web.port.
+    web_address: tuple[str, int] | None
 
     def bind_views(self, views: StorageViews) -> None: ...
+
+    def use_web(self, server: WebServer) -> None: ...
 
     async def start(self, on_event: EventHandler) -> None: ...
 
@@ -77,6 +83,11 @@ class TransportBase:
     stable_ids: bool = True
     connects_later: bool = False
     bound_port: int | None = None
+    web_address: tuple[str, int] | None = None
 
     def bind_views(self, views: StorageViews) -> None:
         """Given the storage views (rooms, history) at start; only a transport that shows them keeps them."""
+
+    def use_web(self, server: WebServer) -> None:
+        """Given the app's web server before it starts, to add routes to (``server.app``); only a
+        transport with pages of its own uses it. Not called when the config turns them off."""

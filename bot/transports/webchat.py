@@ -21,6 +21,7 @@ from bot.privacy import clean_name, clean_text, mask
 from bot.transports.base import EventHandler, TransportBase, TransportError, refusal
 from bot.transports.httpinput import BadInput, loads
 from bot.webapi import StorageViews
+from bot.webserver import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ def json_error(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def errors_as_json(request: web.Request, handler) -> web.StreamResponse:
-    """Every error is a JSON object; never a traceback or an HTML page."""
+    """Every error is a JSON object; never a traceback or an HTML page. Requests routed into a
+    sub-application (the staff console under /staff/) answer in their own way."""
+    if len(request.match_info.apps) > 1:
+        return await handler(request)
     try:
         return await handler(request)
     except web.HTTPException as exc:
@@ -70,9 +74,10 @@ class WebChatTransport(TransportBase):
     def __init__(self, host: str = "127.0.0.1", port: int = 8080) -> None:
         self.host = host
         self.port = port
+        self.web_address = (host, port)  # the app's web server listens here and serves these pages
         self.views: StorageViews | None = None
         self.on_event: EventHandler | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: WebServer | None = None
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self._socket_meta: dict[int, tuple[str | None, str | None]] = {}
         self.bound_port: int | None = None
@@ -81,36 +86,32 @@ class WebChatTransport(TransportBase):
     def bind_views(self, views: StorageViews) -> None:
         self.views = views
 
-    def make_app(self) -> web.Application:
-        app = web.Application(middlewares=[errors_as_json], client_max_size=256 * 1024)
+    def use_web(self, server: WebServer) -> None:
+        """The page, the JSON API and the WebSocket on the app's web server (web.demo_chat)."""
+        self._server = server
+        app = server.app
+        app.middlewares.append(errors_as_json)
         app.router.add_get("/", self.page)
         app.router.add_get("/api/rooms", self.list_rooms)
         app.router.add_get("/api/people", self.list_people)
         app.router.add_get("/api/rooms/{room_id}/messages", self.room_messages)
         app.router.add_post("/api/rooms/{room_id}/messages", self.post_message)
         app.router.add_get("/ws", self.websocket)
-        return app
 
     async def start(self, on_event: EventHandler) -> None:
+        """The app's web server is already listening (it starts before the transport)."""
         self.on_event = on_event
-        self._runner = web.AppRunner(self.make_app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()  # OSError (port busy) propagates to the CLI, which says so in one line
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self.port
-        log.info("web chat on http://%s:%s", self.host, self.bound_port)
+        self.bound_port = self._server.bound_port if self._server is not None else None
+        if self.bound_port is not None:
+            log.info("web chat on http://%s:%s", self.host, self.bound_port)
 
     async def stop(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        self.on_event = None
 
     async def send(self, message: Outgoing) -> str:
-        if self._runner is None:
+        if self.on_event is None:
             raise TransportError("web chat is not running")
         await self._push(
             {
@@ -165,7 +166,9 @@ class WebChatTransport(TransportBase):
         return json_response(self.views.history(room_id, limit))
 
     async def post_message(self, request: web.Request) -> web.Response:
-        assert self.views is not None and self.on_event is not None
+        assert self.views is not None
+        if self.on_event is None:  # the server listens a moment before the bot takes messages
+            return json_error(503, "starting, please retry")
         room_id = request.match_info["room_id"]
         room = self.views.room(room_id)
         if room is None:

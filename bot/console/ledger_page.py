@@ -1,0 +1,68 @@
+"""底账 and 走访: the households of the stairwells in the caller's scope, one household (the read
+audited as chat's /底账 502), and the month's visit coverage with the households at risk first.
+A stairwell or household outside the caller's scope: 403."""
+from __future__ import annotations
+
+from aiohttp import web
+from sqlmodel import Session
+
+from bot.console.auth import staff_of
+from bot.console.keys import stairwell_of
+from bot.console.render import error_page, render
+from domain.ledger_view import OutOfScope, household_card, ledger_list, visits_page
+from domain.visits import month_label
+from handlers.report import parse_month, pct
+
+OUT_OF_SCOPE = "这不在您负责的楼道（网格员：本网格）范围内。"
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/ledger", ledger_page)
+    app.router.add_get(r"/ledger/{id:\d{1,9}}", household_page)
+    app.router.add_get("/visits", visits)
+
+
+async def ledger_page(request: web.Request) -> web.StreamResponse:
+    caller = await staff_of(request)
+    app = stairwell_of(request)
+    risk = set(app.config.visits.at_risk_tags)
+    with Session(app.engine) as db:
+        try:
+            found = ledger_list(db, caller, caller.person_id, app.clock.now(), request.query.get("stairwell") or None)
+        except OutOfScope:
+            raise error_page(request, 403, OUT_OF_SCOPE) from None
+        db.commit()  # the audit row of the read
+        return render(request, "ledger.html", {"found": found, "risk": risk})
+
+
+async def household_page(request: web.Request) -> web.StreamResponse:
+    caller = await staff_of(request)
+    app = stairwell_of(request)
+    with Session(app.engine) as db:
+        try:
+            card = household_card(db, caller, caller.person_id, int(request.match_info["id"]), app.clock.now())
+        except OutOfScope:
+            raise error_page(request, 403, OUT_OF_SCOPE) from None
+        except LookupError:
+            raise error_page(request, 404, "没有找到这一户。") from None
+        db.commit()
+        return render(request, "household.html", {"card": card, "risk": set(app.config.visits.at_risk_tags)})
+
+
+async def visits(request: web.Request) -> web.StreamResponse:
+    caller = await staff_of(request)
+    app = stairwell_of(request)
+    now = app.clock.now()
+    month = request.query.get("month") or f"{app.clock.local():%Y-%m}"
+    bounds = parse_month(month)
+    if bounds is None:
+        raise error_page(request, 400, "月份格式不对，请写成 YYYY-MM，例如 2026-11。")
+    at = now if bounds[0] <= now < bounds[1] else bounds[0]
+    with Session(app.engine) as db:
+        try:
+            page = visits_page(db, caller, caller.person_id, at, app.config.visits.at_risk_tags,
+                               request.query.get("stairwell") or None)
+        except OutOfScope:
+            raise error_page(request, 403, OUT_OF_SCOPE) from None
+        db.commit()  # the at-risk list shown is audited
+        return render(request, "visits.html", {"page": page, "month": month, "label": month_label(at), "pct": pct})
