@@ -294,12 +294,17 @@ def _names(names: list[str]) -> str:
     return "、".join(names[:NAMES_SHOWN]) + more
 
 
-@command("回执", roles=NOTICE_ROLES, usage="/回执 N", help="查看通知N的确认情况", pattern=r"^\s*[Nn#]?\d+\s*$")
+@command("回执", roles=NOTICE_ROLES, usage="/回执 [N]", help="查看通知N的确认情况（不写N：最近一条）",
+         pattern=r"^\s*([Nn#]?\d+)?\s*$")
 async def receipts_command(ctx: Context, args: str) -> None:
     digits = re.sub(r"\D", "", args)
-    notice = ctx.session.get(Notice, int(digits)) if len(digits) <= 9 else None
+    if digits:
+        notice = ctx.session.get(Notice, int(digits)) if len(digits) <= 9 else None
+    else:  # "/回执" alone, as officers type it right after a notice: the latest one to their groups
+        latest = queries.sent_to(ctx.session, {r.id for r in covered_rooms(ctx.session, ctx.caller)}, 1)
+        notice = latest[0] if latest else None
     if notice is None:
-        ctx.reply("没有找到这条通知。", mention=False)
+        ctx.reply("没有找到这条通知。" if digits else "您负责的群还没有发过通知。", mention=False)
         return
     groups = receipts_in_scope(ctx.session, ctx.caller, notice)
     if not groups:
