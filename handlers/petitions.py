@@ -15,6 +15,7 @@ from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_due
 from nlp.router import default_router
 from storage import directory, tickets
+from storage.messages import last_from_others
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Ticket, TicketEvent
 
@@ -38,6 +39,7 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W))"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
 
 def _handler_label(ctx: Context, staff: list) -> str:
@@ -263,6 +265,17 @@ def _throttled(ctx: Context) -> bool:
     return True
 
 
+def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:
+    """The ticket of the message right above a "+1" (a neighbour's report in the last few
+    minutes, nobody else having spoken since); otherwise none: a guess would join the wrong one."""
+    assert ctx.room is not None
+    above = last_from_others(ctx.session, ctx.room.id, ctx.caller.person_id, ctx.now - ME_TOO_RIGHT_AFTER)
+    if above is None or above.route != "petition":
+        return []
+    newest = max(fresh, key=lambda t: t.created_at)
+    return [newest] if tickets.is_reporter(ctx.session, newest.id, above.sender_id) else []
+
+
 async def on_followup(ctx: Context, text: str) -> str | None:
     """A follow-up the router calls chatter ("还没人管吗？都一个礼拜了"): it joins the sender's
     one open ticket in this group (or the one open ticket its words name); else nothing is said.
@@ -281,6 +294,8 @@ async def on_followup(ctx: Context, text: str) -> str | None:
             t for t in candidates
             if ctx.now - t.created_at <= ME_TOO_WINDOW and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)
         ]
+        if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
+            fresh = _report_just_above(ctx, fresh)
         if len(fresh) != 1:
             return None
         matches = fresh

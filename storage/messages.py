@@ -72,3 +72,15 @@ def room_history(session: Session, room_id: str, limit: int) -> list[Message]:
         .limit(limit)
     )
     return list(reversed(session.exec(stmt).all()))
+
+
+def last_from_others(session: Session, room_id: str, sender_id: str, since: datetime) -> Message | None:
+    """The latest message in a group since ``since`` by anyone but ``sender_id`` and the bot:
+    what a bare "+1" or "我家也是" answers."""
+    return session.exec(
+        select(Message)
+        .where(Message.room_id == room_id, col(Message.from_bot).is_(False), Message.sender_id != sender_id,
+               col(Message.at) >= since)
+        .order_by(col(Message.at).desc(), col(Message.id).desc())
+        .limit(1)
+    ).first()
