@@ -249,3 +249,19 @@ async def test_a_lock_released_within_the_budget_costs_only_a_wait(busy_web, cap
     other.close()
     status, body = await sending
     assert status == 200 and body["handled"]["ticket"] == 1
+
+
+async def test_a_private_chat_with_the_bot_gives_staff_their_console_link(web):
+    """The demo's private chat: /登录 there answers with a one-time console link to the caller
+    alone; the same command in a group is pointed to the private chat."""
+    _, http, base = web
+    async with http.post(f"{base}/api/private/messages",
+                         json={"sender_id": "officer-li", "sender_name": "李敏", "text": "/登录"}) as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    assert [r["to"] for r in body["replies"]] == ["officer-li"]
+    assert "/staff/login/" in body["replies"][0]["text"]
+    _, in_group = await post(http, base, "s3-1", sender_id="officer-li", sender_name="李敏", text="/登录")
+    assert "/staff/login/" not in json.dumps(in_group, ensure_ascii=False)
+    async with http.post(f"{base}/api/private/messages", json={"sender_id": "officer-li", "text": "/登录"}) as resp:
+        assert resp.status == 400 and "sender_name" in (await resp.json())["error"]

@@ -96,6 +96,7 @@ class WebChatTransport(TransportBase):
         app.router.add_get("/api/people", self.list_people)
         app.router.add_get("/api/rooms/{room_id}/messages", self.room_messages)
         app.router.add_post("/api/rooms/{room_id}/messages", self.post_message)
+        app.router.add_post("/api/private/messages", self.post_private)  # a private chat with the bot
         app.router.add_get("/ws", self.websocket)
 
     async def start(self, on_event: EventHandler) -> None:
@@ -167,14 +168,21 @@ class WebChatTransport(TransportBase):
 
     async def post_message(self, request: web.Request) -> web.Response:
         assert self.views is not None
-        if self.on_event is None:  # the server listens a moment before the bot takes messages
-            return json_error(503, "starting, please retry")
         room_id = request.match_info["room_id"]
         room = self.views.room(room_id)
         if room is None:
             return json_error(404, f"unknown room '{room_id}'")
+        return await self._handle(request, room.id, room.topic)
+
+    async def post_private(self, request: web.Request) -> web.Response:
+        """A private chat with the bot (staff commands such as /登录, a resident's /删除我的信息)."""
+        return await self._handle(request, None, None)
+
+    async def _handle(self, request: web.Request, room_id: str | None, topic: str | None) -> web.Response:
+        if self.on_event is None:  # the server listens a moment before the bot takes messages
+            return json_error(503, "starting, please retry")
         try:
-            event = self._incoming(room.id, room.topic, loads(await request.read()))
+            event = self._incoming(room_id, topic, loads(await request.read()))
         except BadInput as exc:
             return json_error(400, str(exc))
         replies = await self.on_event(event)
@@ -189,7 +197,7 @@ class WebChatTransport(TransportBase):
             await self._push(
                 {
                     "type": "message",
-                    "room_id": room.id,
+                    **({"room_id": room_id} if room_id else {"to": event.sender_id}),
                     "message_id": event.message_id,
                     "sender_id": event.sender_id,
                     "sender_name": event.sender_name,
@@ -209,7 +217,7 @@ class WebChatTransport(TransportBase):
             }
         )
 
-    def _incoming(self, room_id: str, topic: str | None, body: Any) -> Incoming:
+    def _incoming(self, room_id: str | None, topic: str | None, body: Any) -> Incoming:
         """The message a POST body describes, or BadInput."""
         if not isinstance(body, dict):
             raise BadInput("body must be a JSON object")
