@@ -33,6 +33,11 @@ def due_at(created: datetime, category: str, urgent: bool, rules: TicketConfig) 
     return add_working_days(created, rules.working_days, rules.workday_end_hour)
 
 
+def format_day(when: datetime) -> str:
+    local = when.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日"
+
+
 def format_due(when: datetime) -> str:
     local = when.astimezone(SHANGHAI)
     return f"{local.month}月{local.day}日{local:%H:%M}"

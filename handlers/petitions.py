@@ -9,10 +9,11 @@ from typing import Callable
 from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
+from bot.privacy import mask_flats
 from bot.context import Context
 from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
-from domain.deadlines import due_at, format_due
+from domain.deadlines import due_at, format_day, format_due
 from nlp.router import default_router
 from storage import directory, tickets
 from storage.messages import last_from_others
@@ -39,6 +40,12 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W))"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+# "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
+# again is a new report, or a rating of the resolved ticket by its reporter).
+STATUS_QUESTION = re.compile(
+    r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|怎么样了|有(?:结果|消息)了?[吗没]"
+)
+RESOLVED_RECENTLY = timedelta(days=7)
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
 
@@ -134,6 +141,31 @@ def open_in_room(ctx: Context) -> list[Ticket]:
     return list(ctx.session.exec(stmt).all())
 
 
+def _recently_resolved(ctx: Context) -> Ticket | None:
+    """The newest ticket of this group resolved in the last week about the same problem."""
+    assert ctx.room is not None
+    stmt = (
+        select(Ticket)
+        .where(Ticket.room_id == ctx.room.id, col(Ticket.status).in_(tickets.RESOLVED_STATUSES),
+               col(Ticket.resolved_at) >= ctx.now - RESOLVED_RECENTLY)
+        .order_by(col(Ticket.id).desc())
+        .limit(MAX_ASK * 2)
+    )
+    return next((t for t in ctx.session.exec(stmt).all()
+                 if same_problem(t, ctx.masked_text, False, ctx.services.router)), None)
+
+
+def _tell_resolved(ctx: Context, ticket: Ticket) -> None:
+    assert ticket.id is not None and ticket.resolved_at is not None
+    note = tickets.last_note(ctx.session, ticket.id, "办结")
+    ctx.handled.ticket, ctx.handled.joined = ticket.id, False
+    ctx.reply(
+        f"这个问题（#{ticket.id} {ticket.category}）已于{format_day(ticket.resolved_at)}办结"
+        + (f"：{mask_flats(note)}" if note else "")
+        + "。如果还没解决，请说一下现在的情况，我们重新跟进。"
+    )
+
+
 def _route(ctx: Context, text: str):
     """The router's answer for this text (remembered by the dispatcher: no second pass)."""
     return ctx.services.router.route(text, staff=ctx.caller.is_staff)
@@ -165,6 +197,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             chase = route.followup and not ME_TOO.search(ctx.masked_text)  # "我家也是": joins, chases nothing
             _join_existing(ctx, existing, followup=chase, danger=route.danger if urgent else None)
             return existing.category
+    if room is not None and route.followup and not urgent and STATUS_QUESTION.search(ctx.masked_text):
+        done = _recently_resolved(ctx)
+        if done is not None:  # "灯修好没有啊" after it was fixed: the answer, not a new ticket
+            _tell_resolved(ctx, done)
+            return done.category
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=room.stairwell if room else None,

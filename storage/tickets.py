@@ -250,3 +250,13 @@ def close_unrated(session: Session, now: datetime, window: timedelta = RATING_WI
 def notes(session: Session, ticket_id: int) -> list[TicketEvent]:
     """The staff steps a reporter may read (分派, 处理, 办结, 延期, 重开, 议事会), oldest first."""
     return [e for e in history(session, ticket_id) if e.action in NOTE_ACTIONS]
+
+
+def last_note(session: Session, ticket_id: int, action: str) -> str:
+    """The note of the ticket's latest ``action`` step ("" when none, or purged)."""
+    return session.exec(
+        select(TicketEvent.note)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.action == action)
+        .order_by(col(TicketEvent.id).desc())
+        .limit(1)
+    ).first() or ""
