@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.console import passwords
 from storage import console as logins
-from storage.models import AuditEntry, Ticket, TicketEvent
+from storage.models import AuditEntry, Message, OutboxItem, Ticket, TicketEvent
 from tests.conftest import S1, S2
 
 PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
@@ -76,6 +76,30 @@ async def test_a_login_link_works_once_for_its_own_person(console):
         stored = [t.token_hash for t in session.exec(select(logins.ConsoleToken)).all()]
     token = path.rsplit("/", 1)[1]
     assert stored == [logins.token_hash(token)] and token not in stored
+
+
+async def test_the_stored_copies_of_a_login_link_hold_no_token(console, monkeypatch):
+    """The outbox row and the message log keep the text without the token; only the message sent
+    has it. A real text lost before sending (a restart) sends the stored one: ask again."""
+    chat, base = console
+    path = await link_for(chat, "officer-li")
+    await chat.app.idle()
+    token = path.rsplit("/", 1)[1]
+    sent = [m.text for m in chat.sent if m.to == "officer-li"]
+    assert len(sent) == 1 and token in sent[0]
+    with db(chat) as session:
+        rows = [r.text for r in session.exec(select(OutboxItem).where(OutboxItem.to == "officer-li")).all()]
+        logged = [m.text for m in session.exec(select(Message).where(Message.from_bot == True)).all()]  # noqa: E712
+    assert len(rows) == 1 and "/登录" in rows[0] and "/staff/login/" not in rows[0]
+    assert logged == rows and len(chat.app.services.sealed) == 0  # sent: nothing left in memory
+    async with client() as http:
+        assert (await use_link(http, base, path)).status == 200  # the link sent works
+
+    monkeypatch.setattr(chat.app.services.sealed, "put", lambda key, text: None)  # lost, as in a restart
+    await chat.say("/登录", sender="officer-li", room=None)
+    await chat.app.idle()
+    last = [m.text for m in chat.sent if m.to == "officer-li"][-1]
+    assert "/staff/login/" not in last and "请重新发送 /登录" in last
 
 
 async def test_an_expired_link_is_refused(console):
