@@ -215,6 +215,53 @@ async def test_progress_from_the_console_reaches_the_group_like_the_chat_command
         assert [e.action for e in events].count("处理") == 1
 
 
+@pytest.mark.parametrize("action, form, typed", [
+    ("assign", {"person": "leader-zhou"}, "/派单 {n} @周建国"),
+    ("resolve", {"note": "纸箱已清走"}, "/办结 {n} 纸箱已清走"),
+    ("postpone", {"span": "3天", "note": "等物业排期"}, "/延期 {n} 3天 等物业排期"),
+])
+async def test_assign_resolve_postpone_from_the_console_reach_people_as_the_chat_command(console, action, form, typed):
+    """派单, 办结 and 延期 from the ticket page: the group, the reporter and the assignee get what
+    the same command typed in chat gives them (ticket #1 from the console, #2 from chat)."""
+    chat, base = console
+    await chat.say(PETITION, sender="res-zhang", room=S1)  # #1
+    await chat.say(LAMP, sender="res-chen", room=S1)  # #2
+    with db(chat) as session:
+        due = {n: session.get(Ticket, n).due_at for n in (1, 2)}
+    async with await logged_in(chat, base, "officer-li") as http:
+        await chat.app.idle()
+        before = len(chat.sent)
+        async with http.get(f"{base}/staff/tickets/1") as page:
+            html = await page.text()
+        async with http.post(f"{base}/staff/tickets/1/{action}", data={"csrf": csrf_of(html), **form}) as resp:
+            shown = await resp.text()
+        assert resp.status == 200 and resp.url.path == "/staff/tickets/1" and 'id="flash"' in shown
+    await chat.app.idle()
+    from_console = chat.sent[before:]
+    await chat.say(typed.format(n=2), sender="officer-li", room=None)
+    await chat.app.idle()
+    from_chat = chat.sent[before + len(from_console):]
+
+    with db(chat) as session:
+        categories = {n: session.get(Ticket, n).category for n in (1, 2)}
+
+    def shape(sent, n):  # who got what, with ticket n's own number, category, text and due time left out
+        def plain(text):
+            text = re.sub(r"(内容|截止)：[^\n]*", r"\1：…", text.replace(categories[n], "类别"))
+            text = re.sub(r"\d+月\d+日\d+:\d+", "某时", text)
+            return re.sub(rf"#{n}\b|(?<= ){n}(?= )|@\S+ ", "", text)
+        return [(m.room_id, m.to, plain(m.text)) for m in sent if m.to != "officer-li"]
+
+    assert from_console and shape(from_console, 1) == shape(from_chat, 2)
+    assert not any(m.to == "officer-li" for m in from_console)  # her answer was on the page
+    with db(chat) as session:
+        one, two = session.get(Ticket, 1), session.get(Ticket, 2)
+        assert (one.status, one.assignee_id) == (two.status, two.assignee_id)
+        assert one.status == {"assign": "已分派", "resolve": "已办结", "postpone": "已受理"}[action]
+        assert one.due_at - due[1] == two.due_at - due[2]  # 延期: the same days more for both; else none
+        assert (one.due_at > due[1]) == (action == "postpone")
+
+
 async def test_opening_a_ticket_is_audited_like_a_chat_read(console):
     chat, base = console
     await chat.say(PETITION, sender="res-zhang", room=S1)
