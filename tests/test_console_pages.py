@@ -106,3 +106,22 @@ async def test_a_timed_notice_from_the_console_paused_on_the_jobs_page(chat, web
     await log_in(web_client, chat, "leader-zhou")
     other = await (await web_client.get("/staff/jobs")).text()
     assert "仅设定人可操作" in other
+
+
+async def test_the_jobs_page_lists_system_jobs_read_only_in_scope(chat, web_client):
+    """定时 shows the jobs `python -m bot schedules` lists (legal pushes, campaigns, reminders) with
+    next run, targets and preview: an admin all of them, an officer those reaching her group; no
+    pause or cancel for them (config.yaml sets them again at every start)."""
+    await log_in(web_client, chat, "grid-zhao")  # grid worker and admin
+    page = await (await web_client.get("/staff/jobs")).text()
+    system = page[page.index('id="system"'):]
+    assert "cfg:weekly_legal_push" in system and "幸福里法润民生群" in system  # the legal group's push
+    assert "cfg:daily_digest" in system and "工作人员私信" in system
+    assert "cfg:campaign:fire-day" in system and "【11·9消防宣传日】" in system
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", system) and "<form" not in system
+    assert "只读" in page and "修改配置后重启" in page
+    await log_in(web_client, chat, "officer-li")  # her stairwell's group only
+    mine = await (await web_client.get("/staff/jobs")).text()
+    system = mine[mine.index('id="system"'):]
+    assert "cfg:campaign:fire-day" in system and S1 in system  # campaigns to every group reach hers
+    assert "cfg:weekly_legal_push" not in system and "cfg:daily_digest" not in system
