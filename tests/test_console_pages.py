@@ -8,10 +8,11 @@ import re
 
 import pytest
 from aiohttp import web
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage import ledger
 from storage import console as logins
+from storage.models import LedgerAudit
 from tests.conftest import S1, S2
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -125,3 +126,22 @@ async def test_the_jobs_page_lists_system_jobs_read_only_in_scope(chat, web_clie
     system = mine[mine.index('id="system"'):]
     assert "cfg:campaign:fire-day" in system and S1 in system  # campaigns to every group reach hers
     assert "cfg:weekly_legal_push" not in system and "cfg:daily_digest" not in system
+
+
+async def test_in_wartime_the_visits_page_lists_the_people_to_check_on_in_scope(chat, web_client):
+    """战时: the households tagged for a check-on kind in the caller's stairwells, who confirmed them
+    (/已联系 in chat), the read audited as the list sent in chat."""
+    await log_in(web_client, chat, "officer-li")
+    assert 'id="checkon"' not in await (await web_client.get("/staff/visits")).text()  # not in 战时
+    await chat.say("/战时 开启 寒潮", sender="grid-zhao")
+    await chat.say("/已联系 101 已送去棉被", sender="leader-zhou", room=None)
+    page = await (await web_client.get("/staff/visits")).text()
+    war = page[page.index('id="checkon"'):page.index("</section>", page.index('id="checkon"'))]
+    assert "战时 · 寒潮 重点人员" in war and "3幢1单元" in war and "3幢2单元" not in war
+    assert re.search(r">101</a>（王秀英）.*独居老人.*已联系 [\d-]+ [\d:]+：已送去棉被", war, re.S)
+    left = re.findall(r">(\d{3})</a>", war)
+    with Session(chat.app.engine) as db:
+        audited = db.exec(select(LedgerAudit).where(LedgerAudit.action == "战时名单",
+                                                    LedgerAudit.actor_id == "officer-li")).all()
+    assert len(left) >= 2 and len(audited) == len(left)  # each flat shown: one audit row
+    assert "未确认" in war and f"（{len(left) - 1}户未确认）" in war
