@@ -145,3 +145,17 @@ async def test_in_wartime_the_visits_page_lists_the_people_to_check_on_in_scope(
                                                     LedgerAudit.actor_id == "officer-li")).all()
     assert len(left) >= 2 and len(audited) == len(left)  # each flat shown: one audit row
     assert "未确认" in war and f"（{len(left) - 1}户未确认）" in war
+
+
+async def test_a_legal_adviser_has_no_stairwell_in_the_console(chat, web_client):
+    """A 法律顾问 (lawyer, no stairwell role) logs in but sees no ticket, figure, household or notice
+    of the stairwells: the console's scopes are the chat's (STAFF roles), never everything by default."""
+    await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang", room=S1)
+    await log_in(web_client, chat, "lawyer-wang")
+    listing = await (await web_client.get("/staff/tickets")).text()
+    assert 'data-ticket="1"' not in listing and "王律师" in listing
+    assert (await web_client.get("/staff/tickets/1")).status == 403
+    stats = await (await web_client.get("/staff/stats?month=2026-11")).text()
+    assert "受理</td><td data-label=\"数值\"><strong>0件" in stats
+    assert "3幢1单元" not in await (await web_client.get("/staff/ledger")).text()
+    assert S1 not in await (await web_client.get("/staff/notices")).text()
