@@ -86,6 +86,7 @@ class Stairwell:
             on_failure=self._report_failure,
             account=self.account,
             presence=self.presence,
+            sealed=self.services.sealed,
         )
         # The optional WeCom staff group: its own outbox worker over the same table.
         if staff_transport is None:

@@ -80,12 +80,15 @@ class Context:
         self.posted_to.add(room.id)
         self.replies.append(Outgoing(text=text, room_id=room.external_id or room.id, mentions=mentions))
 
-    def private(self, person_id: str, text: str, *, priority: int = 0) -> None:
+    def private(self, person_id: str, text: str, *, priority: int = 0, sealed: str | None = None) -> None:
+        """``sealed``: the text really sent when it holds a secret (a login link); ``text``, what
+        the outbox row and the message log keep instead (bot.sealed)."""
         if self.event.inline_answers and person_id == self.caller.person_id:
-            self.replies.append(Outgoing(text=text, to=person_id))  # shown on the page that asked
+            self.replies.append(Outgoing(text=sealed or text, to=person_id))  # shown on the page that asked
             return
-        self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority))
-        self.replies.append(Outgoing(text=text, to=person_id))
+        self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority),
+                            sealed=sealed)
+        self.replies.append(Outgoing(text=sealed or text, to=person_id))
 
     def needs_pointer(self) -> bool:
         """Whether the group should be told the sender was answered privately: they were, and

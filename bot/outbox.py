@@ -27,6 +27,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import OutboxConfig
 from bot.events import Outgoing
+from bot.sealed import Sealed
 from bot.transports.base import Transport, TransportError
 from common.tasks import cancel_and_wait
 from storage import outbox as queries
@@ -103,8 +104,10 @@ class OutboxWorker:
         waiter: Waiter = wait_or_wake,
         account: str = "main",
         presence: Presence | None = None,
+        sealed: Sealed | None = None,
     ) -> None:
         self.engine = engine
+        self.sealed = sealed if sealed is not None else Sealed()  # real texts of rows that store a secret left out
         self.transport = transport
         self.limits = limits
         self.clock = clock
@@ -261,7 +264,7 @@ class OutboxWorker:
                 return
             name = self.transport.name
             message = Outgoing(
-                text=row.text,
+                text=self.sealed.get(row.key) or row.text,  # the row's own text when the real one is lost
                 room_id=room_target if row.room_id else None,
                 to=directory.external_person_id(session, name, row.to) if row.to else None,
                 mentions=tuple(directory.external_person_id(session, name, m) for m in row.mentions.split()),
@@ -288,6 +291,7 @@ class OutboxWorker:
             now = self.clock.now()
             row.status, row.sent_at, row.external_id, row.error = "sent", now, external_id, None
             session.add(row)
+            self.sealed.drop(row.key)
             log_message(
                 session,
                 Message(
@@ -318,6 +322,7 @@ class OutboxWorker:
             log.warning("outbox %s: send failed (attempt %d), retry in %.0fs", row.id, row.attempts, backoff)
         else:
             row.status = "failed"
+            self.sealed.drop(row.key)
             log.error("outbox %s: giving up after %d attempts: %s", row.id, row.attempts, error[:200])
         session.add(row)
         session.commit()

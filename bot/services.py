@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import AppConfig
+from bot.sealed import Sealed
 from storage import outbox as outbox_queries
 from storage.models import Room
 
@@ -34,6 +35,8 @@ class Services:
     stable_ids: bool = True
     staff_channel: str | None = None  # "wecom" when the WeCom staff robot is configured
     account: str = "main"  # the bot account this process sends as (config bot.account / STAIRWELL_ACCOUNT)
+    # Real texts of rows whose stored text leaves a secret out (a login link): bot.sealed
+    sealed: Sealed = field(default_factory=Sealed, repr=False)
     _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
 
     def take_queued(self) -> bool:
@@ -52,8 +55,10 @@ class Services:
         mentions: tuple[str, ...] = (),
         priority: int = 0,
         due_at=None,
+        sealed: str | None = None,
     ) -> int:
-        """Queue a message in ``session``'s transaction; returns how many rows were added."""
+        """Queue a message in ``session``'s transaction; returns how many rows were added.
+        ``sealed``: the text really sent, kept in memory only (``text`` is what the row stores)."""
         self._queued = True
         limits = self.config.outbox_for(self.transport_name)
         items = outbox_queries.enqueue(
@@ -70,6 +75,8 @@ class Services:
             due_at=due_at,
             max_length=limits.max_length,
         )
+        if sealed is not None and len(items) == 1:
+            self.sealed.put(key, sealed)
         return len(items)
 
     def to_staff_channel(self, session: Session, *, key: str, text: str) -> int:

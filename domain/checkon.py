@@ -50,7 +50,7 @@ def grid_workers(session: Session, stairwell: str) -> list[Person]:
     return directory.people_with_roles(session, {"grid"}, _place(session, stairwell)) or directory.admins(session)
 
 
-def _names(session: Session, household: Household) -> str:
+def door_names(session: Session, household: Household) -> str:
     """The first two residents' names, to know whom to ask for at the door (never a phone)."""
     names = [m.name for m in ledger.members(session, household.id or 0)[:2]]
     return f"（{'、'.join(names)}）" if names else ""
@@ -129,7 +129,7 @@ def _after(config: AppConfig) -> str:
 def list_text(session: Session, config: AppConfig, emergency: Emergency, stairwell: str,
               homes: list[tuple[Household, list[str]]]) -> str:
     lines = [f"【战时·{emergency.kind}】请逐户联系本楼道重点人员（{stairwell}，{len(homes)}户）："]
-    lines += [f"{h.flat}{_names(session, h)} {'、'.join(tags)}" for h, tags in homes]
+    lines += [f"{h.flat}{door_names(session, h)} {'、'.join(tags)}" for h, tags in homes]
     lines.append(f"联系后回复 /已联系 {homes[0][0].flat}（可加说明，如 /已联系 {homes[0][0].flat} 已送去棉被）。"
                  f"{_after(config)}后仍未确认的将报网格员。")
     return "\n".join(lines)
@@ -171,7 +171,7 @@ def followup(services: Services, session: Session, emergency_id: int) -> int:
     left_ids: dict[str, list] = {}
     for stairwell in sorted({c.stairwell for c, _ in rows}):
         mine = [(c, h) for c, h in rows if c.stairwell == stairwell]
-        left = [f"{h.flat}{_names(session, h)} {'、'.join(c.tags.split())}" for c, h in mine if c.contacted_at is None]
+        left = [f"{h.flat}{door_names(session, h)} {'、'.join(c.tags.split())}" for c, h in mine if c.contacted_at is None]
         line = f"{stairwell}：" + ("；".join(left) if left else f"{len(mine)}户已全部确认")
         for person in grid_workers(session, stairwell):
             per_person.setdefault(person.id, []).append(line)

@@ -1,6 +1,7 @@
 """The staff console's 底账 and 走访 pages: the households of the stairwells in the caller's
 scope, one household (each read audited exactly as chat's /底账 502), and the month's visit
-coverage with the households at risk first (the list audited as chat's /走访 本月 audits it).
+coverage with the households at risk first (the list audited as chat's /走访 本月 audits it), and
+in 战时 the people to check on (domain.checkon's list, audited as the list sent in chat).
 
 Scope is storage.ledger's one rule (visible_stairwells): the trio their stairwell, the grid
 worker their grid, an admin everything. A household outside it raises OutOfScope (the page: 403).
@@ -17,7 +18,7 @@ from domain.visits import StairwellMonth, month_bounds, stairwell_month
 from storage import ledger
 from storage import visits as queries
 from storage.ledger import Caller, Stairwell
-from storage.models import Household, HouseholdMember, HouseholdTag
+from storage.models import CheckOn, Emergency, Household, HouseholdMember, HouseholdTag
 
 
 class OutOfScope(Exception):
@@ -92,3 +93,33 @@ def visits_page(session: Session, caller: Caller, actor_id: str, at: datetime, a
     month = stairwell_month(session, stairwell, at, at_risk_tags)
     checkon.audit_read(session, actor_id, at, "走访进度", [h.id for h in month.left() if h.id in month.risk])
     return VisitsPage(coverage, month)
+
+
+@dataclass
+class CheckOnRow:
+    check: CheckOn
+    household: Household
+    names: str  # '（王秀英）': whom to ask for at the door, as the chat list names them
+
+
+@dataclass
+class CheckOnList:
+    emergency: Emergency
+    rows: list[CheckOnRow]  # the caller's stairwells only, by stairwell and flat
+
+    def left(self) -> int:
+        return sum(1 for r in self.rows if r.check.contacted_at is None)
+
+
+def checkon_list(session: Session, caller: Caller, actor_id: str, now: datetime) -> CheckOnList | None:
+    """In 战时 (an open emergency of a check-on kind): the households to check on in the caller's
+    stairwells and who confirmed them (/已联系); each flat shown audited as the list sent in chat
+    (战时名单). None when there is no such emergency."""
+    emergency = queries.open_emergency(session)
+    if emergency is None or emergency.id is None or emergency.kind is None:
+        return None
+    places = {p.name for p in ledger.visible_stairwells(session, caller)}
+    rows = [CheckOnRow(c, h, checkon.door_names(session, h))
+            for c, h in queries.checks(session, emergency.id) if c.stairwell in places]
+    checkon.audit_read(session, actor_id, now, "战时名单", [r.household.id for r in rows])
+    return CheckOnList(emergency, rows)

@@ -7,6 +7,7 @@ from bot.permissions import ANY_STAFF
 from storage import console as logins
 
 MINUTES = int(logins.TOKEN_LIFETIME.total_seconds() // 60)
+STORED = "（链接只随这条消息发出，不留存；如果这里没有链接，请重新发送 /登录）"
 
 
 @command(
@@ -22,7 +23,7 @@ async def login_link(ctx: Context, args: str) -> None:
         ctx.reply("员工后台未开启（配置 web.console）。", mention=False)
         return
     token = logins.issue_token(ctx.session, ctx.caller.person_id, ctx.now)
-    ctx.reply(
-        f"员工后台登录链接（{MINUTES}分钟内有效，只能用一次，请勿转发）：\n{web.base_url()}/staff/login/{token}",
-        mention=False,
-    )
+    head = f"员工后台登录链接（{MINUTES}分钟内有效，只能用一次，请勿转发）：\n"
+    # The outbox row and the message log keep STORED; only the message sent carries the token
+    # (bot.sealed). Sent after a restart lost the real text, STORED itself says to ask again.
+    ctx.private(ctx.caller.person_id, head + STORED, sealed=f"{head}{web.base_url()}/staff/login/{token}")

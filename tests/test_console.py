@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.console import passwords
 from storage import console as logins
-from storage.models import AuditEntry, Ticket, TicketEvent
+from storage.models import AuditEntry, Message, OutboxItem, Ticket, TicketEvent
 from tests.conftest import S1, S2
 
 PETITION = "3单元楼道里堆满了纸箱,消防通道都堵了"
@@ -76,6 +76,30 @@ async def test_a_login_link_works_once_for_its_own_person(console):
         stored = [t.token_hash for t in session.exec(select(logins.ConsoleToken)).all()]
     token = path.rsplit("/", 1)[1]
     assert stored == [logins.token_hash(token)] and token not in stored
+
+
+async def test_the_stored_copies_of_a_login_link_hold_no_token(console, monkeypatch):
+    """The outbox row and the message log keep the text without the token; only the message sent
+    has it. A real text lost before sending (a restart) sends the stored one: ask again."""
+    chat, base = console
+    path = await link_for(chat, "officer-li")
+    await chat.app.idle()
+    token = path.rsplit("/", 1)[1]
+    sent = [m.text for m in chat.sent if m.to == "officer-li"]
+    assert len(sent) == 1 and token in sent[0]
+    with db(chat) as session:
+        rows = [r.text for r in session.exec(select(OutboxItem).where(OutboxItem.to == "officer-li")).all()]
+        logged = [m.text for m in session.exec(select(Message).where(Message.from_bot == True)).all()]  # noqa: E712
+    assert len(rows) == 1 and "/登录" in rows[0] and "/staff/login/" not in rows[0]
+    assert logged == rows and len(chat.app.services.sealed) == 0  # sent: nothing left in memory
+    async with client() as http:
+        assert (await use_link(http, base, path)).status == 200  # the link sent works
+
+    monkeypatch.setattr(chat.app.services.sealed, "put", lambda key, text: None)  # lost, as in a restart
+    await chat.say("/登录", sender="officer-li", room=None)
+    await chat.app.idle()
+    last = [m.text for m in chat.sent if m.to == "officer-li"][-1]
+    assert "/staff/login/" not in last and "请重新发送 /登录" in last
 
 
 async def test_an_expired_link_is_refused(console):
@@ -189,6 +213,53 @@ async def test_progress_from_the_console_reaches_the_group_like_the_chat_command
         assert session.get(Ticket, 1).status == "处理中"
         events = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == 1)).all()
         assert [e.action for e in events].count("处理") == 1
+
+
+@pytest.mark.parametrize("action, form, typed", [
+    ("assign", {"person": "leader-zhou"}, "/派单 {n} @周建国"),
+    ("resolve", {"note": "纸箱已清走"}, "/办结 {n} 纸箱已清走"),
+    ("postpone", {"span": "3天", "note": "等物业排期"}, "/延期 {n} 3天 等物业排期"),
+])
+async def test_assign_resolve_postpone_from_the_console_reach_people_as_the_chat_command(console, action, form, typed):
+    """派单, 办结 and 延期 from the ticket page: the group, the reporter and the assignee get what
+    the same command typed in chat gives them (ticket #1 from the console, #2 from chat)."""
+    chat, base = console
+    await chat.say(PETITION, sender="res-zhang", room=S1)  # #1
+    await chat.say(LAMP, sender="res-chen", room=S1)  # #2
+    with db(chat) as session:
+        due = {n: session.get(Ticket, n).due_at for n in (1, 2)}
+    async with await logged_in(chat, base, "officer-li") as http:
+        await chat.app.idle()
+        before = len(chat.sent)
+        async with http.get(f"{base}/staff/tickets/1") as page:
+            html = await page.text()
+        async with http.post(f"{base}/staff/tickets/1/{action}", data={"csrf": csrf_of(html), **form}) as resp:
+            shown = await resp.text()
+        assert resp.status == 200 and resp.url.path == "/staff/tickets/1" and 'id="flash"' in shown
+    await chat.app.idle()
+    from_console = chat.sent[before:]
+    await chat.say(typed.format(n=2), sender="officer-li", room=None)
+    await chat.app.idle()
+    from_chat = chat.sent[before + len(from_console):]
+
+    with db(chat) as session:
+        categories = {n: session.get(Ticket, n).category for n in (1, 2)}
+
+    def shape(sent, n):  # who got what, with ticket n's own number, category, text and due time left out
+        def plain(text):
+            text = re.sub(r"(内容|截止)：[^\n]*", r"\1：…", text.replace(categories[n], "类别"))
+            text = re.sub(r"\d+月\d+日\d+:\d+", "某时", text)
+            return re.sub(rf"#{n}\b|(?<= ){n}(?= )|@\S+ ", "", text)
+        return [(m.room_id, m.to, plain(m.text)) for m in sent if m.to != "officer-li"]
+
+    assert from_console and shape(from_console, 1) == shape(from_chat, 2)
+    assert not any(m.to == "officer-li" for m in from_console)  # her answer was on the page
+    with db(chat) as session:
+        one, two = session.get(Ticket, 1), session.get(Ticket, 2)
+        assert (one.status, one.assignee_id) == (two.status, two.assignee_id)
+        assert one.status == {"assign": "已分派", "resolve": "已办结", "postpone": "已受理"}[action]
+        assert one.due_at - due[1] == two.due_at - due[2]  # 延期: the same days more for both; else none
+        assert (one.due_at > due[1]) == (action == "postpone")
 
 
 async def test_opening_a_ticket_is_audited_like_a_chat_read(console):

@@ -8,10 +8,11 @@ import re
 
 import pytest
 from aiohttp import web
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage import ledger
 from storage import console as logins
+from storage.models import LedgerAudit
 from tests.conftest import S1, S2
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -106,3 +107,55 @@ async def test_a_timed_notice_from_the_console_paused_on_the_jobs_page(chat, web
     await log_in(web_client, chat, "leader-zhou")
     other = await (await web_client.get("/staff/jobs")).text()
     assert "仅设定人可操作" in other
+
+
+async def test_the_jobs_page_lists_system_jobs_read_only_in_scope(chat, web_client):
+    """定时 shows the jobs `python -m bot schedules` lists (legal pushes, campaigns, reminders) with
+    next run, targets and preview: an admin all of them, an officer those reaching her group; no
+    pause or cancel for them (config.yaml sets them again at every start)."""
+    await log_in(web_client, chat, "grid-zhao")  # grid worker and admin
+    page = await (await web_client.get("/staff/jobs")).text()
+    system = page[page.index('id="system"'):]
+    assert "cfg:weekly_legal_push" in system and "幸福里法润民生群" in system  # the legal group's push
+    assert "cfg:daily_digest" in system and "工作人员私信" in system
+    assert "cfg:campaign:fire-day" in system and "【11·9消防宣传日】" in system
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", system) and "<form" not in system
+    assert "只读" in page and "修改配置后重启" in page
+    await log_in(web_client, chat, "officer-li")  # her stairwell's group only
+    mine = await (await web_client.get("/staff/jobs")).text()
+    system = mine[mine.index('id="system"'):]
+    assert "cfg:campaign:fire-day" in system and S1 in system  # campaigns to every group reach hers
+    assert "cfg:weekly_legal_push" not in system and "cfg:daily_digest" not in system
+
+
+async def test_in_wartime_the_visits_page_lists_the_people_to_check_on_in_scope(chat, web_client):
+    """战时: the households tagged for a check-on kind in the caller's stairwells, who confirmed them
+    (/已联系 in chat), the read audited as the list sent in chat."""
+    await log_in(web_client, chat, "officer-li")
+    assert 'id="checkon"' not in await (await web_client.get("/staff/visits")).text()  # not in 战时
+    await chat.say("/战时 开启 寒潮", sender="grid-zhao")
+    await chat.say("/已联系 101 已送去棉被", sender="leader-zhou", room=None)
+    page = await (await web_client.get("/staff/visits")).text()
+    war = page[page.index('id="checkon"'):page.index("</section>", page.index('id="checkon"'))]
+    assert "战时 · 寒潮 重点人员" in war and "3幢1单元" in war and "3幢2单元" not in war
+    assert re.search(r">101</a>（王秀英）.*独居老人.*已联系 [\d-]+ [\d:]+：已送去棉被", war, re.S)
+    left = re.findall(r">(\d{3})</a>", war)
+    with Session(chat.app.engine) as db:
+        audited = db.exec(select(LedgerAudit).where(LedgerAudit.action == "战时名单",
+                                                    LedgerAudit.actor_id == "officer-li")).all()
+    assert len(left) >= 2 and len(audited) == len(left)  # each flat shown: one audit row
+    assert "未确认" in war and f"（{len(left) - 1}户未确认）" in war
+
+
+async def test_a_legal_adviser_has_no_stairwell_in_the_console(chat, web_client):
+    """A 法律顾问 (lawyer, no stairwell role) logs in but sees no ticket, figure, household or notice
+    of the stairwells: the console's scopes are the chat's (STAFF roles), never everything by default."""
+    await chat.say("3单元楼道里堆满了纸箱,消防通道都堵了", sender="res-zhang", room=S1)
+    await log_in(web_client, chat, "lawyer-wang")
+    listing = await (await web_client.get("/staff/tickets")).text()
+    assert 'data-ticket="1"' not in listing and "王律师" in listing
+    assert (await web_client.get("/staff/tickets/1")).status == 403
+    stats = await (await web_client.get("/staff/stats?month=2026-11")).text()
+    assert "受理</td><td data-label=\"数值\"><strong>0件" in stats
+    assert "3幢1单元" not in await (await web_client.get("/staff/ledger")).text()
+    assert S1 not in await (await web_client.get("/staff/notices")).text()

@@ -1,6 +1,11 @@
 """定时: the timed notices in the caller's scope (as /任务 lists them) with the next run, the groups
 and a preview; pause, resume or cancel through the chat command itself (/任务 暂停|恢复|取消 N),
-run as the staff member in a private chat."""
+run as the staff member in a private chat.
+
+Below them the system's jobs, as ``python -m bot schedules`` lists them (schedules.scheduler.listing:
+legal pushes, campaigns, reminders, polls closing): next run, targets, preview. An admin sees all;
+other staff those reaching a group they look after. They are read only: they come from config.yaml
+(schedules, campaigns) and are set again from it at every start; no chat command pauses them."""
 from __future__ import annotations
 
 import secrets
@@ -15,9 +20,10 @@ from bot.console.notices_page import local_time
 from bot.console.render import error_page, render
 from bot.permissions import Caller
 from common.tz import SHANGHAI
+from handlers.notices import covered_rooms
 from handlers.schedule_commands import targets_of, visible
 from nlp.when import WEEKDAY_NAMES
-from schedules.scheduler import short
+from schedules.scheduler import TIMED_PREFIX, listing, short
 from storage import timed
 
 ACTIONS = {"pause": "暂停", "resume": "恢复", "cancel": "取消"}
@@ -40,7 +46,15 @@ async def _page(request: web.Request, caller: Caller, answers: list[str] | None 
             }
             for n in visible(db, caller)
         ]
-    return render(request, "jobs.html", {"rows": rows, "answers": answers or [], "nonce": secrets.token_hex(8)})
+        topics = {r.topic for r in covered_rooms(db, caller)}
+    system = [
+        {"id": job_id, "when": when, "targets": targets, "preview": preview}
+        for job_id, when, targets, preview in listing(app.engine, app.config, app.clock.now().astimezone(SHANGHAI))
+        if not job_id.startswith(TIMED_PREFIX)  # the timed notices: the table above
+        and (caller.sees_everything or topics & set(targets.split("、")))
+    ]
+    return render(request, "jobs.html", {"rows": rows, "system": system, "answers": answers or [],
+                                         "nonce": secrets.token_hex(8)})
 
 
 async def jobs_page(request: web.Request) -> web.StreamResponse:

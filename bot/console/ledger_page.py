@@ -1,5 +1,7 @@
 """底账 and 走访: the households of the stairwells in the caller's scope, one household (the read
-audited as chat's /底账 502), and the month's visit coverage with the households at risk first.
+audited as chat's /底账 502), and the month's visit coverage with the households at risk first;
+in 战时, on top of 走访, the people to check on in the caller's stairwells (domain.checkon's list,
+confirmed in chat with /已联系; the read audited as the list sent in chat).
 A stairwell or household outside the caller's scope: 403."""
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from sqlmodel import Session
 from bot.console.auth import staff_of
 from bot.console.keys import stairwell_of
 from bot.console.render import error_page, render
-from domain.ledger_view import OutOfScope, household_card, ledger_list, visits_page
+from domain.ledger_view import OutOfScope, checkon_list, household_card, ledger_list, visits_page
 from domain.visits import month_label
+from bot.console.notices_page import local_time
 from handlers.report import parse_month, pct
 
 OUT_OF_SCOPE = "这不在您负责的楼道（网格员：本网格）范围内。"
@@ -64,5 +67,7 @@ async def visits(request: web.Request) -> web.StreamResponse:
                                request.query.get("stairwell") or None)
         except OutOfScope:
             raise error_page(request, 403, OUT_OF_SCOPE) from None
-        db.commit()  # the at-risk list shown is audited
-        return render(request, "visits.html", {"page": page, "month": month, "label": month_label(at), "pct": pct})
+        checks = checkon_list(db, caller, caller.person_id, now)
+        db.commit()  # the at-risk list and the 战时 list shown are audited
+        return render(request, "visits.html", {"page": page, "month": month, "label": month_label(at), "pct": pct,
+                                               "checks": checks, "local": local_time})

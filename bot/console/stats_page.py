@@ -36,7 +36,8 @@ async def _board(request: web.Request) -> tuple[Dashboard, str]:
 
 async def stats_page(request: web.Request) -> web.StreamResponse:
     board, community = await _board(request)
-    chart = {"months": board.months, "series": board.series(), "categories": board.category_totals()[:10]}
+    # series as [name, data] pairs: a JSON object's keys would come out sorted (tojson), not in RATES' order
+    chart = {"months": board.months, "series": list(board.series().items()), "categories": board.category_totals()[:10]}
     year, month = board.month.split("-")
     return render(request, "stats.html", {
         "board": board, "community": community, "title": f"{year}年{int(month)}月",

@@ -14,8 +14,8 @@
       grid: { left: 40, right: 12, top: 48, bottom: 28 },
       xAxis: { type: "category", data: data.months.map(function (m) { return m.slice(2); }) },
       yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
-      series: Object.keys(data.series).map(function (name) {
-        return { name: name, type: "line", connectNulls: false, data: data.series[name] };
+      series: data.series.map(function (s) {
+        return { name: s[0], type: "line", connectNulls: false, data: s[1] };
       })
     });
     charts.push(chart);
