@@ -141,6 +141,18 @@ def open_in_room(ctx: Context) -> list[Ticket]:
     return list(ctx.session.exec(stmt).all())
 
 
+def _answer_if_resolved(ctx: Context) -> str | None:
+    """A question whether a problem is fixed, about a ticket of this group resolved this week:
+    its resolution note is the answer. Returns that ticket's category, or None."""
+    if not STATUS_QUESTION.search(ctx.masked_text):
+        return None
+    done = _recently_resolved(ctx)
+    if done is None:
+        return None
+    _tell_resolved(ctx, done)
+    return done.category
+
+
 def _recently_resolved(ctx: Context) -> Ticket | None:
     """The newest ticket of this group resolved in the last week about the same problem."""
     assert ctx.room is not None
@@ -197,11 +209,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             chase = route.followup and not ME_TOO.search(ctx.masked_text)  # "我家也是": joins, chases nothing
             _join_existing(ctx, existing, followup=chase, danger=route.danger if urgent else None)
             return existing.category
-    if room is not None and route.followup and not urgent and STATUS_QUESTION.search(ctx.masked_text):
-        done = _recently_resolved(ctx)
-        if done is not None:  # "灯修好没有啊" after it was fixed: the answer, not a new ticket
-            _tell_resolved(ctx, done)
-            return done.category
+    if room is not None and route.followup and not urgent:
+        answered = _answer_if_resolved(ctx)  # "灯修好没有啊" after it was fixed: the answer, not a new ticket
+        if answered is not None:
+            return answered
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=room.stairwell if room else None,
@@ -343,7 +354,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
         _ask_which(ctx, matches)
         return None
     if len(matches) != 1:
-        return None
+        return _answer_if_resolved(ctx)
     _join_existing(ctx, matches[0], followup=not ME_TOO.search(ctx.masked_text))
     return matches[0].category
 
