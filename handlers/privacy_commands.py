@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.commands import command
@@ -78,19 +79,32 @@ def _tickets(session: Session, person_id: str) -> int:
 
 
 def _ticket_notes(session: Session, person_id: str, names: set[str]) -> None:
-    """Their own notes on any ticket, and staff notes naming them on their own tickets only."""
+    """Their own notes on any ticket, and staff notes naming them on the tickets they reported or joined.
+
+    A staff note can name a reporter only once they have reported: notes written before their
+    first event on a ticket (opening it, or joining a neighbour's with "我家也是") are about
+    someone else, even when they contain the name (a resident who calls himself "维修" and
+    joins a ticket must not blank "已安排维修师傅明天上门")."""
     session.exec(
         update(TicketEvent)
         .where(col(TicketEvent.actor_id) == person_id, col(TicketEvent.action) == "追加")
         .values(note=DELETED)
     )
+    if not names:
+        return
+    mine = aliased(TicketEvent)
+    entered = (
+        select(func.min(mine.id))
+        .where(mine.ticket_id == TicketEvent.ticket_id, mine.actor_id == person_id)
+        .correlate(TicketEvent)
+        .scalar_subquery()
+    )
     theirs = select(TicketReporter.ticket_id).where(TicketReporter.person_id == person_id).union(
         select(Ticket.id).where(Ticket.reporter_id == person_id)
     )
-    if not names:
-        return
     stmt = select(TicketEvent).where(
         col(TicketEvent.ticket_id).in_(theirs), col(TicketEvent.actor_id) != person_id,
+        col(TicketEvent.id) > entered,
         or_(*(col(TicketEvent.note).contains(n, autoescape=True) for n in names)),
     )
     for event in session.exec(stmt).all():
