@@ -30,6 +30,7 @@ from storage import council
 from storage.models import (
     AidApplication, AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
 )
+from storage.messages import bot_message_id
 from storage.state import clear_flag, get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
 
@@ -136,7 +137,7 @@ def _rewrite_sent(session: Session, row: OutboxItem, text: str) -> None:
     session.add(row)
     session.exec(
         update(Message)
-        .where(col(Message.external_id) == f"out:{row.key}", col(Message.transport) == row.transport)
+        .where(col(Message.external_id) == bot_message_id(row.key), col(Message.transport) == row.transport)
         .values(text=text)
     )
 
@@ -151,7 +152,7 @@ def _bot_messages(session: Session, person_id: str, message_ids: list[int], name
         caused = or_(*(col(OutboxItem.key).startswith(p) for p in prefixes))
         for row in session.exec(select(OutboxItem).where(caused, finished)).all():
             _rewrite_sent(session, row, DELETED)
-        logged = or_(*(col(Message.external_id).startswith(f"out:{p}") for p in prefixes))
+        logged = or_(*(col(Message.external_id).startswith(bot_message_id(p)) for p in prefixes))
         session.exec(update(Message).where(col(Message.from_bot).is_(True), logged).values(text=DELETED))
     addressed = or_(col(OutboxItem.to) == person_id, col(OutboxItem.mentions).contains(person_id, autoescape=True))
     for row in session.exec(select(OutboxItem).where(addressed, finished)).all():
