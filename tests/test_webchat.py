@@ -151,6 +151,9 @@ GOOD = '"sender_id": "res-chen", "sender_name": "陈先生", "text": "楼道灯�
         ('{"mentions_bot": 1, ' + GOOD + "}", "mentions_bot"),
         ('{"mentions_bot": null, ' + GOOD + "}", "mentions_bot"),
         ('{"message_id": 12, ' + GOOD + "}", "message_id"),
+        # NUL: PostgreSQL's text cannot hold it (an id with one was a 500 there)
+        ('{"message_id": "m\\u00001", ' + GOOD + "}", "NUL"),
+        ('{"sender_id": "res-\\u0000chen", "sender_name": "陈先生", "text": "漏水了"}', "NUL"),
     ],
 )
 async def test_hostile_json_is_a_400_and_nothing_is_stored(web, raw, fragment):
