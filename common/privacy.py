@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from common.numerals import CN_DIGITS, FULLWIDTH_DIGITS, SPOKEN_DIGITS
+from common.numerals import CN_DIGITS, FINANCIAL_DIGITS, FULLWIDTH_DIGITS, SPOKEN_DIGITS
 
 # ---- personal numbers --------------------------------------------------------------------------
 # People spell numbers every which way: 138 1234 5678, 138-1234-5678, "1 3 8 1 2 …", with a
@@ -28,10 +28,17 @@ class _DigitView(dict):
 _VIEW = _DigitView()
 # Chinese numerals get a view of their own: in one view with the digits, "李四13812345678" would
 # be the 12-digit run "413812345678" and not a phone number.
-_CJK_VIEW = str.maketrans({c: str(d) for c, d in {**CN_DIGITS, "幺": SPOKEN_DIGITS["幺"]}.items()})
-# What people put between digit groups: spaces of every width, dashes, dots, slashes, brackets,
-# zero-width characters. At most three in a row; never a colon or comma (times, amounts).
-_GAP = "[ \t\u00a0\u1680\u2000-\u200f\u2010-\u2015\u2060\u202f\u205f\u2212\u3000\ufeff._/·•()（）\\-]"
+_CJK_VIEW = str.maketrans(
+    {c: str(d) for c, d in {**CN_DIGITS, **FINANCIAL_DIGITS, "幺": SPOKEN_DIGITS["幺"]}.items()}
+)
+# What people put between digit groups: spaces of every width, dashes, dots, slashes, tildes,
+# brackets (full-width ones too, as a Chinese keyboard types them), zero-width characters, the
+# emoji parts of keycap digits (1️⃣). At most three in a row; never a colon or comma (times, amounts).
+_GAP = (
+    "[ \t\u00a0\u1680\u2000-\u200f\u2010-\u2015\u2060\u202f\u205f\u2212\u3000\ufeff\ufe0f\u20e3"
+    "\uff0d\uff0e\uff0f\uff5e~._/·•()（）\\-]"
+)
+_KEYCAP = "\ufe0f\u20e3"
 _RUN = re.compile(rf"\+?[0-9]+(?:{_GAP}{{1,3}}[0-9]+)*(?:[Xx](?![A-Za-z]))?")
 _GROUP = re.compile(r"[0-9]+")
 _MAX_DIGITS = 19
@@ -125,6 +132,8 @@ def mask(text: str) -> str:
     spans.sort(key=lambda span: (span[0], -span[1]))
     out, at = [], 0
     for start, end, masked in spans:
+        while end < len(text) and text[end] in _KEYCAP:  # the last digit's keycap emoji goes with it
+            end += 1
         if start < at:  # found in both views: the first (longest) one stands for both
             at = max(at, end)
             continue
