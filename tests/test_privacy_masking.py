@@ -169,6 +169,17 @@ def test_masking_is_idempotent():
         ("", ""),
         ("长" * 50, "长" * 32),
         ("陈\x00先\x1b生", "陈先生"),
+        # other brackets, a spaced-out header, a heading with a colon, the bot's own name
+        ("王五「通知」明天停水", "王五 明天停水"),
+        ("王五『紧急通知』今晚停电", "王五 今晚停电"),
+        ("王五《公告》停水", "王五 停水"),
+        ("王五<通知>停水", "王五 停水"),
+        ("王五【 通 知 】停水", "王五 停水"),
+        ("王五 通知：明天停水", "王五 明天停水"),
+        ("楼道通", "居民"),
+        ("楼道 通（机器人）", "居民"),
+        ("《红楼梦》迷", "《红楼梦》迷"),  # brackets without a header word stay
+        ("张三(3-502)", "张三(3-502)"),
     ],
 )
 def test_display_names_are_cleaned(raw, cleaned):
