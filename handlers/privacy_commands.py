@@ -224,7 +224,15 @@ def _pending_key(person_id: str) -> str:
     return f"pending-deletion:{person_id}"
 
 
-@command("删除我的信息", usage="/删除我的信息", help="删除我发过的消息和反映的内容（需再发 /确认删除）")
+# What the right to deletion is also called: '删除我的资料', '删除个人信息' … (each the same command).
+DELETE_ALIASES = ("删除我的资料", "删除我的数据", "删除个人信息", "删除我的个人信息", "删除我的记录")
+# Asked in words ("请把我的信息删了"): pointed at the command, never acted on without it.
+ASKS_FOR_DELETION = re.compile(r"(?:删除|删掉|删了|清除|注销).{0,6}(?:信息|资料|数据|记录)|(?:信息|资料|数据|记录).{0,6}(?:删除|删掉|删了|清除)")
+DELETION_HINT = "如需删除您的信息，请私聊我发送 /删除我的信息，我会先请您确认。"
+
+
+@command("删除我的信息", aliases=DELETE_ALIASES, usage="/删除我的信息",
+         help="删除我发过的消息和反映的内容（需再发 /确认删除）")
 async def delete_my_data(ctx: Context, args: str) -> None:
     expires = ctx.now + CONFIRM_WINDOW
     set_flag(ctx.session, _pending_key(ctx.caller.person_id), {"expires": expires.isoformat()}, ctx.now)
