@@ -17,6 +17,7 @@ from bot.services import Services
 from bot.transports.base import Transport
 from bot.webapi import StorageViews
 from bot.webserver import WebServer
+from common.privacy import reserve_name
 from domain.seeding import seed_from_config
 from schedules import runtime
 from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
@@ -56,6 +57,7 @@ class Stairwell:
         load_handlers()  # every module of the handlers package registers its commands and routes
         validate_all()  # content files (FAQ, 便民, legal aid): a bad entry stops the start, named
         self.config = config
+        reserve_name(config.bot.name)  # a resident may not pass for the bot under its name
         self.transport = transport
         self.clock = clock or Clock()
         use_holidays(config.holidays, self.clock.now())  # config's holidays: beyond the library's tables

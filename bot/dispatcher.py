@@ -31,7 +31,7 @@ from bot.services import Services
 from bot.transports.base import CONFLICT, FAILED, NOT_STORED
 from storage import directory
 from storage.db import is_busy, retry_busy, writer
-from storage.messages import insert_message
+from storage.messages import BOT_ID_PREFIX, insert_message
 from nlp.router import Route
 from storage.models import Message, Room
 
@@ -103,6 +103,9 @@ class Dispatcher:
         started = time.perf_counter()
         if event.is_self:
             return Replies()
+        if event.message_id.startswith(BOT_ID_PREFIX):  # the bot's own log ids: never a sender's
+            log.warning("message id %s/%s is in the bot's own id space", event.transport, event.message_id)
+            return Replies(handled=Handled(route=CONFLICT))
         if self._too_old(event):
             log.info("dropped old message %s/%s", event.transport, event.message_id)
             return Replies(handled=Handled(route="too_old"))
@@ -152,14 +155,17 @@ class Dispatcher:
                 category=guess[1],
             )
             if message_id is None:  # the UNIQUE (transport, message id) is the dedup check
-                first_room = session.exec(
-                    select(Message.room_id).where(
+                first = session.exec(
+                    select(Message.room_id, Message.sender_id).where(
                         Message.transport == event.transport, Message.external_id == event.message_id
                     )
                 ).first()
                 session.rollback()
-                if first_room != room_id:  # not a redelivery: someone reuses ids across rooms
-                    log.warning("message id %s/%s reused in another room", event.transport, event.message_id)
+                # A redelivery comes from the same room and sender; anything else reuses an id (a
+                # neighbour's, or the bot's own) and would be dropped unseen as a "duplicate".
+                if first is None or tuple(first) != (room_id, event.sender_id):
+                    log.warning("message id %s/%s reused in another room or by another sender",
+                                event.transport, event.message_id)
                     return Replies(handled=Handled(route=CONFLICT))
                 log.info("dropped duplicate message %s/%s", event.transport, event.message_id)
                 return Replies(handled=Handled(route="duplicate"))

@@ -34,7 +34,7 @@ from storage import outbox as queries
 from storage import directory
 from storage.cluster import INSTANCE, Presence
 from storage.db import retry_busy, writer
-from storage.messages import log_message
+from storage.messages import bot_message_id, log_message
 from storage.models import Message, OutboxItem, Room
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ class OutboxWorker:
                 session,
                 Message(
                     transport=self.transport.name,
-                    external_id=f"out:{row.key}",
+                    external_id=bot_message_id(row.key),
                     room_id=row.room_id,
                     sender_id="bot",
                     sender_name="楼道通",

@@ -7,6 +7,10 @@ CN_DIGITS: dict[str, int] = {
 }
 # Spoken variants: 两 in counts and times (两点, 两周), 幺 when reading out a phone number (幺三八…).
 SPOKEN_DIGITS: dict[str, int] = {"两": 2, "幺": 1}
+# 大写 (financial) digits, as on cheques and receipts; someone may spell a number with them too.
+FINANCIAL_DIGITS: dict[str, int] = {
+    "壹": 1, "贰": 2, "貳": 2, "叁": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6, "陸": 6, "柒": 7, "捌": 8, "玖": 9,
+}
 FULLWIDTH_DIGITS = "０１２３４５６７８９"
 _VALUES = {**CN_DIGITS, **SPOKEN_DIGITS}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from common.numerals import CN_DIGITS, FULLWIDTH_DIGITS, SPOKEN_DIGITS
+from common.numerals import CN_DIGITS, FINANCIAL_DIGITS, FULLWIDTH_DIGITS, SPOKEN_DIGITS
 
 # ---- personal numbers --------------------------------------------------------------------------
 # People spell numbers every which way: 138 1234 5678, 138-1234-5678, "1 3 8 1 2 …", with a
@@ -28,10 +28,17 @@ class _DigitView(dict):
 _VIEW = _DigitView()
 # Chinese numerals get a view of their own: in one view with the digits, "李四13812345678" would
 # be the 12-digit run "413812345678" and not a phone number.
-_CJK_VIEW = str.maketrans({c: str(d) for c, d in {**CN_DIGITS, "幺": SPOKEN_DIGITS["幺"]}.items()})
-# What people put between digit groups: spaces of every width, dashes, dots, slashes, brackets,
-# zero-width characters. At most three in a row; never a colon or comma (times, amounts).
-_GAP = "[ \t\u00a0\u1680\u2000-\u200f\u2010-\u2015\u2060\u202f\u205f\u2212\u3000\ufeff._/·•()（）\\-]"
+_CJK_VIEW = str.maketrans(
+    {c: str(d) for c, d in {**CN_DIGITS, **FINANCIAL_DIGITS, "幺": SPOKEN_DIGITS["幺"]}.items()}
+)
+# What people put between digit groups: spaces of every width, dashes, dots, slashes, tildes,
+# brackets (full-width ones too, as a Chinese keyboard types them), zero-width characters, the
+# emoji parts of keycap digits (1️⃣). At most three in a row; never a colon or comma (times, amounts).
+_GAP = (
+    "[ \t\u00a0\u1680\u2000-\u200f\u2010-\u2015\u2060\u202f\u205f\u2212\u3000\ufeff\ufe0f\u20e3"
+    "\uff0d\uff0e\uff0f\uff5e~._/·•()（）\\-]"
+)
+_KEYCAP = "\ufe0f\u20e3"
 _RUN = re.compile(rf"\+?[0-9]+(?:{_GAP}{{1,3}}[0-9]+)*(?:[Xx](?![A-Za-z]))?")
 _GROUP = re.compile(r"[0-9]+")
 _MAX_DIGITS = 19
@@ -125,6 +132,8 @@ def mask(text: str) -> str:
     spans.sort(key=lambda span: (span[0], -span[1]))
     out, at = [], 0
     for start, end, masked in spans:
+        while end < len(text) and text[end] in _KEYCAP:  # the last digit's keycap emoji goes with it
+            end += 1
         if start < at:  # found in both views: the first (longest) one stands for both
             at = max(at, end)
             continue
@@ -160,24 +169,43 @@ def clean_text(text: str) -> str:
 MAX_NAME_CHARS = 32
 NAMELESS = "居民"
 _SPACES = re.compile(r"[\s\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
-# 【通知】, 〖公告〗, [紧急], 〔系统〕 …: bracketed words the bot itself puts at the head of a post.
+# 【通知】, 〖公告〗, [紧急], 〔系统〕, 「通知」, 《公告》, 【 通 知 】 …: bracketed words the bot itself
+# puts at the head of a post (in any bracket, spaced out or not), and "通知：" as a heading.
 _HEADER_WORDS = "通知|公告|通告|告知|紧急|重要|提醒|警告|注意|系统|官方|管理员|群主|物业|社区|居委|街道|派出所|公安|新工单|工单|回执|私信"
-_FAKE_HEADER = re.compile(rf"[【〖〔［\[（(][^】〗〕］\]）)]*(?:{_HEADER_WORDS})[^】〗〕］\]）)]*[】〗〕］\]）)]")
+_HEADER = re.compile(_HEADER_WORDS)
+_OPEN, _CLOSE = "【〖〔［[（(「『《〈<｛{〘〚", "】〗〕］]）)」』》〉>｝}〙〛"
+_BRACKETED = re.compile(rf"[{re.escape(_OPEN)}]([^{re.escape(_CLOSE)}]*)[{re.escape(_CLOSE)}]")
+_HEADING = re.compile(rf"(?:{_HEADER_WORDS})\s*[:：]")
+
+
+def _drop_fake_header(match: re.Match[str]) -> str:
+    return " " if _HEADER.search(re.sub(r"[\W_]+", "", match.group(1))) else match.group(0)
+
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "〖": "(", "〗": ")", "〔": "(", "〕": ")", "［": "(", "］": ")",
                            "@": None, "＠": None, "#": None, "＃": None})
 
 
 _MENTION_ALL = frozenset({"所有人", "全体成员", "全体", "all", "everyone"})
+# The bot's own name (config's bot.name is added at start): "@楼道通 已收到…" or "【工单 #1 追加】楼道通："
+# under a resident's name would read as the bot speaking.
+_RESERVED = {"楼道通"}
+
+
+def reserve_name(name: str) -> None:
+    """No one's display name may read as ``name`` (the bot's)."""
+    if name.strip():
+        _RESERVED.add(_SPACES.sub("", name).lower())
 
 
 def clean_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
     """A display name fit to store and echo: cleaned like text, on one line with single spaces,
     without fake headers, @ or #, phone/ID numbers masked, at most ``limit`` characters."""
     cleaned = _SPACES.sub(" ", clean_text(name))
-    cleaned = _FAKE_HEADER.sub(" ", cleaned).translate(_BRACKETS)
+    cleaned = _HEADING.sub(" ", _BRACKETED.sub(_drop_fake_header, cleaned)).translate(_BRACKETS)
     cleaned = _SPACES.sub(" ", mask(cleaned)).strip()[:limit].strip()
-    if cleaned.lower() in _MENTION_ALL:  # "@所有人 已收到…" would read as a mention of everyone
-        return NAMELESS
+    squashed = _SPACES.sub("", cleaned).lower()
+    if squashed in _MENTION_ALL or squashed.startswith(tuple(_RESERVED)):
+        return NAMELESS  # "@所有人 已收到…" would mention everyone; "@楼道通 …" the bot itself
     return cleaned or (NAMELESS if name.strip() else "")
 
 

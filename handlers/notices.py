@@ -48,6 +48,10 @@ QUESTION = re.compile(
     r"|(?<=[\u4e00-\u9fff])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end
 )
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
+# Other ways of writing a scope, as a word of its own ("/定时 明天9点 所有群 停水"): they used to
+# be taken as the start of the text and sent to this group alone.
+SCOPE_ALIASES = {"全部群": "全部", "所有群": "全部", "全部的群": "全部", "所有的群": "全部", "本单元": "本楼"}
+_LIST = re.compile(r"[,，、]")
 
 
 def covered_rooms(session: Session, caller: Caller) -> list[Room]:
@@ -58,9 +62,18 @@ def covered_rooms(session: Session, caller: Caller) -> list[Room]:
 
 def resolve_targets(ctx: Context, args: str) -> tuple[list[Room], str, str | None]:
     """(rooms, content, error). The first word may name the scope or groups, else: this group."""
-    word, _, rest = args.partition(" ")
+    word, _, rest = args.strip().partition(" ")
+    word = SCOPE_ALIASES.get(word, word)
     mine = covered_rooms(ctx.session, ctx.caller)
     all_rooms = [r for r in directory.rooms(ctx.session) if r.kind != "unbound"]
+
+    def naming(words: str) -> list[Room] | None:
+        """The groups a word names ('3幢1单元楼道群,3幢2单元楼道群'), None unless it names only groups."""
+        names = [n for n in _LIST.split(words) if n]
+        found = [r for r in all_rooms if r.topic in names or r.stairwell in names or r.grid in names]
+        known = {n for r in found for n in (r.topic, r.stairwell, r.grid)}
+        return found if names and all(n in known for n in names) else None
+
     if word in SCOPE_WORDS:
         content = rest.strip()
         if word in ("本楼", "本群"):
@@ -73,9 +86,13 @@ def resolve_targets(ctx: Context, args: str) -> tuple[list[Room], str, str | Non
         else:
             rooms = mine
     else:
-        names = [n for n in re.split(r"[,，、]", word) if n]
+        names = [n for n in _LIST.split(word) if n]
         named = [r for r in all_rooms if r.topic in names or r.stairwell in names or r.grid in names]
-        if named and rest.strip():
+        while named and (more := naming(rest.strip().partition(" ")[0])) is not None:
+            # several groups separated by spaces: "3幢1单元楼道群 3幢2单元楼道群 内容"
+            named += [r for r in more if r not in named]
+            rest = rest.strip().partition(" ")[2]
+        if named and (rest.strip() or naming(word) is not None):  # only group names: no text is an error
             rooms, content = named, rest.strip()
         elif ctx.room is not None:
             rooms, content = [ctx.room], args.strip()

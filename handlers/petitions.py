@@ -206,6 +206,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             return category
         if matches:  # one, or so many that the newest is the best guess
             existing = matches[0]
+            if urgent and tickets.is_reporter(ctx.session, existing.id, ctx.caller.person_id) and _throttled(ctx):
+                # Their danger was answered and its alert sent: the same sender repeating it is held
+                # back like any report past the limit (60 repeats were 180 urgent rows jumping every
+                # queue, ahead of another group's first danger line).
+                return existing.category
             chase = route.followup and not ME_TOO.search(ctx.masked_text)  # "我家也是": joins, chases nothing
             _join_existing(ctx, existing, followup=chase, danger=route.danger if urgent else None)
             return existing.category

@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.commands import command
@@ -30,6 +31,7 @@ from storage import council
 from storage.models import (
     AidApplication, AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
 )
+from storage.messages import bot_message_id
 from storage.state import clear_flag, get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
 
@@ -79,7 +81,12 @@ def _tickets(session: Session, person_id: str) -> int:
 
 
 def _ticket_notes(session: Session, person_id: str, names: set[str]) -> None:
-    """Their own notes on any ticket, and staff notes naming them on their own tickets only."""
+    """Their own notes on any ticket, and staff notes naming them on the tickets they reported or joined.
+
+    A staff note can name a reporter only once they have reported: notes written before their
+    first event on a ticket (opening it, or joining a neighbour's with "我家也是") are about
+    someone else, even when they contain the name (a resident who calls himself "维修" and
+    joins a ticket must not blank "已安排维修师傅明天上门")."""
     session.exec(
         update(TicketEvent)
         .where(col(TicketEvent.actor_id) == person_id, col(TicketEvent.action) == "追加")
@@ -94,13 +101,21 @@ def _ticket_notes(session: Session, person_id: str, names: set[str]) -> None:
         )
         .values(note=DELETED)
     )
+    if not names:
+        return
+    mine = aliased(TicketEvent)
+    entered = (
+        select(func.min(mine.id))
+        .where(mine.ticket_id == TicketEvent.ticket_id, mine.actor_id == person_id)
+        .correlate(TicketEvent)
+        .scalar_subquery()
+    )
     theirs = select(TicketReporter.ticket_id).where(TicketReporter.person_id == person_id).union(
         select(Ticket.id).where(Ticket.reporter_id == person_id)
     )
-    if not names:
-        return
     stmt = select(TicketEvent).where(
         col(TicketEvent.ticket_id).in_(theirs), col(TicketEvent.actor_id) != person_id,
+        col(TicketEvent.id) > entered,
         or_(*(col(TicketEvent.note).contains(n, autoescape=True) for n in names)),
     )
     for event in session.exec(stmt).all():
@@ -132,7 +147,7 @@ def _rewrite_sent(session: Session, row: OutboxItem, text: str) -> None:
     session.add(row)
     session.exec(
         update(Message)
-        .where(col(Message.external_id) == f"out:{row.key}", col(Message.transport) == row.transport)
+        .where(col(Message.external_id) == bot_message_id(row.key), col(Message.transport) == row.transport)
         .values(text=text)
     )
 
@@ -147,7 +162,7 @@ def _bot_messages(session: Session, person_id: str, message_ids: list[int], name
         caused = or_(*(col(OutboxItem.key).startswith(p) for p in prefixes))
         for row in session.exec(select(OutboxItem).where(caused, finished)).all():
             _rewrite_sent(session, row, DELETED)
-        logged = or_(*(col(Message.external_id).startswith(f"out:{p}") for p in prefixes))
+        logged = or_(*(col(Message.external_id).startswith(bot_message_id(p)) for p in prefixes))
         session.exec(update(Message).where(col(Message.from_bot).is_(True), logged).values(text=DELETED))
     addressed = or_(col(OutboxItem.to) == person_id, col(OutboxItem.mentions).contains(person_id, autoescape=True))
     for row in session.exec(select(OutboxItem).where(addressed, finished)).all():
@@ -219,7 +234,15 @@ def _pending_key(person_id: str) -> str:
     return f"pending-deletion:{person_id}"
 
 
-@command("删除我的信息", usage="/删除我的信息", help="删除我发过的消息和反映的内容（需再发 /确认删除）")
+# What the right to deletion is also called: '删除我的资料', '删除个人信息' … (each the same command).
+DELETE_ALIASES = ("删除我的资料", "删除我的数据", "删除个人信息", "删除我的个人信息", "删除我的记录")
+# Asked in words ("请把我的信息删了"): pointed at the command, never acted on without it.
+ASKS_FOR_DELETION = re.compile(r"(?:删除|删掉|删了|清除|注销).{0,6}(?:信息|资料|数据|记录)|(?:信息|资料|数据|记录).{0,6}(?:删除|删掉|删了|清除)")
+DELETION_HINT = "如需删除您的信息，请私聊我发送 /删除我的信息，我会先请您确认。"
+
+
+@command("删除我的信息", aliases=DELETE_ALIASES, usage="/删除我的信息",
+         help="删除我发过的消息和反映的内容（需再发 /确认删除）")
 async def delete_my_data(ctx: Context, args: str) -> None:
     expires = ctx.now + CONFIRM_WINDOW
     set_flag(ctx.session, _pending_key(ctx.caller.person_id), {"expires": expires.isoformat()}, ctx.now)

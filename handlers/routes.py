@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
-from handlers import bianmin, legal, legal_aid, notices, petitions, ratings
+from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -103,6 +103,9 @@ async def _bianmin(ctx: Context, text: str, route: Route) -> Decision | None:
 @route_step("asked", 60, lambda p: p.route.label == "other" and (p.mentions_bot or p.room is None))
 async def _asked(ctx: Context, text: str, route: Route) -> Decision | None:
     # Asked directly: a substantive message becomes a petition, anything else gets one hint.
+    if privacy_commands.ASKS_FOR_DELETION.search(text):  # "请删除我的个人信息": how, not a petition
+        ctx.reply(privacy_commands.DELETION_HINT, mention=False)
+        return route.label, route.category
     if len(text) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot and ctx.room:
         await petitions.on_petition(ctx, "其他", route.urgent, text)
         return "petition", "其他"

@@ -13,7 +13,9 @@ from bot.clock import SHANGHAI
 from bot.commands import command
 from bot.context import Context
 from bot.permissions import Caller
-from handlers.notices import CONFIRMERS, NOTICE_ROLES, ask_confirmation, covered_rooms, resolve_targets
+from handlers.notices import (
+    CONFIRMERS, NOTICE_ROLES, SCOPE_ALIASES, ask_confirmation, covered_rooms, resolve_targets,
+)
 from sqlmodel import Session
 
 from nlp.when import WEEKDAY_NAMES, WhenError, parse_time_of_day, parse_when, weekday_index
@@ -31,9 +33,13 @@ def _split_scope(ctx: Context, text: str) -> str:
     """'全部周六大扫除' typed without a space -> '全部 周六大扫除': scope words and whole group names
     only ('3幢1单元的住户…' stays text); several groups are previewed before anything is set."""
     names = [r.topic for r in directory.rooms(ctx.session)]
-    for word in sorted((*SCOPES, *names), key=len, reverse=True):
-        if text.startswith(word) and len(text) > len(word) and not text[len(word)].isspace():
-            return f"{word} {text[len(word):]}"
+    for word in sorted((*SCOPES, *SCOPE_ALIASES, *names), key=len, reverse=True):
+        if not text.startswith(word):
+            continue
+        glued = len(text) > len(word) and not text[len(word)].isspace() and text[len(word)] not in ",，、"
+        # the longest word decides: '全部群 …' is not '全部' + '群 …', '3幢1单元楼道群,3幢2单元楼道群 …'
+        # is a list of groups; an alias glued to the text ('所有群众…') is left as text
+        return f"{word} {text[len(word):]}" if glued and word not in SCOPE_ALIASES else text
     return text
 
 

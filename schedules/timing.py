@@ -37,13 +37,19 @@ def _library_covers(year: int) -> bool:
 
 
 def calendar_warning(now: datetime) -> str | None:
-    """One line for logs and /状态 when next year's holidays are unknown (春节 would count as
-    working days and automatic pushes would go out on holidays), else None."""
-    year = now.astimezone(SHANGHAI).year + 1
-    if _library_covers(year) or any(d.year == year for d in _overrides.days_off):
+    """One line for logs and /状态 when this or next year's holidays are unknown (春节 would count
+    as working days and automatic pushes would go out on holidays), else None. This year counts
+    too: config listing next year's dates must not hide that the running year has none."""
+    this = now.astimezone(SHANGHAI).year
+    missing = [
+        year for year in (this, this + 1)
+        if not _library_covers(year) and not any(d.year == year for d in _overrides.days_off)
+    ]
+    if not missing:
         return None
-    return (f"节假日数据不含{year}年：春节等假期会被当作工作日，自动推送也不会避开假期。"
-            f"请升级 chinesecalendar，或在 config.yaml 的 holidays: 中写明{year}年的放假和调休日期。")
+    years = "和".join(f"{year}年" for year in missing)
+    return (f"节假日数据不含{years}：春节等假期会被当作工作日，自动推送也不会避开假期。"
+            f"请升级 chinesecalendar，或在 config.yaml 的 holidays: 中写明{years}的放假和调休日期。")
 
 
 def _overridden(day: date) -> bool | None:

@@ -20,11 +20,15 @@ SUPPORTED_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 def unsupported_url(url: str) -> str | None:
     """One line naming the problem with a database URL, or None when it can be used."""
     try:
-        scheme = make_url(url).drivername
+        parsed = make_url(url)
     except Exception:  # noqa: BLE001 - any unparsable URL gets the same clear line
         return f"数据库地址无法识别：“{url.split('@')[-1][:60]}”，应为 sqlite:///路径 或 postgresql://…"
-    if scheme not in SUPPORTED_SCHEMES:
-        return f"不支持的数据库类型“{scheme}”，只支持 sqlite:///路径 或 postgresql://…"
+    if parsed.drivername not in SUPPORTED_SCHEMES:
+        return f"不支持的数据库类型“{parsed.drivername}”，只支持 sqlite:///路径 或 postgresql://…"
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or parsed.database == ":memory:" or parsed.query.get("mode") == "memory"
+    ):  # each connection would get an empty database of its own, and a restart loses everything
+        return "SQLite 数据库地址没有文件路径（内存数据库，重启即丢失）：请写 sqlite:///路径"
     return None
 
 

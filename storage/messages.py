@@ -10,6 +10,15 @@ from storage.db import insert_ignoring_duplicates
 from storage.models import Message
 from storage.tables import table_of
 
+# The bot's own messages are logged as 'out:<outbox key>'. An incoming message may not use an id
+# in that space: a client that did could claim the id of a notice before it is sent.
+BOT_ID_PREFIX = "out:"
+
+
+def bot_message_id(outbox_key: str) -> str:
+    return BOT_ID_PREFIX + outbox_key
+
+
 _TABLE = table_of(Message)
 _COLUMNS = ("transport", "external_id", "room_id", "sender_id", "sender_name", "text", "from_bot",
             "route", "category", "at")

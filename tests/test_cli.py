@@ -136,8 +136,10 @@ def test_start_up_errors_are_one_clear_line_with_exit_2(tmp_path):
     bad_cron.write_text(text, encoding="utf-8")
     mysql = _config_with(tmp_path, "")
     env = {"STAIRWELL_DATABASE_URL": "mysql://u@localhost/x", "PATH": "/usr/bin:/bin"}
+    memory = {"STAIRWELL_DATABASE_URL": "sqlite://", "PATH": "/usr/bin:/bin"}
     for args, kw, phrase in [
         (["check-config", str(latin)], {}, "not UTF-8"),
+        (["check-config", str(mysql)], {"env": memory}, "内存数据库"),
         (["check-config", str(bad_cron)], {}, "invalid cron field"),
         (["check-config", str(mysql)], {"env": env}, "不支持的数据库类型"),
         (["run", "--config", str(mysql), "--port", "0"], {"env": env}, "不支持的数据库类型"),
@@ -146,6 +148,33 @@ def test_start_up_errors_are_one_clear_line_with_exit_2(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and phrase in lines[0] and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_config_mistakes_that_would_pass_silently_are_refused(tmp_path):
+    """A key written twice (YAML keeps the last: a second people: drops the first), a campaign on a
+    date that never comes (2月30日: the job would never run), a database only in memory (every
+    connection its own empty database, all lost at a restart): refused before anything starts."""
+    from bot.config import ConfigError, load_config
+    from storage.access import unsupported_url
+
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(text + "\ncommunity:\n  name: 第二个社区\n", encoding="utf-8")
+    never = tmp_path / "never.yaml"
+    never.write_text(text.replace('cron: {month: "3", day: "8",', 'cron: {month: "2", day: "30",'), encoding="utf-8")
+    for path, phrase in ((twice, "'community' is written twice"), (never, "would never run")):
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert any(phrase in p for p in exc.problems), exc.problems
+        else:
+            raise AssertionError(f"{path.name} was accepted")
+    leap = tmp_path / "leap.yaml"  # 2月29日 comes every four years: a valid date
+    leap.write_text(text.replace('cron: {month: "3", day: "8",', 'cron: {month: "2", day: "29",'), encoding="utf-8")
+    assert load_config(leap).schedules.campaigns
+    for url in ("sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"):
+        assert "内存数据库" in (unsupported_url(url) or ""), url
+    assert unsupported_url("sqlite:///data/stairwell.db") is None
 
 
 def test_a_corrupt_or_read_only_database_is_one_line_at_start(tmp_path):

@@ -40,3 +40,16 @@ def test_split_by_utf8_bytes() -> None:
     assert "\n".join(parts) == text.rstrip("\n")
     # a character wider than the limit is still cut off on its own (no endless loop)
     assert split_text("楼楼", 2, utf8_size) == ["楼", "楼"]
+
+
+def test_yaml_written_by_hand_refuses_a_key_written_twice():
+    """config.yaml, the content files and the router's lexicon: YAML keeps the last of two equal
+    keys silently (the lexicon had 不转 twice with different weights)."""
+    import yaml
+
+    from common.yamlload import load_unique
+
+    with pytest.raises(yaml.YAMLError, match="'不转' is written twice"):
+        load_unique("设施报修:\n  不转: 1.2\n  不亮: 2.0\n  不转: 1.5\n")
+    assert load_unique("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n")["x"] == {"a": 1, "b": 3}
+    assert load_unique("a: {x: 1}\nb: {x: 1}\n") == {"a": {"x": 1}, "b": {"x": 1}}

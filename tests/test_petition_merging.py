@@ -163,6 +163,26 @@ async def test_the_throttle_holds_back_tickets_but_logs_the_messages(make_chat, 
         assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "限流")).all()) == 1
 
 
+async def test_one_sender_repeating_a_danger_is_throttled_a_new_danger_is_not(chat):
+    """Issue 11.4, urgent lines: repeats of a danger the sender already reported got the advice in
+    the group and copies to staff each time (all urgent, jumping every queue); past the per-sender
+    limit they are logged only. A neighbour's report and another danger are still answered."""
+    lines = ["楼道里好大一股煤气味", "3楼煤气味很重快来人", "楼道里有煤气味！！", "煤气泄漏了快来人"]
+    answered = [await chat.say(lines[i % len(lines)], sender="res-x", sender_name="小X") for i in range(20)]
+    limit = chat.app.config.tickets.throttle.max_tickets
+    assert all(r.handled.ticket == 1 for r in answered[:limit])
+    told = answered[limit]
+    assert len(told) == 1 and "较多" in told[0].text and "119" in told[0].text
+    assert all(r == [] for r in answered[limit + 1:])
+    assert events(chat, 1) == ["受理"] + ["追加"] * (limit - 1)
+    with Session(chat.app.engine) as session:
+        assert len(session.exec(select(Message).where(Message.sender_id == "res-x")).all()) == 20
+    neighbour = await chat.say("楼道里煤气味好重", sender="res-chen")
+    assert neighbour.handled.ticket == 1 and "不要开关电器" in neighbour[0].text
+    fire = await chat.say("3幢2单元楼道里着火了，好大的烟", sender="res-x", sender_name="小X", room="3幢2单元楼道群")
+    assert fire.handled.urgent and fire.handled.ticket == 2 and not fire.handled.joined
+
+
 async def test_an_urgent_ticket_tells_the_trio_and_the_grid_worker_at_once(chat):
     replies = await chat.say("隔壁独居的王大爷两天没出门了 敲门也没人应", sender="res-zhang")
     told = {r.to for r in replies if r.to}

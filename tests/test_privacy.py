@@ -167,3 +167,20 @@ async def test_a_resident_who_comes_back_is_a_resident_again(chat, clock):
     # their "1" answers the question they were asked (#2), not the old ticket's
     assert "#2" in one_line(await chat.say("1", sender="res-chen", sender_name="老陈", room=S1))
     assert (ticket(chat, 2).status, ticket(chat, 1).status) == ("已回访", "已办结")
+
+
+async def test_a_name_that_is_a_word_leaves_staff_notes_from_before_the_join_alone(chat):
+    """A resident calling himself “维修” joins a neighbour's ticket and asks for deletion: the
+    officer's earlier note on that ticket says 维修 but is not about him (written before he joined);
+    a note written after he joined that names him is his to blank."""
+    await chat.say(LIGHT, sender="res-chen")
+    await chat.say("/处理 1 已安排维修师傅明天上门", sender="officer-li", room=None)
+    joined = await chat.say("我家也是", sender="res-wx", sender_name="维修")
+    assert any("#1" in r.text for r in joined) and ticket(chat).reporters == 2
+    await chat.say("/处理 1 维修家也不亮，一并登记了", sender="officer-li", room=None)
+
+    await delete_me(chat, "res-wx", sender_name="维修")
+
+    notes = [e.note for e in rows(chat, TicketEvent) if e.action == "处理"]
+    assert notes == ["已安排维修师傅明天上门", GONE]
+    assert ticket(chat).text == LIGHT  # his neighbour's words on the neighbour's ticket

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -297,7 +298,7 @@ async def test_texts_older_than_the_retention_period_are_blanked(make_chat, cloc
     assert "cfg:purge_old_texts" in {spec.id for spec in config_jobs(chat.app.config, clock.now())}
 
 
-def test_holidays_beyond_the_library_come_from_config(config):
+def test_holidays_beyond_the_library_come_from_config(config, caplog):
     from datetime import date
 
     from bot.config import Holidays
@@ -307,10 +308,20 @@ def test_holidays_beyond_the_library_come_from_config(config):
     spring_2027 = [date(2027, 2, d) for d in range(6, 13)]  # 春节 2027 (not in chinesecalendar 1.11)
     now = datetime(2026, 11, 25, 10, tzinfo=SHANGHAI)
     try:
-        use_holidays(Holidays(), now)
+        with caplog.at_level(logging.WARNING, logger="schedules.timing"):
+            use_holidays(Holidays(), now)
+        assert "节假日数据不含2027年" in caplog.text  # at start, in the log
         assert is_workday(date(2027, 2, 8)) and "2027" in calendar_warning(now)
         use_holidays(Holidays(days_off=spring_2027, workdays=[date(2027, 2, 14)]), now)
         assert calendar_warning(now) is None
+        assert calendar_warning(datetime(2026, 1, 5, tzinfo=SHANGHAI)) is None  # the pinned library has 2026
+        # a year on, with only 2027's dates in config: 2028 is unknown, and so is 2027's running
+        # year when the config lists the next one instead
+        assert "2028年" in calendar_warning(datetime(2027, 11, 25, tzinfo=SHANGHAI))
+        use_holidays(Holidays(days_off=[date(2028, 1, 28)]), now)
+        warning = calendar_warning(datetime(2027, 11, 25, tzinfo=SHANGHAI))
+        assert warning is not None and "2027年" in warning and "2028年" not in warning
+        use_holidays(Holidays(days_off=spring_2027, workdays=[date(2027, 2, 14)]), now)
         assert not is_workday(date(2027, 2, 8)) and is_workday(date(2027, 2, 14))
         # 5 working days from Thursday 2027-02-04: Fri 5th, Sun 14th (make-up), Mon 15th … Wed 17th
         due = add_working_days(datetime(2027, 2, 4, 10, tzinfo=SHANGHAI), 5, 18)

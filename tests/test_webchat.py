@@ -151,6 +151,9 @@ GOOD = '"sender_id": "res-chen", "sender_name": "陈先生", "text": "楼道灯�
         ('{"mentions_bot": 1, ' + GOOD + "}", "mentions_bot"),
         ('{"mentions_bot": null, ' + GOOD + "}", "mentions_bot"),
         ('{"message_id": 12, ' + GOOD + "}", "message_id"),
+        # NUL: PostgreSQL's text cannot hold it (an id with one was a 500 there)
+        ('{"message_id": "m\\u00001", ' + GOOD + "}", "NUL"),
+        ('{"sender_id": "res-\\u0000chen", "sender_name": "陈先生", "text": "漏水了"}', "NUL"),
     ],
 )
 async def test_hostile_json_is_a_400_and_nothing_is_stored(web, raw, fragment):
@@ -192,6 +195,24 @@ async def test_a_message_id_from_another_room_is_a_409(web):
     await app.idle()
     async with http.get(f"{base}/api/rooms/s3-2/messages") as resp:
         assert [m for m in await resp.json() if not m["from_bot"]] == []
+
+
+async def test_a_message_id_used_by_another_sender_or_the_bot_is_a_409(web):
+    """Only a redelivery (same room, same sender) is a quiet duplicate: a neighbour's id, or one
+    in the bot's own 'out:' space, would otherwise drop the message unseen or claim a notice's id."""
+    app, http, base = web
+    status, _ = await post(http, base, "s3-1", sender_id="res-zhang", sender_name="张阿姨", text="你好", message_id="m8")
+    assert status == 200
+    status, body = await post(http, base, "s3-1", sender_id="res-chen", sender_name="陈先生", text=PETITION, message_id="m8")
+    assert status == 409 and "another sender" in body["error"], body
+    status, body = await post(http, base, "s3-1", sender_id="res-chen", sender_name="陈先生", text="哈哈",
+                              message_id="out:notice:1:s3-1")
+    assert status == 409, body
+    status, body = await post(http, base, "s3-1", sender_id="res-chen", sender_name="陈先生", text=PETITION, message_id="m9")
+    assert status == 200 and body["handled"]["ticket"] == 1  # his message, under an id of its own
+    await app.idle()
+    async with http.get(f"{base}/api/rooms/s3-1/messages") as resp:
+        assert [m["text"] for m in await resp.json() if not m["from_bot"]] == ["你好", PETITION]
 
 
 # ---- a busy database (issue 11.11): 503, never 200 with nothing stored ------------------------------

@@ -293,6 +293,8 @@ def source(name: str = "张阿姨", topic: str = TOPIC) -> str:
         ({"source": source(name="张\ud800阿姨")}, "surrogate"),
         ({"source": source(topic="\udc00")}, "surrogate"),
         ({"source": "{broken"}, "JSON"),
+        ({"source": source(name="张\x00阿姨")}, "NUL"),  # the name is the sender's id: a 500 on PostgreSQL
+        ({"id": "msg\x001"}, "NUL"),
         ({"content": b"\xed\xa0\x80 \xff\xfe"}, "bad form"),  # not UTF-8 (an encoded surrogate)
     ],
 )

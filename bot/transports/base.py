@@ -17,11 +17,11 @@ EventHandler = Callable[[Event], Awaitable[Sequence[Outgoing] | None]]
 # its sender (HTTP) says so instead of a 200, so the sender retries or learns why.
 NOT_STORED = "not_stored"  # the database stayed busy: retry later (503)
 FAILED = "failed"  # an unexpected error before the message was stored (500)
-CONFLICT = "conflict"  # this message id was already used in another room (409)
+CONFLICT = "conflict"  # this message id was already used in another room or by another sender (409)
 REFUSALS: dict[str, tuple[int, str]] = {
     NOT_STORED: (503, "busy: the message was not stored, please retry"),
     FAILED: (500, "internal error: the message was not stored"),
-    CONFLICT: (409, "message_id already used in another room"),
+    CONFLICT: (409, "message_id already used in another room or by another sender"),
 }
 
 

@@ -1,9 +1,10 @@
 """Reading untrusted JSON from HTTP bodies (the web chat API, the webhook bridge's form fields).
 
 ``json.loads`` alone turns hostile input into 500s or silent losses: nesting a thousand levels
-deep raises RecursionError, a 100,000-digit number raises ValueError (Python's int limit), and a
-``"\\ud800"`` escape yields a string that cannot be stored. :func:`loads` turns all of these into
-:class:`BadInput`, which the endpoints answer with 400.
+deep raises RecursionError, a 100,000-digit number raises ValueError (Python's int limit), a
+``"\\ud800"`` escape yields a string that cannot be stored, and a ``"\\u0000"`` in an id is a 500
+on PostgreSQL (its text cannot hold NUL). :func:`loads` turns all of these into :class:`BadInput`,
+which the endpoints answer with 400.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 MAX_DEPTH = 16  # our bodies are flat objects; the bridge's "source" is three levels deep
 MAX_NUMBER_CHARS = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NUL = "\x00"
 
 
 class BadInput(ValueError):
@@ -31,9 +33,11 @@ def _no_constant(name: str) -> Any:
 
 
 def check_string(value: str, what: str = "the body") -> str:
-    """``value`` unless it holds a lone surrogate (not text; storing it would fail)."""
+    """``value`` unless it holds a lone surrogate or a NUL (not text; storing either would fail)."""
     if _SURROGATE.search(value):
         raise BadInput(f"{what} contains an invalid character (a lone surrogate)")
+    if _NUL in value:
+        raise BadInput(f"{what} contains an invalid character (NUL)")
     return value
 
 
