@@ -165,6 +165,10 @@ def parse_time_of_day(text: str) -> tuple[time, str]:
     return clock, rest.lstrip(" ,，、:：").strip()
 
 
+SMALL_HOURS_END = 5  # before 05:00 an officer still up says 明天 for the day that has already begun
+_TOMORROW_WORD = re.compile(r"明天|明日|明儿|明早|明晚")
+
+
 def parse_when(text: str, now: datetime) -> When:
     """Read a date and time at the start of ``text``; the rest is returned untouched."""
     source = text.translate(_FULLWIDTH).lstrip()
@@ -175,6 +179,14 @@ def parse_when(text: str, now: datetime) -> When:
         raise WhenError(f"没看懂时间，请这样写：{TIMED_EXAMPLE}")
     if clock is None:
         raise WhenError(f"请写明几点，例如：/定时 {source[:len(source) - len(rest)].strip()} 9点 本楼 内容")
+    local = now.astimezone(SHANGHAI)
+    if local.hour < SMALL_HOURS_END and (said := _TOMORROW_WORD.match(source)):
+        # at 01:30 "明早九点" usually means the coming morning, but it says tomorrow: ask, never guess
+        after = local + timedelta(days=1)
+        raise WhenError(
+            f"现在是凌晨，“{said.group(0)}”是指{local.month}月{local.day}日还是{after.month}月{after.day}日？"
+            f"请写日期，例如：/定时 {local.month}月{local.day}日 9:00 本楼 内容"
+        )
     when = datetime.combine(day or today, clock, SHANGHAI)
     if when <= now:
         raise WhenError(f"这个时间（{when:%m月%d日 %H:%M}）已经过去了，请设定将来的时间，例如：{TIMED_EXAMPLE}")

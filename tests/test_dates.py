@@ -64,6 +64,18 @@ def test_relative_to_the_clock_given_never_the_wall_clock():
     assert f"{parse_when('下周一 9点 x', later).at:%Y-%m-%d}" == "2030-03-11"
 
 
+def test_tomorrow_said_in_the_small_hours_is_asked_not_guessed():
+    small_hours = datetime(2026, 12, 1, 1, 49, tzinfo=SHANGHAI)
+    for said in ("明早九点 本楼 停水", "明天 9点 本楼 停水", "明晚8点 x"):
+        with pytest.raises(WhenError) as error:
+            parse_when(said, small_hours)
+        assert "12月1日还是12月2日" in str(error.value) and "例如" in str(error.value)
+    assert f"{parse_when('12月1日 9:00 本楼 停水', small_hours).at:%m-%d %H:%M}" == "12-01 09:00"
+    assert f"{parse_when('今天 9点 x', small_hours).at:%m-%d %H:%M}" == "12-01 09:00"
+    at_five = datetime(2026, 12, 1, 5, 0, tzinfo=SHANGHAI)  # morning now: 明天 is the next day again
+    assert f"{parse_when('明早九点 x', at_five).at:%m-%d %H:%M}" == "12-02 09:00"
+
+
 @pytest.mark.parametrize("text,amount,unit,rest", [
     ("3天 等配件", 3, "天", "等配件"),
     ("三天 等配件", 3, "天", "等配件"),
