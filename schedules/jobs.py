@@ -229,7 +229,9 @@ async def daily_digest() -> int:
 
 def _tell_trios(key: str, text_for) -> int:
     """Each stairwell's trio (楼道长、信息员、保障员) gets privately ``text_for(session, month, now)``
-    about its month so far (None: nothing to say); the flats at risk it names are audited."""
+    about its month so far (None: nothing to say); the flats at risk it names are audited. A
+    stairwell with no trio yet is not skipped: its grid worker gets it, all such stairwells of the
+    grid in one message."""
     from bot.permissions import TRIO
     from domain.checkon import audit_read
     from domain.visits import stairwell_month
@@ -239,6 +241,7 @@ def _tell_trios(key: str, text_for) -> int:
     with Session(services.engine) as session:
         count = 0
         seen: set[str] = set()
+        orphans: dict[str, tuple[list[str], list[int]]] = {}  # grid worker -> stairwells with no trio
         for room in _rooms(session, ("stairwell",)):
             stairwell = room.stairwell or room.topic
             if stairwell in seen:  # two groups of one stairwell: one message
@@ -248,13 +251,26 @@ def _tell_trios(key: str, text_for) -> int:
             text = text_for(session, month, now)
             if text is None:
                 continue
-            for person in directory.people_with_roles(session, TRIO, room):
+            risk = [h.id for h in month.left() if h.id in month.risk]
+            trio = directory.people_with_roles(session, TRIO, room)
+            if not trio:
+                for person in directory.people_with_roles(session, {"grid"}, room):
+                    texts, flats = orphans.setdefault(person.id, ([], []))
+                    texts.append(text)
+                    flats.extend(risk)
+            for person in trio:
                 added = services.queue(session, key=f"{key}:{now:%Y-%m}:{stairwell}:{person.id}", to=person.id,
                                        text=text, due_at=_automatic_due(now))
                 if added:
-                    audit_read(session, person.id, services.clock.now(), "走访提醒",
-                               [h.id for h in month.left() if h.id in month.risk])
+                    audit_read(session, person.id, services.clock.now(), "走访提醒", risk)
                 count += added
+        for person_id, (texts, flats) in orphans.items():
+            added = services.queue(session, key=f"{key}:{now:%Y-%m}:no-trio:{person_id}", to=person_id,
+                                   text="以下楼道还没有楼道长、信息员、保障员，请您安排：\n\n" + "\n\n".join(texts),
+                                   due_at=_automatic_due(now))
+            if added:
+                audit_read(session, person_id, services.clock.now(), "走访提醒", flats)
+            count += added
         return _finish(session, count, key)
 
 

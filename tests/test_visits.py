@@ -120,9 +120,13 @@ async def test_a_grid_worker_sees_every_stairwell_then_one(ledger_chat):
 async def test_monthly_reminder_and_mid_month_nudge(ledger_chat, clock):
     chat = ledger_chat
     clock.set(datetime(2026, 12, 1, 9, 0))
-    assert await jobs.visit_reminder() == 2  # the trio of 3幢1单元 (李敏, 周建国); 3幢2单元 has none
+    # the trio of 3幢1单元 (李敏, 周建国); 3幢2单元 has none yet, so its grid worker is told instead
+    assert await jobs.visit_reminder() == 3
     await chat.app.idle()
     reminder = next(m.text for m in chat.sent if m.to == "officer-li")
+    for_grid = next(m.text for m in chat.sent if m.to == "grid-zhao")
+    assert for_grid.startswith("以下楼道还没有楼道长、信息员、保障员") and "3幢2单元" in for_grid
+    assert "3幢1单元" not in for_grid
     assert reminder.startswith("【四必联提醒】12月请联系3幢1单元每户居民")
     assert "本月未走访 10/10户" in reminder and "重点人员未走访：201 空巢；301 残疾、重病；502 独居老人" in reminder
     assert "/走访 502 已见本人，身体好" in reminder and "/走访 本月" in reminder
@@ -133,7 +137,7 @@ async def test_monthly_reminder_and_mid_month_nudge(ledger_chat, clock):
 
     chat.sent.clear()
     clock.set(datetime(2026, 12, 15, 9, 0))
-    assert await jobs.visit_nudge() == 2  # 1 of 10 < 0.5
+    assert await jobs.visit_nudge() == 3  # 1 of 10 < 0.5; 3幢2单元's 0 of 2 to the grid worker
     await chat.app.idle()
     nudge = next(m.text for m in chat.sent if m.to == "leader-zhou")
     assert "【走访进度提醒】3幢1单元 12月走访：已走访 1/10户（10%）" in nudge and "502" not in nudge.split("\n")[1]
@@ -144,7 +148,10 @@ async def test_monthly_reminder_and_mid_month_nudge(ledger_chat, clock):
         for row in session.exec(select(OutboxItem).where(OutboxItem.key.like("visitnudge:%"))).all():
             session.delete(row)
         session.commit()
-    assert await jobs.visit_nudge() == 0  # 7 of 10 is on track: nothing said
+    assert await jobs.visit_nudge() == 1  # 7 of 10 is on track: only 3幢2单元 (to the grid worker) is left
+    with Session(chat.app.engine) as session:
+        queued = session.exec(select(OutboxItem).where(OutboxItem.key.like("visitnudge:%"))).all()
+    assert [row.to for row in queued] == ["grid-zhao"] and "3幢1单元" not in queued[0].text
 
 
 async def test_coverage_is_counted_in_sql_per_month_and_shown_in_stats_and_report(ledger_chat, clock, db_url):
