@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from common import yamlfile
 from nlp import segment
 
 LABELS = ("petition", "legal", "notice")
@@ -231,7 +230,7 @@ class Router:
 
     def __init__(self, lexicon_path: Path | None = None, userdict_path: Path | None = None) -> None:
         segment.setup(userdict_path)
-        raw = yaml.safe_load((lexicon_path or LEXICON_PATH).read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load((lexicon_path or LEXICON_PATH).read_text(encoding="utf-8"))
         self._load(raw)
 
     # ---- loading -------------------------------------------------------------------------
