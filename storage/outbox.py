@@ -14,7 +14,6 @@ from storage.models import OutboxItem
 from storage.tables import table_of
 
 
-PARTS_PER_INSERT = 500  # rows per multi-row INSERT: 12 parameters each, SQLite allows 32,766
 QUOTE_CHARS = 300  # a resident's text quoted in a staff note: the note stays one outbox row
 
 
@@ -48,7 +47,7 @@ def enqueue(
 
     A key already queued is skipped (a part whose key exists is not added again): a repeat
     returns []. One INSERT … ON CONFLICT (key) DO NOTHING for all parts (one statement however
-    many parts, up to PARTS_PER_INSERT), no SAVEPOINT; the
+    many parts, up to 1,000), no SAVEPOINT; the
     returned rows are not attached to the session (callers count them).
     """
     rows: list[dict[str, Any]] = [
@@ -76,14 +75,16 @@ def enqueue(
     if len(rows) == 1:
         new_id = conn.execute(stmt, rows[0]).scalar()
         return [] if new_id is None else [OutboxItem(id=new_id, **rows[0])]
-    # A long answer (/回执 on a district-wide notice): every part in one multi-row INSERT (in
-    # chunks far below SQLite's bound-parameter limit); RETURNING names the parts really inserted.
-    added: dict[str, int] = {}
-    for start in range(0, len(rows), PARTS_PER_INSERT):
-        chunk = rows[start:start + PARTS_PER_INSERT]
-        for new_id, key in conn.execute(stmt.values(chunk).returning(table_of(OutboxItem).c.key)):
-            added[key] = new_id
+    # A long answer (/回执 on a district-wide notice): every part in one multi-row INSERT;
+    # RETURNING names the parts really inserted (in any order: matched by key).
+    added = {key: new_id for new_id, key in conn.execute(_with_key(stmt), rows)}
     return [OutboxItem(id=added[row["key"]], **row) for row in rows if row["key"] in added]
+
+
+def _with_key(stmt):
+    """``stmt`` returning the key as well; executed with a list of rows, SQLAlchemy sends them as
+    one multi-row INSERT (its "insertmanyvalues", up to 1,000 rows a statement, compiled once)."""
+    return stmt.returning(table_of(OutboxItem).c.key)
 
 
 def _insert_statement(dialect: str):
