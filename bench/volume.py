@@ -323,7 +323,7 @@ def drop_all(url: str) -> None:
     engine.dispose()
 
 
-async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random, out) -> dict:
+async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random, out, purge: bool = True) -> dict:
     from sqlmodel import Session, func, select
 
     from bot.app import Stairwell
@@ -417,7 +417,7 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
             results[f"{label} p50 ms"] = statistics.median(values)
             results[f"{label} p99 ms"] = values[int(0.99 * (len(values) - 1))]
 
-        for run in ("purge 1st", "purge 2nd"):
+        for run in ("purge 1st", "purge 2nd") if purge else ():
             seconds, stall, changed = await timed(probe, jobs.purge_old_texts, run)
             results[f"{run} s"], results[f"{run} stall s"], results[f"{run} rows"] = seconds, stall, changed
     finally:
@@ -430,6 +430,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="1 = the issue's district; 0.1 for a quick run")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--keep", metavar="FILE", help="write the SQLite database here and keep it (to EXPLAIN queries)")
+    parser.add_argument("--no-purge", action="store_true", help="skip the purge (its first run takes minutes)")
     args = parser.parse_args()
     sizes = Sizes(args.scale)
     print(f"district x{args.scale}: {sizes.rooms} groups, {sizes.residents:,} residents, "
@@ -444,7 +445,8 @@ def main() -> None:
         url = os.environ.get("STAIRWELL_DATABASE_URL") or f"sqlite:///{args.keep or Path(tmp) / 'district.db'}"
         if url.startswith("postgresql"):
             drop_all(url)
-        results = asyncio.run(measure(url, config_path, sizes, random.Random(args.seed), print))
+        results = asyncio.run(measure(url, config_path, sizes, random.Random(args.seed), print,
+                                      purge=not args.no_purge))
     if STALLS:
         print(f"stalls over {LoopProbe.sample_after * 1000:.0f} ms, longest first (where the loop was held):")
         for late, label, held in sorted(STALLS, reverse=True)[:12]:

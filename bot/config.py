@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -466,12 +467,13 @@ class AppConfig(Strict):
         ids = [r.id for r in self.rooms]
         topics = [r.topic for r in self.rooms]
         for label, values in (("rooms id", ids), ("rooms topic", topics), ("people id", [p.id for p in self.people])):
-            dupes = sorted({v for v in values if values.count(v) > 1})
+            dupes = sorted(v for v, n in Counter(values).items() if n > 1)  # list.count: quadratic in 800 groups
             if dupes:
                 raise ValueError(f"duplicate {label}: {', '.join(dupes)}")
+        known = set(topics)
         for index, person in enumerate(self.people):
             for topic in person.rooms:
-                if topic not in topics:
+                if topic not in known:
                     raise ValueError(f"people[{index}].rooms: unknown room topic '{topic}'")
         return self
 

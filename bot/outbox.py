@@ -7,6 +7,11 @@ with the transport's id. A row is marked 'sending' before the transport is
 called, so a crash can never send it twice: on restart such a row is resent
 only where the transport deduplicates by key, otherwise reported to admins.
 
+Every database step of a send (reading what is due, the claim, marking it sent or failed, the
+recovery check) runs in a worker thread with a Session of its own (asyncio.to_thread), so the
+event loop never waits for the database's round trips or write lock here; only the transport call
+and the reporting of failures to admins run on the loop, in the same order as before.
+
 Several processes may share the table: each sends only its bot account's rows, and takes a
 row with one conditional UPDATE (storage.outbox.claim), so two processes of one account never
 both send it. A row left 'sending' is recovered only once the process that claimed it is gone
@@ -128,6 +133,17 @@ class OutboxWorker:
     # -- lifecycle -------------------------------------------------------
     def recover(self) -> None:
         """Deal with rows left 'sending' by a crash (see the module docstring)."""
+        self._report(self._recover_rows())
+
+    def _report(self, failed: list[OutboxItem]) -> None:
+        """Tell admins about rows given up (on the loop: reporting queues a message and wakes)."""
+        if self.on_failure:
+            for item in failed:
+                self.on_failure(item, item.error or "")
+
+    def _recover_rows(self) -> list[OutboxItem]:
+        """recover()'s database work (any thread); returns the rows marked failed."""
+        failed: list[OutboxItem] = []
         with Session(self.engine, expire_on_commit=False) as session:
             items = queries.interrupted(session, self.transport.name, self.account)
             alive = self.presence.alive(i.claimed_by for i in items) if items else set()
@@ -143,8 +159,9 @@ class OutboxWorker:
                     log.error("outbox %s was in flight at a crash; not resent to avoid a duplicate", item.id)
                 session.add(item)
                 session.commit()
-                if item.status == "failed" and self.on_failure:
-                    self.on_failure(item, item.error or "")
+                if item.status == "failed":
+                    failed.append(item)
+        return failed
 
     def start(self) -> None:
         self.recover()
@@ -191,9 +208,8 @@ class OutboxWorker:
             try:
                 if loop.time() - self._recovered_at > self.limits.recover_seconds:
                     self._recovered_at = loop.time()
-                    self.recover()  # on the loop: it may report a failure (queue + wake)
-                with Session(self.engine) as session:
-                    due = queries.next_due_at(session, self.transport.name, self.account)
+                    self._report(await asyncio.to_thread(self._recover_rows))
+                due = await asyncio.to_thread(self._next_due)
                 if due is not None and due <= self.clock.now():
                     self.wake()
             except Exception:  # the database is away for a moment: look again later
@@ -218,9 +234,7 @@ class OutboxWorker:
 
     async def _send_pass(self) -> float | None:
         """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
-        with Session(self.engine) as session:
-            items = queries.due_items(session, self.clock.now(), self.transport.name, self.account)
-            room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
+        items, room_keys = await asyncio.to_thread(self._due)
         waits: list[float] = []
         held: list[int] = []  # priorities of rows waiting for their room's interval
         for item in items:  # highest priority first, whatever the room (queries.due_items)
@@ -244,11 +258,21 @@ class OutboxWorker:
             return max(min(waits), 0.01)
         if items:
             return 0  # there may be more rows than one pass reads
-        with Session(self.engine) as session:
-            next_due = queries.next_due_at(session, self.transport.name, self.account)
+        next_due = await asyncio.to_thread(self._next_due)
         if next_due is None:
             return None
         return max((next_due - self.clock.now()).total_seconds(), 0.01)
+
+    def _due(self) -> tuple[list[OutboxItem], dict[str, str]]:
+        """The rows to try now, highest priority first, and their rooms' transport ids."""
+        with Session(self.engine) as session:
+            items = queries.due_items(session, self.clock.now(), self.transport.name, self.account)
+            room_keys = {i.room_id: self._room_target(session, i.room_id) for i in items if i.room_id}
+        return items, room_keys
+
+    def _next_due(self) -> datetime | None:
+        with Session(self.engine) as session:
+            return queries.next_due_at(session, self.transport.name, self.account)
 
     @staticmethod
     def _room_target(session: Session, room_id: str) -> str:
@@ -256,12 +280,29 @@ class OutboxWorker:
         return (room.external_id or room.id) if room else room_id
 
     async def _send_one(self, item: OutboxItem, room_target: str | None) -> None:
-        # Three short transactions, none open across the transport call: a read left open
-        # over an ``await`` would make SQLite refuse the dispatcher's (or our) next write.
+        # Three short transactions, each in a worker thread, none open across the transport call:
+        # the claim is committed before the send starts and the result recorded after it ends.
+        message = await retry_busy(lambda: asyncio.to_thread(self._claim, item.id, room_target))
+        if message is None:  # another process of this account took it, or it was sent meanwhile
+            return
+        try:
+            external_id = await self.transport.send(message)
+        except TransportError as exc:
+            await self._after_failure(item.id, str(exc), exc.retryable)
+            return
+        except Exception as exc:  # a transport bug: treat like a retryable error
+            log.exception("transport %s raised while sending", self.transport.name)
+            await self._after_failure(item.id, repr(exc), True)
+            return
+        await retry_busy(lambda: asyncio.to_thread(self._mark_sent, item.id, external_id))
+
+    def _claim(self, item_id: int | None, room_target: str | None) -> Outgoing | None:
+        """Mark the row 'sending' (committed: a crash can never send it twice) and compose the
+        message; None when the row is no longer ours to send."""
         with Session(writer(self.engine), expire_on_commit=False) as session:
-            row = queries.claim(session, item.id, INSTANCE)  # 'sending', attempts + 1
-            if row is None:  # another process of this account took it, or it was sent meanwhile
-                return
+            row = queries.claim(session, item_id, INSTANCE)  # 'sending', attempts + 1
+            if row is None:
+                return None
             name = self.transport.name
             message = Outgoing(
                 text=self.sealed.get(row.key) or row.text,  # the row's own text when the real one is lost
@@ -271,18 +312,9 @@ class OutboxWorker:
                 key=row.key,
             )
             session.commit()  # 'sending' before the send: a crash can never send it twice
-        try:
-            external_id = await self.transport.send(message)
-        except TransportError as exc:
-            self._after_failure(item.id, str(exc), exc.retryable)
-            return
-        except Exception as exc:  # a transport bug: treat like a retryable error
-            log.exception("transport %s raised while sending", self.transport.name)
-            self._after_failure(item.id, repr(exc), True)
-            return
-        await retry_busy(lambda: self._mark_sent(item.id, external_id))
+        return message
 
-    async def _mark_sent(self, item_id: int | None, external_id: str) -> None:
+    def _mark_sent(self, item_id: int | None, external_id: str) -> None:
         """Record a delivered row (retried while the database is busy: it was sent, after all)."""
         with Session(writer(self.engine), expire_on_commit=False) as session:
             row = session.get(OutboxItem, item_id)
@@ -307,13 +339,21 @@ class OutboxWorker:
             )  # False on a resend after a crash: the log already has it
             session.commit()
 
-    def _after_failure(self, item_id: int | None, error: str, retryable: bool) -> None:
+    async def _after_failure(self, item_id: int | None, error: str, retryable: bool) -> None:
+        row = await retry_busy(lambda: asyncio.to_thread(self._record_failure, item_id, error, retryable))
+        if row is not None and row.status == "failed":
+            self._report([row])
+
+    def _record_failure(self, item_id: int | None, error: str, retryable: bool) -> OutboxItem | None:
+        """Back to 'queued' with a back-off, or 'failed' after the last attempt; returns the row."""
         with Session(writer(self.engine), expire_on_commit=False) as session:
             row = session.get(OutboxItem, item_id)
-            if row is not None:
-                self._record_failure(session, row, error, retryable)
+            if row is None:
+                return None
+            self._record(session, row, error, retryable)
+            return row
 
-    def _record_failure(self, session: Session, row: OutboxItem, error: str, retryable: bool) -> None:
+    def _record(self, session: Session, row: OutboxItem, error: str, retryable: bool) -> None:
         row.error = error[:500]
         if retryable and row.attempts < self.limits.max_attempts:
             backoff = self.limits.retry_base_seconds * (2 ** (row.attempts - 1))
@@ -326,5 +366,3 @@ class OutboxWorker:
             log.error("outbox %s: giving up after %d attempts: %s", row.id, row.attempts, error[:200])
         session.add(row)
         session.commit()
-        if row.status == "failed" and self.on_failure:
-            self.on_failure(row, error)

@@ -1,4 +1,5 @@
-"""Loading YAML that people edit by hand (config.yaml, content files, the router's lexicon)."""
+"""Loading YAML that people edit by hand (config.yaml, content files, the router's lexicon, the
+ledger demo): libyaml's C loader where PyYAML has it, and a key written twice is an error."""
 from __future__ import annotations
 
 from typing import Any

@@ -6,9 +6,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from common.yamlload import load_unique
 from content import LEGAL_AID, describe_errors
 
 # "第三十一条", "第三十一条第五项", "第四十一条、第四十二条", "第三十一条第二项、第三项"
@@ -84,7 +84,7 @@ class AidContent(BaseModel):
 
 def load_aid(path: Path = LEGAL_AID) -> AidContent:
     """Load and validate; a ValueError names the file and the entry (``documents[1] ('hardship')``)."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = load_unique(Path(path).read_text(encoding="utf-8"))
     try:
         return AidContent.model_validate(data)
     except ValidationError as exc:

@@ -12,9 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Generic, Iterable, Literal, Sequence, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from common.yamlload import load_unique
 from content import BIANMIN, LEGAL_FAQ, describe_errors
 
 DEFAULT_FAQ_PATH = LEGAL_FAQ
@@ -108,8 +108,7 @@ E = TypeVar("E", bound=FaqEntry)
 
 def load_entries(path: Path, model: type[E]) -> list[E]:
     """Load and validate a FAQ file; raise ValueError naming the file and the bad entry."""
-    with Path(path).open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_unique(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of FAQ entries")
     entries: list[E] = []

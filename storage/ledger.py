@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable, Protocol
 
-import yaml
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, or_, select
 
+from common.yamlload import load_unique
 from common.privacy import mask
 from common.flats import FlatRef, stairwell_parts
 from storage.models import LEDGER_TAGS, Household, HouseholdMember, HouseholdTag, LedgerAudit, Room
@@ -267,7 +267,7 @@ def seed_demo(session: Session, now: datetime, today: date) -> int:
     if not is_empty(session):
         return 0
     places = stairwells(session)
-    rows = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    rows = load_unique(DEMO_FILE.read_text(encoding="utf-8"))
     # An empty ledger: every row is new, so they are built directly and written in two flushes
     # (looking each one up first made this most of a start's cost).
     households = []

@@ -51,25 +51,34 @@ T = TypeVar("T")
 
 # The suite's one way to wait: poll for a positive event (a row, a reply, a log line), never a
 # fixed sleep. A negative assertion ("nothing else was sent") comes after such an event.
-def _attempts(timeout: float, what: str, details: Callable[[], object] | None) -> Iterator[float]:
-    """Yields the seconds left before each new look; raises AssertionError when none are left."""
+def _attempts(timeout: float, what: str, details: Callable[[], object] | None,
+              progress: Callable[[], object] | None = None) -> Iterator[float]:
+    """Yields the seconds left before each new look; raises AssertionError when none are left.
+
+    With ``progress`` (e.g. the rows still to send), the ``timeout`` counts from its last change:
+    long work on a loaded machine is given the time it needs while it advances, and a stuck one
+    still fails ``timeout`` seconds after it stopped."""
     deadline = time.monotonic() + timeout
+    seen = progress() if progress else None
     while True:
+        if progress is not None and (now := progress()) != seen:
+            seen, deadline = now, time.monotonic() + timeout
         left = deadline - time.monotonic()
         if left <= 0:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}"
-                                 + (f"; so far: {details()!r}" if details else ""))
+            raise AssertionError(f"timed out after {timeout} s {'without progress ' if progress else ''}"
+                                 f"waiting for {what}" + (f"; so far: {details()!r}" if details else ""))
         yield left
 
 
 async def eventually(check: Callable[[], T], *, timeout: float = 10.0, what: str = "the condition",
                      wake: asyncio.Event | None = None, details: Callable[[], object] | None = None,
-                     every: float = POLL_SECONDS) -> T:
+                     every: float = POLL_SECONDS, progress: Callable[[], object] | None = None) -> T:
     """Await until ``check()`` returns something truthy, and return it.
 
-    It looks ``every`` seconds, or at once when ``wake`` (an event a fake sets on news) is set.
+    It looks ``every`` seconds, or at once when ``wake`` (an event a fake sets on news) is set;
+    ``progress``: see _attempts.
     """
-    for left in _attempts(timeout, what, details):
+    for left in _attempts(timeout, what, details, progress):
         if wake is not None:
             wake.clear()  # before looking: news arriving after the look wakes the wait below
         found = check()
@@ -86,9 +95,10 @@ async def eventually(check: Callable[[], T], *, timeout: float = 10.0, what: str
 
 
 def eventually_blocking(check: Callable[[], T], *, timeout: float = 10.0, what: str = "the condition",
-                        details: Callable[[], object] | None = None, every: float = POLL_SECONDS) -> T:
+                        details: Callable[[], object] | None = None, every: float = POLL_SECONDS,
+                        progress: Callable[[], object] | None = None) -> T:
     """eventually() for plain tests that watch other processes (no event loop of their own)."""
-    for left in _attempts(timeout, what, details):
+    for left in _attempts(timeout, what, details, progress):
         found = check()
         if found:
             return found

@@ -70,20 +70,26 @@ def outbox_left(engine) -> int:
         return conn.execute(text("SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')")).scalar()
 
 
-def run_worker(url: str, calls: list[str], account: str) -> None:
-    """One 'process': its own engine and event loop, sending until the table is drained."""
+def run_worker(url: str, calls: list[str], account: str, errors: list[BaseException]) -> None:
+    """One 'process': its own engine and event loop, sending until the table is drained (for as
+    long as rows keep going out: on a loaded machine the 1,000 rows can take minutes)."""
 
     async def main() -> None:
         engine = create_db_engine(url)
         worker = OutboxWorker(engine, Recorder(calls), NO_LIMITS, Clock(), account=account)
         worker.start()
         try:
-            await eventually(lambda: not outbox_left(engine), timeout=120, what="the outbox drained")
+            await eventually(lambda: not outbox_left(engine), timeout=30, what="the outbox drained",
+                             progress=lambda: outbox_left(engine))
         finally:
             await worker.stop()
             engine.dispose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except BaseException as exc:  # reported by the test, not lost in the thread
+        errors.append(exc)
+        raise
 
 
 @needs_pg
@@ -96,11 +102,13 @@ def test_two_outbox_workers_on_one_postgres_send_each_of_1000_rows_once(pg_url):
         session.commit()
     first: list[str] = []
     second: list[str] = []
-    threads = [threading.Thread(target=run_worker, args=(pg_url, calls, "main")) for calls in (first, second)]
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=run_worker, args=(pg_url, calls, "main", errors)) for calls in (first, second)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(150)
+        thread.join()  # each ends: drained, or 30 s without a row sent
+    assert not errors, errors
     calls = first + second
     duplicates = len(calls) - len(set(calls))
     print(f"two workers, 1000 rows: {len(calls)} sends, {duplicates} duplicates, split {len(first)}/{len(second)}")
@@ -323,7 +331,9 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
             return query(engine, "SELECT count(*) FROM outbox WHERE key LIKE :k AND status = 'sent' AND account = 'main'",
                          k=like)[0][0]
 
-        eventually_blocking(lambda: sent("sched:user:first%") >= 25, timeout=60, what="the broadcast under way")
+        eventually_blocking(lambda: sent("sched:user:first%") >= 25, timeout=60, what="the broadcast under way",
+                            progress=lambda: sent("sched:user:first%"), details=lambda: query(
+                                engine, "SELECT account, status, count(*) FROM outbox GROUP BY account, status"))
         first.send_signal(signal.SIGKILL)  # the scheduler holder, mid-run
         assert first.wait(timeout=10) == -signal.SIGKILL
         killed_at = datetime.now(timezone.utc)
@@ -339,7 +349,11 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
             made = query(engine, "SELECT count(*) FROM outbox WHERE key LIKE 'sched:user:later%'")
             return rows[0][0] == 0 and made[0][0] == GROUPS + 3
 
-        eventually_blocking(done, timeout=120, what="both broadcasts sent")
+        def sent_and_made() -> tuple[int, int]:  # changes while the broadcasts advance
+            return (query(engine, "SELECT count(*) FROM outbox WHERE key LIKE 'sched:%' AND status = 'sent'")[0][0],
+                    query(engine, "SELECT count(*) FROM outbox WHERE key LIKE 'sched:user:later%'")[0][0])
+
+        eventually_blocking(done, timeout=45, what="both broadcasts sent", progress=sent_and_made)
 
         for text_ in (TEXT, LATER):
             per_room = dict(query(engine, "SELECT room_id, count(*) FROM messages WHERE from_bot AND text LIKE :t "

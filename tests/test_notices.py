@@ -54,6 +54,33 @@ async def test_officer_notice_to_own_group_goes_at_once_and_receipts_count(chat)
     assert "已确认1人" in report[0].text and "陈先生" in report[0].text and "张阿姨" not in report[0].text.split("未确认：")[-1]
 
 
+async def test_receipts_are_read_off_the_event_loop(chat):
+    """Issue 15: /回执 on a district-wide notice reads every member of every group (~1 s on the
+    district database); the read runs in a worker thread with a session of its own."""
+    import threading
+
+    from sqlalchemy import event
+
+    await chat.say(f"/通知 本楼 {WATER}", sender="officer-li")
+    await chat.say("收到", sender="res-zhang")
+    with Session(chat.app.engine) as session:
+        notice_id = session.exec(select(Notice.id)).one()
+    loop_thread = threading.get_ident()
+    reads: list[bool] = []  # per read of the receipts: on the loop's thread?
+
+    def record(_conn, _cursor, sql, *_rest) -> None:
+        if "FROM room_members" in sql and "receipts" in sql:
+            reads.append(threading.get_ident() == loop_thread)
+
+    event.listen(chat.app.engine, "before_cursor_execute", record)
+    try:
+        report = await chat.say(f"/回执 {notice_id}", sender="officer-li")
+    finally:
+        event.remove(chat.app.engine, "before_cursor_execute", record)
+    assert "已确认1人" in report[0].text
+    assert reads == [False]
+
+
 async def test_officer_cannot_notify_groups_outside_her_stairwell(chat):
     replies = await chat.say(f"/通知 {S2} {WATER}", sender="officer-li")
     assert "不能向3幢2单元楼道群发通知" in replies[0].text

@@ -281,3 +281,34 @@ async def test_an_urgent_row_queued_during_a_pass_goes_next(make_chat, config, c
     await send_all(chat)
     order = [m.key for m in chat.sent]
     assert order.index("gas") <= 3, order
+
+
+
+async def test_the_outbox_never_runs_a_statement_on_the_event_loop(make_chat, config, clock):
+    """Issue 15: the per-send bookkeeping (what is due, the claim, marking it sent, what is due
+    next) ran on the loop, two transactions per message sent; now each runs in a worker thread."""
+    import threading
+
+    from sqlalchemy import event
+
+    chat, _ = await start_with_limits(make_chat, config, clock, NO_LIMITS)
+    await chat.app.outbox.drain()
+    queue(chat, 1)  # in the test's own transaction, before recording starts
+    loop_thread = threading.get_ident()
+    on_loop: list[str] = []
+    outbox_writes: list[str] = []
+
+    def record(_conn, _cursor, sql, *_rest) -> None:
+        if threading.get_ident() == loop_thread:
+            on_loop.append(sql)
+        elif sql.lstrip().upper().startswith(("UPDATE OUTBOX", "INSERT INTO MESSAGES")):
+            outbox_writes.append(sql)
+
+    event.listen(chat.app.engine, "before_cursor_execute", record)
+    try:
+        await chat.app.outbox.drain()  # no limits: one pass sends every row due
+    finally:
+        event.remove(chat.app.engine, "before_cursor_execute", record)
+    assert len(chat.sent) >= 2 and len(outbox_writes) == 3 * len(chat.sent)  # claim, mark sent, its log line
+    assert on_loop == []
+    assert queued(chat) == 0

@@ -54,3 +54,22 @@ def test_reseeding_writes_only_what_changed_and_keeps_chat_grants(config, db_url
         assert session.get(RoomMember, ("s3-2", "res-new")) is not None
         assert session.get(PersonAlias, ("*", "wxid_new")).person_id == "res-new"
     engine.dispose()
+
+
+
+def test_config_names_its_duplicates_and_unknown_topics():
+    import pytest
+
+    from bot.config import ConfigError, parse_config, read_yaml
+    from tests.conftest import ROOT
+
+    path = ROOT / "config.yaml"
+    data = read_yaml(path)
+    data["rooms"].append(dict(data["rooms"][0]))  # the same id and topic twice
+    with pytest.raises(ConfigError) as twice:
+        parse_config(data, path)
+    assert f"duplicate rooms id: {data['rooms'][0]['id']}" in str(twice.value)
+    data = read_yaml(path)
+    data["people"][0]["rooms"] = ["没有这个群"]
+    with pytest.raises(ConfigError, match="people\\[0\\].rooms: unknown room topic '没有这个群'"):
+        parse_config(data, path)

@@ -39,3 +39,35 @@ async def test_statements_per_message_stay_within_budget(chat):
         assert run.sending.count <= sending, (run.kind, run.sending.summary())
     chatter = warm[0].handling
     assert chatter.writes == 1  # the log insert, carrying its route: no UPDATE afterwards
+
+
+def test_a_long_answer_is_queued_in_one_statement(engine):
+    """/回执 on a district-wide notice runs to dozens of parts: one INSERT for all of them (it ran
+    one per part on the event loop), and a part already queued is still skipped by its key."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import event
+    from sqlmodel import Session, select
+
+    from storage import outbox
+    from storage.models import OutboxItem
+
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+    text = "\n".join(f"{n}幢{n % 4 + 1}单元楼道群：已确认12人，未确认3人" for n in range(200))
+    with Session(engine) as session:
+        outbox.enqueue(session, key="receipts#3", transport="memory", text="早到的一段", now=now)
+        session.commit()
+    inserts: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _k, sql, *_: inserts.append(sql) if sql.lstrip().upper().startswith("INSERT") else None)
+    with Session(engine) as session:
+        added = outbox.enqueue(session, key="receipts", transport="memory", text=text, now=now, max_length=100)
+        session.commit()
+    parts = outbox.split_text(text, 100)
+    assert len(parts) > 40 and len(inserts) == 1
+    assert [item.key for item in added] == [f"receipts#{n + 1}" if n else "receipts"
+                                          for n in range(len(parts)) if n != 2]
+    with Session(engine) as session:
+        stored = {row.key: (row.id, row.text) for row in session.exec(select(OutboxItem))}
+    assert stored["receipts#3"][1] == "早到的一段" and stored["receipts#4"][1] == parts[3]
+    assert all(stored[item.key][0] == item.id for item in added)
