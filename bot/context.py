@@ -5,8 +5,9 @@ change and the message announcing it are committed together or not at all.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from sqlmodel import Session
 
@@ -17,6 +18,8 @@ from storage.models import Room
 if TYPE_CHECKING:
     from bot.services import Services
 
+
+T = TypeVar("T")
 
 # Outbox priority (higher goes first, per row, across rooms): urgent safety lines and alerts.
 # Emergency notices use the same level (domain.notices.EMERGENCY_PRIORITY).
@@ -53,6 +56,16 @@ class Context:
     @property
     def now(self):
         return self.services.clock.now()
+
+    async def read_apart(self, read: Callable[[Session], T]) -> T:
+        """``read(session)`` in a worker thread, on a read session of its own: a report over a
+        district's rows (/统计, /回执) would otherwise hold the event loop, and every chat, for
+        as long as it takes (issue 15). It sees what is committed, not this message's own writes."""
+        def run() -> T:
+            with Session(self.services.engine) as session:
+                return read(session)
+
+        return await asyncio.to_thread(run)
 
     def _key(self) -> str:
         self._count += 1

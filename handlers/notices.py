@@ -1,13 +1,11 @@
 """Notices: /通知 with preview and /确认, plain notices, receipts (回执) and emergency mode (战时)."""
 from __future__ import annotations
 
-import asyncio
 import re
 import unicodedata
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.commands import command
@@ -305,14 +303,6 @@ def notices_in_scope(session: Session, caller: Caller, limit: int = 20) -> list[
     return [(n, receipts_in_scope(session, caller, n)) for n in queries.sent_to(session, mine, limit)]
 
 
-def _receipts_read(engine: Engine, caller: Caller, notice: Notice) -> list[queries.GroupReceipts]:
-    """receipts_in_scope in a read transaction of its own, for a worker thread: a district-wide
-    notice's receipts read every member of 800 groups (~1 s on the district database), which
-    would otherwise hold the event loop that long (issue 15)."""
-    with Session(engine) as session:
-        return receipts_in_scope(session, caller, notice)
-
-
 NAMES_SHOWN = 40  # a big group's list stays one readable message
 
 
@@ -333,7 +323,7 @@ async def receipts_command(ctx: Context, args: str) -> None:
     if notice is None:
         ctx.reply("没有找到这条通知。" if digits else "您负责的群还没有发过通知。", mention=False)
         return
-    groups = await asyncio.to_thread(_receipts_read, ctx.services.engine, ctx.caller, notice)
+    groups = await ctx.read_apart(lambda session: receipts_in_scope(session, ctx.caller, notice))
     if not groups:
         ctx.reply("这条通知发往的群不在您负责的范围内。", mention=False)
         return

@@ -242,6 +242,8 @@ async def stats_command(ctx: Context, args: str) -> None:
         ctx.reply("请写“本周”“本月”“上月”或月份（如2026-11），例如：/统计 本周", mention=False)
         return
     scopes = ctx.caller.scopes(frozenset(STAFF))
-    stats = compute(ctx.session, *bounds, scopes=scopes, now=ctx.now)
-    visits = visit_coverage(ctx.session, bounds[0], scopes)
+    now = ctx.now
+    stats, visits = await ctx.read_apart(
+        lambda session: (compute(session, *bounds, scopes=scopes, now=now), visit_coverage(session, bounds[0], scopes))
+    )
     ctx.reply(chat_summary(stats, word, visits), mention=False)

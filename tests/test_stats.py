@@ -207,3 +207,26 @@ async def test_the_console_dashboard_and_its_exports(november, clock):
     assert [r[0] for r in book["小急难"].iter_rows(min_row=2, values_only=True)] == ["#4"]
     places = list(book["各楼道逐月"].iter_rows(min_row=2, values_only=True))
     assert ("3幢1单元", "2026-11", 3, "67%", "100%", "33%", "50%") in places
+
+
+async def test_the_chat_statistics_are_read_off_the_event_loop(november):
+    """Issue 15: /统计 over a district's month aggregates tens of thousands of rows; the read runs
+    in a worker thread with a session of its own, never on the loop every chat waits on."""
+    import threading
+
+    from sqlalchemy import event
+
+    loop_thread = threading.get_ident()
+    reads: list[bool] = []  # per statement over the tickets: on the loop's thread?
+
+    def record(_conn, _cursor, sql, *_rest) -> None:
+        if "FROM tickets" in sql:
+            reads.append(threading.get_ident() == loop_thread)
+
+    event.listen(november.app.engine, "before_cursor_execute", record)
+    try:
+        answer = (await november.say("/统计 2026-11", sender="officer-li", room=S1))[0].text
+    finally:
+        event.remove(november.app.engine, "before_cursor_execute", record)
+    assert "受理 3件" in answer
+    assert reads and not any(reads)
