@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +42,9 @@ def enqueue(
     priority: int = 0,
     due_at: datetime | None = None,
     max_length: int = 600,
-) -> list[OutboxItem]:
-    """Queue a message (split if long) in ``session``'s transaction; returns the rows added.
+) -> list[Queued]:
+    """Queue a message (split if long) in ``session``'s transaction; returns the rows added
+    (their id and key only: a 750-part answer built 750 ORM objects its callers only counted).
 
     A key already queued is skipped (a part whose key exists is not added again): a repeat
     returns []. One INSERT … ON CONFLICT (key) DO NOTHING for all parts (one statement however
@@ -74,11 +75,18 @@ def enqueue(
         return _enqueue_with_savepoints(session, rows)
     if len(rows) == 1:
         new_id = conn.execute(stmt, rows[0]).scalar()
-        return [] if new_id is None else [OutboxItem(id=new_id, **rows[0])]
+        return [] if new_id is None else [Queued(new_id, rows[0]["key"])]
     # A long answer (/回执 on a district-wide notice): every part in one multi-row INSERT;
     # RETURNING names the parts really inserted (in any order: matched by key).
     added = {key: new_id for new_id, key in conn.execute(_with_key(stmt), rows)}
-    return [OutboxItem(id=added[row["key"]], **row) for row in rows if row["key"] in added]
+    return [Queued(added[row["key"]], row["key"]) for row in rows if row["key"] in added]
+
+
+class Queued(NamedTuple):
+    """A row enqueue() added."""
+
+    id: int
+    key: str
 
 
 def _with_key(stmt):
@@ -91,8 +99,8 @@ def _insert_statement(dialect: str):
     return insert_ignoring_duplicates(table_of(OutboxItem), dialect, ("key",), "id")
 
 
-def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxItem]:
-    items: list[OutboxItem] = []
+def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[Queued]:
+    items: list[Queued] = []
     for row in rows:
         item = OutboxItem(**row)
         try:
@@ -101,7 +109,8 @@ def _enqueue_with_savepoints(session: Session, rows: list[dict]) -> list[OutboxI
                 session.flush()
         except IntegrityError:
             continue
-        items.append(item)
+        assert item.id is not None
+        items.append(Queued(item.id, item.key))
     return items
 
 
