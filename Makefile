@@ -8,7 +8,7 @@ LOCK      := requirements.lock
 TEST_LOCK := requirements-test.lock
 COMPILE   := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-PYTEST_ARGS ?= -n auto --dist loadfile  # one worker per core (pytest-xdist), a test file stays on one worker
+PYTEST_ARGS ?= -n auto --dist worksteal  # one worker per core (pytest-xdist); an idle worker takes tests from a busy one
 
 .PHONY: run test typecheck install install-test lock bench clean
 

@@ -7,6 +7,7 @@ same period - after a crash, a restart or a misfire - never sends twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import zlib
 from collections.abc import Sequence
@@ -26,6 +27,22 @@ from storage.models import Person, Room, ScheduleCursor, Ticket, TimedNotice
 log = logging.getLogger(__name__)
 NOTICE_KINDS = ("stairwell", "legal", "staff")  # where an officer's notice may go
 
+
+
+JOB_BUSY_BUDGET = 60.0  # seconds a job keeps retrying while the database is busy
+
+
+def busy_retried(job):
+    """Run ``job`` again while it fails on a busy database, for up to JOB_BUSY_BUDGET seconds.
+
+    On SQLite a job's transaction that read and then writes fails at once when another connection
+    wrote in between (the chat's writers, the outbox worker's thread): the whole job runs again,
+    which every job allows (period keys, durable rows: a rerun sends nothing twice)."""
+    @functools.wraps(job)
+    async def run(*args, **kwargs):
+        return await retry_busy(lambda: job(*args, **kwargs), budget=JOB_BUSY_BUDGET)
+
+    return run
 
 def _local_now() -> datetime:
     return runtime.services().clock.now().astimezone(SHANGHAI)
@@ -82,17 +99,20 @@ def _push_library(library: str, key_period: str) -> int:
         return _finish(session, count, library)
 
 
+@busy_retried
 async def weekly_legal_push() -> int:
     """五个一: one 普法 post a week in every legal-aid group, rotated without repeats."""
     year, week, _ = _local_now().isocalendar()
     return _push_library("weekly", f"{year}-W{week:02d}")
 
 
+@busy_retried
 async def monthly_case() -> int:
     """五个一: one 以案释法 case a month in every legal-aid group."""
     return _push_library("cases", f"{_local_now():%Y-%m}")
 
 
+@busy_retried
 async def campaign(campaign_id: str) -> int:
     services = runtime.services()
     found = next((c for c in services.config.schedules.campaigns if c.id == campaign_id), None)
@@ -112,6 +132,7 @@ async def campaign(campaign_id: str) -> int:
         return _finish(session, count, f"campaign {campaign_id}")
 
 
+@busy_retried
 async def send_scheduled(
     job_id: str, text: str, room_ids: list[str], author_id: str, author_name: str, title: str
 ) -> int:
@@ -129,12 +150,14 @@ async def send_scheduled(
         return _finish(session, queued, f"scheduled {job_id}")
 
 
+@busy_retried
 async def timed_notice(notice_id: int) -> int:
     """The APScheduler trigger of one /定时 notice: it only wakes the durable row (and any other
     that is due), so losing this job in a crash loses nothing."""
     return await timed_notices_due()
 
 
+@busy_retried
 async def timed_notices_due() -> int:
     """Every pending timed notice whose time has come: queued within the grace time, else
     reported to admins and the author. Each one in its own transaction, exactly once."""
@@ -189,6 +212,7 @@ def _report_missed_notice(session: Session, notice: TimedNotice, rooms: list[Roo
     )
 
 
+@busy_retried
 async def daily_digest() -> int:
     """08:30: new tickets of the last day and overdue ones, to each grid worker privately
     (and once per grid to the WeCom staff group, when one is configured)."""
@@ -274,6 +298,7 @@ def _tell_trios(key: str, text_for) -> int:
         return _finish(session, count, key)
 
 
+@busy_retried
 async def visit_reminder() -> int:
     """四必联: each stairwell trio gets privately this month's households to visit, people at risk first."""
     from domain.visits import month_bounds, reminder_text, stairwell_month
@@ -287,6 +312,7 @@ async def visit_reminder() -> int:
     return _tell_trios("visit", text)
 
 
+@busy_retried
 async def visit_nudge() -> int:
     """Mid-month: a trio whose coverage is below visits.nudge_below is told who is left."""
     from domain.visits import nudge_text
@@ -300,6 +326,7 @@ async def visit_nudge() -> int:
     return _tell_trios("visitnudge", text)
 
 
+@busy_retried
 async def check_on_followup(emergency_id: int) -> int:
     """战时: check_after after the lists went out, the grid workers get who is still unconfirmed."""
     from domain.checkon import followup
@@ -309,6 +336,7 @@ async def check_on_followup(emergency_id: int) -> int:
         return _finish(session, followup(services, session, emergency_id), f"check-on follow-up {emergency_id}")
 
 
+@busy_retried
 async def check_on_due() -> int:
     """The catch-up under check_on_followup: every follow-up whose time has come and was not sent."""
     from storage.visits import due_followups
@@ -322,6 +350,7 @@ async def check_on_due() -> int:
     return total
 
 
+@busy_retried
 async def overdue_check() -> int:
     """Overdue tickets: remind the assignee, escalate to the grid worker (rules in domain.overdue)."""
     services = runtime.services()
@@ -353,6 +382,7 @@ async def overdue_check() -> int:
     return count
 
 
+@busy_retried
 async def close_unrated() -> int:
     """A resolved ticket nobody rated within tickets.rating_days is closed as 未评价 (counted apart)."""
     from datetime import timedelta
@@ -368,6 +398,7 @@ async def close_unrated() -> int:
     return closed
 
 
+@busy_retried
 async def emergency_chase() -> int:
     """战时: 30 minutes after an emergency notice, each trio gets its non-confirmers."""
     from domain.notices import chase_unconfirmed
@@ -377,6 +408,7 @@ async def emergency_chase() -> int:
         return _finish(session, chase_unconfirmed(services, session), "emergency chase")
 
 
+@busy_retried
 async def purge_old_texts() -> int:
     """个人信息保护法: blank texts older than privacy.retention_days (counts and categories stay)."""
     from storage.retention import purge_in_steps
@@ -388,6 +420,7 @@ async def purge_old_texts() -> int:
     return changed
 
 
+@busy_retried
 async def monthly_points_ranking() -> int:
     """志愿服务晾晒: on the month's first working day, last month's volunteer hours in each
     stairwell group (names as config points.first_names_only says); groups without any stay quiet."""
@@ -417,6 +450,7 @@ async def monthly_points_ranking() -> int:
         return _finish(session, count, "points ranking")
 
 
+@busy_retried
 async def monthly_stars() -> int:
     """星级楼道: on the month's first working day, last month's 先锋楼道 and 先锋个人 (and the
     group's own stars) in each stairwell group; nothing when there is no one to name."""
@@ -457,6 +491,7 @@ async def monthly_stars() -> int:
         return _finish(session, count, "stars")
 
 
+@busy_retried
 async def poll_close(poll_id: int) -> int:
     """The deadline of one poll (评选/投票): close it and post the result (domain.polls)."""
     from domain.polls import close_poll
@@ -467,6 +502,7 @@ async def poll_close(poll_id: int) -> int:
     return count
 
 
+@busy_retried
 async def polls_due() -> int:
     """Every open poll past its deadline (a trigger lost in a crash, a bot that was down)."""
     from domain.polls import close_due

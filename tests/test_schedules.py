@@ -263,7 +263,7 @@ async def test_jobs_and_message_handling_share_sqlite_without_locking(make_chat)
     assert len(jobs_now) == 20
     with Session(chat.app.engine) as session:  # queued once a month, however often it ran
         visits = session.exec(select(OutboxItem).where(OutboxItem.key.like("visit:%"))).all()
-    assert len(visits) == 2
+    assert len(visits) == 3  # 3幢1单元's 李敏 and 周建国; 3幢2单元 (no trio) to its grid worker
 
 
 async def test_a_scheduled_notice_run_twice_sends_and_logs_once(make_chat, clock):

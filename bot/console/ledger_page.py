@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlmodel import Session
 
 from bot.console.auth import staff_of
+from bot.console.db import audited_read
 from bot.console.keys import stairwell_of
 from bot.console.render import error_page, render
 from domain.ledger_view import OutOfScope, checkon_list, household_card, ledger_list, visits_page
@@ -29,27 +30,25 @@ async def ledger_page(request: web.Request) -> web.StreamResponse:
     caller = await staff_of(request)
     app = stairwell_of(request)
     risk = set(app.config.visits.at_risk_tags)
-    with Session(app.engine) as db:
-        try:
-            found = ledger_list(db, caller, caller.person_id, app.clock.now(), request.query.get("stairwell") or None)
-        except OutOfScope:
-            raise error_page(request, 403, OUT_OF_SCOPE) from None
-        db.commit()  # the audit row of the read
-        return render(request, "ledger.html", {"found": found, "risk": risk})
+    try:  # the read and its audit row
+        found = await audited_read(app, lambda db: ledger_list(db, caller, caller.person_id, app.clock.now(),
+                                                               request.query.get("stairwell") or None))
+    except OutOfScope:
+        raise error_page(request, 403, OUT_OF_SCOPE) from None
+    return render(request, "ledger.html", {"found": found, "risk": risk})
 
 
 async def household_page(request: web.Request) -> web.StreamResponse:
     caller = await staff_of(request)
     app = stairwell_of(request)
-    with Session(app.engine) as db:
-        try:
-            card = household_card(db, caller, caller.person_id, int(request.match_info["id"]), app.clock.now())
-        except OutOfScope:
-            raise error_page(request, 403, OUT_OF_SCOPE) from None
-        except LookupError:
-            raise error_page(request, 404, "没有找到这一户。") from None
-        db.commit()
-        return render(request, "household.html", {"card": card, "risk": set(app.config.visits.at_risk_tags)})
+    try:
+        card = await audited_read(app, lambda db: household_card(db, caller, caller.person_id,
+                                                                 int(request.match_info["id"]), app.clock.now()))
+    except OutOfScope:
+        raise error_page(request, 403, OUT_OF_SCOPE) from None
+    except LookupError:
+        raise error_page(request, 404, "没有找到这一户。") from None
+    return render(request, "household.html", {"card": card, "risk": set(app.config.visits.at_risk_tags)})
 
 
 async def visits(request: web.Request) -> web.StreamResponse:
@@ -61,13 +60,15 @@ async def visits(request: web.Request) -> web.StreamResponse:
     if bounds is None:
         raise error_page(request, 400, "月份格式不对，请写成 YYYY-MM，例如 2026-11。")
     at = now if bounds[0] <= now < bounds[1] else bounds[0]
-    with Session(app.engine) as db:
-        try:
-            page = visits_page(db, caller, caller.person_id, at, app.config.visits.at_risk_tags,
-                               request.query.get("stairwell") or None)
-        except OutOfScope:
-            raise error_page(request, 403, OUT_OF_SCOPE) from None
-        checks = checkon_list(db, caller, caller.person_id, now)
-        db.commit()  # the at-risk list and the 战时 list shown are audited
-        return render(request, "visits.html", {"page": page, "month": month, "label": month_label(at), "pct": pct,
-                                               "checks": checks, "local": local_time})
+
+    def read(db: Session):  # the at-risk list and the 战时 list shown are audited
+        page = visits_page(db, caller, caller.person_id, at, app.config.visits.at_risk_tags,
+                           request.query.get("stairwell") or None)
+        return page, checkon_list(db, caller, caller.person_id, now)
+
+    try:
+        page, checks = await audited_read(app, read)
+    except OutOfScope:
+        raise error_page(request, 403, OUT_OF_SCOPE) from None
+    return render(request, "visits.html", {"page": page, "month": month, "label": month_label(at), "pct": pct,
+                                           "checks": checks, "local": local_time})

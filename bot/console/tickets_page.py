@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.clock import SHANGHAI
 from bot.console.actions import run_as
 from bot.console.auth import checked_form, staff_of
+from bot.console.db import audited_read
 from bot.console.keys import SESSION, stairwell_of
 from bot.console.render import error_page, render
 from bot.permissions import STAFF, Caller, caller_from_grants
@@ -144,7 +145,8 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
     caller = await staff_of(request)
     app = stairwell_of(request)
     now = app.clock.now()
-    with Session(app.engine, expire_on_commit=False) as db:
+
+    def read(db: Session):
         ticket, room = _load(db, request, caller)
         assert ticket.id is not None
         reporter_ids = tickets.reporter_ids(db, ticket.id)
@@ -158,7 +160,9 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         people = _assignees(db, ticket, room)
         assignee = directory.person_name(db, ticket.assignee_id) if ticket.assignee_id else ""
         logins.audit(db, now, caller.person_id, "查看工单", f"#{ticket.id}")  # every read of the full text
-        db.commit()
+        return ticket, room, named, history, people, assignee
+
+    ticket, room, named, history, people, assignee = await audited_read(app, read)
     flash = request[SESSION].pop("flash", None)
     return render(request, "ticket.html", {
         "t": ticket, "group": room.topic if room else "私聊", "reporters": [p.name for p in named],
