@@ -42,7 +42,7 @@ _STATEMENT = (
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
-_FIXED = r"(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮)了"
+_FIXED = r"(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以|没问题)了"
 # (rating, words, a statement about the problem rather than a rating word)
 _WORDS: tuple[tuple[str, str, bool], ...] = (
     (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:很|太|非常|真)?差劲?", False),
