@@ -46,6 +46,7 @@ STATUS_QUESTION = re.compile(
     r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|怎么样了|有(?:结果|消息)了?[吗没]"
 )
 RESOLVED_RECENTLY = timedelta(days=7)
+DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
 
@@ -316,6 +317,19 @@ def _throttled(ctx: Context) -> bool:
         ctx.reply("您短时间内反映的问题较多，已登记的都在处理中，请稍后再补充；紧急情况请直接拨打119/110。")
     log.info("petition from %s not ticketed: throttled", sender)
     return True
+
+
+def on_detail(ctx: Context) -> str | None:
+    """A place given right after one's own report ("就在3楼转角那里"): added to that ticket (the
+    staff get it as a 追加 line) when the sender opened exactly one ticket in this group in the
+    last DETAIL_WINDOW. Returns the ticket's category, or None (chatter)."""
+    assert ctx.room is not None
+    own = [t for t in open_in_room(ctx)
+           if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
+    if len(own) != 1:
+        return None
+    _join_existing(ctx, own[0])
+    return own[0].category
 
 
 def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:

@@ -91,6 +91,16 @@ async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
 
 
 @route_step(
+    "detail", 52,
+    # "就在3楼转角那里，过不去人" right after one's own report: where it is, for the staff
+    lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room) and bool(petitions.places(p.text)),
+)
+async def _detail(ctx: Context, text: str, route: Route) -> Decision | None:
+    added = petitions.on_detail(ctx)
+    return ("petition", added) if added else None
+
+
+@route_step(
     "bianmin", 55,
     # an everyday question the router left as chatter (物业电话是多少); petitions never get here
     lambda p: p.route.label == "other" and not p.route.urgent and notices.asks_a_question(p.text)
