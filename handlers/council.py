@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlmodel import col, select
 
-from bot.clock import SHANGHAI
+from domain.deadlines import format_day
 from bot.commands import command
 from bot.context import Context
 from bot.permissions import Caller
@@ -84,17 +84,12 @@ def _item(ctx: Context, number_text: str, usage: str) -> tuple[CouncilItem, str]
 
 # ---- the agenda ------------------------------------------------------------------------------
 
-def _day(when) -> str:
-    local = when.astimezone(SHANGHAI)
-    return f"{local.month}月{local.day}日"
-
-
 def _line(ctx: Context, item: CouncilItem, month: str) -> str:
     tag = {"议题": "【居民议题】", "添加": ""}.get(item.source, "")
     line = f"{item.id}. {tag}{item.title}"
     if item.status in (council.DECIDED, council.DONE) and item.due_on is not None:
         late = "，已超期" if item.status == council.DECIDED and item.due_on < ctx.now else ""
-        state = "已完成" if item.status == council.DONE else f"{_day(item.due_on)}前{late}"
+        state = "已完成" if item.status == council.DONE else f"{format_day(item.due_on)}前{late}"
         line += f" —— 决定：由{item.owner}{item.decision}（{state}）"
     if item.month < month:
         line = f"{item.id}. 【{item.month[5:].lstrip('0')}月决定未完成】" + line.split(". ", 1)[1]

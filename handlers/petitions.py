@@ -46,6 +46,7 @@ STATUS_QUESTION = re.compile(
     r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|怎么样了|有(?:结果|消息)了?[吗没]"
 )
 RESOLVED_RECENTLY = timedelta(days=7)
+RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question is matched against
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
@@ -162,7 +163,7 @@ def _recently_resolved(ctx: Context) -> Ticket | None:
         .where(Ticket.room_id == ctx.room.id, col(Ticket.status).in_(tickets.RESOLVED_STATUSES),
                col(Ticket.resolved_at) >= ctx.now - RESOLVED_RECENTLY)
         .order_by(col(Ticket.id).desc())
-        .limit(MAX_ASK * 2)
+        .limit(RESOLVED_LOOKED_AT)
     )
     return next((t for t in ctx.session.exec(stmt).all()
                  if same_problem(t, ctx.masked_text, False, ctx.services.router)), None)
