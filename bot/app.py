@@ -153,10 +153,12 @@ class Stairwell:
             self.staff_outbox.start()
         runtime.install(self.services)
         if self.scheduler is not None:
-            # Paused until the transport is connected, so nothing fires into a dead link.
-            self.scheduler.start(paused=True)
-            attach_reporting(self.scheduler, self._report_to_admins, self.config)
-            with startup_lock(self.engine):  # processes of one config starting together write its jobs once
+            # Processes starting together: one at a time creates APScheduler's job table (its
+            # check-then-CREATE raced on PostgreSQL) and writes the config's jobs. Paused until
+            # the transport is connected, so nothing fires into a dead link.
+            with startup_lock(self.engine):
+                self.scheduler.start(paused=True)
+                attach_reporting(self.scheduler, self._report_to_admins, self.config)
                 reconcile(self.scheduler, self.config, self.clock.now())
         if self.web is not None:
             await self.web.start()  # OSError (a busy port) goes to the CLI
