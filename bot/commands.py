@@ -93,20 +93,28 @@ def is_command(text: str) -> bool:
 def parse(text: str) -> tuple[str, str]:
     """'/派单 12 @周建国' -> ('派单', '12 @周建国')."""
     body = text.lstrip()[1:].strip()
-    name, _, args = body.partition(" ")
-    name = unicodedata.normalize("NFKC", name)  # '／ＨＥＬＰ' is '/HELP'
-    body = name + _ + args
+    raw_name, _, args = body.partition(" ")
+    name = unicodedata.normalize("NFKC", raw_name)  # '／ＨＥＬＰ' is '/HELP'
     if not find(name):
         # '/战时开启 台风' -> ('战时', '开启 台风'): the longest command name the text starts with.
         known = sorted((n for c in REGISTRY for n in (c.name, *c.aliases) if name.startswith(n)), key=len)
         if known and not known[-1].isascii():
-            return known[-1], body[len(known[-1]):].strip()
+            return known[-1], _after(body, known[-1]).strip()
     if not _:
         # Chinese users often omit the space: '/工单12' -> ('工单', '12').
         match = re.match(r"^(\D+?)(\d.*)$", name)
         if match and find(match.group(1)):
-            return match.group(1), match.group(2).strip()
+            return match.group(1), _after(raw_name, match.group(1)).strip()
     return name, args.strip()
+
+
+def _after(raw: str, name: str) -> str:
+    """``raw`` after the characters that read as the command ``name``: only the name is normalized,
+    the arguments stay as typed ('/处理1已报物业，明天来' keeps its '，' for the residents' group)."""
+    for end in range(len(raw) + 1):
+        if unicodedata.normalize("NFKC", raw[:end]) == name:
+            return raw[end:]
+    return raw[len(name):]
 
 
 def _fold(name: str) -> str:
