@@ -29,7 +29,11 @@ $(VENV)/.installed-test: pyproject.toml $(TEST_LOCK) | $(VENV)/bin/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+PACKAGES := bot handlers nlp storage schedules domain common
+
 run: $(VENV)/.installed  ## the bot with the local web chat on http://127.0.0.1:8080
+	@# compiled once, as a wheel's install would (PYTHONDONTWRITEBYTECODE would recompile them at every start)
+	$(PY) -m compileall -q $(PACKAGES) > /dev/null
 	$(PY) -m bot run
 
 test: $(VENV)/.installed-test  ## lint (pyflakes + bugbear), type-check the packages, then the whole test suite

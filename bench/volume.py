@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -151,12 +152,17 @@ def insert_messages(engine, sizes: Sizes) -> None:
         conn.execute(text(sql), params)
 
 
+def layout(sizes: Sizes) -> tuple[list[str], list[str], dict[str, str]]:
+    """Rooms, residents and each resident's home group: fixed by the sizes alone."""
+    rooms = [f"r{i:04d}" for i in range(sizes.rooms)]
+    residents = [f"res-{n:06d}" for n in range(sizes.residents)]
+    return rooms, residents, {p: rooms[n % len(rooms)] for n, p in enumerate(residents)}
+
+
 def generate(engine, sizes: Sizes, rnd: random.Random) -> dict:
     w = Writer(engine)
     ts = w.ts
-    rooms = [f"r{i:04d}" for i in range(sizes.rooms)]
-    residents = [f"res-{n:06d}" for n in range(sizes.residents)]
-    home = {p: rooms[n % len(rooms)] for n, p in enumerate(residents)}
+    rooms, residents, home = layout(sizes)
     w.insert("people", ("id", "name", "deleted"), [(p, f"居民{p[-6:]}", False) for p in residents])
     w.insert("room_members", ("room_id", "person_id"), [(home[p], p) for p in residents])
 
@@ -323,7 +329,8 @@ def drop_all(url: str) -> None:
     engine.dispose()
 
 
-async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random, out, purge: bool = True) -> dict:
+async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random, out, purge: bool = True,
+                  keep: str | None = None, reuse: str | None = None) -> dict:
     from sqlmodel import Session, func, select
 
     from bot.app import Stairwell
@@ -342,10 +349,19 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
     results["first start (schema+seed) s"] = time.perf_counter() - t0
     first.engine.dispose()
 
-    print("generating …", flush=True)
-    t0 = time.perf_counter()
-    data = generate(first.engine, sizes, rnd)
-    out(f"generated in {time.perf_counter() - t0:.0f} s")
+    db_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if reuse and db_file:  # a district generated before with --keep: copied, so every run starts alike
+        _, residents, home = layout(sizes)
+        data = {"residents": residents, "home": home}
+        shutil.copyfile(reuse, db_file)
+        out(f"copied the district from {reuse}")
+    else:
+        print("generating …", flush=True)
+        t0 = time.perf_counter()
+        data = generate(first.engine, sizes, rnd)
+        out(f"generated in {time.perf_counter() - t0:.0f} s")
+        if keep and db_file:
+            shutil.copyfile(db_file, keep)
 
     t0 = time.perf_counter()
     config = load_config(config_path)
@@ -429,7 +445,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1 = the issue's district; 0.1 for a quick run")
     parser.add_argument("--seed", type=int, default=15)
-    parser.add_argument("--keep", metavar="FILE", help="write the SQLite database here and keep it (to EXPLAIN queries)")
+    parser.add_argument("--keep", metavar="FILE", help="keep a copy of the generated SQLite database here, before "
+                        "anything is measured on it (to EXPLAIN queries, or for --reuse)")
+    parser.add_argument("--reuse", metavar="FILE", help="measure on a copy of a district kept with --keep (same "
+                        "--scale) instead of generating one")
     parser.add_argument("--no-purge", action="store_true", help="skip the purge (its first run takes minutes)")
     args = parser.parse_args()
     sizes = Sizes(args.scale)
@@ -440,13 +459,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stairwell-volume-") as tmp:
         config_path = Path(tmp) / "config.yaml"
         config_path.write_text(yaml.safe_dump(district_config(sizes), allow_unicode=True), encoding="utf-8")
-        if args.keep:
-            Path(args.keep).unlink(missing_ok=True)
-        url = os.environ.get("STAIRWELL_DATABASE_URL") or f"sqlite:///{args.keep or Path(tmp) / 'district.db'}"
+        url = os.environ.get("STAIRWELL_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'district.db'}"
         if url.startswith("postgresql"):
             drop_all(url)
         results = asyncio.run(measure(url, config_path, sizes, random.Random(args.seed), print,
-                                      purge=not args.no_purge))
+                                      purge=not args.no_purge, keep=args.keep, reuse=args.reuse))
     if STALLS:
         print(f"stalls over {LoopProbe.sample_after * 1000:.0f} ms, longest first (where the loop was held):")
         for late, label, held in sorted(STALLS, reverse=True)[:12]:

@@ -18,7 +18,7 @@ from bot.transports.base import Transport
 from bot.webapi import StorageViews
 from bot.webserver import WebServer
 from common.privacy import reserve_name
-from domain.seeding import seed_from_config
+from domain.seeding import seed_if_changed
 from schedules import runtime
 from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
 from schedules.timing import use_holidays
@@ -67,7 +67,7 @@ class Stairwell:
         with startup_lock(self.engine):  # two processes starting at once: one migrates and seeds first
             init_schema(self.engine)
             with Session(self.engine) as session:
-                seed_from_config(session, config)
+                seed_if_changed(session, config, self.clock.now())
                 if config.ledger.demo:  # the demo community's households, into an empty ledger only
                     ledger.seed_demo(session, self.clock.now(), self.clock.local().date())
                 session.commit()

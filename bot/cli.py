@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.config import ConfigError, load_config
+from common.heap import StartPause
 
 EXIT_USAGE = 2
 
@@ -97,7 +98,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(args: argparse.Namespace) -> int:
+async def _serve(args: argparse.Namespace, start: StartPause) -> int:
     from bot.app import Stairwell
     from bot.transports.base import TransportError
     from bot.transports.registry import UnknownTransport, build_transport
@@ -128,6 +129,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"无法启动：端口 {port} 不可用（{exc.strerror or exc}）。请换一个端口：--port N", file=sys.stderr)
         await app.stop()
         return 1
+    start.settle()
     where = app.web_port
     if where:
         host = app.web.host if app.web is not None else config.web.host
@@ -144,7 +146,11 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level)
-    return asyncio.run(_serve(args))
+    start = StartPause()  # no garbage collection while the start builds what lives all along
+    try:
+        return asyncio.run(_serve(args, start))
+    finally:
+        start.end()
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

@@ -4,10 +4,16 @@ It reads the bot's config models, so it lives above storage (which may not impor
 """
 from __future__ import annotations
 
+import hashlib
+
 from sqlmodel import Session, col, select
 
 from bot.config import DEFAULT_ACCOUNT, AppConfig
+from storage.directory import stamp_in
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
+from storage.state import get_flag, set_flag
+
+SEEDING_RULES = 1  # raise when seed_from_config changes what it writes: every database is seeded again
 
 
 def config_source(config: AppConfig) -> str:
@@ -15,6 +21,25 @@ def config_source(config: AppConfig) -> str:
     one account's start never deletes what another account's config granted."""
     account = config.bot.account
     return "config" if account == DEFAULT_ACCOUNT else f"config@{account}"
+
+
+def seed_if_changed(session: Session, config: AppConfig, now) -> bool:
+    """Seed unless neither the config nor the directory changed since this account last seeded:
+    the directory's stamp (bumped by triggers on every write to rooms, people, memberships,
+    grants and aliases, from any process) is recorded with a hash of the config, so a restart
+    of a district (800 groups, 1,600 staff) skips reading it all back (issue 15's start-up).
+    True when it seeded."""
+    flag = f"seeded:{config_source(config)}"
+    digest = hashlib.sha256(f"{SEEDING_RULES}:{config.model_dump_json()}".encode()).hexdigest()
+    recorded = get_flag(session, flag) or {}
+    stamp = stamp_in(session.connection())
+    if stamp is not None and recorded == {"config": digest, "stamp": stamp}:
+        return False
+    seed_from_config(session, config)
+    stamp = stamp_in(session.connection())  # with this seeding's own writes
+    if stamp is not None:
+        set_flag(session, flag, {"config": digest, "stamp": stamp}, now)
+    return True
 
 
 def seed_from_config(session: Session, config: AppConfig) -> None:

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import Pool
 from sqlmodel import create_engine
 
@@ -141,10 +141,32 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations" / "versions"
+
+
+def newest_revision() -> str:
+    """The newest revision's id, from the files' names (``0010_staff_console_logins.py`` →
+    "0010"; revision ids are the files' numbers, ``tests/test_migrations.py`` checks it)."""
+    return max(p.name.split("_", 1)[0] for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def at_newest_revision(engine: Engine) -> bool:
+    """One SELECT: is the database at the newest revision already (every restart but an
+    upgrade's)? Then Alembic (0.1–0.2 s of imports) is not loaded at all."""
+    try:
+        with engine.connect() as conn:
+            recorded = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except SQLAlchemyError:  # no such table: empty, or release 0.1's database
+        return False
+    return recorded == [newest_revision()]
+
+
 def init_schema(engine: Engine) -> None:
     """Bring the database to this program's schema: Alembic migrations (storage/migrations),
     under startup_lock; raises SchemaError (one line for the operator) for a newer database."""
-    from storage.migrations import upgrade  # imports Alembic only when a database is opened
+    if at_newest_revision(engine):
+        return
+    from storage.migrations import upgrade  # imports Alembic only when there is work for it
 
     upgrade(engine)
 

@@ -246,7 +246,7 @@ class DirectoryCache:
     def fresh(self, engine: Engine | None = None, conn: Connection | None = None) -> "DirectoryCache":
         version = directory_version()
         if conn is not None and self.stamp is not None:
-            stamp = conn.execute(_STAMP).scalar()  # in the caller's transaction: no second round trip
+            stamp = stamp_in(conn)  # in the caller's transaction: no second round trip
         else:
             stamp = database_stamp(engine) if engine is not None else self.stamp
         if conn is not None:  # this transaction saw the stamp: it may use the cache (_session_cache)
@@ -274,6 +274,11 @@ def database_stamp(engine: Engine) -> int | None:
 
 
 _STAMP = text("SELECT version FROM directory_stamp WHERE id = 1")
+
+
+def stamp_in(conn: Connection) -> int | None:
+    """The directory stamp as ``conn``'s transaction sees it (its own writes included)."""
+    return conn.execute(_STAMP).scalar()
 
 
 def cache_for(engine: Engine, conn: Connection | None = None) -> DirectoryCache:

@@ -53,3 +53,60 @@ def test_yaml_written_by_hand_refuses_a_key_written_twice():
         load_unique("设施报修:\n  不转: 1.2\n  不亮: 2.0\n  不转: 1.5\n")
     assert load_unique("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n")["x"] == {"a": 1, "b": 3}
     assert load_unique("a: {x: 1}\nb: {x: 1}\n") == {"a": {"x": 1}, "b": {"x": 1}}
+
+
+def _big_yaml(rooms: int, extra: str = "") -> str:
+    lines = ["holidays: {2027-01-01: 元旦}", "rooms:"]
+    lines += [f"  - {{id: r{n:04d}, topic: 幸福里{n}号楼楼道群, kind: stairwell}}" for n in range(rooms)]
+    return "\n".join(lines) + "\n" + extra
+
+
+def test_a_large_yaml_file_is_parsed_once_and_read_back_from_the_data_folder(tmp_path, monkeypatch):
+    """A district's config takes a third of a second to parse at every start (issue 15): its
+    parsed data is kept under the data folder by the hash of its text, so an edit is never
+    missed, an error is never kept, and a cache file holding anything but plain data is ignored."""
+    import pickle
+    from datetime import date
+
+    import yaml
+
+    from common import yamlload
+
+    monkeypatch.setenv("STAIRWELL_DATA_DIR", str(tmp_path))
+    text = _big_yaml(800)
+    assert len(text) > yamlload.CACHE_FROM
+    first = yamlload.load_unique(text)
+    cached = list((tmp_path / "cache").glob("yaml-*.pickle"))
+    assert len(cached) == 1
+    assert yamlload.load_unique(text) == first
+    assert first["holidays"] == {date(2027, 1, 1): "元旦"} and len(first["rooms"]) == 800
+
+    # the cache is what is read: a changed copy (same name) shows through ...
+    changed = dict(first, rooms=first["rooms"][:1])
+    cached[0].write_bytes(pickle.dumps(changed))
+    assert len(yamlload.load_unique(text)["rooms"]) == 1
+    # ... but never an object that plain YAML cannot make, nor a broken file
+    cached[0].write_bytes(pickle.dumps({"x": pytest.MonkeyPatch}))
+    assert yamlload.load_unique(text) == first
+    cached[0].write_bytes(b"not a pickle")
+    assert yamlload.load_unique(text) == first
+
+    # an edit is a new text: parsed afresh, and its error raised, not kept
+    edited = text.replace("r0001", "r9999")
+    assert yamlload.load_unique(edited)["rooms"][1]["id"] == "r9999"
+    with pytest.raises(yaml.YAMLError, match="written twice"):
+        yamlload.load_unique(_big_yaml(800, "rooms: []\n"))
+    with pytest.raises(yaml.YAMLError, match="written twice"):
+        yamlload.load_unique(_big_yaml(800, "rooms: []\n"))
+    assert len(list((tmp_path / "cache").glob("yaml-*.pickle"))) == 2
+
+
+def test_an_unwritable_data_folder_only_means_parsing_again(tmp_path, monkeypatch):
+    from common import yamlload
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("STAIRWELL_DATA_DIR", str(blocked))
+    text = _big_yaml(800)
+    assert yamlload.load_unique(text) == yamlload.load_unique(text)
+    assert len(yamlload.load_unique(text)["rooms"]) == 800

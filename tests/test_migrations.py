@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import AutoString
 
+from storage import db as storage_db
 from storage import migrations
 from storage.db import create_db_engine, init_schema
 from storage.models import Message, Room, SchemaVersion, TimedNotice, UTCDateTime
@@ -78,6 +79,28 @@ def test_a_second_start_changes_nothing(engine):
     assert not migrations.upgrade(engine).up_to_date
     assert migrations.upgrade(engine).up_to_date
     assert differences(engine) == []
+
+
+def test_a_restart_at_the_newest_revision_does_not_load_alembic(engine, db_url):
+    """Every restart but an upgrade's checks the revision with one SELECT (storage.db's fast path,
+    issue 15's start-up); the revision ids are the files' numbers, which that path relies on."""
+    from storage.db import at_newest_revision, newest_revision
+
+    assert newest_revision() == migrations.head()
+    assert not at_newest_revision(engine)  # empty
+    init_schema(engine)
+    assert at_newest_revision(engine)
+    script = ("import sys; from storage.db import create_db_engine, init_schema; "
+              f"init_schema(create_db_engine({db_url!r})); print('alembic' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    with engine.begin() as conn:
+        command.downgrade(migrations.alembic_config(conn), "0009")
+    assert not at_newest_revision(engine)  # an older database still goes through Alembic
+    init_schema(engine)
+    assert at_newest_revision(engine) and differences(engine) == []
 
 
 def test_downgrade_to_nothing_and_back(engine):
@@ -313,6 +336,7 @@ def test_db_revision_writes_the_next_revision_from_the_models(db_url, engine, tm
     copy = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrations, "HERE", copy)
+    monkeypatch.setattr(storage_db, "MIGRATIONS_DIR", copy / "versions")  # its restart fast path
     models = MetaData()
     for table in migrations.target_metadata().tables.values():
         table.to_metadata(models)

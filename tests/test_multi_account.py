@@ -364,7 +364,8 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
         assert all(account == rooms[room] for room, account, *_ in rows)  # each group from its own account
         claimers = {int(claimed_by.split("-")[-2]) for _, _, claimed_by, _, _ in rows}
         assert all(account_of[int(c.split("-")[-2])] == account for _, account, c, _, _ in rows)
-        assert len(claimers) == 3  # all three processes sent
+        # the survivors both sent (the first may lose every claim to its twin before the kill: both race for the rows)
+        assert {others[0].pid, others[1].pid} <= claimers <= set(account_of)
         resent = [r for r in rows if r[3] > 1]
         assert len(resent) <= 1  # only a row in flight at the kill went out again (the web chat dedups it by key)
         # the schedule kept firing after the kill: the tick job's next run moved on, run by the new holder

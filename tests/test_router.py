@@ -1,6 +1,7 @@
 """Table-driven router tests on our own example messages (never copied from the dev data)."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -360,3 +361,29 @@ def test_facility_fault_names_its_cue(router: Router) -> None:
     assert "#设施故障" in router.route("暖气不热").keywords
     assert "-#个人物品" in router.route("手机坏了").keywords
     assert "-#非报修" in router.route("出个坏了的电饭煲").keywords
+
+
+def test_jieba_dictionary_cache_is_read_whole_and_rebuilt_when_broken(tmp_path: Path) -> None:
+    """nlp.segment reads jieba's cache itself (issue 15's start-up; jieba reads it entry by entry)
+    and without importing pkg_resources; a missing or broken cache is rebuilt by jieba, and the
+    segmentation is the same either way."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from nlp import segment; segment.setup(); "
+              "print('pkg_resources' in sys.modules, '/'.join(segment.cut('楼道灯又不亮了，电梯坏了')))")
+    env = {**os.environ, "STAIRWELL_DATA_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[1])}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    built = run()  # no cache yet: jieba builds and writes it
+    cache = tmp_path / "jieba.cache"
+    assert cache.stat().st_size > 1_000_000
+    assert built == "False 楼道灯/又/不亮/了/，/电梯/坏了"
+    assert run() == built  # read back whole
+    cache.write_bytes(b"\x00broken")
+    assert run() == built  # rebuilt
+    assert cache.stat().st_size > 1_000_000

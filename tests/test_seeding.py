@@ -56,6 +56,58 @@ def test_reseeding_writes_only_what_changed_and_keeps_chat_grants(config, db_url
     engine.dispose()
 
 
+def test_a_restart_with_nothing_changed_skips_seeding_and_any_change_seeds_again(config, db_url):
+    """A district's restart skips reading the directory back (issue 15's start-up) only while
+    neither the config nor the directory (the trigger-bumped stamp: any process, any write)
+    changed since this account seeded; a grant deleted behind its back is restored."""
+    from sqlalchemy import text
+
+    from domain.seeding import seed_if_changed
+    from datetime import datetime, timezone
+
+    NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+
+    engine = create_db_engine(db_url)
+    init_schema(engine)
+
+    def seed(cfg: AppConfig) -> tuple[bool, list[str]]:
+        statements: list[str] = []
+        record = lambda _c, _cur, statement, *_: statements.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            with Session(engine) as session:
+                seeded = seed_if_changed(session, cfg, NOW)
+                session.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return seeded, statements
+
+    assert seed(config)[0]
+    skipped, statements = seed(config)
+    assert not skipped
+    assert not [s for s in statements if "people" in s or "role_grants" in s]  # the directory is not read
+    assert len(statements) <= 3  # the flag and the stamp
+
+    with Session(engine) as session:  # a grant made in chat: the directory changed, seeding runs (and keeps it)
+        assert directory.grant(session, "res-chen", "support", "3幢1单元", by="grid-zhao")
+        session.commit()
+    assert seed(config)[0] and not seed(config)[0]
+
+    with engine.begin() as conn:  # a config grant deleted behind the bot's back (any process): restored
+        conn.execute(text("DELETE FROM role_grants WHERE person_id = 'leader-zhou' AND source = 'config'"))
+    assert seed(config)[0]
+    with Session(engine) as session:
+        assert ("leader-zhou", "leader", "3幢1单元", "config") in grants(session)
+        assert ("res-chen", "support", "3幢1单元", "chat") in grants(session)
+
+    data = config.model_dump()  # an edited config seeds again
+    data["people"].append({"id": "res-new", "name": "新邻居", "rooms": ["3幢2单元楼道群"]})
+    changed = AppConfig.model_validate(data)
+    assert seed(changed)[0] and not seed(changed)[0]
+    with Session(engine) as session:
+        assert session.get(RoomMember, ("s3-2", "res-new")) is not None
+    engine.dispose()
+
 
 def test_config_names_its_duplicates_and_unknown_topics():
     import pytest

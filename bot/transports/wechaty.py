@@ -36,7 +36,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
@@ -51,12 +50,12 @@ from bot.events import (
 )
 from bot.transports import base as _base
 from bot.transports.base import EventHandler, TransportBase, TransportError, refusal
+from common.datadir import data_dir
 
 log = logging.getLogger("stairwell.transport.wechaty")
 
 ENDPOINT_ENV = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 TOKEN_ENV = "WECHATY_PUPPET_SERVICE_TOKEN"
-DATA_DIR_ENV = "STAIRWELL_DATA_DIR"
 
 # WeChat puts U+2005 (four-per-em space) after an "@name" mention.
 MENTION_SEP = "\u2005"
@@ -91,10 +90,6 @@ class _WatchdogTimeout(Exception):
 # lazy import of python-wechaty with the fixes it needs on Python 3.11
 # --------------------------------------------------------------------------------------------
 _LIB: SimpleNamespace | None = None
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or "data")
 
 
 def import_wechaty() -> SimpleNamespace:
