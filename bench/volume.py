@@ -337,6 +337,7 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
     from bot.clock import FrozenClock
     from bot.config import load_config
     from bot.transports.memory import create
+    from common.heap import StartPause
     from schedules import jobs
     from storage.models import OutboxItem
 
@@ -363,6 +364,7 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
         if keep and db_file:
             shutil.copyfile(db_file, keep)
 
+    start = StartPause()  # as `python -m bot run` starts: no garbage collection until started
     t0 = time.perf_counter()
     config = load_config(config_path)
     results["config load s"] = time.perf_counter() - t0
@@ -379,6 +381,7 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
     results["restart (schema+seed) s"] = time.perf_counter() - t0
     results["start-up total s"] = results["config load s"] + results["restart (schema+seed) s"]
     await app.start()
+    start.settle()
     probe = LoopProbe()
     try:
         residents, home = data["residents"], data["home"]

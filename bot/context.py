@@ -5,7 +5,6 @@ change and the message announcing it are committed together or not at all.
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, TypeVar
 
@@ -13,6 +12,7 @@ from sqlmodel import Session
 
 from bot.events import Handled, Incoming, Outgoing
 from bot.permissions import Caller
+from common.heap import bulk_in_thread
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class Context:
             with Session(self.services.engine) as session:
                 return read(session)
 
-        return await asyncio.to_thread(run)
+        return await bulk_in_thread(run)
 
     def _key(self) -> str:
         self._count += 1

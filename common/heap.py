@@ -14,10 +14,14 @@ Pauses nest and may overlap across threads; the collector runs again when the la
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _pauses = 0
@@ -46,6 +50,16 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         resume()
+
+
+async def bulk_in_thread(func: Callable[..., T], /, *args: object) -> T:
+    """``asyncio.to_thread(func, *args)`` with the collector paused while ``func`` runs: for work
+    that builds many objects at once (a district's rows), never for a long-running loop."""
+    def run() -> T:
+        with collector_paused():
+            return func(*args)
+
+    return await asyncio.to_thread(run)
 
 
 class StartPause:

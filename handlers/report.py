@@ -90,11 +90,12 @@ def category_rows(stats: Stats) -> list[tuple[str, str, int]]:
     return [(place, cat, n) for place, top in stats.top_categories.items() for cat, n in top]
 
 
-def hot_rows(stats: Stats) -> list[tuple[str, str, str, str, int, str, str]]:
+def hot_rows(stats: Stats, limit: int | None = None) -> list[tuple[str, str, str, str, int, str, str]]:
+    """The 小急难 rows (the first ``limit``: a district's month has thousands, the chat shows 10)."""
     return [
         (f"#{h.ticket_id}", h.stairwell, h.category, h.status, h.reporters, "、".join(h.reasons),
          f"{h.created_at.astimezone(SHANGHAI):%Y-%m-%d}")
-        for h in stats.hot_items
+        for h in stats.hot_items[:limit]
     ]
 
 
@@ -110,7 +111,7 @@ def chat_summary(stats: Stats, title: str, visits: list[Coverage] | None = None)
     if places:
         lines.append("常见问题 " + "；".join(places))
     if stats.hot_items:
-        lines.append("小急难：" + "；".join(f"{r[0]} {r[1]} {r[2]}（{r[5]}）" for r in hot_rows(stats)[:10]))
+        lines.append("小急难：" + "；".join(f"{r[0]} {r[1]} {r[2]}（{r[5]}）" for r in hot_rows(stats, 10)))
     if visits:
         month = f"{stats.start.astimezone(SHANGHAI).month}月"
         lines.append(f"走访覆盖率（{month}）：" + "；".join(f"{s} {n} {p}" for s, n, p in visit_rows(visits)))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from common.heap import bulk_in_thread
 from common.privacy import mask
 from common.tz import SHANGHAI
 from schedules import runtime
@@ -376,7 +377,7 @@ async def overdue_check() -> int:
             session.commit()
             return count
 
-    count = await retry_busy(lambda: asyncio.to_thread(remind))
+    count = await retry_busy(lambda: bulk_in_thread(remind))
     services.wake_outbox()
     log.info("job overdue check queued %d message(s)", count)
     return count

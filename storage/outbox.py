@@ -166,6 +166,12 @@ def interrupted(session: Session, transport: str, account: str = "main") -> list
     return list(session.exec(stmt).all())
 
 
-def counts_by_status(session: Session) -> dict[str, int]:
-    rows = session.exec(select(OutboxItem.status, func.count()).group_by(OutboxItem.status)).all()
+UNSENT = ("queued", "sending", "failed")
+
+
+def counts_by_status(session: Session, statuses: tuple[str, ...] = UNSENT) -> dict[str, int]:
+    """How many rows are in each of ``statuses``: by default the unsent ones, read off the status
+    index (a district's 641,000 sent rows counted as well took 90 ms of /状态)."""
+    rows = session.exec(select(OutboxItem.status, func.count()).where(col(OutboxItem.status).in_(statuses))
+                        .group_by(OutboxItem.status)).all()
     return {status: count for status, count in rows}

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from common.heap import bulk_in_thread
 from storage.models import AidApplication, Consultation, CouncilTopic, Message, Notice, OutboxItem, Ticket, TicketEvent
 from storage.state import get_flag, set_flag
 from storage.tickets import OPEN_STATUSES
@@ -124,7 +125,7 @@ async def purge_in_steps(engine: Engine, cutoff: datetime) -> int:
     lo: datetime | None = None if since is None else start
     hi = min(start + WINDOW, cutoff)
     while True:
-        changed += await asyncio.to_thread(step, _append_only(lo, hi))
+        changed += await bulk_in_thread(step, _append_only(lo, hi))
         if hi >= cutoff:
             break
         lo, hi = hi, min(hi + WINDOW, cutoff)
@@ -134,7 +135,7 @@ async def purge_in_steps(engine: Engine, cutoff: datetime) -> int:
             return session.scalar(select(func.max(Ticket.id))) or 0
 
     for first in range(0, await asyncio.to_thread(last_ticket) + 1, TICKETS_PER_STEP):
-        changed += await asyncio.to_thread(step, _closed_work(cutoff, (first, first + TICKETS_PER_STEP - 1)))
+        changed += await bulk_in_thread(step, _closed_work(cutoff, (first, first + TICKETS_PER_STEP - 1)))
 
     def mark() -> None:
         with Session(engine) as session:
