@@ -13,6 +13,7 @@ bounds on statements per message: counting is deterministic, timing is not).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
@@ -143,13 +144,18 @@ class StreamLog:
         self.segment: int | None = None
         self.entries: list[tuple[int | None, int, str, object, bool]] = []
         self._ids: dict[int, int] = {}  # id(DB-API connection) -> a small number
-        event.listen(engine, "before_cursor_execute", self._on_execute)
+        self._loop_thread = threading.get_ident()  # made on the event loop's thread
+        # Recorded when a statement has run, not when it is sent: the outbox's worker threads and
+        # the loop write at once, and a BEGIN IMMEDIATE that waited for another connection's
+        # COMMIT must come after it in the stream, or the one-thread replay waits for itself
+        # (busy timeout) and fails. A statement that failed (busy) is not recorded; its retry is.
+        event.listen(engine, "after_cursor_execute", self._on_execute)
         event.listen(engine, "commit", self._on_commit)
         event.listen(engine, "rollback", self._on_rollback)
         event.listen(engine.pool, "reset", self._on_reset)
 
     def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._on_execute)
+        event.remove(self.engine, "after_cursor_execute", self._on_execute)
         event.remove(self.engine, "commit", self._on_commit)
         event.remove(self.engine, "rollback", self._on_rollback)
         event.remove(self.engine.pool, "reset", self._on_reset)
@@ -157,18 +163,23 @@ class StreamLog:
     def _key(self, dbapi_connection) -> int:
         return self._ids.setdefault(id(dbapi_connection), len(self._ids))
 
+    def _current(self) -> int | None:
+        """The message's segment for what the event loop's thread runs; the outbox's worker
+        threads (sending earlier messages' replies meanwhile) are "the rest"."""
+        return self.segment if threading.get_ident() == self._loop_thread else None
+
     def _on_execute(self, conn, _cursor, statement, parameters, _context, executemany) -> None:
-        self.entries.append((self.segment, self._key(conn.connection.dbapi_connection), statement,
+        self.entries.append((self._current(), self._key(conn.connection.dbapi_connection), statement,
                              parameters, executemany))
 
     def _on_commit(self, conn) -> None:
-        self.entries.append((self.segment, self._key(conn.connection.dbapi_connection), COMMIT, None, False))
+        self.entries.append((self._current(), self._key(conn.connection.dbapi_connection), COMMIT, None, False))
 
     def _on_rollback(self, conn) -> None:
-        self.entries.append((self.segment, self._key(conn.connection.dbapi_connection), ROLLBACK, None, False))
+        self.entries.append((self._current(), self._key(conn.connection.dbapi_connection), ROLLBACK, None, False))
 
     def _on_reset(self, dbapi_connection, _record, _reset_state) -> None:  # SQLAlchemy 2 signature
-        self.entries.append((self.segment, self._key(dbapi_connection), ROLLBACK, None, False))
+        self.entries.append((self._current(), self._key(dbapi_connection), ROLLBACK, None, False))
 
 
 def replay(entries, connect) -> tuple[dict[int | None, float], int]:

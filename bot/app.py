@@ -24,7 +24,7 @@ from schedules.scheduler import Leadership, attach_reporting, build_scheduler, r
 from schedules.timing import use_holidays
 from storage import directory, ledger
 from storage.cluster import Presence
-from storage.db import create_db_engine, init_schema, startup_lock
+from storage.db import create_db_engine, init_schema, startup_lock, writer
 from storage.models import OutboxItem
 
 log = logging.getLogger("stairwell")
@@ -192,7 +192,9 @@ class Stairwell:
         self.started = False
 
     def _report_to_admins(self, text: str, key: str) -> None:
-        with Session(self.engine) as session:
+        # Reads the admins, then writes: BEGIN IMMEDIATE on SQLite, or a deferred read meeting the
+        # outbox threads' commits fails at once ("database is locked") and the report is lost.
+        with Session(writer(self.engine)) as session:
             for admin in directory.admins(session):
                 self.services.queue(session, key=f"{key}:{admin.id}", to=admin.id, text=text)
             session.commit()

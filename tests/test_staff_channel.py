@@ -8,6 +8,7 @@ from bot.staff.wecom import WeComRobot
 from domain.notices import chase_unconfirmed
 from domain.overdue import remind_overdue
 from schedules import jobs
+from tests.conftest import eventually
 from tests.test_wecom import KEY, FakeWeCom, wecom  # noqa: F401  (the loopback fake robot fixture)
 
 
@@ -51,7 +52,10 @@ async def test_a_bad_robot_key_is_reported_not_retried(make_chat, wecom):
     chat = await make_chat(staff_transport=WeComStaffTransport(WeComRobot(wecom.url, "wrong-key")))
     await chat.say("楼道里有很重的煤气味，快来人看看", sender="res-zhang")
     assert len(wecom.received) == 1  # 93000: no retry
-    assert any("发送失败" in m.text and m.to == "grid-zhao" for m in chat.sent)
+    # the failure is reported to the admins once the outbox's worker thread has recorded it
+    await eventually(lambda: any("发送失败" in m.text and m.to == "grid-zhao" for m in chat.sent),
+                     what="the failure reported to the admin")
+    assert len(wecom.received) == 1
 
 
 async def test_a_long_staff_alert_is_one_wecom_post_per_row(make_chat, wecom):
