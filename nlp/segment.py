@@ -15,21 +15,16 @@ from pathlib import Path
 from common.datadir import data_dir
 
 
-def _import_jieba():
-    """jieba 0.42 imports ``pkg_resources`` (setuptools: ~0.1 s at every start, and a deprecation
-    warning) only to open its bundled dictionary, and opens the same file by path without it."""
-    if "pkg_resources" in sys.modules:
-        import jieba
-        return jieba
+# jieba 0.42 imports pkg_resources (setuptools: ~0.1 s at every start, and a deprecation
+# warning) only to open its bundled dictionary, and opens the same file by path without it.
+_HIDE_PKG_RESOURCES = "pkg_resources" not in sys.modules
+if _HIDE_PKG_RESOURCES:
     sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes that import fail
-    try:
-        import jieba
-    finally:
+try:
+    import jieba
+finally:
+    if _HIDE_PKG_RESOURCES:
         del sys.modules["pkg_resources"]
-    return jieba
-
-
-jieba = _import_jieba()
 
 USERDICT_PATH = Path(__file__).with_name("userdict.txt")
 
