@@ -40,6 +40,9 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W))"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+# "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
+# (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
+SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
@@ -195,6 +198,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     # Over the per-sender limit nothing more is said (not even "已补充到您的工单"), except in a danger.
     if not urgent and _throttled(ctx):
         return category
+    supported = _report_supported(ctx) if room is not None and not urgent and SUPPORT.search(ctx.masked_text) else None
+    if supported is not None:
+        _join_existing(ctx, supported)  # a second voice on the report just above, chasing nothing
+        return supported.category
     if (
         room is not None and route.followup and not urgent and not ctx.event.mentions_bot
         and not objects_of(ctx.services.router)(ctx.masked_text)
@@ -342,6 +349,14 @@ def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:
         return []
     newest = max(fresh, key=lambda t: t.created_at)
     return [newest] if tickets.is_reporter(ctx.session, newest.id, above.sender_id) else []
+
+
+def _report_supported(ctx: Context) -> Ticket | None:
+    """The neighbour's report right above a "这个要管管" (minutes ago, nobody else spoke since)."""
+    fresh = [t for t in open_in_room(ctx) if ctx.now - t.created_at <= ME_TOO_RIGHT_AFTER
+             and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+    above = _report_just_above(ctx, fresh) if fresh else []
+    return above[0] if above else None
 
 
 async def on_followup(ctx: Context, text: str) -> str | None:
