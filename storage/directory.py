@@ -192,11 +192,13 @@ def revoke_chat_grants(session: Session, person_id: str, role: str | None = None
 
 def core_person_id(session: Session, transport: str, external_id: str) -> str:
     """The person a transport id belongs to (itself when no alias links it to a known person)."""
-    for key in ((transport, external_id), ("*", external_id)):
-        alias = session.get(PersonAlias, key)
-        if alias is not None:
-            return alias.person_id
-    return external_id
+    # one statement for both keys (a transport's own link wins over a config alias "*")
+    rows = session.exec(
+        select(PersonAlias.transport, PersonAlias.person_id)
+        .where(col(PersonAlias.transport).in_([transport, "*"]), PersonAlias.external_id == external_id)
+    ).all()
+    found = dict(rows)
+    return found.get(transport) or found.get("*") or external_id
 
 
 def external_person_id(session: Session, transport: str, person_id: str) -> str:
