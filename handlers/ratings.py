@@ -30,7 +30,7 @@ _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
 _ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
 _STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
-_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,4}?"  # "灯", "晚上", "楼道灯"; never a rating
+_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,6}?"  # "灯", "晚上", "楼道灯"; never a rating
 # Saying the problem is still there, or back: a 不满意 when it is about the ticket's own thing.
 _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理)?过?|人管过?|修好|修过?|解决"
@@ -42,10 +42,12 @@ _STATEMENT = (
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
-_FIXED = (r"(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
+_FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
           r"|没问题|干净|安静|通|不臭|不吵)了"
           # "干净多了", "安静多了": better than before
-          r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|好)多了")
+          r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|好)多了"
+          # "清得很干净", "修得挺快": how it was done
+          r"|(?:清|扫|弄|搞|收拾|打扫|修|处理|换|办)得(?:很|挺|真|非常|特别|蛮|好)?(?:干净|好|快|及时|利索|彻底|到位))")
 # (rating, words, a statement about the problem rather than a rating word)
 _WORDS: tuple[tuple[str, str, bool], ...] = (
     (UNSATISFIED, rf"{_ADVERB}(?:不太|不是很|不怎么|不)满意|差评|(?:很|太|非常|真)?差劲?", False),
@@ -53,7 +55,9 @@ _WORDS: tuple[tuple[str, str, bool], ...] = (
     (BASIC, rf"{_ADVERB}(?:基本满意|比较满意|还算满意|一般般?|还行|还可以|凑合|马马虎虎|过得去|中评)", False),
     (SATISFIED, rf"{_ADVERB}满意|好评|五星|满分|(?:很|挺|非常|特别|真|太)(?:好|棒)|(?:很|挺|真|还挺)?不错", False),
     # saying it is fixed: "修好了", "师傅来过了，灯修好了[强]" (a statement: about the ticket's thing)
-    (SATISFIED, rf"{_FIXED_SUBJECT}{_FIXED}", True),
+    # (never when the same breath says it is broken again: "弄得好好的又坏了")
+    (SATISFIED, rf"(?!.*(?:又(?:坏|不|漏|停|堵|黑|臭|吵|出)|还是|仍然|依然|没(?:修|好|弄|人)))"
+                rf"{_FIXED_SUBJECT}{_FIXED}", True),
 )
 _PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈|过)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
