@@ -263,9 +263,15 @@ def asks_a_question(text: str) -> bool:
     return len(text) <= QUESTION_MAX_CHARS and bool(QUESTION.search(text))
 
 
+# A question names the service coming back, the notice its stop: "几点来电" after "停电检修".
+_ASKED_AS = {"来电": ("停电", "断电", "供电"), "有电": ("停电", "断电", "供电"), "来水": ("停水", "断水", "供水"),
+             "有水": ("停水", "断水", "供水"), "来气": ("停气", "燃气", "供气"), "通气": ("停气", "燃气", "供气")}
+
+
 def notice_asked_about(session: Session, room_id: str, text: str, now: datetime) -> Notice | None:
     """The newest tracked notice to this group in the last 3 days sharing a content word with ``text``."""
     asked = _content_words(text)
+    asked |= {also for word, alsos in _ASKED_AS.items() if word in text for also in alsos}
     for notice in queries.recent_tracked_notices(session, room_id, now - QUESTION_WINDOW):
         # Both ways round: segmentation may keep "恢复供电" whole in one and split it in the other.
         if any(word in text for word in _content_words(notice.text)) or any(word in notice.text for word in asked):
