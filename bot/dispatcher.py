@@ -130,6 +130,7 @@ class Dispatcher:
                 if event.room_id
                 else None
             )
+            directory.warm_person(session, cache, event.sender_id, room.id if room else None)
             directory.cached_ensure_person(session, cache, event.sender_id, event.sender_name)
             if room is not None:
                 directory.cached_ensure_member(session, cache, room.id, event.sender_id)

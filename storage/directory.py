@@ -6,7 +6,8 @@ import uuid
 import weakref
 from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import exists, false, text
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
@@ -331,6 +332,33 @@ def cached_room(
 def attach(session: Session, room: Room) -> Room:
     """The session's own instance of a cached room snapshot (no query)."""
     return session.merge(room, load=False)
+
+
+def warm_person(session: Session, cache: DirectoryCache, person_id: str, room_id: str | None) -> None:
+    """A sender the cache does not know yet: their row, whether they are a member of this room,
+    and their grants, in one statement instead of three (a district's residents are mostly
+    unseen since the start; on PostgreSQL each statement is a round trip). Unknown people are
+    left to ensure_person, which adds them."""
+    known = person_id in cache.people and person_id in cache.grants
+    if (known and (room_id is None or (room_id, person_id) in cache.members)) or not cache.may_store(session):
+        return
+    member = (
+        exists().where(col(RoomMember.room_id) == room_id, col(RoomMember.person_id) == col(Person.id))
+        if room_id is not None else false()
+    )
+    rows = session.execute(
+        core_select(col(Person.name), col(Person.deleted), member, col(RoleGrant.role), col(RoleGrant.scope))
+        .outerjoin(RoleGrant, col(RoleGrant.person_id) == col(Person.id))
+        .where(col(Person.id) == person_id)
+        .order_by(col(RoleGrant.id))
+    ).all()
+    if not rows:
+        return
+    name, deleted, is_member = rows[0][0], rows[0][1], rows[0][2]
+    cache.people[person_id] = (name, bool(deleted))
+    cache.grants[person_id] = tuple((role, scope) for *_, role, scope in rows if role is not None)
+    if room_id is not None and is_member:
+        cache.members.add((room_id, person_id))
 
 
 def cached_ensure_person(session: Session, cache: DirectoryCache, person_id: str, name: str) -> None:
