@@ -110,3 +110,39 @@ def test_an_unwritable_data_folder_only_means_parsing_again(tmp_path, monkeypatc
     text = _big_yaml(800)
     assert yamlload.load_unique(text) == yamlload.load_unique(text)
     assert len(yamlload.load_unique(text)["rooms"]) == 800
+
+
+async def test_the_collector_pauses_nest_across_threads_and_come_back():
+    """common.heap (issue 15's stalls): bulk work in a worker thread runs with the cyclic collector
+    paused, pauses nest, and the collector runs again when the last ends; the start's pause ends
+    with the start's objects frozen (never walked again)."""
+    import gc
+
+    from common import heap
+
+    assert gc.isenabled()
+    seen: list[bool] = []
+    heap.pause()
+    try:
+        await heap.bulk_in_thread(lambda: seen.append(gc.isenabled()))
+        assert not gc.isenabled()  # the outer pause still holds after the inner one ended
+    finally:
+        heap.resume()
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        await heap.bulk_in_thread(lambda: 1 / 0)
+    assert gc.isenabled()  # an error in the work ends its pause too
+
+    start = heap.StartPause()
+    assert not gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        start.settle()
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+        start.end()  # once only
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+    failed = heap.StartPause()
+    failed.end()  # a start that failed: no freeze, the collector back
+    assert gc.isenabled()
