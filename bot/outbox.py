@@ -144,7 +144,13 @@ class OutboxWorker:
     def _recover_rows(self) -> list[OutboxItem]:
         """recover()'s database work (any thread); returns the rows marked failed."""
         failed: list[OutboxItem] = []
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine) as session:  # the usual answer, "none", without the write lock
+            if not queries.interrupted(session, self.transport.name, self.account):
+                return failed
+        # Read again and change as a writer (BEGIN IMMEDIATE on SQLite): a deferred read that then
+        # writes fails at once ("database is locked") when another process committed meanwhile —
+        # two bots starting together on one file did (tests/test_migrations.py, two first starts).
+        with Session(writer(self.engine), expire_on_commit=False) as session:
             items = queries.interrupted(session, self.transport.name, self.account)
             alive = self.presence.alive(i.claimed_by for i in items) if items else set()
             for item in items:
@@ -208,7 +214,7 @@ class OutboxWorker:
             try:
                 if loop.time() - self._recovered_at > self.limits.recover_seconds:
                     self._recovered_at = loop.time()
-                    self._report(await asyncio.to_thread(self._recover_rows))
+                    self._report(await retry_busy(lambda: asyncio.to_thread(self._recover_rows)))
                 due = await asyncio.to_thread(self._next_due)
                 if due is not None and due <= self.clock.now():
                     self.wake()
