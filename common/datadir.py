@@ -8,13 +8,12 @@ from pathlib import Path
 DATA_DIR_ENV = "STAIRWELL_DATA_DIR"
 
 
-def data_dir(create: bool = True) -> Path:
+def data_dir() -> Path:
     """The folder, created if missing (a read-only one is returned as it is: callers that
     write there check, and a cache that cannot be written is only slower)."""
     path = Path(os.environ.get(DATA_DIR_ENV) or "data")
-    if create:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     return path

@@ -5,6 +5,7 @@ It reads the bot's config models, so it lives above storage (which may not impor
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -23,7 +24,7 @@ def config_source(config: AppConfig) -> str:
     return "config" if account == DEFAULT_ACCOUNT else f"config@{account}"
 
 
-def seed_if_changed(session: Session, config: AppConfig, now) -> bool:
+def seed_if_changed(session: Session, config: AppConfig, now: datetime) -> bool:
     """Seed unless neither the config nor the directory changed since this account last seeded:
     the directory's stamp (bumped by triggers on every write to rooms, people, memberships,
     grants and aliases, from any process) is recorded with a hash of the config, so a restart

@@ -351,10 +351,15 @@ def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:
     return [newest] if tickets.is_reporter(ctx.session, newest.id, above.sender_id) else []
 
 
+def _fresh_from_others(ctx: Context, candidates: list[Ticket], within: timedelta) -> list[Ticket]:
+    """Open tickets opened ``within`` the last while that the sender is not a reporter of."""
+    return [t for t in candidates if ctx.now - t.created_at <= within
+            and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+
+
 def _report_supported(ctx: Context) -> Ticket | None:
     """The neighbour's report right above a "这个要管管" (minutes ago, nobody else spoke since)."""
-    fresh = [t for t in open_in_room(ctx) if ctx.now - t.created_at <= ME_TOO_RIGHT_AFTER
-             and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+    fresh = _fresh_from_others(ctx, open_in_room(ctx), ME_TOO_RIGHT_AFTER)
     above = _report_just_above(ctx, fresh) if fresh else []
     return above[0] if above else None
 
@@ -373,10 +378,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
     elif ME_TOO.search(ctx.masked_text):
         # "我家也是": another's fresh report, and only when there is just one (never asked which:
         # a bare "+1" is not worth a question)
-        fresh = [
-            t for t in candidates
-            if ctx.now - t.created_at <= ME_TOO_WINDOW and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)
-        ]
+        fresh = _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
         if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
             fresh = _report_just_above(ctx, fresh)
         if len(fresh) != 1:

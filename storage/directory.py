@@ -271,7 +271,7 @@ def database_stamp(engine: Engine) -> int | None:
     """How many directory writes the database has committed (any process); None without the row."""
     try:
         with engine.connect() as conn:
-            return conn.execute(_STAMP).scalar()
+            return stamp_in(conn)
     except DBAPIError:  # a database made before revision 0003 (tests' create_all): max_age only
         return None
 
