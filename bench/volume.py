@@ -435,6 +435,7 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
             values.sort()
             results[f"{label} p50 ms"] = statistics.median(values)
             results[f"{label} p99 ms"] = values[int(0.99 * (len(values) - 1))]
+            results[f"{label} max ms"] = values[-1]  # a checkpoint in a COMMIT showed here (0.5-0.8 s)
 
         for run in ("purge 1st", "purge 2nd") if purge else ():
             seconds, stall, changed = await timed(probe, jobs.purge_old_texts, run)

@@ -23,6 +23,7 @@ from schedules import runtime
 from schedules.scheduler import Leadership, attach_reporting, build_scheduler, reconcile
 from schedules.timing import use_holidays
 from storage import directory, ledger
+from storage.checkpoints import Checkpointer
 from storage.cluster import Presence
 from storage.db import create_db_engine, init_schema, startup_lock, writer
 from storage.models import OutboxItem
@@ -61,7 +62,9 @@ class Stairwell:
         self.transport = transport
         self.clock = clock or Clock()
         use_holidays(config.holidays, self.clock.now())  # config's holidays: beyond the library's tables
-        self.engine = create_db_engine(database_url or config.storage.resolved_url())
+        # SQLite's log is checkpointed by a thread of its own, not in a COMMIT on the event loop
+        self.engine = create_db_engine(database_url or config.storage.resolved_url(), checkpoints_apart=True)
+        self.checkpointer = Checkpointer(self.engine)
         self.account = config.bot.running_account()  # several accounts may share the database
         self.presence = Presence(self.engine)  # this process's own connection: liveness and the scheduler lock
         with startup_lock(self.engine):  # two processes starting at once: one migrates and seeds first
@@ -148,6 +151,7 @@ class Stairwell:
         self.transport.bind_views(StorageViews(self.engine))  # the web chat shows rooms and history
         if self.presence.postgres:
             self.presence.connection()  # seen alive (pg_stat_activity) before any row is claimed
+        self.checkpointer.start()
         self.outbox.start()
         if self.staff_outbox is not None:
             self.staff_outbox.start()
@@ -188,6 +192,7 @@ class Stairwell:
             await self.web.stop()
         runtime.install(None)
         self.presence.close()  # the scheduler lock goes with it: another process takes over
+        self.checkpointer.stop()
         self.engine.dispose()
         self.started = False
 

@@ -88,16 +88,23 @@ class Dispatcher:
         max_age = timedelta(seconds=self.services.config.bot.max_message_age_seconds)
         return self.services.clock.now() - event.sent_at > max_age
 
-    def _acting(self, event: Incoming, text: str, caller: Caller, room: Room | None) -> tuple[Route | None, bool]:
-        """The message's one route (None for an empty text or a command), and whether any
-        registered step may act on it; no step: chatter, stored on the fast path."""
+    def _acting(
+        self, event: Incoming, text: str, caller: Caller, room: Room | None
+    ) -> tuple[Route | None, handling.Decision | None, handling.Decision]:
+        """The message's one route (None for an empty text or a command); the decision stored
+        with it when no registered step may act on it (chatter, the fast path), else None; and
+        the decision it most likely ends with, stored at once (the outcome updates the row only
+        when it differs, so most messages cost one write to the log)."""
         if not text:
-            return None, False
+            return None, ("other", None), ("other", None)
         if commands.is_command(text):
-            return None, True
+            return None, None, ("command", None)
         route = self.services.router.route(text, staff=caller.is_staff)
-        probe = handling.Probe(text, route, room, caller, event.mentions_bot)
-        return route, bool(handling.acting(probe))
+        decision = (route.label, route.category)
+        steps = handling.acting(handling.Probe(text, route, room, caller, event.mentions_bot))
+        if not steps:
+            return route, decision, decision
+        return route, None, steps[0].usually or decision
 
     async def _on_message(self, event: Incoming) -> Replies:
         started = time.perf_counter()
@@ -115,7 +122,10 @@ class Dispatcher:
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)
         with Session(writer(services.engine)) as session:  # BEGIN IMMEDIATE: busy fails here, retried
-            cache = directory.cache_for(services.engine, session.connection())
+            arrival = directory.Arrival(
+                event.transport, event.sender_id, event.room_id, event.room_topic, services.account
+            )
+            cache = directory.cache_for(services.engine, session.connection(), arrival)
             # Identity is the transport's stable id, mapped to a known person where linked.
             sender_id = directory.cached_core_person_id(session, cache, event.transport, event.sender_id)
             mention_ids = tuple(
@@ -138,11 +148,7 @@ class Dispatcher:
                 event.sender_id, event.sender_name, directory.cached_grants(session, cache, event.sender_id)
             )
             room_id = room.id if room else None
-            route, acts = self._acting(event, text, caller, room)
-            quiet = None if acts else ((route.label, route.category) if route else ("other", None))
-            # Stored with the route it most likely ends with; the handler's outcome updates the row
-            # only when it differs, so most messages cost one write to the log.
-            guess = quiet or ((route.label, route.category) if route else ("command", None))
+            route, quiet, guess = self._acting(event, text, caller, room)
             message_id = insert_message(
                 session.connection(),
                 transport=event.transport,

@@ -44,17 +44,20 @@ class Step:
     order: int  # lower runs first
     acts: Acts
     run: Run  # the decision, or None to let later steps try
+    # The decision it usually ends with when it differs from the route's ("收到" is a receipt):
+    # stored with the message at once, so the row is not updated after the step.
+    usually: Decision | None = None
 
 
 _steps: dict[str, Step] = {}
 _lifecycle: list[Callable[..., Any]] = []
 
 
-def route_step(name: str, order: int, acts: Acts) -> Callable[[Run], Run]:
+def route_step(name: str, order: int, acts: Acts, usually: Decision | None = None) -> Callable[[Run], Run]:
     """Register ``run`` as the step ``name``; importing a module again replaces, not duplicates."""
 
     def register(run: Run) -> Run:
-        _steps[name] = Step(name, order, acts, run)
+        _steps[name] = Step(name, order, acts, run, usually)
         return run
 
     return register

@@ -24,6 +24,7 @@ from storage import tickets
 from storage.models import Person, RoleGrant, Room, Ticket, TicketEvent
 
 LISTED = 10  # tickets named per section of a digest; the rest are counted (/工单 超期 lists them all)
+STATISTICS_AFTER = 1000  # markers in one run: PostgreSQL's planner is told at once (queue_plan)
 BOT = "bot"  # the actor of the job's 催办 events (handlers.petitions tells residents' chases apart by it)
 
 
@@ -176,7 +177,13 @@ def queue_plan(services, session: Session, plan: OverduePlan, now: datetime) -> 
         session, key=_key("escalate", "staff", plan.ticket_ids),
         text="\n".join(_section(f"【超期督办】{len(plan.staff_lines)}件工单已超过期限：", plan.staff_lines)),
     )
-    session.connection().execute(insert(TicketEvent), plan.events)  # the marker: this due date is reminded
+    conn = session.connection()
+    conn.execute(insert(TicketEvent), plan.events)  # the marker: this due date is reminded
+    if conn.dialect.name == "postgresql" and len(plan.events) >= STATISTICS_AFTER:
+        # A first run over a big backlog adds thousands of markers to a table whose statistics say
+        # there are none; planned on those, the next run's anti-join scanned them once per ticket
+        # (4.6 s on the district; 40 ms once analysed). Autovacuum waits for 10% of the table.
+        conn.exec_driver_sql("ANALYZE ticket_events")
     return queued
 
 

@@ -67,7 +67,7 @@ def record_vote(ctx: Context, poll: Poll, choice: int) -> None:
     ctx.private(me, text)
 
 
-@route_step("vote", 15, lambda p: p.room is not None and parse_vote(p.text) is not None)
+@route_step("vote", 15, lambda p: p.room is not None and parse_vote(p.text) is not None, usually=("vote", None))
 async def _bare_vote(ctx: Context, text: str, route) -> Decision | None:
     """A bare number in a group with an open poll, within its candidates; else not a vote."""
     token = parse_vote(text)

@@ -37,7 +37,7 @@ def _may_be_receipt(p: Probe) -> bool:
     return p.room is not None and (notices.is_receipt(p.text, name) or notices.opens_with_receipt(p.text, name))
 
 
-@route_step("receipt", 20, _may_be_receipt)
+@route_step("receipt", 20, _may_be_receipt, usually=("receipt", None))
 async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
     return ("receipt", None) if notices.try_receipt(ctx, text, route) else None
 

@@ -122,8 +122,13 @@ def insert_ignoring_duplicates(table, dialect: str, keys: tuple[str, ...], retur
     return _IGNORING[cache_key]
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the SQLite file's folder if needed."""
+def _no_autocheckpoint(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # storage.checkpoints runs them apart
+
+
+def create_db_engine(url: str, checkpoints_apart: bool = False) -> Engine:
+    """An engine for ``url``; creates the SQLite file's folder if needed. ``checkpoints_apart``:
+    no COMMIT checkpoints SQLite's log, a storage.checkpoints.Checkpointer must (the bot's)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -135,6 +140,11 @@ def create_db_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        if checkpoints_apart:
+            from storage.checkpoints import AUTOCHECKPOINT_OFF
+
+            event.listen(engine, "connect", _no_autocheckpoint)
+            engine.__dict__[AUTOCHECKPOINT_OFF] = True
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))

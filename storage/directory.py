@@ -4,11 +4,13 @@ from __future__ import annotations
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import exists, false, text
+from sqlalchemy import Boolean, exists, false, text
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
@@ -218,6 +220,52 @@ def link_alias(session: Session, transport: str, external_id: str, person_id: st
 
 
 # ---- the in-process directory cache ----------------------------------------------------------
+@dataclass(frozen=True)
+class Arrival:
+    """A message's sender and group as its transport names them: what the message path looks up
+    first (the person behind the id, the room, membership and grants)."""
+
+    transport: str
+    sender: str
+    room: str | None  # the transport's room id; None in private
+    topic: str | None
+    account: str | None
+
+    @property
+    def room_key(self) -> tuple[str, str, str | None]:
+        assert self.room is not None
+        return (self.transport, self.room, self.topic)
+
+    def params(self) -> dict[str, str | None]:
+        return {"transport": self.transport, "sender": self.sender, "room": self.room}
+
+
+_ROOM_COLUMNS = tuple(c.name for c in Room.__table__.columns)  # type: ignore[attr-defined]
+_ROOM_FLAGS = frozenset(c.name for c in Room.__table__.columns if isinstance(c.type, Boolean))  # type: ignore[attr-defined]
+# A sender the cache does not hold yet, in one statement instead of four (the stamp, their alias,
+# the room, their row + membership + grants): a district's residents are mostly unseen since the
+# start, and on PostgreSQL each statement is a round trip. One row per grant (at least one row).
+_ARRIVAL = text(f"""
+WITH who AS (
+  SELECT COALESCE(
+    (SELECT person_id FROM person_aliases WHERE transport = :transport AND external_id = :sender),
+    (SELECT person_id FROM person_aliases WHERE transport = '*' AND external_id = :sender),
+    :sender) AS id
+), here AS (
+  SELECT {", ".join(_ROOM_COLUMNS)} FROM rooms WHERE transport = :transport AND external_id = :room LIMIT 1
+)
+SELECT (SELECT version FROM directory_stamp WHERE id = 1), who.id, people.name, people.deleted,
+  EXISTS (SELECT 1 FROM room_members JOIN here ON room_members.room_id = here.id
+          WHERE room_members.person_id = who.id),
+  role_grants.role, role_grants.scope, {", ".join(f"here.{c}" for c in _ROOM_COLUMNS)}
+FROM who
+LEFT JOIN people ON people.id = who.id
+LEFT JOIN role_grants ON role_grants.person_id = who.id
+LEFT JOIN here ON 1 = 1
+ORDER BY role_grants.id
+""")
+
+
 class DirectoryCache:
     """What the per-message path asks of the directory, kept between messages.
 
@@ -246,19 +294,67 @@ class DirectoryCache:
         self.by_roles: dict[frozenset[str], tuple[tuple[str, str], ...]] = {}  # roles -> (person, scope)
         self.persons: dict[str, Person | None] = {}  # detached snapshots of staff (people_with_roles)
 
-    def fresh(self, engine: Engine | None = None, conn: Connection | None = None) -> "DirectoryCache":
-        version = directory_version()
-        if conn is not None and self.stamp is not None:
-            stamp = stamp_in(conn)  # in the caller's transaction: no second round trip
+    def fresh(
+        self, engine: Engine | None = None, conn: Connection | None = None, arrival: Arrival | None = None
+    ) -> "DirectoryCache":
+        version, now = directory_version(), time.monotonic()
+        stale = version != self.version or now - self.filled_at > self.max_age
+        found: Sequence[Row] | None = None
+        if conn is not None and self.stamp is not None:  # in the caller's transaction
+            if arrival is not None and (stale or not self.knows(arrival)):
+                found = rows = conn.execute(_ARRIVAL, arrival.params()).all()
+                stamp = rows[0][0]  # the stamp comes with it
+            else:
+                stamp = stamp_in(conn)
         else:
             stamp = database_stamp(engine) if engine is not None else self.stamp
         if conn is not None:  # this transaction saw the stamp: it may use the cache (_session_cache)
             conn.info[_CHECKED] = conn.get_transaction()
-        now = time.monotonic()
-        if version != self.version or stamp != self.stamp or now - self.filled_at > self.max_age:
+        if stale or stamp != self.stamp:
             self._empty(stamp)
             self.version, self.filled_at = version, now
+        if arrival is not None and conn is not None and self.stamp is not None and cache_store_allowed(conn):
+            if found is None and not self.knows(arrival):  # another process changed the directory
+                found = conn.execute(_ARRIVAL, arrival.params()).all()
+            if found is not None:
+                self._keep_arrival(arrival, found)
         return self
+
+    def knows(self, arrival: Arrival) -> bool:
+        """Whether everything the message path asks about this sender and room is cached."""
+        person = self.core_ids.get((arrival.transport, arrival.sender))
+        if person is None or person not in self.people or person not in self.grants:
+            return False
+        if arrival.room is None:
+            return True
+        room = self.rooms.get(arrival.room_key)
+        return room is not None and (room.id, person) in self.members
+
+    def _keep_arrival(self, arrival: Arrival, rows: Sequence[Row]) -> None:
+        """Cache what _ARRIVAL read: what resolve_room, core_person_id and warm_person would."""
+        first = rows[0]
+        person_id, name, deleted, is_member = first[1], first[2], first[3], first[4]
+        self.core_ids[(arrival.transport, arrival.sender)] = person_id
+        room = None
+        if first[7] is not None:  # a room bound to this transport id: cached unless resolving it would change it
+            values: dict[str, Any] = {
+                c: (bool(v) if c in _ROOM_FLAGS else v) for c, v in zip(_ROOM_COLUMNS, first[7:], strict=True)
+            }
+            room = Room(**values)
+            topic = arrival.topic
+            if (room.account is None and arrival.account) or (
+                topic and room.kind == "unbound" and room.topic != clean_topic(topic)
+            ):
+                room = None
+            else:
+                make_transient_to_detached(room)
+                self.rooms[arrival.room_key] = room
+        if name is None:  # not in the directory yet: ensure_person adds them
+            return
+        self.people[person_id] = (name, bool(deleted))
+        self.grants[person_id] = tuple((role, scope) for *_, role, scope in (r[:7] for r in rows) if role is not None)
+        if room is not None and is_member:
+            self.members.add((room.id, person_id))
 
     def may_store(self, session: Session) -> bool:
         return self.version == directory_version() and cache_store_allowed(session.connection())
@@ -284,13 +380,14 @@ def stamp_in(conn: Connection) -> int | None:
     return conn.execute(_STAMP).scalar()
 
 
-def cache_for(engine: Engine, conn: Connection | None = None) -> DirectoryCache:
+def cache_for(engine: Engine, conn: Connection | None = None, arrival: Arrival | None = None) -> DirectoryCache:
     """The engine's cache, checked against the database's stamp; with ``conn`` (a transaction
-    already open on ``engine``) the stamp is read there once the table is known to exist."""
+    already open on ``engine``) the stamp is read there once the table is known to exist, together
+    with what the message path asks about ``arrival`` when the cache does not hold it yet."""
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = DirectoryCache()
-    return cache.fresh(engine, conn)
+    return cache.fresh(engine, conn, arrival)
 
 
 def _detached(model, row):

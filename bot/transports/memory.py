@@ -60,7 +60,7 @@ class MemoryTransport(TransportBase):
         room_id = None
         topic = None
         if room is not None:
-            room_id = next((rid for rid, t in self.rooms.items() if room in (rid, t)), room)
+            room_id = room if room in self.rooms else next((rid for rid, t in self.rooms.items() if room == t), room)
             topic = self.rooms.get(room_id, room)
         event = Incoming(
             transport=self.name,
