@@ -23,6 +23,7 @@ from nlp import segment
 
 LABELS = ("petition", "legal", "notice")
 LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+OBJECTS_MEMO_SIZE = 20_000  # texts whose objects are kept (Router.objects)
 
 
 @dataclass(frozen=True)
@@ -662,7 +663,19 @@ class Router:
 
         A word that only qualifies the next one ("通下水道的小广告": the flyer, not the drain;
         "电梯的灯") is left out, so two reports never share an object by a shared word alone; a
-        symptom ("~漏水") counts only when no thing is named ("水箱在漏水" is about the 水箱)."""
+        symptom ("~漏水") counts only when no thing is named ("水箱在漏水" is about the 水箱).
+
+        Kept per text: a petition compares itself with every open ticket of its group, and each
+        ticket's text was segmented again for each new report (~30 jieba cuts a petition)."""
+        memo = self.__dict__.setdefault("_objects_memo", {})
+        found = memo.get(text)
+        if found is None:
+            if len(memo) >= OBJECTS_MEMO_SIZE:
+                memo.clear()  # a district's open tickets fit many times over; start again when full
+            found = memo[text] = self._objects(text)
+        return found
+
+    def _objects(self, text: str) -> frozenset[str]:
         tokens = segment.cut(self.corrected((text or "")[: self.max_chars]))
         found = self._scan(tokens, self.object_of, self.object_prefixes)
         kept = []

@@ -6,7 +6,7 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Boolean, exists, false, text
 from sqlalchemy import select as core_select
@@ -105,17 +105,33 @@ def people_with_roles(session: Session, roles: set[str] | frozenset[str], room: 
         # In grant order (config order first): the role+scope index must not change who is named first.
         stmt = (select(RoleGrant.person_id, RoleGrant.scope).where(col(RoleGrant.role).in_(sorted(roles)))
                 .order_by(col(RoleGrant.id)))
-        grants = tuple((person_id, scope) for person_id, scope in session.exec(stmt).all())
+        grants = _Grants(session.exec(stmt).all())
         if cache is not None:
             cache.by_roles[key] = grants
-    ids: list[str] = []
-    for person_id, scope in grants:
-        if room is not None and scope not in (room.stairwell, room.grid, room.topic):
-            continue
-        if person_id not in ids:
-            ids.append(person_id)
-    people = [_cached_person(session, cache, pid) for pid in ids]
-    return [p for p in people if p is not None]
+    ids = grants.holders(room)
+    people = _cached_people(session, cache, ids)
+    return [person for person in (people[pid] for pid in ids) if person is not None]
+
+
+class _Grants:
+    """A role set's grants, in grant order, and by scope: a district has thousands of staff
+    grants, and a petition asks only for the three scopes naming its room."""
+
+    def __init__(self, rows) -> None:
+        self.by_scope: dict[str, list[tuple[int, str]]] = {}
+        self.everyone: list[str] = []
+        for n, (person_id, scope) in enumerate(rows):
+            self.by_scope.setdefault(scope, []).append((n, person_id))
+            if person_id not in self.everyone:
+                self.everyone.append(person_id)
+
+    def holders(self, room: Room | None) -> list[str]:
+        """Person ids, first grant first; None: every holder."""
+        if room is None:
+            return list(self.everyone)
+        scopes = {s for s in (room.stairwell, room.grid, room.topic) if s is not None}
+        found = sorted(g for scope in scopes for g in self.by_scope.get(scope, ()))
+        return list(dict.fromkeys(person_id for _, person_id in found))
 
 
 def _session_cache(session: Session) -> "DirectoryCache | None":
@@ -129,18 +145,25 @@ def _session_cache(session: Session) -> "DirectoryCache | None":
     return cache if cache.may_store(session) else None
 
 
-def _cached_person(session: Session, cache: "DirectoryCache | None", person_id: str) -> Person | None:
-    if cache is None:
-        return session.get(Person, person_id)
-    found = cache.persons.get(person_id, _MISSING)
-    if found is _MISSING:
-        live = session.get(Person, person_id)
-        found = cache.persons[person_id] = _detached(Person, live) if live is not None else None
-    person = cast("Person | None", found)
-    return session.merge(person, load=False) if person is not None else None
+def _cached_people(session: Session, cache: "DirectoryCache | None", ids: list[str]) -> dict[str, Person | None]:
+    """Session instances of these people (None: no such row), the missing ones in one statement."""
+    found: dict[str, Person | None] = {}
+    missing = [pid for pid in ids if cache is None or pid not in cache.persons]
+    if missing:
+        rows = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(missing))).all()}
+        for pid in missing:
+            live = rows.get(pid)
+            if cache is None:
+                found[pid] = live
+            else:
+                cache.persons[pid] = _detached(Person, live) if live is not None else None
+    if cache is not None:
+        for pid in ids:
+            person = cache.persons[pid]
+            found[pid] = session.merge(person, load=False) if person is not None else None
+    return found
 
 
-_MISSING = object()
 _CHECKED = "stairwell_directory_checked"  # connection info: the transaction that read the stamp
 
 
@@ -291,7 +314,7 @@ class DirectoryCache:
         self.members: set[tuple[str, str]] = set()
         self.grants: dict[str, tuple[tuple[str, str], ...]] = {}
         self.core_ids: dict[tuple[str, str], str] = {}
-        self.by_roles: dict[frozenset[str], tuple[tuple[str, str], ...]] = {}  # roles -> (person, scope)
+        self.by_roles: dict[frozenset[str], _Grants] = {}  # roles -> their grants
         self.persons: dict[str, Person | None] = {}  # detached snapshots of staff (people_with_roles)
 
     def fresh(

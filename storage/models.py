@@ -188,6 +188,7 @@ class TicketEvent(SQLModel, table=True):
     """The timestamped history of a ticket."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_actor_id_at", "actor_id", "at"),)  # a sender's recent reports
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="tickets.id", index=True)
     at: datetime = _ts(nullable=False)
@@ -221,6 +222,7 @@ class AuditEntry(SQLModel, table=True):
     """Staff reads of residents' full texts, grants and deletions (个人信息保护法)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_actor_id_at", "actor_id", "at"),)  # a sender's throttle warnings
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(nullable=False)
     actor_id: str
