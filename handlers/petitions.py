@@ -58,7 +58,7 @@ def _handler_label(ctx: Context, staff: list) -> str:
     if not staff:
         return "社区工作人员"
     first = staff[0]
-    roles = [g.role for g in directory.grants_for(ctx.session, first.id)]
+    roles = directory.roles_of(ctx.session, first.id)
     title = next((ROLE_NAMES[r] for r in ("officer", "leader", "grid") if r in roles), "工作人员")
     return f"{title}{first.name}"
 

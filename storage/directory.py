@@ -78,6 +78,15 @@ def grants_for(session: Session, person_id: str) -> list[RoleGrant]:
     return list(session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id)).all())
 
 
+def roles_of(session: Session, person_id: str) -> list[str]:
+    """The roles ``person_id`` holds (any scope), in grant order; from the directory cache when the
+    session may use it (a petition names its first handler's title)."""
+    cache = _session_cache(session)
+    if cache is not None:
+        return [role for role, _ in cached_grants(session, cache, person_id)]
+    return [g.role for g in grants_for(session, person_id)]
+
+
 def rooms(session: Session) -> list[Room]:
     return list(session.exec(select(Room).order_by(Room.id)).all())
 

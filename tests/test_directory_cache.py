@@ -138,3 +138,20 @@ def test_a_sender_the_cache_holds_costs_the_stamp_alone_and_a_directory_change_i
         assert cache.rooms[arrival.room_key].auto_tickets is False  # read again, in the same one statement
         assert recorded.count == 1 and cache.knows(arrival)
     log.close()
+
+
+def test_a_handlers_roles_come_from_the_cache_once_it_holds_them(seeded):
+    arrival = directory.Arrival("memory", "wx-zhao", "s3-1", S1, "main")
+    log = _load("statements").StatementLog(seeded)
+    with Session(writer(seeded)) as session:
+        directory.cache_for(seeded, session.connection(), arrival)
+        recorded = log.start()
+        assert directory.roles_of(session, "grid-zhao") == ["grid", "admin"]
+        log.stop()
+    assert sent(recorded) == []
+    with Session(seeded) as session:  # a session that never checked the stamp asks the database
+        recorded = log.start()
+        assert sorted(directory.roles_of(session, "grid-zhao")) == ["admin", "grid"]
+        log.stop()
+    assert len(sent(recorded)) == 1
+    log.close()
