@@ -11,7 +11,7 @@ from common.privacy import mask
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
-from storage.state import get_flag
+from storage.state import EMERGENCY_FLAG, get_flag
 
 CHASE_AFTER = timedelta(minutes=30)
 EMERGENCY_PRIORITY = 10
@@ -32,7 +32,7 @@ def send_notice(
     """
     now = services.clock.now()
     text = mask(text)
-    emergency = get_flag(session, "emergency") is not None
+    emergency = get_flag(session, EMERGENCY_FLAG) is not None
     body = render_notice(text, author_name, title, emergency)
     priority = EMERGENCY_PRIORITY if emergency else 0
 

@@ -22,7 +22,7 @@ from storage import directory
 from storage.models import AuditEntry, Person, Room, RoomMember
 from storage import outbox as outbox_queries
 from storage import tickets
-from storage.state import get_flag
+from storage.state import EMERGENCY_FLAG, get_flag
 
 
 
@@ -38,7 +38,7 @@ async def help_command(ctx: Context, args: str) -> None:
 async def status_command(ctx: Context, args: str) -> None:
     counts = outbox_queries.counts_by_status(ctx.session)
     open_tickets = tickets.count_open(ctx.session)
-    emergency = get_flag(ctx.session, "emergency")
+    emergency = get_flag(ctx.session, EMERGENCY_FLAG)
     lines = [
         f"运行正常。未办结工单 {open_tickets} 件；待发消息 {counts.get('queued', 0)} 条，"
         f"发送失败 {counts.get('failed', 0)} 条。",

@@ -16,7 +16,7 @@ from domain.notices import send_notice
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
-from storage.state import clear_flag, get_flag, set_flag
+from storage.state import EMERGENCY_FLAG, clear_flag, get_flag, set_flag
 
 if TYPE_CHECKING:
     from nlp.router import Route
@@ -173,7 +173,7 @@ async def on_notice(ctx: Context, category: str | None) -> None:
     queries.create_notice(
         ctx.session, author_id=ctx.caller.person_id, text=ctx.masked_text, rooms=[ctx.room], at=ctx.now,
         source="plain" if staff else "resident", tracked=staff,
-        emergency=staff and get_flag(ctx.session, "emergency") is not None,
+        emergency=staff and get_flag(ctx.session, EMERGENCY_FLAG) is not None,
     )
 
 
@@ -384,7 +384,7 @@ async def emergency_command(ctx: Context, args: str) -> None:
 
     if action == "开启":
         reason = reason.strip() or "紧急情况"
-        set_flag(ctx.session, "emergency", {"reason": reason, "by": ctx.caller.person_id}, ctx.now)
+        set_flag(ctx.session, EMERGENCY_FLAG, {"reason": reason, "by": ctx.caller.person_id}, ctx.now)
         started = checkon.start(ctx.services, ctx.session, reason=reason, by=ctx.caller.person_id,
                                 scopes=ctx.caller.scopes(EMERGENCY_ROLES))
         ctx.reply(
@@ -398,6 +398,6 @@ async def emergency_command(ctx: Context, args: str) -> None:
             eid, due = started.emergency.id or 0, started.emergency.check_due_at
             ctx.after_commit.append(lambda: checkon.schedule_followup(scheduler, eid, due))
     else:
-        clear_flag(ctx.session, "emergency")
+        clear_flag(ctx.session, EMERGENCY_FLAG)
         checkon.stop(ctx.session, ctx.now)
         ctx.reply("已关闭战时模式。", mention=False)

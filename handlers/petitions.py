@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
+from sqlalchemy import exists
 from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
@@ -19,6 +21,7 @@ from storage import directory, tickets
 from storage.messages import last_from_others
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Ticket, TicketEvent
+from storage.state import EMERGENCY_FLAG, StateFlag
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +64,6 @@ def _handler_label(ctx: Context, staff: list) -> str:
     roles = directory.roles_of(ctx.session, first.id)
     title = next((ROLE_NAMES[r] for r in ("officer", "leader", "grid") if r in roles), "工作人员")
     return f"{title}{first.name}"
-
-
-def emergency_active(ctx: Context) -> bool:
-    from storage.state import get_flag  # local: keeps this module's imports about tickets
-
-    return get_flag(ctx.session, "emergency") is not None
 
 
 # Where in the building a report is: a flat (402, 3-302, 502室), a floor (3楼, 五楼, 5层), a unit, a
@@ -193,10 +190,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     room = ctx.room
     category = category or "其他"
     route = _route(ctx, text)
-    urgent = urgent or emergency_active(ctx)
+    standing = _standing(ctx)
+    urgent = urgent or standing.emergency
     now = ctx.now
     # Over the per-sender limit nothing more is said (not even "已补充到您的工单"), except in a danger.
-    if not urgent and _throttled(ctx):
+    if not urgent and _throttled(ctx, standing):
         return category
     supported = _report_supported(ctx) if room is not None and not urgent and SUPPORT.search(ctx.masked_text) else None
     if supported is not None:
@@ -215,7 +213,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             return category
         if matches:  # one, or so many that the newest is the best guess
             existing = matches[0]
-            if urgent and tickets.is_reporter(ctx.session, existing.id, ctx.caller.person_id) and _throttled(ctx):
+            if urgent and tickets.is_reporter(ctx.session, existing.id, ctx.caller.person_id) and _throttled(ctx, standing):
                 # Their danger was answered and its alert sent: the same sender repeating it is held
                 # back like any report past the limit (60 repeats were 180 urgent rows jumping every
                 # queue, ahead of another group's first danger line).
@@ -299,25 +297,37 @@ def _told_at_once(ctx: Context, staff: list) -> list:
     return people
 
 
-def _throttled(ctx: Context) -> bool:
+@dataclass(frozen=True)
+class _Standing:
+    """What a petition asks first, in one statement (three round trips on PostgreSQL before)."""
+
+    emergency: bool  # 战时: every report is urgent
+    recent: int  # the sender's reports in the throttle window: tickets opened (受理), words added (追加)
+    warned: int  # throttle warnings the sender got in the quiet period
+
+
+def _standing(ctx: Context) -> _Standing:
+    rules = ctx.services.config.tickets.throttle
+    now, sender = ctx.now, ctx.caller.person_id
+    reports = select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.actor_id == sender, col(TicketEvent.action).in_(("受理", "追加")),
+        col(TicketEvent.at) >= now - timedelta(minutes=rules.window_minutes),
+    )
+    warnings = select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.actor_id == sender, AuditEntry.action == THROTTLED,
+        col(AuditEntry.at) >= now - timedelta(minutes=rules.quiet_minutes),
+    )
+    emergency = exists().where(col(StateFlag.name) == EMERGENCY_FLAG)
+    row = ctx.session.exec(select(emergency, reports.scalar_subquery(), warnings.scalar_subquery())).one()
+    return _Standing(bool(row[0]), int(row[1]), int(row[2]))
+
+
+def _throttled(ctx: Context, standing: _Standing) -> bool:
     """Past the per-sender limit of reports (new tickets and additions to open ones): one polite
     line, then silence for the quiet period."""
     rules = ctx.services.config.tickets.throttle
     now, sender = ctx.now, ctx.caller.person_id
-    since = now - timedelta(minutes=rules.window_minutes)
-    # every report the sender made lately: a ticket opened (受理) or words added to one (追加)
-    recent = ctx.session.exec(
-        select(func.count()).select_from(TicketEvent).where(
-            TicketEvent.actor_id == sender, col(TicketEvent.action).in_(("受理", "追加")),
-            col(TicketEvent.at) >= since,
-        )
-    ).one()
-    warned = ctx.session.exec(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor_id == sender, AuditEntry.action == THROTTLED,
-            col(AuditEntry.at) >= now - timedelta(minutes=rules.quiet_minutes),
-        )
-    ).one()
+    recent, warned = standing.recent, standing.warned
     if recent < rules.max_tickets and not warned:
         return False
     if not warned:
@@ -353,8 +363,9 @@ def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:
 
 def _fresh_from_others(ctx: Context, candidates: list[Ticket], within: timedelta) -> list[Ticket]:
     """Open tickets opened ``within`` the last while that the sender is not a reporter of."""
-    return [t for t in candidates if ctx.now - t.created_at <= within
-            and not tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+    fresh = [t for t in candidates if ctx.now - t.created_at <= within]
+    mine = {t.id for t in tickets.reported_by(ctx.session, fresh, ctx.caller.person_id)}
+    return [t for t in fresh if t.id not in mine]
 
 
 def _report_supported(ctx: Context) -> Ticket | None:
@@ -374,7 +385,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
     if objects_of(ctx.services.router)(ctx.masked_text):
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text):
-        matches = [t for t in candidates if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+        matches = tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
     elif ME_TOO.search(ctx.masked_text):
         # "我家也是": another's fresh report, and only when there is just one (never asked which:
         # a bare "+1" is not worth a question)
@@ -405,7 +416,7 @@ def _narrow(ctx: Context, matches: list[Ticket]) -> list[Ticket]:
         exact = [t for t in matches if said & objects(t.text)]
         matches = exact or matches
     if len(matches) > 1:
-        mine = [t for t in matches if tickets.is_reporter(ctx.session, t.id, ctx.caller.person_id)]
+        mine = tickets.reported_by(ctx.session, matches, ctx.caller.person_id)
         matches = mine or matches
     return matches
 

@@ -9,6 +9,9 @@ from sqlmodel import Field, Session, SQLModel
 from storage.models import _ts
 
 
+EMERGENCY_FLAG = "emergency"  # 战时 (/战时 … /平时): set while every report is urgent
+
+
 class StateFlag(SQLModel, table=True):
     __tablename__ = "state_flags"
     name: str = Field(primary_key=True)

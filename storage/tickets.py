@@ -91,6 +91,19 @@ def is_reporter(session: Session, ticket_id: int | None, person_id: str) -> bool
     return ticket_id is not None and session.get(TicketReporter, (ticket_id, person_id)) is not None
 
 
+def reported_by(session: Session, candidates: list[Ticket], person_id: str) -> list[Ticket]:
+    """Those of ``candidates`` ``person_id`` reported (or joined), in their order: one query for a
+    group's open tickets, where one per ticket made a district's busy group cost a dozen."""
+    ids = [t.id for t in candidates if t.id is not None]
+    if not ids:
+        return []
+    stmt = select(TicketReporter.ticket_id).where(
+        col(TicketReporter.ticket_id).in_(ids), TicketReporter.person_id == person_id
+    )
+    mine = set(session.exec(stmt).all())
+    return [t for t in candidates if t.id in mine]
+
+
 def history(session: Session, ticket_id: int) -> list[TicketEvent]:
     stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
     return list(session.exec(stmt).all())

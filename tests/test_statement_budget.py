@@ -17,8 +17,8 @@ from tests.test_bench_smoke import _load
 # names read each time), a follow-up 13, a staff command 9, a notice 10, a receipt 6.
 BUDGET = {
     "chatter": (2, 1, 4),
-    "petition": (11, 1, 24),
-    "follow-up": (10, 1, 24),
+    "petition": (9, 1, 24),
+    "follow-up": (9, 1, 24),
     "staff command": (8, 1, 18),
     "notice": (9, 1, 17),
     "receipt": (5, 1, 4),
