@@ -287,8 +287,8 @@ WITH who AS (
   SELECT {", ".join(_ROOM_COLUMNS)} FROM rooms WHERE transport = :transport AND external_id = :room LIMIT 1
 )
 SELECT (SELECT version FROM directory_stamp WHERE id = 1), who.id, people.name, people.deleted,
-  EXISTS (SELECT 1 FROM room_members JOIN here ON room_members.room_id = here.id
-          WHERE room_members.person_id = who.id),
+  EXISTS (SELECT 1 FROM room_members  -- by its key (room, person); a join with here scanned it
+          WHERE room_members.room_id = (SELECT id FROM here) AND room_members.person_id = who.id),
   role_grants.role, role_grants.scope, {", ".join(f"here.{c}" for c in _ROOM_COLUMNS)}
 FROM who
 LEFT JOIN people ON people.id = who.id
