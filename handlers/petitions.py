@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import exists
+from sqlalchemy import bindparam, exists
 from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
@@ -132,15 +132,17 @@ def same_problem(existing: Ticket, new_text: str, new_urgent: bool, router) -> b
     return same_object(objects(existing.text), objects(new_text))
 
 
+_OPEN_IN_ROOM = (  # built once, like _STANDING
+    select(Ticket)
+    .where(Ticket.room_id == bindparam("room_id"), col(Ticket.status).in_(tickets.OPEN_STATUSES))
+    .order_by(col(Ticket.id).desc())
+)
+
+
 def open_in_room(ctx: Context) -> list[Ticket]:
     """Open tickets of this group, newest first (candidates for a repeat or a follow-up)."""
     assert ctx.room is not None
-    stmt = (
-        select(Ticket)
-        .where(Ticket.room_id == ctx.room.id, col(Ticket.status).in_(tickets.OPEN_STATUSES))
-        .order_by(col(Ticket.id).desc())
-    )
-    return list(ctx.session.exec(stmt).all())
+    return list(ctx.session.exec(_OPEN_IN_ROOM, params={"room_id": ctx.room.id}).all())
 
 
 def _answer_if_resolved(ctx: Context) -> str | None:
@@ -306,19 +308,28 @@ class _Standing:
     warned: int  # throttle warnings the sender got in the quiet period
 
 
+# Built once: constructing a statement like this costs ~0.35 ms of SQLAlchemy's Python per call,
+# eight times what running it costs (every petition asks it).
+_STANDING = select(
+    exists().where(col(StateFlag.name) == EMERGENCY_FLAG),
+    select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.actor_id == bindparam("sender"), col(TicketEvent.action).in_(("受理", "追加")),
+        col(TicketEvent.at) >= bindparam("reports_since"),
+    ).scalar_subquery(),
+    select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.actor_id == bindparam("sender"), AuditEntry.action == THROTTLED,
+        col(AuditEntry.at) >= bindparam("warned_since"),
+    ).scalar_subquery(),
+)
+
+
 def _standing(ctx: Context) -> _Standing:
     rules = ctx.services.config.tickets.throttle
-    now, sender = ctx.now, ctx.caller.person_id
-    reports = select(func.count()).select_from(TicketEvent).where(
-        TicketEvent.actor_id == sender, col(TicketEvent.action).in_(("受理", "追加")),
-        col(TicketEvent.at) >= now - timedelta(minutes=rules.window_minutes),
-    )
-    warnings = select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.actor_id == sender, AuditEntry.action == THROTTLED,
-        col(AuditEntry.at) >= now - timedelta(minutes=rules.quiet_minutes),
-    )
-    emergency = exists().where(col(StateFlag.name) == EMERGENCY_FLAG)
-    row = ctx.session.exec(select(emergency, reports.scalar_subquery(), warnings.scalar_subquery())).one()
+    row = ctx.session.connection().execute(_STANDING, {
+        "sender": ctx.caller.person_id,
+        "reports_since": ctx.now - timedelta(minutes=rules.window_minutes),
+        "warned_since": ctx.now - timedelta(minutes=rules.quiet_minutes),
+    }).one()
     return _Standing(bool(row[0]), int(row[1]), int(row[2]))
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, exists, false, text
+from sqlalchemy import Boolean, bindparam, exists, false, text
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError
@@ -154,12 +154,15 @@ def _session_cache(session: Session) -> "DirectoryCache | None":
     return cache if cache.may_store(session) else None
 
 
+_PEOPLE = select(Person).where(col(Person.id).in_(bindparam("ids", expanding=True)))  # built once
+
+
 def _cached_people(session: Session, cache: "DirectoryCache | None", ids: list[str]) -> dict[str, Person | None]:
     """Session instances of these people (None: no such row), the missing ones in one statement."""
     found: dict[str, Person | None] = {}
     missing = [pid for pid in ids if cache is None or pid not in cache.persons]
     if missing:
-        rows = {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(missing))).all()}
+        rows = {p.id: p for p in session.exec(_PEOPLE, params={"ids": missing}).all()}
         for pid in missing:
             live = rows.get(pid)
             if cache is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, func
+from sqlalchemy import and_, bindparam, distinct, func
 from sqlmodel import Session, col, select
 
 from storage.models import CheckOn, Emergency, Household, HouseholdMember, HouseholdTag, Visit
@@ -108,12 +108,14 @@ def due_followups(session: Session, now: datetime) -> list[int]:
     return [i for i in session.exec(stmt).all() if i is not None]
 
 
+_HOUSEHOLDS_OF_MEMBER = (  # built once: every petition naming no flat asks it
+    select(Household)
+    .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
+    .where(Household.stairwell == bindparam("stairwell"), HouseholdMember.name == bindparam("name"))
+    .distinct()
+)
+
+
 def households_of_member(session: Session, stairwell: str, name: str) -> list[Household]:
     """The households of ``stairwell`` listing a resident called exactly ``name``."""
-    stmt = (
-        select(Household)
-        .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
-        .where(Household.stairwell == stairwell, HouseholdMember.name == name)
-        .distinct()
-    )
-    return list(session.exec(stmt).all())
+    return list(session.exec(_HOUSEHOLDS_OF_MEMBER, params={"stairwell": stairwell, "name": name}).all())
