@@ -32,7 +32,11 @@ def _reminded_for_this_due_date():
     """The job's own 催办 event at or after the ticket's due date: this due date was reminded
     (a resident's chase is a 催办 event too, by the resident: it reminds nobody)."""
     return exists().where(
-        col(TicketEvent.ticket_id) == Ticket.id, col(TicketEvent.action) == "催办", col(TicketEvent.actor_id) == BOT,
+        col(TicketEvent.ticket_id) == Ticket.id, col(TicketEvent.action) == "催办",
+        # `actor_id || ''`: the same test, but no index by actor may serve it. With the throttle's
+        # (actor_id, at) index SQLite looked up each ticket's markers among all of the bot's (the
+        # second run on the district: 0.04 s -> 4.8 s); by ticket they are a handful.
+        col(TicketEvent.actor_id).concat("") == BOT,
         col(TicketEvent.at) >= Ticket.due_at,
     )
 
