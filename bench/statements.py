@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import ExecuteStyle
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 _TRANSACTION = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", re.IGNORECASE)
@@ -168,7 +169,11 @@ class StreamLog:
         threads (sending earlier messages' replies meanwhile) are "the rest"."""
         return self.segment if threading.get_ident() == self._loop_thread else None
 
-    def _on_execute(self, conn, _cursor, statement, parameters, _context, executemany) -> None:
+    def _on_execute(self, conn, _cursor, statement, parameters, context, executemany) -> None:
+        # A multi-row INSERT (SQLAlchemy's "insertmanyvalues": a handler's replies together) is an
+        # executemany for SQLAlchemy but ran as one cursor.execute() of the rewritten statement
+        if executemany and context is not None and context.execute_style is ExecuteStyle.INSERTMANYVALUES:
+            executemany = False
         self.entries.append((self._current(), self._key(conn.connection.dbapi_connection), statement,
                              parameters, executemany))
 

@@ -87,7 +87,7 @@ class Context:
         return max(priority, URGENT_PRIORITY) if self.handled.urgent else priority
 
     def to_room(self, room: Room, text: str, *, mentions: tuple[str, ...] = (), priority: int = 0) -> None:
-        self.services.queue(
+        self.services.queue_later(
             self.session, key=self._key(), text=text, room=room, mentions=mentions, priority=self._priority(priority)
         )
         self.posted_to.add(room.id)
@@ -99,8 +99,8 @@ class Context:
         if self.event.inline_answers and person_id == self.caller.person_id:
             self.replies.append(Outgoing(text=sealed or text, to=person_id))  # shown on the page that asked
             return
-        self.services.queue(self.session, key=self._key(), text=text, to=person_id, priority=self._priority(priority),
-                            sealed=sealed)
+        self.services.queue_later(self.session, key=self._key(), text=text, to=person_id,
+                                  priority=self._priority(priority), sealed=sealed)
         self.replies.append(Outgoing(text=sealed or text, to=person_id))
 
     def needs_pointer(self) -> bool:

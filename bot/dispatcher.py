@@ -191,8 +191,10 @@ class Dispatcher:
             try:
                 with session.begin_nested():
                     label, category = await self._process(ctx, text, route)
+                    services.flush_queued(session)  # the replies and notes it queued: one INSERT
             except Exception:
                 log.exception("handler failed for message %s in room %s", message_id, room_id or "-")
+                services.drop_queued(session)
                 ctx.replies.clear()
                 ctx.after_commit.clear()
                 ctx.handled = Handled()

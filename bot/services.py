@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -18,6 +19,15 @@ if TYPE_CHECKING:
 
 
 STAFF_TARGET = "staff-group"  # the outbox's `to` for the one WeCom staff group
+_LATER = "stairwell.queue_later"  # session info: messages queue_later() holds until written
+
+
+@event.listens_for(Session, "before_commit")
+def _write_what_waits(session: Session) -> None:
+    """A commit never drops what queue_later() holds (a handler that commits on its own)."""
+    pending = session.info.get(_LATER)
+    if pending:
+        pending[0][3].flush_queued(session)
 
 
 @dataclass
@@ -58,11 +68,51 @@ class Services:
         sealed: str | None = None,
     ) -> int:
         """Queue a message in ``session``'s transaction; returns how many rows were added.
-        ``sealed``: the text really sent, kept in memory only (``text`` is what the row stores)."""
+        ``sealed``: the text really sent, kept in memory only (``text`` is what the row stores).
+        What was queued with queue_later() on this session goes first, in its order."""
         self._queued = True
-        limits = self.config.outbox_for(self.transport_name)
-        items = outbox_queries.enqueue(
-            session,
+        rows = self._rows(key=key, text=text, room=room, to=to, mentions=mentions, priority=priority, due_at=due_at)
+        items = outbox_queries.insert_rows(session, self._take_later(session) + rows)
+        added = {item.key for item in items}
+        self._keep_sealed([(rows, key, sealed)], added)
+        return sum(row["key"] in added for row in rows)
+
+    def queue_later(
+        self, session: Session, *, key: str, text: str, room: Room | None = None, to: str | None = None,
+        mentions: tuple[str, ...] = (), priority: int = 0, sealed: str | None = None,
+    ) -> None:
+        """Queue a message when ``session``'s pending ones are written: by flush_queued() (the
+        dispatcher, when the handler is done), the next queue() or the commit — a handler's
+        replies and staff notes in one INSERT, not one statement each."""
+        self._queued = True
+        rows = self._rows(key=key, text=text, room=room, to=to, mentions=mentions, priority=priority, due_at=None)
+        session.info.setdefault(_LATER, []).append((rows, key, sealed, self))
+
+    def flush_queued(self, session: Session) -> None:
+        pending = session.info.get(_LATER) or []
+        if pending:
+            added = {item.key for item in outbox_queries.insert_rows(session, self._take_later(session))}
+            self._keep_sealed([(rows, key, sealed) for rows, key, sealed, _ in pending], added)
+
+    @staticmethod
+    def drop_queued(session: Session) -> None:
+        """Forget what queue_later() holds (the handler failed: its replies are not sent)."""
+        session.info.pop(_LATER, None)
+
+    def _take_later(self, session: Session) -> list[dict[str, Any]]:
+        pending = session.info.pop(_LATER, None) or []
+        return [row for rows, *_ in pending for row in rows]
+
+    def _keep_sealed(self, messages: list[tuple[list[dict[str, Any]], str, str | None]], added: set[str]) -> None:
+        for rows, key, sealed in messages:
+            if sealed is not None and len(rows) == 1 and key in added:
+                self.sealed.put(key, sealed)
+
+    def _rows(
+        self, *, key: str, text: str, room: Room | None, to: str | None, mentions: tuple[str, ...], priority: int,
+        due_at,
+    ) -> list[dict[str, Any]]:
+        return outbox_queries.rows_for(
             key=key,
             transport=self.transport_name,
             text=text,
@@ -73,11 +123,8 @@ class Services:
             mentions=mentions,
             priority=priority,
             due_at=due_at,
-            max_length=limits.max_length,
+            max_length=self.config.outbox_for(self.transport_name).max_length,
         )
-        if sealed is not None and len(items) == 1:
-            self.sealed.put(key, sealed)
-        return len(items)
 
     def to_staff_channel(self, session: Session, *, key: str, text: str) -> int:
         """Mirror a staff alert to the WeCom staff group, when one is configured (else nothing)."""

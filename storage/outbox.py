@@ -51,7 +51,18 @@ def enqueue(
     many parts, up to 1,000), no SAVEPOINT; the
     returned rows are not attached to the session (callers count them).
     """
-    rows: list[dict[str, Any]] = [
+    return insert_rows(session, rows_for(
+        key=key, transport=transport, text=text, now=now, account=account, room_id=room_id, to=to,
+        mentions=mentions, priority=priority, due_at=due_at, max_length=max_length,
+    ))
+
+
+def rows_for(
+    *, key: str, transport: str, text: str, now: datetime, account: str, room_id: str | None, to: str | None,
+    mentions: tuple[str, ...], priority: int, due_at: datetime | None, max_length: int,
+) -> list[dict[str, Any]]:
+    """The outbox rows of one message: a part per ``max_length`` characters, keys key, key#2, …"""
+    return [
         {
             "key": key if index == 0 else f"{key}#{index + 1}",
             "transport": transport,
@@ -68,6 +79,13 @@ def enqueue(
         }
         for index, part in enumerate(split_text(text, max_length))
     ]
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[Queued]:
+    """Insert outbox rows (of one message or several, in this order) in one statement; the ones
+    added (a key already queued is skipped)."""
+    if not rows:
+        return []
     session.flush()  # what the caller added first (a new room, a ticket) is written first, as before
     conn = session.connection()
     stmt = _insert_statement(conn.dialect.name)
@@ -76,8 +94,8 @@ def enqueue(
     if len(rows) == 1:
         new_id = conn.execute(stmt, rows[0]).scalar()
         return [] if new_id is None else [Queued(new_id, rows[0]["key"])]
-    # A long answer (/回执 on a district-wide notice): every part in one multi-row INSERT;
-    # RETURNING names the parts really inserted (in any order: matched by key).
+    # A long answer (/回执 on a district-wide notice), or a handler's replies together: one
+    # multi-row INSERT; RETURNING names the rows really inserted (in any order: matched by key).
     added = {key: new_id for new_id, key in conn.execute(_with_key(stmt), rows)}
     return [Queued(added[row["key"]], row["key"]) for row in rows if row["key"] in added]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.events import Incoming
 from storage.models import Message, OutboxItem, Ticket
@@ -121,3 +121,43 @@ async def test_chatter_takes_the_fast_path_and_a_registered_step_does_not(chat, 
     assert await chat.say(PETITION, sender="res-zhang")
     assert opened == [PETITION]
     assert [m.route for m in messages(chat) if not m.from_bot] == ["other", "petition"]
+
+
+async def test_a_handler_that_replied_then_failed_sends_nothing_it_queued(chat, monkeypatch):
+    """A handler's replies wait for one INSERT when it is done (Services.queue_later); one that
+    raises after replying leaves no row behind, and the next message's replies go out."""
+    import handlers.routes
+
+    async def half_done(ctx, *a, **k):
+        ctx.reply("已收到您反映的问题")  # queued, not yet written
+        ctx.private("officer-li", "【新工单】……")
+        raise RuntimeError("handler bug after replying")
+
+    monkeypatch.setattr(handlers.routes.petitions, "on_petition", half_done)
+    assert await chat.say(PETITION, sender="res-zhang") == []
+    with Session(chat.app.engine) as session:
+        assert session.exec(select(OutboxItem)).all() == []
+    monkeypatch.undo()
+    replies = await chat.say("电梯坏了，困在里面出不来", sender="res-chen")
+    with Session(chat.app.engine) as session:
+        keys = [row.key for row in session.exec(select(OutboxItem).order_by(col(OutboxItem.id))).all()]
+    assert len(keys) == len(replies) >= 2  # the ack and the staff's notes, all written, in order
+    assert keys == sorted(keys, key=lambda k: int(k.rsplit(":", 1)[1]))
+
+
+def test_messages_queued_later_are_written_first_and_never_dropped_by_a_commit(engine, config, clock):
+    from bot.services import Services
+    from nlp.router import default_router
+
+    services = Services(config=config, engine=engine, clock=clock, router=default_router(), transport_name="memory")
+    with Session(engine) as session:
+        services.queue_later(session, key="a", text="先说的", to="res-chen")
+        services.queue_later(session, key="b", text="再说的", to="res-chen")
+        assert services.queue(session, key="c", text="直接排队的", to="res-chen") == 1  # a, b go first
+        services.queue_later(session, key="d", text="最后的", to="res-chen")
+        session.commit()  # d is written by the commit itself
+        services.queue_later(session, key="e", text="不发的", to="res-chen")
+        services.drop_queued(session)
+        session.commit()
+        rows = session.exec(select(OutboxItem).order_by(col(OutboxItem.id))).all()
+    assert [r.key for r in rows] == ["a", "b", "c", "d"]
