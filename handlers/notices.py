@@ -219,12 +219,24 @@ def try_receipt(ctx: Context, text: str, route: Route) -> bool:
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False
+    _count_receipt(ctx, notice)
+    return True
+
+
+def _count_receipt(ctx: Context, notice: Notice) -> None:
+    """This sender confirmed ``notice`` (the author's own "OK" confirms nothing; staff's are not counted)."""
+    assert ctx.room is not None
     if notice.author_id == ctx.caller.person_id:
-        return True  # the author's own "OK": nothing to confirm
+        return
     ctx.handled.notice_receipt = notice.id  # a receipt for this notice, from anyone
     if not ctx.caller.covers(ctx.room, ANY_STAFF):  # only residents' are counted
         queries.add_receipt(ctx.session, notice, ctx.caller.person_id, ctx.room.id, ctx.now)
-    return True
+
+
+def _receipt_then_question(text: str, name: str) -> bool:
+    """'收到 明天几点来水啊？': the notice was received, and something about it asked."""
+    parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
+    return len(parts) == 2 and bool(parts[1]) and is_receipt(parts[0], name)
 
 
 # ---- questions about a recent notice ---------------------------------------------------
@@ -289,6 +301,8 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)
     if notice is None or notice.author_id == ctx.caller.person_id:
         return False
+    if _receipt_then_question(text, ctx.caller.name or ""):
+        _count_receipt(ctx, notice)  # 收到 before the question: they have it, and ask about it
     key = f"notice-asked:{notice.id}:{ctx.caller.person_id}"
     if get_flag(ctx.session, key) is None:  # asked again: the answer is already above in the chat
         set_flag(ctx.session, key, {}, ctx.now)
