@@ -20,7 +20,7 @@ from nlp.router import default_router
 from storage import directory, tickets
 from storage.messages import last_from_others
 from storage.outbox import excerpt
-from storage.models import AuditEntry, Ticket, TicketEvent
+from storage.models import AuditEntry, Person, Ticket, TicketEvent
 from storage.state import EMERGENCY_FLAG, StateFlag
 
 log = logging.getLogger(__name__)
@@ -454,7 +454,7 @@ def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, dang
     if followup:
         tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "催办")
     first = f"【紧急】{ctx.services.config.danger_advice(danger)}\n" if ticket.urgent and danger else ""
-    staff = directory.responsible_staff(ctx.session, ctx.room)
+    staff = _following(ctx, ticket)
     if followup:
         others = f"已有{ticket.reporters}人反映，" if new_reporter else ""
         ctx.reply(
@@ -478,6 +478,16 @@ def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, dang
     )
     for person in staff:
         ctx.private(person.id, line)
+
+
+def _following(ctx: Context, ticket: Ticket) -> list[Person]:
+    """Who follows a ticket up: its assignee first once it was dispatched (/派单: named to the
+    resident, and told of a chase even when not one of the group's staff), then the group's staff."""
+    staff = directory.responsible_staff(ctx.session, ctx.room)
+    if ticket.assignee_id is None:
+        return staff
+    assignee = next((p for p in staff if p.id == ticket.assignee_id), None) or ctx.session.get(Person, ticket.assignee_id)
+    return [assignee, *(p for p in staff if p.id != ticket.assignee_id)] if assignee is not None else staff
 
 
 def _chased_since(ctx: Context, ticket_id: int, since) -> bool:
