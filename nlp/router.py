@@ -195,6 +195,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:别的小区|其他小区|对面小区|隔壁小区)\S{0,8}(?:昨天|前天|上周|上个月|去年|之前|上次|上回|那次|以前)"
         r"|(?:昨天|前天|上周|上个月|去年|上次|上回|那次|以前|之前)\S{0,6}(?:别的小区|其他小区|对面小区|隔壁小区)"
     ),
+    # "有事打我电话": call me, not someone hitting me (the 打我 inside is no alarm)
+    "回电": re.compile(r"打(?:给)?我(?:的)?(?:电话|手机|座机|微信|语音)|打我\s*[\d１-９*＊]{5,}"),
     # a stove or lighter that will not light is a repair, not a fire: "煤气灶打不着火了"
     "点不着": re.compile(r"(?:打|点|烧)不(?:着|燃)|打不出火|着不了火|点不了火"),
     # a danger that did not happen: "差点摔了", "差一点砸到人" (the word it names is no alarm)

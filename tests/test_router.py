@@ -156,6 +156,7 @@ def test_every_category_is_covered() -> None:
         "1楼车棚电线裸露在外面，小孩经常在那玩",
         "楼上又在高空抛物，砸到人了，头都破了",  # 高空抛物 is urgent when someone is hurt
         "隔壁男的正在打人，女的一直在哭喊，家暴好几次了",
+        "楼上那个男的喝醉了上来就打我，快来人",  # 打我 still counts when no phone follows
     ],
 )
 def test_urgent_cases(router: Router, text: str) -> None:
@@ -171,6 +172,8 @@ def test_urgent_cases(router: Router, text: str) -> None:
         "楼道灯坏了，麻烦修一下",
         "建议小区多装几个垃圾桶",
         "温馨提示：冬季注意用火安全，离家请关闭燃气阀门",  # a notice about fire is not an emergency
+        "3单元门口的垃圾两天没人收了，臭死了，有事打我电话13812345678",  # call me: no one is hit
+        "楼道灯坏了好几天，修的时候打我手机",
     ],
 )
 def test_not_urgent(router: Router, text: str) -> None:
