@@ -38,6 +38,10 @@ class Route:
 
 
 # Structural cues: a fixed, small set of precompiled patterns (never one regex per keyword).
+# A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了" (router 附议 and
+# handlers.petitions.ME_TOO). A flat needs the trouble named: "2023也是这样" is no flat.
+FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:也[漏坏停堵臭吵滴渗]|也在[漏滴渗])"
+
 _PATTERNS: dict[str, re.Pattern[str]] = {
     # ends as a question: asking, not announcing
     "问句": re.compile(
@@ -182,8 +186,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
     "附议": re.compile(
-        r"^\W*(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋里?|那边|楼)?(?:也是|也一样|也有|也遇到|也这样|也出现|也[漏坏停堵臭吵]|同样|一样)"
+        r"^\W*(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋里?|那边|楼)?(?:也是|也一样|也有|也遇到|也这样|也出现|也[漏坏停堵臭吵滴渗]|也在[漏滴渗]|同样|一样)"
         r"|^\W*(?:同楼上|同上|[+＋]1|加一|一样的情况|同样的情况|同样情况|一样的问题|同样的问题)"
+        r"|^\W*" + FLAT_ALSO  # "402也在滴", "3-302也漏了" (a flat says how, not a bare "2023也是")
     ),
     # talk about a danger, not a danger: films, dreams, similes ("着火了似的好热闹")
     "虚构": re.compile(
