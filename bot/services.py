@@ -20,14 +20,15 @@ if TYPE_CHECKING:
 
 STAFF_TARGET = "staff-group"  # the outbox's `to` for the one WeCom staff group
 _LATER = "stairwell.queue_later"  # session info: messages queue_later() holds until written
+_LATER_BY = "stairwell.queue_later_by"  # session info: the Services that holds them
+_Message = tuple[list[dict[str, Any]], str, "str | None"]  # a message's rows, its key, its sealed text
 
 
 @event.listens_for(Session, "before_commit")
 def _write_what_waits(session: Session) -> None:
     """A commit never drops what queue_later() holds (a handler that commits on its own)."""
-    pending = session.info.get(_LATER)
-    if pending:
-        pending[0][3].flush_queued(session)
+    if session.info.get(_LATER):
+        session.info[_LATER_BY].flush_queued(session)
 
 
 @dataclass
@@ -72,9 +73,7 @@ class Services:
         What was queued with queue_later() on this session goes first, in its order."""
         self._queued = True
         rows = self._rows(key=key, text=text, room=room, to=to, mentions=mentions, priority=priority, due_at=due_at)
-        items = outbox_queries.insert_rows(session, self._take_later(session) + rows)
-        added = {item.key for item in items}
-        self._keep_sealed([(rows, key, sealed)], added)
+        added = self._insert(session, [*self._take_later(session), (rows, key, sealed)])
         return sum(row["key"] in added for row in rows)
 
     def queue_later(
@@ -86,27 +85,31 @@ class Services:
         replies and staff notes in one INSERT, not one statement each."""
         self._queued = True
         rows = self._rows(key=key, text=text, room=room, to=to, mentions=mentions, priority=priority, due_at=None)
-        session.info.setdefault(_LATER, []).append((rows, key, sealed, self))
+        session.info.setdefault(_LATER, []).append((rows, key, sealed))
+        session.info[_LATER_BY] = self
 
     def flush_queued(self, session: Session) -> None:
-        pending = session.info.get(_LATER) or []
+        pending = self._take_later(session)
         if pending:
-            added = {item.key for item in outbox_queries.insert_rows(session, self._take_later(session))}
-            self._keep_sealed([(rows, key, sealed) for rows, key, sealed, _ in pending], added)
+            self._insert(session, pending)
 
     @staticmethod
     def drop_queued(session: Session) -> None:
         """Forget what queue_later() holds (the handler failed: its replies are not sent)."""
         session.info.pop(_LATER, None)
 
-    def _take_later(self, session: Session) -> list[dict[str, Any]]:
-        pending = session.info.pop(_LATER, None) or []
-        return [row for rows, *_ in pending for row in rows]
+    @staticmethod
+    def _take_later(session: Session) -> list[_Message]:
+        return session.info.pop(_LATER, None) or []
 
-    def _keep_sealed(self, messages: list[tuple[list[dict[str, Any]], str, str | None]], added: set[str]) -> None:
+    def _insert(self, session: Session, messages: list[_Message]) -> set[str]:
+        """Write these messages' rows in one INSERT; the keys added. A sealed text is kept for a
+        one-row message that was really added (a repeat's key was skipped)."""
+        added = {item.key for item in outbox_queries.insert_rows(session, [r for rows, _, _ in messages for r in rows])}
         for rows, key, sealed in messages:
             if sealed is not None and len(rows) == 1 and key in added:
                 self.sealed.put(key, sealed)
+        return added
 
     def _rows(
         self, *, key: str, text: str, room: Room | None, to: str | None, mentions: tuple[str, ...], priority: int,

@@ -251,6 +251,7 @@ class Router:
     # ---- loading -------------------------------------------------------------------------
     def _load(self, raw: dict[str, Any]) -> None:
         settings = raw.get("settings", {})
+        self._objects_memo: dict[str, frozenset[str]] = {}  # Router.objects, per text
         self.max_chars: int = int(settings.get("max_chars", 2000))
         self.thresholds: dict[str, float] = {k: float(v) for k, v in raw["thresholds"].items()}
         self.staff_prior: dict[str, float] = {k: float(v) for k, v in raw.get("staff_prior", {}).items()}
@@ -674,7 +675,7 @@ class Router:
 
         Kept per text: a petition compares itself with every open ticket of its group, and each
         ticket's text was segmented again for each new report (~30 jieba cuts a petition)."""
-        memo = self.__dict__.setdefault("_objects_memo", {})
+        memo = self._objects_memo
         found = memo.get(text)
         if found is None:
             if len(memo) >= OBJECTS_MEMO_SIZE:

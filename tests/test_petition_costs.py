@@ -49,7 +49,7 @@ def test_the_staff_of_a_group_are_named_in_grant_order_across_its_scopes():
 
 def test_a_tickets_objects_are_found_once_per_text(monkeypatch):
     router = default_router()
-    router.__dict__.pop("_objects_memo", None)
+    router._objects_memo.clear()
     cuts = []
     real_cut = segment.cut
     monkeypatch.setattr(segment, "cut", lambda text: cuts.append(text) or real_cut(text))

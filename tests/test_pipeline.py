@@ -151,7 +151,7 @@ def test_messages_queued_later_are_written_first_and_never_dropped_by_a_commit(e
 
     services = Services(config=config, engine=engine, clock=clock, router=default_router(), transport_name="memory")
     with Session(engine) as session:
-        services.queue_later(session, key="a", text="先说的", to="res-chen")
+        services.queue_later(session, key="a", text="先说的", to="res-chen", sealed="先说的（含登录链接）")
         services.queue_later(session, key="b", text="再说的", to="res-chen")
         assert services.queue(session, key="c", text="直接排队的", to="res-chen") == 1  # a, b go first
         services.queue_later(session, key="d", text="最后的", to="res-chen")
@@ -161,3 +161,4 @@ def test_messages_queued_later_are_written_first_and_never_dropped_by_a_commit(e
         session.commit()
         rows = session.exec(select(OutboxItem).order_by(col(OutboxItem.id))).all()
     assert [r.key for r in rows] == ["a", "b", "c", "d"]
+    assert services.sealed.get("a") == "先说的（含登录链接）"  # written by queue(), its secret still kept
