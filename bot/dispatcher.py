@@ -3,8 +3,9 @@
 guards (own message, too old) → log the masked message (the UNIQUE insert is
 the dedup check) → command? → pending conversation? → route → the route's
 handler → replies queued in the outbox, committed with the handler's changes.
-A handler that raises is rolled back alone; the message stays logged and the
-transport never sees the error.
+A handler that raises is rolled back with everything of its message, which is then
+logged again (route "error") in a transaction of its own; the transport never sees
+the error.
 
 Chatter takes a fast path: a message that no registered route step acts on (each step's
 predicate, see bot.handling) costs one INSERT (with its route) and one COMMIT; the
@@ -36,6 +37,10 @@ from nlp.router import Route
 from storage.models import Message, Room
 
 log = logging.getLogger("stairwell.dispatch")
+
+class _HandlerFailed(Exception):
+    """A handler raised: its transaction, the message's log row included, was rolled back."""
+
 
 def strip_bot_mention(text: str, bot_name: str) -> str:
     """'@楼道通 /工单' -> '/工单' (WeChat puts a special space after a mention)."""
@@ -107,6 +112,12 @@ class Dispatcher:
         return route, None, steps[0].usually or decision
 
     async def _on_message(self, event: Incoming) -> Replies:
+        try:
+            return await self._log_and_handle(event)
+        except _HandlerFailed:  # rolled back whole: the message is logged again, as an error
+            return await self._log_and_handle(event, failed=True)
+
+    async def _log_and_handle(self, event: Incoming, failed: bool = False) -> Replies:
         started = time.perf_counter()
         if event.is_self:
             return Replies()
@@ -188,19 +199,21 @@ class Dispatcher:
                 message_id, text=text,
             )
             category: str | None = None
-            try:
-                with session.begin_nested():
-                    label, category = await self._process(ctx, text, route)
-                    services.flush_queued(session)  # the replies and notes it queued: one INSERT
-            except Exception:
-                log.exception("handler failed for message %s in room %s", message_id, room_id or "-")
-                services.drop_queued(session)
-                ctx.replies.clear()
-                ctx.after_commit.clear()
-                ctx.handled = Handled()
-                label, category = "error", None
+            if failed:
+                label = "error"
                 if commands.is_command(text):  # the caller expects an answer; no details leak
                     ctx.reply("抱歉，指令处理出错了，请稍后再试。", mention=False)
+            else:
+                # No SAVEPOINT around the handler (two more statements, round trips on PostgreSQL,
+                # for every message that acts): a failure rolls back the whole transaction.
+                try:
+                    label, category = await self._process(ctx, text, route)
+                    services.flush_queued(session)  # the replies and notes it queued: one INSERT
+                except Exception as exc:
+                    log.exception("handler failed for message %s in room %s", message_id, room_id or "-")
+                    services.drop_queued(session)
+                    session.rollback()
+                    raise _HandlerFailed from exc
             if (label, category) != guess:
                 session.execute(
                     update(Message).where(col(Message.id) == message_id).values(route=label, category=category)

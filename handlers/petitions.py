@@ -5,9 +5,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
+from functools import lru_cache
+from typing import Callable, Mapping
 
-from sqlalchemy import bindparam, exists, insert
+from sqlalchemy import Row, bindparam, exists, insert
 from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
@@ -77,8 +78,10 @@ _BUILDING = re.compile(r"(\d{1,3})\s*(?:号楼|幢|栋)")
 _NUMBERED = re.compile(r"(\d{1,2})\s*号(?!楼|\d)")
 
 
-def places(text: str) -> dict[str, int]:
-    """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1}, for what the text names."""
+@lru_cache(maxsize=4096)  # every petition compares itself with its group's open tickets' texts
+def places(text: str) -> Mapping[str, int]:
+    """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1}, for what the text names
+    (remembered: read it, never change it)."""
     found: dict[str, int] = {}
     flat = next((m for m in _FLAT.finditer(text) if m.group(1) + m.group(2) not in HOTLINES), None)
     if flat:
@@ -94,7 +97,7 @@ def places(text: str) -> dict[str, int]:
     return found
 
 
-def same_place(a: dict[str, int], b: dict[str, int]) -> bool:
+def same_place(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
     """Compatible places: every kind both name is the same (an unnamed one matches anything)."""
     return all(a[key] == b[key] for key in a.keys() & b.keys())
 
@@ -121,7 +124,7 @@ def objects_of(router) -> Callable[[str], frozenset[str]]:
     return getattr(router, "objects", None) or default_router().objects
 
 
-def same_problem(existing: Ticket, new_text: str, new_urgent: bool, router) -> bool:
+def same_problem(existing: Ticket | Row, new_text: str, new_urgent: bool, router) -> bool:
     """A new report joins an open ticket only when it is about the same object (the thing broken,
     the behaviour complained of: lexicon `objects`) in a compatible place, and never an urgent
     report into an ordinary ticket (the danger gets its own ticket, advice and 2-hour limit)."""
@@ -133,17 +136,11 @@ def same_problem(existing: Ticket, new_text: str, new_urgent: bool, router) -> b
     return same_object(objects(existing.text), objects(new_text))
 
 
-_OPEN_IN_ROOM = (  # built once, like _STANDING
-    select(Ticket)
-    .where(Ticket.room_id == bindparam("room_id"), col(Ticket.status).in_(tickets.OPEN_STATUSES))
-    .order_by(col(Ticket.id).desc())
-)
-
-
-def open_in_room(ctx: Context) -> list[Ticket]:
-    """Open tickets of this group, newest first (candidates for a repeat or a follow-up)."""
+def open_in_room(ctx: Context) -> list[Row]:
+    """Open tickets of this group, newest first (candidates for a repeat or a follow-up), as
+    plain rows: the one a message joins becomes a Ticket in _join_existing."""
     assert ctx.room is not None
-    return list(ctx.session.exec(_OPEN_IN_ROOM, params={"room_id": ctx.room.id}).all())
+    return tickets.open_in_room(ctx.session, ctx.room.id)
 
 
 def _answer_if_resolved(ctx: Context) -> str | None:
@@ -239,12 +236,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         created_at=now,
         due_at=due_at(now, category, urgent, ctx.services.config.tickets),
     )
-    ctx.session.add(ticket)
-    ctx.session.flush()
+    tickets.open_ticket(ctx.session, ticket, note=category)
     assert ticket.id is not None
-    tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
-    ticket.reporters = 1
-    tickets.add_event(ctx.session, ticket.id, now, ctx.caller.person_id, "受理", category)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, False, urgent
     staff = directory.responsible_staff(ctx.session, room)
     # In a danger the advice comes first, in the same message as the ticket number.
@@ -367,7 +360,7 @@ def on_detail(ctx: Context) -> str | None:
     return own[0].category
 
 
-def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:
+def _report_just_above(ctx: Context, fresh: list[Row]) -> list[Row]:
     """The ticket of the message right above a "+1" (a neighbour's report in the last few
     minutes, nobody else having spoken since); otherwise none: a guess would join the wrong one."""
     assert ctx.room is not None
@@ -378,14 +371,14 @@ def _report_just_above(ctx: Context, fresh: list[Ticket]) -> list[Ticket]:
     return [newest] if tickets.is_reporter(ctx.session, newest.id, above.sender_id) else []
 
 
-def _fresh_from_others(ctx: Context, candidates: list[Ticket], within: timedelta) -> list[Ticket]:
+def _fresh_from_others(ctx: Context, candidates: list[Row], within: timedelta) -> list[Row]:
     """Open tickets opened ``within`` the last while that the sender is not a reporter of."""
     fresh = [t for t in candidates if ctx.now - t.created_at <= within]
     mine = {t.id for t in tickets.reported_by(ctx.session, fresh, ctx.caller.person_id)}
     return [t for t in fresh if t.id not in mine]
 
 
-def _report_supported(ctx: Context) -> Ticket | None:
+def _report_supported(ctx: Context) -> Row | None:
     """The neighbour's report right above a "这个要管管" (minutes ago, nobody else spoke since)."""
     fresh = _fresh_from_others(ctx, open_in_room(ctx), ME_TOO_RIGHT_AFTER)
     above = _report_just_above(ctx, fresh) if fresh else []
@@ -424,7 +417,7 @@ async def on_followup(ctx: Context, text: str) -> str | None:
     return matches[0].category
 
 
-def _narrow(ctx: Context, matches: list[Ticket]) -> list[Ticket]:
+def _narrow(ctx: Context, matches: list[Row]) -> list[Row]:
     """Of several open tickets a message fits, those naming the very same thing ("楼道灯" over
     "路灯" for "楼道灯还是不亮"), then the sender's own; newest first."""
     if len(matches) > 1:
@@ -438,13 +431,14 @@ def _narrow(ctx: Context, matches: list[Ticket]) -> list[Ticket]:
     return matches
 
 
-def _ask_which(ctx: Context, matches: list[Ticket]) -> None:
+def _ask_which(ctx: Context, matches: list[Row]) -> None:
     """No telling which open ticket a message means: ask once rather than guess."""
     numbers = "、".join(f"#{t.id}" for t in sorted(matches, key=lambda t: t.id or 0))
     ctx.reply(f"您说的是哪一个问题？{numbers} 都在处理中，可发 /进度 编号 查看进展；如是新问题，请说明具体位置。")
 
 
-def _join_existing(ctx: Context, ticket: Ticket, *, followup: bool = False, danger: str | None = None) -> None:
+def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: str | None = None) -> None:
+    ticket = tickets.attached(ctx.session, row)
     assert ticket.id is not None
     new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent

@@ -252,6 +252,7 @@ class Router:
     def _load(self, raw: dict[str, Any]) -> None:
         settings = raw.get("settings", {})
         self._objects_memo: dict[str, frozenset[str]] = {}  # Router.objects, per text
+        self._last_route: tuple[str, bool, Route] | None = None  # Router.route's last answer
         self.max_chars: int = int(settings.get("max_chars", 2000))
         self.thresholds: dict[str, float] = {k: float(v) for k, v in raw["thresholds"].items()}
         self.staff_prior: dict[str, float] = {k: float(v) for k, v in raw.get("staff_prior", {}).items()}
@@ -463,6 +464,16 @@ class Router:
         return self.typo_re.sub(lambda m: self.typos[m.group(0)], text) if self.typo_re else text
 
     def route(self, text: str, *, staff: bool = False) -> Route:
+        # The dispatcher routes a message, then its handler asks again: the last answer is kept
+        # (one tuple, swapped whole: safe across threads).
+        last = self._last_route
+        if last is not None and last[0] == text and last[1] == staff:
+            return last[2]
+        found = self._route(text, staff)
+        self._last_route = (text, staff, found)
+        return found
+
+    def _route(self, text: str, staff: bool) -> Route:
         text = self.corrected((text or "")[: self.max_chars].strip())
         if not text:
             return Route("other", None, False, 0.0, ())

@@ -155,24 +155,41 @@ def _session_cache(session: Session) -> "DirectoryCache | None":
 
 
 _PEOPLE = select(Person).where(col(Person.id).in_(bindparam("ids", expanding=True)))  # built once
+# The same people with their grants, for the cache: the petition that names its handler's title
+# (roles_of) then asks nothing more. Plain rows, built once.
+_PEOPLE_AND_GRANTS = (
+    core_select(col(Person.id), col(Person.name), col(Person.deleted), col(RoleGrant.role), col(RoleGrant.scope))
+    .outerjoin(RoleGrant, col(RoleGrant.person_id) == col(Person.id))
+    .where(col(Person.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(RoleGrant.id))
+)
 
 
 def _cached_people(session: Session, cache: "DirectoryCache | None", ids: list[str]) -> dict[str, Person | None]:
     """Session instances of these people (None: no such row), the missing ones in one statement."""
     found: dict[str, Person | None] = {}
-    missing = [pid for pid in ids if cache is None or pid not in cache.persons]
+    if cache is None:
+        missing = list(dict.fromkeys(ids))
+        rows = {p.id: p for p in session.exec(_PEOPLE, params={"ids": missing}).all()} if missing else {}
+        return {pid: rows.get(pid) for pid in ids}
+    missing = [pid for pid in dict.fromkeys(ids) if pid not in cache.persons]
     if missing:
-        rows = {p.id: p for p in session.exec(_PEOPLE, params={"ids": missing}).all()}
+        session.flush()  # a Core read: the session's own additions first
+        grants: dict[str, list[tuple[str, str]]] = {pid: [] for pid in missing}
+        for pid, name, deleted, role, scope in session.connection().execute(_PEOPLE_AND_GRANTS, {"ids": missing}):
+            if pid not in cache.persons:
+                snapshot = Person(id=pid, name=name, deleted=bool(deleted))
+                make_transient_to_detached(snapshot)
+                cache.persons[pid] = snapshot
+            if role is not None:
+                grants[pid].append((role, scope))
         for pid in missing:
-            live = rows.get(pid)
-            if cache is None:
-                found[pid] = live
-            else:
-                cache.persons[pid] = _detached(Person, live) if live is not None else None
-    if cache is not None:
-        for pid in ids:
-            person = cache.persons[pid]
-            found[pid] = session.merge(person, load=False) if person is not None else None
+            cache.persons.setdefault(pid, None)
+            if cache.persons[pid] is not None:
+                cache.grants.setdefault(pid, tuple(grants[pid]))
+    for pid in ids:
+        person = cache.persons[pid]
+        found[pid] = session.merge(person, load=False) if person is not None else None
     return found
 
 

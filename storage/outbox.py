@@ -96,7 +96,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[Queued]:
         return [] if new_id is None else [Queued(new_id, rows[0]["key"])]
     # A long answer (/回执 on a district-wide notice), or a handler's replies together: one
     # multi-row INSERT; RETURNING names the rows really inserted (in any order: matched by key).
-    added = {key: new_id for new_id, key in conn.execute(_with_key(stmt), rows)}
+    added = {key: new_id for new_id, key in conn.execute(_with_key(conn.dialect.name), rows)}
     return [Queued(added[row["key"]], row["key"]) for row in rows if row["key"] in added]
 
 
@@ -107,10 +107,16 @@ class Queued(NamedTuple):
     key: str
 
 
-def _with_key(stmt):
-    """``stmt`` returning the key as well; executed with a list of rows, SQLAlchemy sends them as
-    one multi-row INSERT (its "insertmanyvalues", up to 1,000 rows a statement, compiled once)."""
-    return stmt.returning(table_of(OutboxItem).c.key)
+_WITH_KEY: dict[str, Any] = {}
+
+
+def _with_key(dialect: str):
+    """The insert returning the key as well; executed with a list of rows, SQLAlchemy sends them
+    as one multi-row INSERT (its "insertmanyvalues", up to 1,000 rows a statement, compiled
+    once). Built once per dialect (every petition's replies and notes go this way)."""
+    if dialect not in _WITH_KEY:
+        _WITH_KEY[dialect] = _insert_statement(dialect).returning(table_of(OutboxItem).c.key)
+    return _WITH_KEY[dialect]
 
 
 def _insert_statement(dialect: str):

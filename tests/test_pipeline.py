@@ -91,6 +91,41 @@ async def test_a_failing_handler_is_contained(chat, monkeypatch):
     assert await chat.say("电梯坏了，困在里面出不来", sender="res-chen")
 
 
+async def test_a_handler_that_wrote_then_failed_leaves_only_the_message_logged(chat, monkeypatch):
+    """No SAVEPOINT around handlers: a failure rolls back the whole transaction (the ticket it
+    opened, the new sender it met) and the message is logged again, once, as an error; a failed
+    command still gets its one polite line."""
+    from storage import directory
+    from storage.models import Person, RoomMember
+
+    def boom(*a, **k):
+        raise RuntimeError("handler bug after the ticket was written")
+
+    monkeypatch.setattr(directory, "responsible_staff", boom)  # asked after the ticket's INSERTs
+    assert await chat.say(PETITION, sender="res-new", message_id="wx-boom") == []
+    with Session(chat.app.engine) as session:
+        assert session.exec(select(Ticket)).all() == []
+        assert session.exec(select(OutboxItem)).all() == []
+        logged = session.exec(select(Message).where(Message.external_id == "wx-boom")).all()
+        assert [(m.route, m.sender_id) for m in logged] == [("error", "res-new")]
+        # the sender, first met in the rolled-back transaction, is met again in the second
+        assert session.get(Person, "res-new") is not None
+        assert session.get(RoomMember, (logged[0].room_id, "res-new")) is not None
+    # the same message redelivered is a duplicate, not a second try
+    assert await chat.say(PETITION, sender="res-new", message_id="wx-boom") == []
+    assert len([m for m in messages(chat) if m.external_id == "wx-boom"]) == 1
+
+    import bot.commands
+
+    async def command_bug(*a, **k):
+        raise RuntimeError("command bug")
+
+    monkeypatch.setattr(bot.commands, "run_command", command_bug)
+    replies = await chat.say("/工单", sender="officer-li")
+    assert [r.text for r in replies] == ["抱歉，指令处理出错了，请稍后再试。"]
+    assert [m.route for m in messages(chat) if not m.from_bot][-1] == "error"
+
+
 async def test_zero_width_and_emoji_are_harmless(chat):
     assert await chat.say("\u200b\u200b😀😀😀", sender="res-chen") == []
     assert await chat.say("收\u200b到", sender="res-chen") == []
