@@ -108,7 +108,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     transport: str
     external_id: str
-    room_id: str | None = Field(default=None, foreign_key="rooms.id", index=True)
+    room_id: str | None = Field(default=None, foreign_key="rooms.id")  # indexed first in (room_id, at)
     sender_id: str
     sender_name: str
     text: str = Field(sa_column=Column(Text, nullable=False))  # masked
@@ -137,7 +137,7 @@ class OutboxItem(SQLModel, table=True):
     mentions: str = ""  # space-separated person ids
     text: str = Field(sa_column=Column(Text, nullable=False))
     priority: int = 0  # higher first (emergency notices)
-    status: str = Field(default="queued", index=True)  # queued | sending | sent | failed
+    status: str = Field(default="queued")  # queued | sending | sent | failed (indexed first in the queue's index)
     attempts: int = 0
     error: str | None = None
     external_id: str | None = None
@@ -159,8 +159,10 @@ class Ticket(SQLModel, table=True):
     """A petition (诉求/工单), numbered, followed to the end."""
 
     __tablename__ = "tickets"
+    # A group's open tickets: every petition compares itself with them (revision 0012)
+    __table_args__ = (Index("ix_tickets_room_id_status", "room_id", "status"),)
     id: int | None = Field(default=None, primary_key=True)  # the short number residents see
-    room_id: str | None = Field(default=None, foreign_key="rooms.id", index=True)
+    room_id: str | None = Field(default=None, foreign_key="rooms.id")
     stairwell: str | None = Field(default=None, index=True)  # scope filters (/工单, /统计)
     grid: str | None = Field(default=None, index=True)
     reporter_id: str = Field(index=True)
