@@ -8,7 +8,8 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Callable, Mapping
 
-from sqlalchemy import Row, bindparam, exists, insert
+from sqlalchemy import Row, and_, bindparam, exists, insert
+from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
@@ -23,6 +24,7 @@ from storage.messages import last_from_others
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Person, Ticket, TicketEvent
 from storage.state import EMERGENCY_FLAG, StateFlag
+from storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +198,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     # Over the per-sender limit nothing more is said (not even "已补充到您的工单"), except in a danger.
     if not urgent and _throttled(ctx, standing):
         return category
-    supported = _report_supported(ctx) if room is not None and not urgent and SUPPORT.search(ctx.masked_text) else None
+    candidates = standing.open_tickets
+    supported = (
+        _report_supported(ctx, candidates) if room is not None and not urgent and SUPPORT.search(ctx.masked_text)
+        else None
+    )
     if supported is not None:
         _join_existing(ctx, supported)  # a second voice on the report just above, chasing nothing
         return supported.category
@@ -205,9 +211,9 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         and not objects_of(ctx.services.router)(ctx.masked_text)
     ):
         # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none
-        return await on_followup(ctx, text) or category
+        return await on_followup(ctx, text, candidates) or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
-        matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
+        matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
         if 1 < len(matches) <= MAX_ASK and not urgent:
             _ask_which(ctx, matches)
             return category
@@ -300,36 +306,50 @@ def _told_at_once(ctx: Context, staff: list) -> list:
 
 @dataclass(frozen=True)
 class _Standing:
-    """What a petition asks first, in one statement (three round trips on PostgreSQL before)."""
+    """What a petition asks first, in one statement (four round trips on PostgreSQL before)."""
 
     emergency: bool  # 战时: every report is urgent
     recent: int  # the sender's reports in the throttle window: tickets opened (受理), words added (追加)
     warned: int  # throttle warnings the sender got in the quiet period
+    open_tickets: list[Row]  # the group's open tickets, newest first (as tickets.open_in_room)
 
 
 # Built once: constructing a statement like this costs ~0.35 ms of SQLAlchemy's Python per call,
-# eight times what running it costs (every petition asks it).
-_STANDING = select(
-    exists().where(col(StateFlag.name) == EMERGENCY_FLAG),
+# eight times what running it costs (every petition asks it). The sender's standing is one row;
+# the group's open tickets are joined to it (none: one row of NULLs).
+_COUNTS = select(
+    exists().where(col(StateFlag.name) == EMERGENCY_FLAG).label("emergency"),
     select(func.count()).select_from(TicketEvent).where(
         TicketEvent.actor_id == bindparam("sender"), col(TicketEvent.action).in_(("受理", "追加")),
         col(TicketEvent.at) >= bindparam("reports_since"),
-    ).scalar_subquery(),
+    ).scalar_subquery().label("recent"),
     select(func.count()).select_from(AuditEntry).where(
         AuditEntry.actor_id == bindparam("sender"), AuditEntry.action == THROTTLED,
         col(AuditEntry.at) >= bindparam("warned_since"),
-    ).scalar_subquery(),
+    ).scalar_subquery().label("warned"),
+).subquery("standing")
+_TICKETS = table_of(Ticket)
+_STANDING = (
+    core_select(_COUNTS, _TICKETS)
+    .select_from(_COUNTS.outerjoin(_TICKETS, and_(
+        _TICKETS.c.room_id == bindparam("room_id"), _TICKETS.c.status.in_(tickets.OPEN_STATUSES))))
+    .order_by(_TICKETS.c.id.desc())
 )
 
 
 def _standing(ctx: Context) -> _Standing:
     rules = ctx.services.config.tickets.throttle
-    row = ctx.session.connection().execute(_STANDING, {
+    ctx.session.flush()  # a Core read: the session's pending changes first
+    rows = ctx.session.connection().execute(_STANDING, {
         "sender": ctx.caller.person_id,
         "reports_since": ctx.now - timedelta(minutes=rules.window_minutes),
         "warned_since": ctx.now - timedelta(minutes=rules.quiet_minutes),
-    }).one()
-    return _Standing(bool(row[0]), int(row[1]), int(row[2]))
+        "room_id": ctx.room.id if ctx.room is not None else None,
+    }).all()
+    first = rows[0]
+    return _Standing(
+        bool(first.emergency), int(first.recent), int(first.warned), [r for r in rows if r.id is not None]
+    )
 
 
 def _throttled(ctx: Context, standing: _Standing) -> bool:
@@ -378,20 +398,21 @@ def _fresh_from_others(ctx: Context, candidates: list[Row], within: timedelta) -
     return [t for t in fresh if t.id not in mine]
 
 
-def _report_supported(ctx: Context) -> Row | None:
+def _report_supported(ctx: Context, candidates: list[Row]) -> Row | None:
     """The neighbour's report right above a "这个要管管" (minutes ago, nobody else spoke since)."""
-    fresh = _fresh_from_others(ctx, open_in_room(ctx), ME_TOO_RIGHT_AFTER)
+    fresh = _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)
     above = _report_just_above(ctx, fresh) if fresh else []
     return above[0] if above else None
 
 
-async def on_followup(ctx: Context, text: str) -> str | None:
+async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = None) -> str | None:
     """A follow-up the router calls chatter ("还没人管吗？都一个礼拜了"): it joins the sender's
     one open ticket in this group (or the one open ticket its words name); else nothing is said.
     Returns the ticket's category when it joined."""
     if ctx.room is None:
         return None
-    candidates = open_in_room(ctx)
+    if candidates is None:
+        candidates = open_in_room(ctx)
     if objects_of(ctx.services.router)(ctx.masked_text):
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text):

@@ -61,7 +61,7 @@ def attached(session: Session, row: Row | Ticket) -> Ticket:
     """The session's Ticket for a row read in this transaction (no second query)."""
     if isinstance(row, Ticket):
         return row
-    ticket = Ticket(**row._mapping)
+    ticket = Ticket(**{c.name: row._mapping[c.name] for c in table_of(Ticket).columns})
     make_transient_to_detached(ticket)
     return session.merge(ticket, load=False)
 
