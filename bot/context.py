@@ -46,12 +46,15 @@ class Context:
     # Rooms that saw something because of this message (a reply, a notice): no "已私信" line there.
     posted_to: set[str] = field(default_factory=set)
     _count: int = 0
+    _masked: tuple[str, str] = ("", "")  # (text, its mask): handlers ask a dozen times a message
 
     @property
     def masked_text(self) -> str:
         from bot.privacy import mask  # the stored form; never the raw text
 
-        return mask(self.text)
+        if self._masked[0] != self.text:
+            self._masked = (self.text, mask(self.text))
+        return self._masked[1]
 
     @property
     def now(self):

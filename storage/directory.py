@@ -387,8 +387,9 @@ class DirectoryCache:
         first = rows[0]
         person_id, name, deleted, is_member = first[1], first[2], first[3], first[4]
         self.core_ids[(arrival.transport, arrival.sender)] = person_id
-        room = None
-        if first[7] is not None:  # a room bound to this transport id: cached unless resolving it would change it
+        # A room held already was read in this same version of the directory: not built again
+        room = self.rooms.get(arrival.room_key) if arrival.room is not None else None
+        if room is None and first[7] is not None:  # a room bound to this transport id: cached unless resolving it would change it
             values: dict[str, Any] = {
                 c: (bool(v) if c in _ROOM_FLAGS else v) for c, v in zip(_ROOM_COLUMNS, first[7:], strict=True)
             }
