@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 5.0
 _WRITER_STEP_MS = 50  # one BEGIN IMMEDIATE blocks the event loop at most this long
 _BEGIN_OPTION = "stairwell_begin"
-_WRITER_STEP_PRAGMA = f"PRAGMA busy_timeout={_WRITER_STEP_MS}"
-_BUSY_TIMEOUT_PRAGMA = f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}"
 _WRITER = "_stairwell_writer"
 
 
@@ -43,7 +41,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(_BUSY_TIMEOUT_PRAGMA)
+    cursor.execute(_busy_timeout_pragma())
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -60,11 +58,15 @@ def _sqlite_begin(conn) -> None:
     # The PRAGMAs go to the driver directly: every message of the bot begins so, and through
     # SQLAlchemy each costs ~50 µs of Python for a few µs of SQLite.
     raw = conn.connection.dbapi_connection
-    raw.execute(_WRITER_STEP_PRAGMA)
+    raw.execute(f"PRAGMA busy_timeout={_WRITER_STEP_MS}")
     try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        raw.execute(_BUSY_TIMEOUT_PRAGMA)
+        raw.execute(_busy_timeout_pragma())
+
+
+def _busy_timeout_pragma() -> str:
+    return f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}"  # read each time: tests shorten it
 
 
 def writer(engine: Engine) -> Engine:

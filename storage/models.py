@@ -130,7 +130,7 @@ class OutboxItem(SQLModel, table=True):
     transport: str
     # The bot account that sends it (its room's, else the queuing process's); only that
     # account's processes claim it. claimed_by: the process that marked it 'sending'.
-    account: str = Field(default="main", sa_column_kwargs={"server_default": "main"}, index=True)
+    account: str = Field(default="main", sa_column_kwargs={"server_default": "main"})
     claimed_by: str | None = None
     room_id: str | None = Field(default=None, foreign_key="rooms.id")  # core room id
     to: str | None = None  # person id for a private message
@@ -142,7 +142,7 @@ class OutboxItem(SQLModel, table=True):
     error: str | None = None
     external_id: str | None = None
     created_at: datetime = _ts(nullable=False, index=True)  # the retention purge
-    due_at: datetime = _ts(nullable=False, index=True)
+    due_at: datetime = _ts(nullable=False)  # indexed after status and transport (the queue)
     sent_at: datetime | None = _ts(nullable=True)
 
 
