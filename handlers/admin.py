@@ -36,9 +36,10 @@ async def help_command(ctx: Context, args: str) -> None:
 
 @command("状态", roles=ANY_STAFF, usage="/状态", help="查看机器人运行状态")
 async def status_command(ctx: Context, args: str) -> None:
-    counts = outbox_queries.counts_by_status(ctx.session)
-    open_tickets = tickets.count_open(ctx.session)
-    emergency = get_flag(ctx.session, EMERGENCY_FLAG)
+    def read(session):  # off the loop, like /统计: a district's outbox has thousands unsent at times (84 ms)
+        return outbox_queries.counts_by_status(session), tickets.count_open(session), get_flag(session, EMERGENCY_FLAG)
+
+    counts, open_tickets, emergency = await ctx.read_apart(read)
     lines = [
         f"运行正常。未办结工单 {open_tickets} 件；待发消息 {counts.get('queued', 0)} 条，"
         f"发送失败 {counts.get('failed', 0)} 条。",
