@@ -80,6 +80,12 @@ class RateLimiter:
                 waits.append(60 - (now - self._window[0]).total_seconds())
         return max(waits)
 
+    def window_wait(self) -> float:
+        """Seconds until the one-minute window allows another message (0: it does now)."""
+        if not self.limits.per_minute or self.free_slots() > 0:
+            return 0.0
+        return 60 - (self.clock.now() - self._window[-self.limits.per_minute]).total_seconds()
+
     def free_slots(self) -> float:
         """Messages the one-minute window still allows now (infinite without a global limit)."""
         if not self.limits.per_minute:
@@ -240,6 +246,9 @@ class OutboxWorker:
 
     async def _send_pass(self) -> float | None:
         """Send everything sendable now; return seconds until the next try (None: nothing queued)."""
+        full = self.limiter.window_wait()
+        if full > 0:  # nothing may go before then, whatever is queued: reading it would only cost
+            return full  # (a backlog re-read 100 rows at every incoming message, 7 ms each)
         items, room_keys = await asyncio.to_thread(self._due)
         waits: list[float] = []
         held: list[int] = []  # priorities of rows waiting for their room's interval

@@ -283,6 +283,45 @@ async def test_an_urgent_row_queued_during_a_pass_goes_next(make_chat, config, c
     assert order.index("gas") <= 3, order
 
 
+async def test_a_full_minute_window_reads_nothing_until_a_slot_frees(make_chat, config, clock):
+    """Issue 15: with WeChat's 20 a minute used up and a backlog queued (a broadcast, the overdue
+    digests), every incoming message woke the outbox, which read 100 rows to send none: 7 ms of a
+    worker thread taking the GIL from the next resident's message (petition p99 11-15 -> 8-10 ms
+    on the district). Now nothing is read before a slot frees; then the most urgent row goes."""
+    import threading
+
+    from sqlalchemy import event
+
+    from bot.outbox import wait_or_wake
+
+    limits = OutboxConfig(room_interval_seconds=0, per_minute=3, jitter_seconds=0, max_length=100)
+    chat, _ = await start_with_limits(make_chat, config, clock, limits)
+    chat.app.outbox.waiter = wait_or_wake  # real waits: the fake clock stands still meanwhile
+    queue(chat, 2)  # six rows over three rooms
+    await chat.app.outbox.drain()
+    assert len(chat.sent) == 3 and queued(chat) == 3
+    loop_thread = threading.get_ident()
+    reads: list[str] = []
+
+    def record(_conn, _cursor, sql, *_rest) -> None:
+        if threading.get_ident() != loop_thread and "outbox" in sql.lower():
+            reads.append(sql)
+
+    event.listen(chat.app.engine, "before_cursor_execute", record)
+    try:
+        for i in range(5):  # residents talking: each message wakes the outbox
+            await chat.say(f"今天天气不错{i}", sender="res-zhang")
+            await chat.app.outbox.drain()
+        assert reads == [] and len(chat.sent) == 3
+        with Session(chat.app.engine) as session:
+            chat.app.services.queue(session, key="gas", text="【紧急】煤气泄漏", room=session.get(Room, "s3-2"), priority=10)
+            session.commit()
+        clock.advance(seconds=61)  # the window's oldest send is a minute old: three slots again
+        await chat.app.outbox.drain()
+    finally:
+        event.remove(chat.app.engine, "before_cursor_execute", record)
+    assert reads and chat.sent[3].key == "gas" and len(chat.sent) == 6, [m.key for m in chat.sent]
+
 
 async def test_the_outbox_never_runs_a_statement_on_the_event_loop(make_chat, config, clock):
     """Issue 15: the per-send bookkeeping (what is due, the claim, marking it sent, what is due
