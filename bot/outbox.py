@@ -278,7 +278,7 @@ class OutboxWorker:
             return None
         return max((next_due - self.clock.now()).total_seconds(), 0.01)
 
-    def _due(self) -> tuple[list[OutboxItem], dict[str, str]]:
+    def _due(self) -> tuple[list[queries.Due], dict[str, str]]:
         """The rows to try now, highest priority first, and their rooms' transport ids."""
         with Session(self.engine) as session:
             items = queries.due_items(session, self.clock.now(), self.transport.name, self.account)
@@ -298,7 +298,7 @@ class OutboxWorker:
         found = dict(session.exec(select(Room.id, Room.external_id).where(col(Room.id).in_(sorted(room_ids)))).all())
         return {room_id: found.get(room_id) or room_id for room_id in room_ids}
 
-    async def _send_one(self, item: OutboxItem, room_target: str | None) -> None:
+    async def _send_one(self, item: queries.Due, room_target: str | None) -> None:
         # Three short transactions, each in a worker thread, none open across the transport call:
         # the claim is committed before the send starts and the result recorded after it ends.
         message = await retry_busy(lambda: asyncio.to_thread(self._claim, item.id, room_target))
