@@ -211,12 +211,12 @@ def petition_mark(session: Session, config: AppConfig, stairwell: str | None, fl
     """
     if not stairwell:
         return None
+    homes = queries.petition_homes(session, stairwell, flat, name, list(config.visits.petition_mark_tags))
     how = ""
-    home = ledger.find(session, stairwell, flat) if flat else None
+    home = next((h for h in homes if flat and h.flat == flat), None)
     if home is None and name:
-        found = queries.households_of_member(session, stairwell, name)
-        home, how = (found[0], "（按群昵称与底账姓名对应，请核实）") if len(found) == 1 else (None, "")
-    if home is None or home.id is None:
+        named = [h for h in homes if h.flat != flat]  # the rest were found by the name
+        home, how = (named[0], "（按群昵称与底账姓名对应，请核实）") if len(named) == 1 else (None, "")
+    if home is None or not home.tags:
         return None
-    tags = [t for t in queries.tags_of(session, [home.id]).get(home.id, []) if t in config.visits.petition_mark_tags]
-    return (home.id, f"{home.flat} {'、'.join(tags)}{how}") if tags else None
+    return home.id, f"{home.flat} {'、'.join(home.tags)}{how}"

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, distinct, func
+from sqlalchemy import and_, bindparam, distinct, exists, func, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage.models import CheckOn, Emergency, Household, HouseholdMember, HouseholdTag, Visit
+from storage.tables import table_of
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,40 @@ def due_followups(session: Session, now: datetime) -> list[int]:
     return [i for i in session.exec(stmt).all() if i is not None]
 
 
-_HOUSEHOLDS_OF_MEMBER = (  # built once: every petition naming no flat asks it
-    select(Household)
-    .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
-    .where(Household.stairwell == bindparam("stairwell"), HouseholdMember.name == bindparam("name"))
-    .distinct()
+_HOUSEHOLDS, _MEMBERS, _TAGS = (table_of(m) for m in (Household, HouseholdMember, HouseholdTag))
+_PETITION_HOMES = (  # built once: every petition from a group asks it
+    core_select(_HOUSEHOLDS.c.id, _HOUSEHOLDS.c.flat, _TAGS.c.tag)
+    .select_from(_HOUSEHOLDS.outerjoin(_TAGS, and_(
+        _TAGS.c.household_id == _HOUSEHOLDS.c.id, _TAGS.c.tag.in_(bindparam("tags", expanding=True)))))
+    .where(
+        _HOUSEHOLDS.c.stairwell == bindparam("stairwell"),
+        or_(_HOUSEHOLDS.c.flat == bindparam("flat"), exists().where(
+            _MEMBERS.c.household_id == _HOUSEHOLDS.c.id, _MEMBERS.c.name == bindparam("name"))),
+    )
+    .order_by(_HOUSEHOLDS.c.id, _TAGS.c.tag)
 )
 
 
-def households_of_member(session: Session, stairwell: str, name: str) -> list[Household]:
-    """The households of ``stairwell`` listing a resident called exactly ``name``."""
-    return list(session.exec(_HOUSEHOLDS_OF_MEMBER, params={"stairwell": stairwell, "name": name}).all())
+@dataclass(frozen=True)
+class PetitionHome:
+    """A household of the stairwell a petition may come from, with those of its tags asked for."""
+
+    id: int
+    flat: str
+    tags: tuple[str, ...]
+
+
+def petition_homes(
+    session: Session, stairwell: str, flat: str | None, name: str, tags: list[str]
+) -> list[PetitionHome]:
+    """The households of ``stairwell`` that are flat ``flat`` or list a resident called exactly
+    ``name``, each with its tags among ``tags``: one statement (up to three before, every petition)."""
+    session.flush()  # a Core read: the session's pending changes first
+    homes: dict[int, tuple[str, list[str]]] = {}
+    for household_id, household_flat, tag in session.connection().execute(
+        _PETITION_HOMES, {"stairwell": stairwell, "flat": flat, "name": name, "tags": tags or [""]}
+    ):
+        found = homes.setdefault(household_id, (household_flat, []))
+        if tag is not None:
+            found[1].append(tag)
+    return [PetitionHome(i, f, tuple(t)) for i, (f, t) in homes.items()]
