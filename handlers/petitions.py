@@ -18,7 +18,7 @@ from bot.context import Context
 from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_day, format_due
-from nlp.router import FLAT_ALSO, default_router
+from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, default_router
 from storage import directory, tickets
 from storage.messages import last_from_others
 from storage.outbox import excerpt
@@ -42,8 +42,7 @@ CHASE = re.compile(
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
 # report made shortly before; nothing names it, so only a fresh ticket can be meant.
 ME_TOO = re.compile(
-    r"^\W*(?:(?:(?:是的|对的?|嗯+|确实)\W*)?(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋里?|那边)?"
-    r"(?:(?:也是|也一样|也这样|同样|一样)(?:的|这样)?(?=$|\W)|也[漏渗坏停堵臭吵滴]|也在[漏滴渗]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵)"
+    r"^\W*(?:" + ME_TOO_WHO + r"(?:(?:也是|也一样|也这样|同样|一样)(?:的|这样)?(?=$|\W)|" + ME_TOO_TROUBLE + ")"
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")"
 )
 ME_TOO_WINDOW = timedelta(days=1)

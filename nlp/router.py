@@ -38,9 +38,16 @@ class Route:
 
 
 # Structural cues: a fixed, small set of precompiled patterns (never one regex per keyword).
-# A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了" (router 附议 and
-# handlers.petitions.ME_TOO). A flat needs the trouble named: "2023也是这样" is no flat.
-FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:也[漏坏停堵臭吵滴渗]|也在[漏滴渗])"
+# A neighbour's "me too" under a report, in parts the router's 附议 and handlers.petitions.ME_TOO
+# share: who (and where: "是的 我家门口", "我们这层"), and the same trouble named by its verb.
+ME_TOO_WHO = (
+    r"(?:(?:是的|对的?|嗯+|确实)\W*)?(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋里?|那边|楼)?"
+    r"(?:门口|门前|这层|这一层|楼下|楼上|阳台|厨房|卫生间|厕所|天花板)?"
+)
+ME_TOO_TROUBLE = r"也[漏坏停堵臭吵滴渗堆占]|也在[漏滴渗堆]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵"
+# A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了". A flat needs the
+# trouble named: "2023也是这样" is no flat.
+FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:" + ME_TOO_TROUBLE + ")"
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     # ends as a question: asking, not announcing
@@ -186,7 +193,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
     "附议": re.compile(
-        r"^\W*(?:(?:是的|对的?|嗯+|确实)\W*)?(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋里?|那边|楼)?(?:也是|也一样|也有|也遇到|也这样|也出现|也[漏坏停堵臭吵滴渗]|也在[漏滴渗]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵|同样|一样)"
+        r"^\W*" + ME_TOO_WHO + r"(?:也是|也一样|也有|也遇到|也这样|也出现|" + ME_TOO_TROUBLE + r"|同样|一样)"
         r"|^\W*(?:同楼上|同上|[+＋]1|加一|一样的情况|同样的情况|同样情况|一样的问题|同样的问题)"
         r"|^\W*" + FLAT_ALSO  # "402也在滴", "3-302也漏了" (a flat says how, not a bare "2023也是")
     ),
