@@ -149,14 +149,14 @@ def _answer_if_resolved(ctx: Context) -> str | None:
     its resolution note is the answer. Returns that ticket's category, or None."""
     if not STATUS_QUESTION.search(ctx.masked_text):
         return None
-    done = _recently_resolved(ctx)
+    done = recently_resolved(ctx)
     if done is None:
         return None
     _tell_resolved(ctx, done)
     return done.category
 
 
-def _recently_resolved(ctx: Context) -> Ticket | None:
+def recently_resolved(ctx: Context) -> Ticket | None:
     """The newest ticket of this group resolved in the last week about the same problem."""
     assert ctx.room is not None
     stmt = (
@@ -412,21 +412,23 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
         return None
     if candidates is None:
         candidates = open_in_room(ctx)
-    if objects_of(ctx.services.router)(ctx.masked_text):
+    objects = objects_of(ctx.services.router)
+    named = objects(ctx.masked_text)
+    matches: list[Row] = []  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
+    if named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text):
         matches = tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
-    elif ME_TOO.search(ctx.masked_text):
-        # "我家也是": another's fresh report, and only when there is just one (never asked which:
-        # a bare "+1" is not worth a question)
-        fresh = _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
+    if not matches and ME_TOO.search(ctx.masked_text):
+        # "我家也是", "402也在滴" (their flat is not the reporter's): another's fresh report of the
+        # same thing, and only when there is just one (never asked which: a "+1" is not worth a question)
+        fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
+                 if not named or same_object(objects(t.text), named)]
         if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
             fresh = _report_just_above(ctx, fresh)
         if len(fresh) != 1:
             return None
         matches = fresh
-    else:  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
-        matches = []
     matches = _narrow(ctx, matches)
     if 1 < len(matches) <= MAX_ASK:
         _ask_which(ctx, matches)

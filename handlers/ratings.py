@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.context import Context
-from handlers.petitions import objects_of, places, same_object, same_place
+from handlers.petitions import objects_of, places, recently_resolved, same_object, same_place
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
+from storage.outbox import excerpt
 
 SATISFIED, BASIC, UNSATISFIED = tickets.RATINGS
 _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
@@ -36,9 +37,9 @@ _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理)?过?|人管过?|修好|修过?|解决"
     r"|处理好|处理过?|弄好|搞定|好|效果|改善|变化)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
-    rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|堵着?"
+    rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
     r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了)"
-    rf"|{_SUBJECT}又(?:坏|不亮|不行|不响|不通|漏水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
+    rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
@@ -59,7 +60,7 @@ _WORDS: tuple[tuple[str, str, bool], ...] = (
     (SATISFIED, rf"(?!.*(?:又(?:坏|不|漏|停|堵|黑|臭|吵|出)|还是|仍然|依然|没(?:修|好|弄|人)))"
                 rf"{_FIXED_SUBJECT}{_FIXED}", True),
 )
-_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|嗯|嗯嗯|哈哈|过)*"
+_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|呢|嗯|嗯嗯|哈哈|过)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
 _POLITE = (
     r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
@@ -179,6 +180,8 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None,
         any_room=ctx.room is None,
     )
+    if not pending and answer.statement and answer.rating == UNSATISFIED and ctx.room is not None:
+        return _still_there(ctx)  # a neighbour who did not report it: "我家还在滴呢"
     if answer.statement:  # "电梯又坏了" after the light was fixed: a new problem, not a rating
         pending = [p for p in pending if _about(ctx, p.ticket, text)]
     chosen = _choose(answer, pending) if pending else None
@@ -201,6 +204,32 @@ def _about(ctx: Context, ticket: tickets.Ticket, text: str) -> bool:
     if named and not same_object(objects(ticket.text), named):
         return False
     return same_place(places(ticket.text), places(text))
+
+
+_STILL_THERE = re.compile(r"还(?:在|是)|仍然|依然|依旧|照样|照旧|没(?:修|弄|处理)好|没解决|问题还在")
+
+
+def _still_there(ctx: Context) -> tuple[str, str | None] | None:
+    """A neighbour (no rating of theirs pending) saying the problem of a ticket of this group
+    resolved this week is still there ("我家还在滴呢", naming its thing): it is reopened, with
+    them as one more reporter, and its staff are told. Naming nothing of a resolved ticket, it
+    stays chatter (a guess would reopen the wrong one)."""
+    if not _STILL_THERE.search(ctx.masked_text) or "又" in ctx.masked_text:
+        return None  # "三楼的灯又坏了" after the fix: broken again, a new report (a new ticket)
+    ticket = recently_resolved(ctx)
+    if ticket is None or ticket.id is None or not objects_of(ctx.services.router)(ctx.masked_text):
+        return None
+    me = ctx.caller.person_id
+    tickets.add_reporter(ctx.session, ticket, me)
+    tickets.add_event(ctx.session, ticket.id, ctx.now, me, "追加", ctx.masked_text)
+    ticket.closed_at = None
+    tickets.set_status(ctx.session, ticket, "处理中", at=ctx.now, actor_id=me, action="重开", note="邻居反映问题仍在")
+    ctx.handled.ticket, ctx.handled.joined = ticket.id, True
+    ctx.reply(f"抱歉，#{ticket.id}（{ticket.category}）的问题还没解决好，已重新交给工作人员继续处理。")
+    words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
+    for person_id in followers(ctx, ticket):
+        ctx.private(person_id, f"【工单 #{ticket.id} 重开】{ctx.caller.name}反映问题仍在：{words}，请继续跟进：/工单 {ticket.id}")
+    return "petition", ticket.category
 
 
 def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:
