@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from common.privacy import clean_name
 from storage.db import cache_store_allowed, directory_version
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
+from storage.tables import detached
 
 
 def ensure_member(session: Session, room_id: str, person_id: str) -> None:
@@ -443,15 +444,8 @@ def cache_for(engine: Engine, conn: Connection | None = None, arrival: Arrival |
     return cache.fresh(engine, conn, arrival)
 
 
-def _detached(model, row):
-    """A detached copy of ``row`` (no session holds it; attach with session.merge(load=False))."""
-    copy = model(**{c.name: getattr(row, c.name) for c in model.__table__.columns})
-    make_transient_to_detached(copy)
-    return copy
-
-
 def _snapshot(room: Room) -> Room:
-    return _detached(Room, room)
+    return detached(Room, room)
 
 
 def cached_core_person_id(session: Session, cache: DirectoryCache, transport: str, external_id: str) -> str:

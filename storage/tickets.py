@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
-from storage.tables import table_of
+from storage.tables import detached, table_of
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
 CLOSED_UNRATED = "已关闭"  # resolved, and nobody rated it within the rating window
@@ -59,15 +59,12 @@ def open_in_room(session: Session, room_id: str) -> list[Row]:
     return list(session.connection().execute(_OPEN_IN_ROOM, {"room_id": room_id}).all())
 
 
-def attached(session: Session, row: Row | Ticket) -> Ticket:
+def attached(session: Session, row: Row) -> Ticket:
     """The session's Ticket for a row read in this transaction (no second query)."""
-    if isinstance(row, Ticket):
-        return row
     held = session.identity_map.get(identity_key(Ticket, row.id))
     if held is not None:
         return held
-    ticket = Ticket(**{c.name: row._mapping[c.name] for c in table_of(Ticket).columns})
-    make_transient_to_detached(ticket)
+    ticket = detached(Ticket, row)
     session.add(ticket)  # persistent as it is: no copy, no query (merge() cost three times more)
     return ticket
 
