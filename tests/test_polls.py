@@ -141,15 +141,23 @@ def test_a_due_poll_closes_exactly_once_across_racing_closers(engine):
 async def test_the_closing_job_is_stored_with_the_poll_id_and_posts_the_result_once(make_chat, clock):
     from schedules import jobs
 
+    from common.tz import SHANGHAI
+
+    # APScheduler runs on real time: a closing time past on the wall clock (this test once said
+    # "12月1日", and failed from that day on) is run or dropped at once, never stored. So the bot's
+    # clock starts at the real date and the poll closes three days later.
+    start = datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    closes = (start + timedelta(days=3)).replace(hour=18, minute=0, second=0)
+    clock.set(start)
     chat = await make_chat(run_scheduler=True)
-    await chat.say("/评选 最美家庭 候选 王家 李家 截止 12月1日 18点", sender="officer-li")
+    await chat.say(f"/评选 最美家庭 候选 王家 李家 截止 {closes.month}月{closes.day}日 18点", sender="officer-li")
     await chat.say("2", sender="res-zhang")
     stored = chat.app.scheduler.get_job("poll:1")
     assert stored is not None and stored.kwargs == {"poll_id": 1}
     assert stored.func_ref == "schedules.jobs:poll_close"
     with chat.app.engine.connect() as conn:  # persisted in the bot's own database
         assert conn.execute(text("SELECT count(*) FROM apscheduler_jobs WHERE id = 'poll:1'")).scalar_one() == 1
-    clock.set(datetime(2026, 12, 1, 18, 0))
+    clock.set(closes)
     before = len(chat.sent)
     assert await jobs.poll_close(1) == 2  # the group and the author
     assert await jobs.poll_close(1) == 0
