@@ -49,6 +49,8 @@ ME_TOO_WINDOW = timedelta(days=1)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
 SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
+# "是的 晚上叫得更厉害" / "对 我也听到了" right under a neighbour's report: agreeing with it.
+AGREES = re.compile(r"^\W*(?:是的|对的?|对对对?|确实|没错|就是(?:的|啊|呀)?|可不是(?:嘛|吗)?)(?:\W|$)")
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
@@ -402,6 +404,21 @@ def _report_supported(ctx: Context, candidates: list[Row]) -> Row | None:
     fresh = _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)
     above = _report_just_above(ctx, fresh) if fresh else []
     return above[0] if above else None
+
+
+def on_agreement(ctx: Context) -> str | None:
+    """"是的 晚上叫得更厉害" right under a neighbour's report (minutes ago, nobody else spoke
+    since): one more voice on it, as "我家也是" is; naming another thing, it is not about that
+    report and stays chatter. Returns the ticket's category when it joined."""
+    row = _report_supported(ctx, open_in_room(ctx))
+    if row is None:
+        return None
+    objects = objects_of(ctx.services.router)
+    named = objects(ctx.masked_text)
+    if named and not same_object(objects(row.text), named):
+        return None
+    _join_existing(ctx, row)
+    return row.category
 
 
 async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = None) -> str | None:

@@ -91,6 +91,17 @@ async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
 
 
 @route_step(
+    "agreement", 51,
+    # "是的 晚上叫得更厉害" under a neighbour's report: one more voice on it
+    lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room)
+    and petitions.AGREES.match(p.text) is not None,
+)
+async def _agreement(ctx: Context, text: str, route: Route) -> Decision | None:
+    joined = petitions.on_agreement(ctx)
+    return ("petition", joined) if joined else None
+
+
+@route_step(
     "detail", 52,
     # "就在3楼转角那里，过不去人" right after one's own report: where it is, for the staff
     lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room) and bool(petitions.places(p.text)),
