@@ -34,10 +34,11 @@ CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pi
 # A follow-up that names nothing must ask about the handling itself to chase the sender's ticket:
 # nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
 CHASE = re.compile(
-    r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清)"
+    r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
     r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄)|啥时候(?:来|修|处理|弄)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
+    r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
 )
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
 # report made shortly before; nothing names it, so only a fresh ticket can be meant.
@@ -208,11 +209,15 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         _join_existing(ctx, supported)  # a second voice on the report just above, chasing nothing
         return supported.category
     if (
-        room is not None and route.followup and not urgent and not ctx.event.mentions_bot
-        and not objects_of(ctx.services.router)(ctx.masked_text)
+        room is not None and not urgent and not objects_of(ctx.services.router)(ctx.masked_text)
+        and ((route.followup and not ctx.event.mentions_bot) or CHASE.search(ctx.masked_text))
     ):
-        # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none
-        return await on_followup(ctx, text, candidates) or category
+        # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none; asked
+        # directly ("@楼道通 能不能管管") with no ticket of theirs to chase, it is a new one
+        said = len(ctx.replies)
+        joined = await on_followup(ctx, text, candidates)
+        if joined or len(ctx.replies) > said or not ctx.event.mentions_bot:
+            return joined or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
         matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
         if 1 < len(matches) <= MAX_ASK and not urgent:
@@ -404,6 +409,24 @@ def _report_supported(ctx: Context, candidates: list[Row]) -> Row | None:
     fresh = _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)
     above = _report_just_above(ctx, fresh) if fresh else []
     return above[0] if above else None
+
+
+def on_said_fixed(ctx: Context, row: Row) -> str:
+    """"已经关了 没事了" / "师傅来修好了" from a reporter of an open ticket: its staff hear it at
+    once (those an urgent ticket alerted too: a gas alarm raised minutes ago is over); closing it
+    stays theirs (/办结). Returns the ticket's category."""
+    ticket = tickets.attached(ctx.session, row)
+    assert ticket.id is not None
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
+    ctx.handled.ticket, ctx.handled.joined = ticket.id, True
+    staff = _following(ctx, ticket)
+    if ticket.urgent:
+        staff = _told_at_once(ctx, staff)
+    ctx.reply(f"好的，已转告工作人员（#{ticket.id}），核实后会办结。")
+    words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
+    for person in staff:
+        ctx.private(person.id, f"【工单 #{ticket.id} 居民说已解决】{ctx.caller.name}：{words}\n核实后请 /办结 {ticket.id} 说明")
+    return ticket.category
 
 
 def on_agreement(ctx: Context) -> str | None:

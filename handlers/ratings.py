@@ -18,9 +18,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from sqlalchemy import Row
 
 from bot.context import Context
-from handlers.petitions import objects_of, places, recently_resolved, same_object, same_place
+from handlers.petitions import (
+    DETAIL_WINDOW, objects_of, on_said_fixed, open_in_room, places, recently_resolved, same_object, same_place,
+)
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
@@ -44,7 +47,8 @@ _STATEMENT = (
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
 _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
-          r"|没问题|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心)了"
+          r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心)了"
+          r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
           # "干净多了", "安静多了": better than before
           r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|好)多了"
           # "清得很干净", "修得挺快": how it was done
@@ -180,6 +184,17 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None,
         any_room=ctx.room is None,
     )
+    if answer.statement and answer.rating != UNSATISFIED and ctx.room is not None:
+        # "师傅来修好了 没事了" from someone with an open ticket of their own here is about that one
+        # (rating an older, resolved ticket with it was a wrong guess); its staff are told. With
+        # several it could be about, nobody can tell which: chatter ("谢谢你们 修得真快").
+        own = [t for t in tickets.reported_by(ctx.session, open_in_room(ctx), me) if _about(ctx, t, text)]
+        if len(own) > 1 and own[0].urgent and ctx.now - own[0].created_at <= DETAIL_WINDOW:
+            own = own[:1]  # minutes after their own danger report ("已经关了 没事了"): the all-clear
+        if len(own) == 1:
+            return "petition", on_said_fixed(ctx, own[0])
+        if own:
+            return None
     if not pending and answer.statement and answer.rating == UNSATISFIED and ctx.room is not None:
         return _still_there(ctx)  # a neighbour who did not report it: "我家还在滴呢"
     if answer.statement:  # "电梯又坏了" after the light was fixed: a new problem, not a rating
@@ -197,7 +212,7 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     return "rating", chosen.ticket.category
 
 
-def _about(ctx: Context, ticket: tickets.Ticket, text: str) -> bool:
+def _about(ctx: Context, ticket: tickets.Ticket | Row, text: str) -> bool:
     """Whether a statement is about the ticket's thing: it names nothing else, and no other place."""
     objects = objects_of(ctx.services.router)
     named = objects(text)

@@ -92,9 +92,9 @@ async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
 
 @route_step(
     "agreement", 51,
-    # "是的 晚上叫得更厉害" under a neighbour's report: one more voice on it
+    # "是的 晚上叫得更厉害", "这个要管管" under a neighbour's report: one more voice on it
     lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room)
-    and petitions.AGREES.match(p.text) is not None,
+    and (petitions.AGREES.match(p.text) is not None or petitions.SUPPORT.search(p.text) is not None),
 )
 async def _agreement(ctx: Context, text: str, route: Route) -> Decision | None:
     joined = petitions.on_agreement(ctx)
