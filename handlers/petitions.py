@@ -51,12 +51,16 @@ ME_TOO_WINDOW = timedelta(days=1)
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
 SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
 # "是的 晚上叫得更厉害" / "对 我也听到了" right under a neighbour's report: agreeing with it.
-AGREES = re.compile(r"^\W*(?:是的|对的?|对对对?|确实|没错|就是(?:的|啊|呀)?|可不是(?:嘛|吗)?)(?:\W|$)")
+AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对对?|确实|没错|就是(?:的|啊|呀)?|可不是(?:嘛|吗)?)(?:\W|$)")
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
     r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|怎么样了|有(?:结果|消息)了?[吗没]"
 )
+# "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
+ASKS_HOW_IT_STANDS = re.compile(r"好了(?:吗|没有?|没呢)|" + STATUS_QUESTION.pattern)
+# "我想查一下我反映的问题", "我报修的事怎么样了": the sender's own tickets (/我的工单, unnamed)
+ASKS_OWN_TICKETS = re.compile(r"我\S{0,4}(?:反映|报修|报|提)(?:的|过的)\S{0,2}(?:问题|事情?|工单)")
 RESOLVED_RECENTLY = timedelta(days=7)
 RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question is matched against
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
@@ -427,6 +431,32 @@ def on_said_fixed(ctx: Context, row: Row) -> str:
     for person in staff:
         ctx.private(person.id, f"【工单 #{ticket.id} 居民说已解决】{ctx.caller.name}：{words}\n核实后请 /办结 {ticket.id} 说明")
     return ticket.category
+
+
+def on_status_question(ctx: Context) -> str | None:
+    """"电梯好了吗" naming the thing of one open ticket of this group: how it stands (its progress
+    notes were posted to the group already); of one resolved this week: when and how. Returns the
+    ticket's category when it answered."""
+    router = ctx.services.router
+    if not objects_of(router)(ctx.masked_text):
+        return None
+    matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, False, router)])
+    if len(matches) == 1:
+        row = matches[0]
+        note = tickets.last_note(ctx.session, row.id, "处理")
+        ctx.handled.ticket, ctx.handled.joined = row.id, False
+        ctx.reply(
+            f"#{row.id}（{row.category}）正在处理中" + (f"，最新进展：{mask_flats(note)}" if note else "")
+            + f"，预计{format_due(row.due_at)}前答复。"
+        )
+        return row.category
+    if matches:
+        return None
+    done = recently_resolved(ctx)
+    if done is None:
+        return None
+    _tell_resolved(ctx, done)
+    return done.category
 
 
 def on_agreement(ctx: Context) -> str | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
-from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings
+from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -60,6 +60,17 @@ async def _legal_aid(ctx: Context, text: str, route: Route) -> Decision | None:
 
 
 @route_step(
+    "own_tickets", 38,
+    # "我想查一下我反映的问题" in private: /我的工单 for someone who never learnt it (before the
+    # petition step: "我反映的问题怎么样了" is no new problem)
+    lambda p: p.room is None and petitions.ASKS_OWN_TICKETS.search(p.text) is not None,
+)
+async def _own_tickets(ctx: Context, text: str, route: Route) -> Decision | None:
+    await ticket_commands.my_tickets(ctx, "")
+    return "command", None
+
+
+@route_step(
     "petition", 40,
     # passively only in a stairwell group that takes tickets (or in private); asked directly, always
     lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot),
@@ -109,6 +120,26 @@ async def _agreement(ctx: Context, text: str, route: Route) -> Decision | None:
 async def _detail(ctx: Context, text: str, route: Route) -> Decision | None:
     added = petitions.on_detail(ctx)
     return ("petition", added) if added else None
+
+
+@route_step(
+    "status_question", 53,
+    # "电梯好了吗" about a problem of the group: how it stands
+    lambda p: p.route.label == "other" and _auto_tickets(p.room) and petitions.ASKS_HOW_IT_STANDS.search(p.text) is not None,
+)
+async def _status_question(ctx: Context, text: str, route: Route) -> Decision | None:
+    answered = petitions.on_status_question(ctx)
+    return ("petition", answered) if answered else None
+
+
+@route_step(
+    "deletion_hint", 54,
+    # "请删除我的个人信息" said in a group: how (the request itself is made privately)
+    lambda p: p.room is not None and privacy_commands.ASKS_FOR_DELETION.search(p.text) is not None,
+)
+async def _deletion_hint(ctx: Context, text: str, route: Route) -> Decision | None:
+    ctx.reply(privacy_commands.DELETION_HINT)
+    return route.label, route.category
 
 
 @route_step(
