@@ -156,6 +156,11 @@ def _answer_if_resolved(ctx: Context) -> str | None:
     its resolution note is the answer. Returns that ticket's category, or None."""
     if not STATUS_QUESTION.search(ctx.masked_text):
         return None
+    return _tell_if_resolved(ctx)
+
+
+def _tell_if_resolved(ctx: Context) -> str | None:
+    """The resolution of this group's ticket of the same problem resolved this week, if any."""
     done = recently_resolved(ctx)
     if done is None:
         return None
@@ -450,13 +455,7 @@ def on_status_question(ctx: Context) -> str | None:
             + f"，预计{format_due(row.due_at)}前答复。"
         )
         return row.category
-    if matches:
-        return None
-    done = recently_resolved(ctx)
-    if done is None:
-        return None
-    _tell_resolved(ctx, done)
-    return done.category
+    return None if matches else _tell_if_resolved(ctx)
 
 
 def on_agreement(ctx: Context) -> str | None:
