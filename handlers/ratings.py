@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+
 from sqlalchemy import Row
 
 from bot.context import Context
@@ -231,20 +232,26 @@ def _still_there(ctx: Context) -> tuple[str, str | None] | None:
     stays chatter (a guess would reopen the wrong one)."""
     if not _STILL_THERE.search(ctx.masked_text) or "又" in ctx.masked_text:
         return None  # "三楼的灯又坏了" after the fix: broken again, a new report (a new ticket)
+    if not objects_of(ctx.services.router)(ctx.masked_text):
+        return None  # (before the query: most such lines name nothing)
     ticket = recently_resolved(ctx)
-    if ticket is None or ticket.id is None or not objects_of(ctx.services.router)(ctx.masked_text):
+    if ticket is None or ticket.id is None:
         return None
     me = ctx.caller.person_id
     tickets.add_reporter(ctx.session, ticket, me)
     tickets.add_event(ctx.session, ticket.id, ctx.now, me, "追加", ctx.masked_text)
-    ticket.closed_at = None
-    tickets.set_status(ctx.session, ticket, "处理中", at=ctx.now, actor_id=me, action="重开", note="邻居反映问题仍在")
     ctx.handled.ticket, ctx.handled.joined = ticket.id, True
     ctx.reply(f"抱歉，#{ticket.id}（{ticket.category}）的问题还没解决好，已重新交给工作人员继续处理。")
-    words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
-    for person_id in followers(ctx, ticket):
-        ctx.private(person_id, f"【工单 #{ticket.id} 重开】{ctx.caller.name}反映问题仍在：{words}，请继续跟进：/工单 {ticket.id}")
+    _reopen(ctx, ticket, "邻居反映问题仍在", f"反映问题仍在：{excerpt(ctx.masked_text, f'/进度 {ticket.id}')}")
     return "petition", ticket.category
+
+
+def _reopen(ctx: Context, ticket: tickets.Ticket, note: str, said: str) -> None:
+    """Back to work with its assignee (a 重开 event with ``note``); its staff hear what was ``said``."""
+    ticket.closed_at = None
+    tickets.set_status(ctx.session, ticket, "处理中", at=ctx.now, actor_id=ctx.caller.person_id, action="重开", note=note)
+    for person_id in followers(ctx, ticket):
+        ctx.private(person_id, f"【工单 #{ticket.id} 重开】{ctx.caller.name}{said}，请继续跟进：/工单 {ticket.id}")
 
 
 def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:
@@ -256,11 +263,9 @@ def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:
     tickets.add_event(ctx.session, ticket.id, ctx.now, me, "评价", rating)
     if rating == UNSATISFIED:
         # Reopened: back to work with its assignee; the 不满意 stays on record until rated again.
-        ticket.rating, ticket.closed_at = rating, None
-        tickets.set_status(ctx.session, ticket, "处理中", at=ctx.now, actor_id=me, action="重开", note="居民评价不满意")
+        ticket.rating = rating
         ctx.reply(f"抱歉没让您满意，#{ticket.id} 已重新交给工作人员继续处理。")
-        for person_id in followers(ctx, ticket):
-            ctx.private(person_id, f"【工单 #{ticket.id} 重开】{ctx.caller.name}评价“不满意”，请继续跟进：/工单 {ticket.id}")
+        _reopen(ctx, ticket, "居民评价不满意", "评价“不满意”")
         return
     first = ticket.status == "已办结"
     ticket.rating = rating if first else tickets.worst_rating(ticket.rating, rating)

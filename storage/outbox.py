@@ -103,7 +103,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[Queued]:
 class Queued(NamedTuple):
     """A row enqueue() added."""
 
-    id: int | None  # as OutboxItem.id (never None once read)
+    id: int
     key: str
 
 
