@@ -63,6 +63,8 @@ def load_ticket(ctx: Context, number: int | None, usage: str) -> Ticket | None:
 def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True) -> tuple[Ticket, str] | None:
     """Parse '#12 说明', load an open ticket in scope, and require a note when asked."""
     number, rest = tickets.parse_number(args)
+    if number is None and _asked_about_place_led_number(ctx, args, usage):
+        return None
     ticket = load_ticket(ctx, number, usage)
     if ticket is None:
         return None
@@ -73,6 +75,22 @@ def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True) 
         ctx.reply(f"请写上说明，例如：{usage}", mention=False)
         return None
     return ticket, mask(rest)
+
+
+def _asked_about_place_led_number(ctx: Context, args: str, usage: str) -> bool:
+    """'/办结1楼上总阀已换': '1楼' reads as a floor, but an open ticket #1 in scope makes it likely the
+    number. Closing the wrong ticket would ask its reporters to rate work never done, so ask, naming
+    the exact line that acts; without such a ticket it is a floor and the usual reply follows."""
+    guess = tickets.place_led_number(args)
+    if guess is None:
+        return False
+    number, rest = guess
+    ticket = ctx.session.get(Ticket, number)
+    if (ticket is None or ticket.status not in tickets.OPEN_STATUSES
+            or not tickets.in_scope(ticket, staff_scopes(ctx), ticket_room(ctx, ticket))):
+        return False
+    ctx.reply(f"是指工单 #{number} 吗？请在编号前加 #：{usage.split()[0]} #{number} {mask(rest)}", mention=False)
+    return True
 
 
 def with_open_ticket(usage: str) -> Callable[[TicketStep], Callable[[Context, str], Awaitable[None]]]:

@@ -28,9 +28,17 @@ SYSTEM = "system"  # the actor of steps nobody took by hand (the rating window's
 RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
 NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开", "议事会")  # staff steps whose notes the reporters see
 
-# "3幢1单元楼道群" starts with a digit but names a place, not ticket #3. Only ASCII digits are a
-# number ("١٢" is not); a run longer than MAX_DIGITS is never int()-ed (no ticket has such a number).
-_NUMBER = re.compile(r"^\s*[#＃]?\s*([0-9]+)(?!\d|\s*[幢栋楼号单元层室])\s*(.*)$", re.S)
+# A bare number followed by a place word is a place ("3幢1单元楼道群"), not ticket #3; after '#' or
+# "工单" it is always a ticket ("#1 楼上总阀已换", "工单1"), and so is "1号" standing alone ("1号 已清理").
+# Only ASCII digits are a number ("١٢" is not); a run longer than MAX_DIGITS is never int()-ed.
+_NUMBER = re.compile(
+    r"^\s*(?:(?:[#＃]|工单\s*[#＃]?)\s*([0-9]+)\s*号?"
+    r"|([0-9]+)(?:号(?=\s|$))?(?!\d|\s*[幢栋楼号单元层室]))\s*(.*)$",
+    re.S,
+)
+# What the guard above read as a place but may be a ticket typed without a space: "1楼上总阀已换",
+# "12号纸箱已清理" (never "3号楼", "2号单元", "5号院").
+_PLACE_LED = re.compile(r"^\s*([0-9]{1,9})\s*(?:号(?![楼幢栋院单门])\s*(.+)|(楼.*))$", re.S)
 MAX_DIGITS = 9
 NO_SUCH_NUMBER = 0  # what an over-long number parses to: looked up, never found
 
@@ -40,8 +48,15 @@ def parse_number(args: str) -> tuple[int | None, str]:
     match = _NUMBER.match(args or "")
     if not match:
         return None, (args or "").strip()
-    digits = match.group(1)
-    return (int(digits) if len(digits) <= MAX_DIGITS else NO_SUCH_NUMBER), match.group(2).strip()
+    digits = match.group(1) or match.group(2)
+    return (int(digits) if len(digits) <= MAX_DIGITS else NO_SUCH_NUMBER), match.group(3).strip()
+
+
+def place_led_number(args: str) -> tuple[int, str] | None:
+    """'1楼上总阀已换' -> (1, '楼上总阀已换'): what parse_number read as a place, which may be ticket #1
+    written on a phone without a space; the caller asks before acting on it."""
+    match = _PLACE_LED.match(args or "")
+    return (int(match.group(1)), (match.group(2) or match.group(3)).strip()) if match else None
 
 
 # Plain rows, built once: a busy group has a dozen open tickets, every petition compares itself

@@ -458,7 +458,7 @@ RATING_WORDS = [
     ("还行吧", "基本满意"), ("根本没人来", "不满意"),
 ]
 NOT_RATINGS = [
-    "收到", "好的", "谢谢", "[强]", "👍", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12", "没有",
+    "收到", "好的", "收到谢谢", "谢谢王阿姨", "[强]", "👍", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12", "没有",
     "差不多", "今天天气不错", "我对物业很不满意，停车费又涨了", "满意，不满意", "明天下午3点，3",
     "满意，还是没修好", "他又来了", "人还在", "今天又来了好多快递", "还是没修好吗？",
     "修好了吗", "师傅来过了", "不修好了",
@@ -477,6 +477,15 @@ def test_what_is_not_a_rating(text):
     from handlers.ratings import parse_rating
 
     assert parse_rating(text) is None
+
+
+@pytest.mark.parametrize("text", ["谢谢", "好的 谢谢你们[玫瑰]", "辛苦了", "谢谢师傅 辛苦啦", "感谢社区！"])
+def test_thanks_alone_is_a_satisfied_answer_only_in_context(text):
+    """Only thanks: a 满意 when a rating question was put to the sender today (try_rating decides)."""
+    from handlers.ratings import SATISFIED, parse_answer
+
+    answer = parse_answer(text)
+    assert answer is not None and answer.thanks and answer.rating == SATISFIED
 
 
 def test_a_statement_names_its_ticket_number():
@@ -573,3 +582,22 @@ async def test_a_big_first_overdue_run_tells_postgres_planner_about_its_markers(
                 "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'ticket_events' AND attname = 'action'"
             ).scalar()
             assert analysed is not None and "催办" in analysed
+
+
+@pytest.mark.parametrize("args, number, rest, place_led", [
+    ("#1 楼上总阀已换", 1, "楼上总阀已换", None),       # after '#' always a ticket
+    ("＃12说明", 12, "说明", None),
+    ("12 已清理", 12, "已清理", None),
+    ("1楼上总阀已换", None, "1楼上总阀已换", (1, "楼上总阀已换")),  # a floor, or #1: ask
+    ("3幢1单元楼道群", None, "3幢1单元楼道群", None),      # a place, never a ticket
+    ("1号 纸箱已清理", 1, "纸箱已清理", (1, "纸箱已清理")),
+    ("工单1 纸箱已清理", 1, "纸箱已清理", None),
+    ("12号纸箱已清理", None, "12号纸箱已清理", (12, "纸箱已清理")),  # ask
+    ("3号楼道群", None, "3号楼道群", None),
+    ("5号院门口", None, "5号院门口", None),
+    ("1234567890 说明", tickets.NO_SUCH_NUMBER, "说明", None),
+    ("纸箱已清理", None, "纸箱已清理", None),
+])
+def test_ticket_numbers_as_staff_type_them(args, number, rest, place_led) -> None:
+    assert tickets.parse_number(args) == (number, rest)
+    assert tickets.place_led_number(args) == place_led
