@@ -71,6 +71,14 @@ _POLITE = (
     r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
     r"|(?:问题|灯|门)?(?:已经)?(?:解决|修好|弄好|处理好|清理好?|搞定|清走|搬走|好)了)"
 )
+# Thanks alone, from a reporter just asked to rate ("好的 谢谢你们[玫瑰]", "辛苦了"): elderly residents
+# answer so, and an officer on the phone would note 满意. Thanks to someone named ("谢谢王阿姨") is
+# not this: it is said to a neighbour.
+_THANKS = re.compile(
+    r"(?:好的|好|嗯嗯?|哦)?(?:(?:谢谢|感谢|多谢|谢啦|谢了|辛苦|麻烦)"
+    r"(?:你们|您|你|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
+)
+THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
 _EMOJI_CODE = re.compile(r"\[[^\[\]\s]{1,4}\]")
 _EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 _NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
@@ -90,6 +98,7 @@ class Answer:
     ticket: int | None = None  # the ticket number the answer names, if any
     number: int | None = None  # a bare leading number: a ticket number or the rating digit again
     statement: bool = False  # "还是没修好": a 不满意 only when about the ticket's own thing
+    thanks: bool = False  # only thanks: a 满意 for a question just asked, never a rating changed
 
 
 def _squeeze(text: str) -> str:
@@ -130,7 +139,11 @@ def parse_answer(text: str) -> Answer | None:
     anything else (a question, a longer story) is not an answer to the rating question."""
     if "?" in text or "？" in text or "吗" in text:
         return None
-    return _parse(_squeeze(text)) or _one_clause(text)
+    body = _squeeze(text)
+    found = _parse(body) or _one_clause(text)
+    if found is None and _THANKS.fullmatch(body):
+        return Answer(SATISFIED, thanks=True)
+    return found
 
 
 def _parse(body: str) -> Answer | None:
@@ -198,6 +211,11 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
             return None
     if not pending and answer.statement and answer.rating == UNSATISFIED and ctx.room is not None:
         return _still_there(ctx)  # a neighbour who did not report it: "我家还在滴呢"
+    if answer.thanks:  # a first answer to a question asked today; with several, nobody can tell which
+        pending = [p for p in pending if p.given is None and p.ticket.resolved_at is not None
+                   and ctx.now - p.ticket.resolved_at <= THANKS_WINDOW]
+        if len(pending) != 1:
+            return None
     if answer.statement:  # "电梯又坏了" after the light was fixed: a new problem, not a rating
         pending = [p for p in pending if _about(ctx, p.ticket, text)]
     chosen = _choose(answer, pending) if pending else None
@@ -209,7 +227,7 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         return "rating_ask", None  # nothing rated yet
     if answer.rating != UNSATISFIED and chosen.given is not None:
         return None  # said again: chatter
-    rate(ctx, chosen.ticket, answer.rating)
+    rate(ctx, chosen.ticket, answer.rating, thanked=answer.thanks)
     return "rating", chosen.ticket.category
 
 
@@ -254,7 +272,7 @@ def _reopen(ctx: Context, ticket: tickets.Ticket, note: str, said: str) -> None:
         ctx.private(person_id, f"【工单 #{ticket.id} 重开】{ctx.caller.name}{said}，请继续跟进：/工单 {ticket.id}")
 
 
-def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:
+def rate(ctx: Context, ticket: tickets.Ticket, rating: str, *, thanked: bool = False) -> None:
     """Record one reporter's rating: 不满意 reopens; otherwise the ticket keeps the least satisfied
     answer its reporters gave for this resolution."""
     assert ticket.id is not None
@@ -272,4 +290,7 @@ def rate(ctx: Context, ticket: tickets.Ticket, rating: str) -> None:
     ticket.status = "已回访"
     ticket.closed_at = ctx.now if first else ticket.closed_at
     ctx.session.add(ticket)
-    ctx.reply(f"谢谢您的评价（{rating}），#{ticket.id} 已完成回访。")
+    if thanked:  # they said thanks, not a rating: say what was noted, and that more is welcome
+        ctx.reply(f"不客气！#{ticket.id} 已记为“{rating}”，完成回访；还有问题随时说。")
+    else:
+        ctx.reply(f"谢谢您的评价（{rating}），#{ticket.id} 已完成回访。")
