@@ -220,7 +220,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if (
         room is not None and not urgent and not objects_of(ctx.services.router)(ctx.masked_text)
         and ((route.followup and not ctx.event.mentions_bot) or CHASE.search(ctx.masked_text))
-        and not _tells_a_problem(ctx.masked_text)
+        and not _tells_a_problem(ctx)
     ):
         # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none; asked
         # directly ("@楼道通 能不能管管") with no ticket of theirs to chase, it is a new one
@@ -368,15 +368,14 @@ def _standing(ctx: Context) -> _Standing:
     )
 
 
-_HANZI = re.compile(r"[\u4e00-\u9fff]")
-TELLS_A_PROBLEM = 10  # Chinese characters besides the chasing words: "小区门口天天有人卖保健品骗老人"
-
-
-def _tells_a_problem(text: str) -> bool:
+def _tells_a_problem(ctx: Context) -> bool:
     """Whether a line with chasing words ("能不能管管") also tells a problem of its own, one the
-    facility words do not know ("小区门口天天有人卖保健品骗老人 社区能不能管管"): a report, not a
-    chase that names nothing ("还没人管吗 都五天了")."""
-    return len(_HANZI.findall(CHASE.sub("", text))) >= TELLS_A_PROBLEM
+    facility words do not know ("小区门口天天有人卖保健品骗老人 社区能不能管管"): without the
+    chasing words it is still a petition that a topic word placed. A chase that names nothing
+    ("我上个礼拜说的那个事情到底怎么样了 怎么还没人管") routes to no topic: it stays a chase."""
+    router = ctx.services.router
+    rest = router.route(CHASE.sub(" ", ctx.masked_text), staff=ctx.caller.is_staff)
+    return rest.label == "petition" and rest.category != router.fallback_category("petition")
 
 
 def _throttled(ctx: Context, standing: _Standing) -> bool:

@@ -729,10 +729,14 @@ class Router:
         positive = [h.weight for h in hits if h.weight > 0 and (h.term[0] != "#" or h.weight >= 2.0)]
         return len(positive) >= 2 or (bool(positive) and max(positive) >= self.single_cue_min)
 
+    def fallback_category(self, label: str) -> str:
+        """The category of a ``label`` text that no topic word placed ("建议" for a petition)."""
+        return self.defaults.get(label) or self.category_order[label][0]
+
     def _category(self, label: str, cat_scores: dict[str, float]) -> str:
         positive = {c: s for c, s in cat_scores.items() if s > 0}
         if not positive:
-            return self.defaults.get(label) or self.category_order[label][0]
+            return self.fallback_category(label)
         order = self.category_order[label]
         return max(positive, key=lambda c: (positive[c], -order.index(c)))
 
