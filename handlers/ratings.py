@@ -40,6 +40,8 @@ _SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,6}?"  # "�
 _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理)?过?|人管过?|修好|修过?|解决"
     r"|处理好|处理过?|弄好|搞定|好|效果|改善|变化)"
+    # "师傅根本没来过", "物业的人压根没上门": nobody came, whatever /办结 says
+    r"|(?:师傅|工人|电工|物业|物业的人|修的人|你们的人|人)?(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面|见人)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
     rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
     r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了)"
@@ -75,7 +77,7 @@ _POLITE = (
 # answer so, and an officer on the phone would note 满意. Thanks to someone named ("谢谢王阿姨") is
 # not this: it is said to a neighbour.
 _THANKS = re.compile(
-    r"(?:好的|好|嗯嗯?|哦)?(?:(?:谢谢|感谢|多谢|谢啦|谢了|辛苦|麻烦)"
+    r"(?:好的|好了|好|嗯嗯?|哦|行)*(?:(?:谢谢|感谢|多谢|谢啦|谢了|辛苦|麻烦)"
     r"(?:你们|您|你|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
 )
 THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
@@ -101,9 +103,12 @@ class Answer:
     thanks: bool = False  # only thanks: a 满意 for a question just asked, never a rating changed
 
 
+_REPEATED = re.compile(r"(\D{2,4}?)\1+")  # "没事了没事了", "好了好了", "可以可以": said once
+
+
 def _squeeze(text: str) -> str:
     text = _EMOJI.sub("", _EMOJI_CODE.sub("", text.translate(_FULL_WIDTH)))
-    return _NOISE.sub("", text).lower()
+    return _REPEATED.sub(r"\1", _NOISE.sub("", text).lower())
 
 
 def _one_clause(text: str) -> Answer | None:
@@ -202,9 +207,11 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         # "师傅来修好了 没事了" from someone with an open ticket of their own here is about that one
         # (rating an older, resolved ticket with it was a wrong guess); its staff are told. With
         # several it could be about, nobody can tell which: chatter ("谢谢你们 修得真快").
-        own = [t for t in tickets.reported_by(ctx.session, open_in_room(ctx), me) if _about(ctx, t, text)]
-        if len(own) > 1 and own[0].urgent and ctx.now - own[0].created_at <= DETAIL_WINDOW:
-            own = own[:1]  # minutes after their own danger report ("已经关了 没事了"): the all-clear
+        mine = tickets.reported_by(ctx.session, open_in_room(ctx), me)
+        # Minutes after their own danger report the all-clear is about it, whatever else it names
+        # ("没事了 是502烧菜烧糊了 窗户开了 虚惊一场": the smoke report, not the window).
+        fresh = [t for t in mine if t.urgent and ctx.now - t.created_at <= DETAIL_WINDOW]
+        own = fresh[:1] or [t for t in mine if _about(ctx, t, text)]
         if len(own) == 1:
             return "petition", on_said_fixed(ctx, own[0])
         if own:

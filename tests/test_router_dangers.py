@@ -67,6 +67,10 @@ def router() -> Router:
         ("楼道里着伙了", "petition", "fire"),
         ("听说3楼着火了 大家快下楼", "petition", "fire"),  # hearsay of here and now is a fire
         ("煤气灶打不着火 屋里一股煤气味", "petition", "gas"),  # a stove that won't light, but gas
+        # round 20: smoke filling the stairwell, asked about; water in live electrics
+        ("楼道里好多烟 呛得眼睛都睁不开 是不是哪家着火了", "petition", "fire"),
+        ("楼上漏水漏到我家门口电表箱里了 滋滋的响 怎么办", "petition", "wires"),
+        ("水渗进配电箱里了", "petition", "wires"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -131,6 +135,11 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "打火机点不着了",
         "孩子发烧烧起来了 好难受",
         "上次被关在电梯里半小时 吓死了",
+        # round 20: the news about elsewhere, a lost key, a near miss that ended well, smoking
+        "看新闻说隔壁小区昨晚着火了 烧了两层 还好人都跑出来了 大家电动车千万别拿家里充啊",
+        "谁的钥匙掉在2楼楼梯口了 我挂在扶手上了 带个小熊挂件的",
+        "我刚才差点在楼梯上摔了 还好扶住了 吓一跳",
+        "看到消防车了 不知道哪着火了",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
@@ -183,7 +192,9 @@ def test_plain_messages_are_not_follow_ups(router: Router, text: str) -> None:
     assert not router.route(text).followup, text
 
 
-@pytest.mark.parametrize(("typed", "meant"), [("煤汽味", "煤气味"), ("天燃气", "天然气"), ("电悌卡主了", "电梯卡住了")])
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("煤汽味", "煤气味"), ("天燃气", "天然气"), ("电悌卡主了", "电梯卡住了"), ("楼到里的灯怀了", "楼道里的灯坏了"),
+])
 def test_homophone_slips_are_read_as_meant(router: Router, typed: str, meant: str) -> None:
     assert router.corrected(typed) == meant
     assert router.corrected("天然气涨价了") == "天然气涨价了"  # a right word is never "corrected"

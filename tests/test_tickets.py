@@ -456,6 +456,9 @@ RATING_WORDS = [
     # saying it is fixed is a 满意 (round 17 replay); polite words may come several times
     ("师傅来过了，修好了[强]", "满意"), ("修好了", "满意"), ("灯亮了，谢谢", "满意"), ("好了好了[OK]满意", "满意"),
     ("还行吧", "基本满意"), ("根本没人来", "不满意"),
+    # round 20: nobody came, whatever /办结 says; a word said twice is said once
+    ("师傅根本没来过 怎么就办结了[发怒]", "不满意"), ("师傅还没来", "不满意"), ("满意满意", "满意"),
+    ("没事了没事了 虚惊一场", "满意"),
 ]
 NOT_RATINGS = [
     "收到", "好的", "收到谢谢", "谢谢王阿姨", "[强]", "👍", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12", "没有",
