@@ -90,9 +90,17 @@ def is_command(text: str) -> bool:
     return bool(_COMMAND_START.match(text))
 
 
+# A Chinese phone keyboard in full-width mode: its spaces, digits and letters read as ASCII in the
+# arguments ('/通知　全部　…', '/答复　Ｌ１　…'); its punctuation ('，' '。') stays as typed.
+_WIDE_ARGS = str.maketrans(
+    {"\u3000": " ", **{chr(0xFF10 + i): str(i) for i in range(10)},
+     **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}, **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}}
+)
+
+
 def parse(text: str) -> tuple[str, str]:
     """'/派单 12 @周建国' -> ('派单', '12 @周建国')."""
-    body = text.lstrip()[1:].strip()
+    body = text.translate(_WIDE_ARGS).lstrip()[1:].strip()
     raw_name, _, args = body.partition(" ")
     name = unicodedata.normalize("NFKC", raw_name)  # '／ＨＥＬＰ' is '/HELP'
     if not find(name):

@@ -220,13 +220,13 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if (
         room is not None and not urgent and not objects_of(ctx.services.router)(ctx.masked_text)
         and ((route.followup and not ctx.event.mentions_bot) or CHASE.search(ctx.masked_text))
-        and not _tells_a_problem(ctx)
     ):
         # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none; asked
-        # directly ("@楼道通 能不能管管") with no ticket of theirs to chase, it is a new one
+        # directly ("@楼道通 能不能管管"), or telling a problem of its own ("卖保健品骗老人 能不能
+        # 管管"), with no ticket of theirs to chase, it is a new one
         said = len(ctx.replies)
         joined = await on_followup(ctx, text, candidates)
-        if joined or len(ctx.replies) > said or not ctx.event.mentions_bot:
+        if joined or len(ctx.replies) > said or not (ctx.event.mentions_bot or _tells_a_problem(ctx)):
             return joined or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
         matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])

@@ -28,6 +28,7 @@ from handlers.petitions import (
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
+from storage.messages import talk_since
 from storage.outbox import excerpt
 
 SATISFIED, BASIC, UNSATISFIED = tickets.RATINGS
@@ -139,6 +140,12 @@ def _word(text: str) -> tuple[str, bool] | None:
     return next((rating, statement) for i, (rating, _, statement) in enumerate(_WORDS) if match.group(f"r{i}"))
 
 
+# "师傅没来过 是我自己修好的", "师傅还没来 不过灯已经亮了": nobody came, but it is no complaint.
+_FIXED_ANYWAY = re.compile(
+    r"自己(?:修|弄|搞|处理|换|通)|(?:不过|但是?|现在)(?:已经)?\S{0,3}(?:亮了|好了|修好|通了|不漏了|能用了|正常了)"
+)
+
+
 def parse_answer(text: str) -> Answer | None:
     """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
     anything else (a question, a longer story) is not an answer to the rating question."""
@@ -146,6 +153,8 @@ def parse_answer(text: str) -> Answer | None:
         return None
     body = _squeeze(text)
     found = _parse(body) or _one_clause(text)
+    if found is not None and found.statement and found.rating == UNSATISFIED and _FIXED_ANYWAY.search(body):
+        return None
     if found is None and _THANKS.fullmatch(body):
         return Answer(SATISFIED, thanks=True)
     return found
@@ -208,10 +217,14 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         # (rating an older, resolved ticket with it was a wrong guess); its staff are told. With
         # several it could be about, nobody can tell which: chatter ("谢谢你们 修得真快").
         mine = tickets.reported_by(ctx.session, open_in_room(ctx), me)
-        # Minutes after their own danger report the all-clear is about it, whatever else it names
-        # ("没事了 是502烧菜烧糊了 窗户开了 虚惊一场": the smoke report, not the window).
+        own = [t for t in mine if _about(ctx, t, text)]
         fresh = [t for t in mine if t.urgent and ctx.now - t.created_at <= DETAIL_WINDOW]
-        own = fresh[:1] or [t for t in mine if _about(ctx, t, text)]
+        # Minutes after their own danger report the all-clear is about it ("已经关了 没事了"), also
+        # when it names something else ("没事了 是502烧菜烧糊了 窗户开了"), unless it then answers a
+        # rating ("灯修好了 谢谢").
+        if fresh and (len(own) > 1 or (
+                not own and not any(p.given is None and _about(ctx, p.ticket, text) for p in pending))):
+            own = fresh[:1]
         if len(own) == 1:
             return "petition", on_said_fixed(ctx, own[0])
         if own:
@@ -221,7 +234,7 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     if answer.thanks:  # a first answer to a question asked today; with several, nobody can tell which
         pending = [p for p in pending if p.given is None and p.ticket.resolved_at is not None
                    and ctx.now - p.ticket.resolved_at <= THANKS_WINDOW]
-        if len(pending) != 1:
+        if len(pending) != 1 or _thanks_for_something_else(ctx, pending[0].ticket):
             return None
     if answer.statement:  # "电梯又坏了" after the light was fixed: a new problem, not a rating
         pending = [p for p in pending if _about(ctx, p.ticket, text)]
@@ -236,6 +249,14 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         return None  # said again: chatter
     rate(ctx, chosen.ticket, answer.rating, thanked=answer.thanks)
     return "rating", chosen.ticket.category
+
+
+def _thanks_for_something_else(ctx: Context, ticket: tickets.Ticket) -> bool:
+    """Thanks answers the rating question only when nothing else was said to the group since it
+    was asked (a neighbour's help, a notice, the ack of a new report of the sender's own)."""
+    if ctx.room is None or ticket.resolved_at is None:
+        return False  # privately the bot is the only one speaking
+    return talk_since(ctx.session, ctx.room.id, ctx.caller.person_id, ticket.resolved_at, ctx.message_db_id)
 
 
 def _about(ctx: Context, ticket: tickets.Ticket | Row, text: str) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from storage.db import insert_ignoring_duplicates
-from storage.models import Message
+from storage.models import Message, Notice, NoticeTarget
 from storage.tables import table_of
 
 # The bot's own messages are logged as 'out:<outbox key>'. An incoming message may not use an id
@@ -93,3 +93,25 @@ def last_from_others(session: Session, room_id: str, sender_id: str, since: date
         .order_by(col(Message.at).desc(), col(Message.id).desc())
         .limit(1)
     ).first()
+
+
+def talk_since(session: Session, room_id: str, sender_id: str, since: datetime, message_id: int) -> bool:
+    """Whether a group heard anything since ``since`` besides ``sender_id``'s chatter: another
+    person's message, a report or command of the sender's own, or a notice sent to it. A bare
+    "谢谢" answers the last thing said to the sender; after any of these it is not known what."""
+    spoken = session.exec(
+        select(Message.id)
+        .where(Message.room_id == room_id, col(Message.from_bot).is_(False), col(Message.at) > since,
+               Message.id != message_id,
+               or_(col(Message.sender_id) != sender_id, and_(col(Message.route).is_not(None), col(Message.route) != "other")))
+        .limit(1)
+    ).first()
+    if spoken is not None:
+        return True
+    notice = session.exec(
+        select(NoticeTarget.notice_id)
+        .join(Notice, col(Notice.id) == col(NoticeTarget.notice_id))
+        .where(NoticeTarget.room_id == room_id, col(Notice.created_at) > since)
+        .limit(1)
+    ).first()
+    return notice is not None

@@ -30,12 +30,14 @@ NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开", "议事会")  
 
 # A bare number followed by a place word is a place ("3幢1单元楼道群"), not ticket #3; after '#' or
 # "工单" it is always a ticket ("#1 楼上总阀已换", "工单1"), and so is "1号" standing alone ("1号 已清理").
-# Only ASCII digits are a number ("١٢" is not); a run longer than MAX_DIGITS is never int()-ed.
+# Full-width digits ("１２") read as ASCII, other scripts' ("١٢") never; a run longer than
+# MAX_DIGITS is never int()-ed.
 _NUMBER = re.compile(
     r"^\s*(?:(?:[#＃]|工单\s*[#＃]?)\s*([0-9]+)\s*号?"
-    r"|([0-9]+)(?:号(?=\s|$))?(?!\d|\s*[幢栋楼号单元层室]))\s*(.*)$",
+    r"|([0-9]+)(?:\s*号(?=[\s，,：:。.、@]|$))?(?!\d|\s*[幢栋楼号单元层室]))[\s，,：:。.、]*(.*)$",
     re.S,
 )
+_WIDE = str.maketrans("０１２３４５６７８９＃", "0123456789#")  # a Chinese phone keyboard's digits
 # What the guard above read as a place but may be a ticket typed without a space: "1楼上总阀已换",
 # "12号纸箱已清理" (never "3号楼", "2号单元", "5号院").
 _PLACE_LED = re.compile(r"^\s*([0-9]{1,9})\s*(?:号(?![楼幢栋院单门])\s*(.+)|(楼.*))$", re.S)
@@ -45,7 +47,7 @@ NO_SUCH_NUMBER = 0  # what an over-long number parses to: looked up, never found
 
 def parse_number(args: str) -> tuple[int | None, str]:
     """'#12 说明' / '12 说明' -> (12, '说明'); no leading number -> (None, args); too long -> (0, …)."""
-    match = _NUMBER.match(args or "")
+    match = _NUMBER.match((args or "").translate(_WIDE))
     if not match:
         return None, (args or "").strip()
     digits = match.group(1) or match.group(2)
@@ -55,7 +57,7 @@ def parse_number(args: str) -> tuple[int | None, str]:
 def place_led_number(args: str) -> tuple[int, str] | None:
     """'1楼上总阀已换' -> (1, '楼上总阀已换'): what parse_number read as a place, which may be ticket #1
     written on a phone without a space; the caller asks before acting on it."""
-    match = _PLACE_LED.match(args or "")
+    match = _PLACE_LED.match((args or "").translate(_WIDE))
     return (int(match.group(1)), (match.group(2) or match.group(3)).strip()) if match else None
 
 
