@@ -46,6 +46,7 @@ _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
 QUESTION = re.compile(
     r"[?？]|吗|么|嘛|呢|几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要"
     r"|(?<=[\u4e00-\u9fff])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end
+    r"|([\u4e00-\u9fff])[不没]\1"  # "发不发", "给不给", "来没来": asked as A-not-A
 )
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 # Other ways of writing a scope, as a word of its own ("/定时 明天9点 所有群 停水"): they used to
@@ -262,7 +263,7 @@ _CONTENT = re.compile(r"[\u4e00-\u9fff]+")
 _TIME_CHARS = re.compile(r"[点时天周月日号年午晚早]")
 
 
-def _content_words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
     """Content words (two characters or more, not ones every notice or question has)."""
     from nlp.segment import cut  # one jieba set-up for the whole bot
 
@@ -282,11 +283,11 @@ _ASKED_AS = {"来电": ("停电", "断电", "供电"), "有电": ("停电", "断
 
 def notice_asked_about(session: Session, room_id: str, text: str, now: datetime) -> Notice | None:
     """The newest tracked notice to this group in the last 3 days sharing a content word with ``text``."""
-    asked = _content_words(text)
+    asked = content_words(text)
     asked |= {also for word, alsos in _ASKED_AS.items() if word in text for also in alsos}
     for notice in queries.recent_tracked_notices(session, room_id, now - QUESTION_WINDOW):
         # Both ways round: segmentation may keep "恢复供电" whole in one and split it in the other.
-        if any(word in text for word in _content_words(notice.text)) or any(word in notice.text for word in asked):
+        if any(word in text for word in content_words(notice.text)) or any(word in notice.text for word in asked):
             return notice
     return None
 

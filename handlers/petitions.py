@@ -20,6 +20,7 @@ from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_day, format_due
 from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, default_router
 from storage import directory, tickets
+from handlers.notices import content_words
 from storage.messages import last_from_others
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Person, Ticket, TicketEvent
@@ -209,6 +210,12 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     # Over the per-sender limit nothing more is said (not even "已补充到您的工单"), except in a danger.
     if not urgent and _throttled(ctx, standing):
         return category
+    if room is not None and not urgent and ASKS_HOW_IT_STANDS.search(ctx.masked_text):
+        # "楼道灯修好了吗" while its ticket is in hand: how it stands, not one more reporter (with
+        # no progress yet, the question chases it, as below)
+        answered = on_status_question(ctx, in_hand_only=True)
+        if answered is not None:
+            return answered
     candidates = standing.open_tickets
     supported = (
         _report_supported(ctx, candidates) if room is not None and not urgent and SUPPORT.search(ctx.masked_text)
@@ -225,8 +232,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # directly ("@楼道通 能不能管管"), or telling a problem of its own ("卖保健品骗老人 能不能
         # 管管"), with no ticket of theirs to chase, it is a new one
         said = len(ctx.replies)
+        own_problem = _problem_told(ctx)
+        if own_problem:  # only a ticket that shares its words is chased ("摆摊的又来了" → the 摆摊 ticket)
+            candidates = [t for t in candidates if own_problem & content_words(t.text)]
         joined = await on_followup(ctx, text, candidates)
-        if joined or len(ctx.replies) > said or not (ctx.event.mentions_bot or _tells_a_problem(ctx)):
+        if joined or len(ctx.replies) > said or not (ctx.event.mentions_bot or own_problem):
             return joined or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
         matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
@@ -368,14 +378,17 @@ def _standing(ctx: Context) -> _Standing:
     )
 
 
-def _tells_a_problem(ctx: Context) -> bool:
-    """Whether a line with chasing words ("能不能管管") also tells a problem of its own, one the
+def _problem_told(ctx: Context) -> set[str]:
+    """The words of a problem a line with chasing words ("能不能管管") tells of its own, one the
     facility words do not know ("小区门口天天有人卖保健品骗老人 社区能不能管管"): without the
-    chasing words it is still a petition that a topic word placed. A chase that names nothing
-    ("我上个礼拜说的那个事情到底怎么样了 怎么还没人管") routes to no topic: it stays a chase."""
+    chasing words it is still a petition that a topic word placed. Empty for a chase that names
+    nothing ("我上个礼拜说的那个事情到底怎么样了 怎么还没人管": no topic)."""
     router = ctx.services.router
-    rest = router.route(CHASE.sub(" ", ctx.masked_text), staff=ctx.caller.is_staff)
-    return rest.label == "petition" and rest.category != router.fallback_category("petition")
+    rest = CHASE.sub(" ", ctx.masked_text)
+    route = router.route(rest, staff=ctx.caller.is_staff)
+    if route.label != "petition" or route.category == router.fallback_category("petition"):
+        return set()
+    return content_words(rest) or {route.category or ""}
 
 
 def _throttled(ctx: Context, standing: _Standing) -> bool:
@@ -449,10 +462,10 @@ def on_said_fixed(ctx: Context, row: Row) -> str:
     return ticket.category
 
 
-def on_status_question(ctx: Context) -> str | None:
+def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | None:
     """"电梯好了吗" naming the thing of one open ticket of this group: how it stands (its progress
-    notes were posted to the group already); of one resolved this week: when and how. Returns the
-    ticket's category when it answered."""
+    notes were posted to the group already); of one resolved this week: when and how (``in_hand_only``:
+    only an open ticket with a progress note). Returns the ticket's category when it answered."""
     router = ctx.services.router
     if not objects_of(router)(ctx.masked_text):
         return None
@@ -460,6 +473,8 @@ def on_status_question(ctx: Context) -> str | None:
     if len(matches) == 1:
         row = matches[0]
         note = tickets.last_note(ctx.session, row.id, "处理")
+        if in_hand_only and not note:
+            return None
         ctx.handled.ticket, ctx.handled.joined = row.id, False
         ctx.reply(
             f"#{row.id}（{row.category}）正在处理中" + (f"，最新进展：{mask_flats(note)}" if note else "")
@@ -467,6 +482,22 @@ def on_status_question(ctx: Context) -> str | None:
         )
         return row.category
     return None if matches else _tell_if_resolved(ctx)
+
+
+_BACK_THEN = re.compile(r"上次|上回|上礼拜|上星期|上周|之前|前几天|前两天|那个|反映的|报的|报修的|说的")
+
+
+def asks_about_own_ticket(ctx: Context) -> bool:
+    """A status question asked privately ("我上礼拜反映的那个楼道灯 现在怎么样了", "楼道灯修好了吗")
+    about a ticket of the sender's: it points back, or names the thing of one of theirs."""
+    mine = tickets.list_tickets(ctx.session, statuses=tickets.STATUSES, reporter_id=ctx.caller.person_id, limit=10)
+    if not mine:
+        return False
+    objects = objects_of(ctx.services.router)
+    named = objects(ctx.masked_text)
+    if not named:
+        return bool(_BACK_THEN.search(ctx.masked_text))
+    return any(same_object(objects(t.text), named) for t in mine)
 
 
 def on_agreement(ctx: Context) -> str | None:

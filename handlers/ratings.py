@@ -53,6 +53,8 @@ _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门�
 _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
           r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心)了"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
+          # "不用了 我们自己协商好了": a dispute settled between neighbours
+          r"|(?:协商|商量|沟通|谈|说)好了|私了了|和好了|不用(?:你们)?(?:处理|来)了"
           # "干净多了", "安静多了": better than before
           r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|好)多了"
           # "清得很干净", "修得挺快": how it was done
@@ -124,6 +126,10 @@ def _one_clause(text: str) -> Answer | None:
             clauses.append(part)
     clauses = [c for c in clauses if not c.isdigit()]
     answers = [a for a in map(_parse, clauses) if a is not None]
+    words = [a for a in answers if not a.statement]
+    if words and all(a.rating == SATISFIED for a in answers if a.statement):
+        # "换是换好了 就是胶没打好 基本满意吧": saying it was fixed, then rating it: the rating counts
+        answers = words
     first = answers[0] if answers else None
     if first is None or any((a.rating, a.ticket, a.number) != (first.rating, first.ticket, first.number) for a in answers):
         return None
@@ -146,6 +152,9 @@ _FIXED_ANYWAY = re.compile(
 )
 
 
+_STILL_BROKEN = re.compile(r"还是|也没|没(?:弄|修|搞|换)好|还在|仍然|依然|不亮|不行|没用")
+
+
 def parse_answer(text: str) -> Answer | None:
     """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
     anything else (a question, a longer story) is not an answer to the rating question."""
@@ -153,7 +162,8 @@ def parse_answer(text: str) -> Answer | None:
         return None
     body = _squeeze(text)
     found = _parse(body) or _one_clause(text)
-    if found is not None and found.statement and found.rating == UNSATISFIED and _FIXED_ANYWAY.search(body):
+    if (found is not None and found.statement and found.rating == UNSATISFIED and _FIXED_ANYWAY.search(body)
+            and not _STILL_BROKEN.search(body)):
         return None
     if found is None and _THANKS.fullmatch(body):
         return Answer(SATISFIED, thanks=True)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
 from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
-from storage import tickets
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -66,14 +65,13 @@ async def _legal_aid(ctx: Context, text: str, route: Route) -> Decision | None:
     # petition step: "我反映的问题怎么样了" is no new problem)
     # "我上礼拜反映的那个楼道灯 现在怎么样了", "楼道灯修好了吗" in private from someone with tickets:
     # their tickets too, never a new one (one without tickets asking it is reporting a problem)
-    lambda p: p.room is None and (
+    # (never a danger, nor "又坏了": a new report)
+    lambda p: p.room is None and not p.route.urgent and "又" not in p.text and (
         petitions.ASKS_OWN_TICKETS.search(p.text) is not None or petitions.ASKS_HOW_IT_STANDS.search(p.text) is not None
     ),
 )
 async def _own_tickets(ctx: Context, text: str, route: Route) -> Decision | None:
-    if not petitions.ASKS_OWN_TICKETS.search(text) and not tickets.list_tickets(
-        ctx.session, statuses=tickets.STATUSES, reporter_id=ctx.caller.person_id, limit=1
-    ):
+    if not petitions.ASKS_OWN_TICKETS.search(text) and not petitions.asks_about_own_ticket(ctx):
         return None
     await ticket_commands.my_tickets(ctx, "")
     return "command", None

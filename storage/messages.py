@@ -97,12 +97,15 @@ def last_from_others(session: Session, room_id: str, sender_id: str, since: date
 
 def talk_since(session: Session, room_id: str, sender_id: str, since: datetime, message_id: int) -> bool:
     """Whether a group heard anything since ``since`` besides ``sender_id``'s chatter: another
-    person's message, a report or command of the sender's own, or a notice sent to it. A bare
+    person's message (not a staff command: its answer went privately), a report of the sender's
+    own, or a notice sent to it. A bare
     "谢谢" answers the last thing said to the sender; after any of these it is not known what."""
     spoken = session.exec(
         select(Message.id)
         .where(Message.room_id == room_id, col(Message.from_bot).is_(False), col(Message.at) > since,
                Message.id != message_id,
+               # staff commands are answered privately (the one that resolved it among them)
+               or_(col(Message.route).is_(None), col(Message.route) != "command"),
                or_(col(Message.sender_id) != sender_id, and_(col(Message.route).is_not(None), col(Message.route) != "other")))
         .limit(1)
     ).first()

@@ -71,6 +71,13 @@ def router() -> Router:
         ("楼道里好多烟 呛得眼睛都睁不开 是不是哪家着火了", "petition", "fire"),
         ("楼上漏水漏到我家门口电表箱里了 滋滋的响 怎么办", "petition", "wires"),
         ("水渗进配电箱里了", "petition", "wires"),
+        ("楼上漏水 电表箱那里在滴水", "petition", "wires"),
+        ("屋里好多烟 呛得受不了", "petition", "fire"),
+        ("楼道里全是烟 呛得睁不开眼 是谁在烧纸吗", "petition", "fire"),
+        ("捡到一个钱包\n楼道里着火了 快来人", "petition", "fire"),  # lost-and-found words hide no danger
+        ("对门刘爷爷一个人住 敲门一直不应 电话也打不通 屋里灯一直亮着", "petition", "unanswered"),
+        ("凌晨三点有个陌生男的一直在敲我家门 还拧门把手 我一个人在家好害怕", "petition", "violence"),
+        ("老人在楼梯上摔倒了 我扶住了 他腿动不了", "petition", "person"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -113,6 +120,8 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "笑得我喊救命",
         "孩子喊救命是在玩游戏吧",
         "看到消防车了 不知道哪着火了",
+        "电梯里好大的烟 谁抽烟了", "过年放鞭炮 到处是烟", "水表在电表箱旁边", "今天停水了 电闸也跳了",
+        "水电工到了 在修电箱",
         "我差点摔了 地太滑了 哈哈",
         "老人摔了一跤 幸好没事",
         "张阿姨好几天没见了 是不是去女儿家了",
@@ -140,6 +149,8 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "谁的钥匙掉在2楼楼梯口了 我挂在扶手上了 带个小熊挂件的",
         "我刚才差点在楼梯上摔了 还好扶住了 吓一跳",
         "看到消防车了 不知道哪着火了",
+        "电梯里好大的烟 谁抽烟了", "过年放鞭炮 到处是烟", "水表在电表箱旁边", "今天停水了 电闸也跳了",
+        "水电工到了 在修电箱",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
