@@ -48,6 +48,7 @@ QUESTION = re.compile(
     r"|(?<=[\u4e00-\u9fff])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end
     r"|([\u4e00-\u9fff])[不没]\1"  # "发不发", "给不给", "来没来": asked as A-not-A
 )
+LOST_AND_FOUND = re.compile(r"谁(?:家)?的\S{0,6}(?:快递|钥匙|包裹|东西|伞|车|衣服|手机)|捡到|失主|认领")
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 # Other ways of writing a scope, as a word of its own ("/定时 明天9点 所有群 停水"): they used to
 # be taken as the start of the text and sent to this group alone.
@@ -277,7 +278,8 @@ def asks_a_question(text: str) -> bool:
 
 
 # A question names the service coming back, the notice its stop: "几点来电" after "停电检修".
-_ASKED_AS = {"来电": ("停电", "断电", "供电"), "有电": ("停电", "断电", "供电"), "来水": ("停水", "断水", "供水"),
+_ASKED_AS = {"停到": ("停水", "停电", "停运", "停气", "停梯", "停用"), "停多久": ("停水", "停电", "停运", "停气", "停梯", "停用"),
+             "来电": ("停电", "断电", "供电"), "有电": ("停电", "断电", "供电"), "来水": ("停水", "断水", "供水"),
              "有水": ("停水", "断水", "供水"), "来气": ("停气", "燃气", "供气"), "通气": ("停气", "燃气", "供气")}
 
 
@@ -295,8 +297,8 @@ def notice_asked_about(session: Session, room_id: str, text: str, now: datetime)
 def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     """A question about a recent notice gets the notice's own text, once per person per notice,
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
-    if ctx.room is None or route.urgent or not asks_a_question(text):
-        return False
+    if ctx.room is None or route.urgent or not asks_a_question(text) or LOST_AND_FOUND.search(text):
+        return False  # "谁家的快递放我门口了": asked of the neighbours, not about a notice
     if route.label not in ("other", "notice") and (not _ASKS_FOR_INFO.search(text) or _COMPLAINT.search(text)):
         return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are
     notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)

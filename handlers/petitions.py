@@ -41,6 +41,8 @@ CHASE = re.compile(
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
 )
+# The trouble back again, naming no thing: "昨晚楼上又蹦到十一点" (not "又在楼下碰到王阿姨了").
+TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲)")
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
 # report made shortly before; nothing names it, so only a fresh ticket can be meant.
 ME_TOO = re.compile(
@@ -224,6 +226,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if supported is not None:
         _join_existing(ctx, supported)  # a second voice on the report just above, chasing nothing
         return supported.category
+    if room is not None and not urgent and AGREES.match(ctx.masked_text):
+        agreed = on_agreement(ctx)  # "是的 我早上下楼差点被绊倒" under the clutter report
+        if agreed is not None:
+            return agreed
     if (
         room is not None and not urgent and not objects_of(ctx.services.router)(ctx.masked_text)
         and ((route.followup and not ctx.event.mentions_bot) or CHASE.search(ctx.masked_text))
@@ -528,7 +534,7 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     matches: list[Row] = []  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
     if named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
-    elif CHASE.search(ctx.masked_text):
+    elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text):  # "昨晚楼上又蹦到十一点"
         matches = tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
     if not matches and ME_TOO.search(ctx.masked_text):
         # "我家也是", "402也在滴" (their flat is not the reporter's): another's fresh report of the

@@ -103,7 +103,12 @@ async def _notice(ctx: Context, text: str, route: Route) -> Decision | None:
     lambda p: p.route.followup and p.route.label not in ("petition", "legal", "notice") and _auto_tickets(p.room),
 )
 async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
-    # "还没人管吗？都一个礼拜了": a chase of the sender's open ticket, else nothing
+    # "还没人管吗？都一个礼拜了": a chase of the sender's open ticket, else nothing; "电梯怎么样了"
+    # on a ticket with progress noted: how it stands (the staff are on it: no 催办)
+    if petitions.ASKS_HOW_IT_STANDS.search(text):
+        answered = petitions.on_status_question(ctx, in_hand_only=True)
+        if answered is not None:
+            return "petition", answered
     joined = await petitions.on_followup(ctx, text)
     return ("petition", joined) if joined else None
 

@@ -602,6 +602,7 @@ async def test_a_big_first_overdue_run_tells_postgres_planner_about_its_markers(
     ("3号楼道群", None, "3号楼道群", None),
     ("5号院门口", None, "5号院门口", None),
     ("12号，已清理", 12, "已清理", (12, "，已清理")), ("1 号 说明", 1, "说明", (1, "说明")),
+    ("1 楼上卫生间下水管已更换", 1, "楼上卫生间下水管已更换", (1, "楼上卫生间下水管已更换")),  # a space after it: a ticket number
     ("1号@周建国", 1, "@周建国", (1, "@周建国")), ("#１２ 已修", 12, "已修", None), ("١٢ 说明", None, "١٢ 说明", None),
     ("1234567890 说明", tickets.NO_SUCH_NUMBER, "说明", None),
     ("纸箱已清理", None, "纸箱已清理", None),
