@@ -147,6 +147,7 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         # round 20: the news about elsewhere, a lost key, a near miss that ended well, smoking
         "看新闻说隔壁小区昨晚着火了 烧了两层 还好人都跑出来了 大家电动车千万别拿家里充啊",
         "谁的钥匙掉在2楼楼梯口了 我挂在扶手上了 带个小熊挂件的",
+        "谁家的钥匙掉在2楼楼梯口了 我挂扶手上了",  # played in the web chat: opened a 楼道堆物 ticket
         "我刚才差点在楼梯上摔了 还好扶住了 吓一跳",
         "看到消防车了 不知道哪着火了",
         "电梯里好大的烟 谁抽烟了", "过年放鞭炮 到处是烟", "水表在电表箱旁边", "今天停水了 电闸也跳了",
