@@ -13,6 +13,8 @@ from bot.context import Context
 from bot.permissions import ANY_STAFF, EMERGENCY_ROLES, NOTICE_ROLES, Caller
 from bot.privacy import mask, mask_flats
 from domain.notices import send_notice
+from nlp.router import pattern
+from nlp.segment import content_words
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
@@ -48,7 +50,8 @@ QUESTION = re.compile(
     r"|(?<=[\u4e00-\u9fff])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end
     r"|([\u4e00-\u9fff])[不没]\1"  # "发不发", "给不给", "来没来": asked as A-not-A
 )
-LOST_AND_FOUND = re.compile(r"谁(?:家)?的\S{0,6}(?:快递|钥匙|包裹|东西|伞|车|衣服|手机)|捡到|失主|认领")
+# "谁的钥匙掉在2楼楼梯口了 谁丢的？" asks about no notice (the router's own lost-and-found cue).
+lost_and_found = pattern("失物")
 SCOPE_WORDS = {"本楼", "本群", "网格", "全部"}
 # Other ways of writing a scope, as a word of its own ("/定时 明天9点 所有群 停水"): they used to
 # be taken as the start of the text and sent to this group alone.
@@ -249,29 +252,6 @@ QUESTION_MAX_CHARS = 40  # a longer message is a story or a complaint: normal ro
 # when the router leans to a petition or a legal question ("停水几点到几点？").
 _ASKS_FOR_INFO = re.compile(r"几点|几号|几时|几天|什么时候|啥时候|何时|多久|多长时间|哪里|哪儿|在哪|哪个|什么地方|啥地方|到几|从几")
 _COMPLAINT = re.compile(r"坏|漏|堵|臭|吵|修|没人|还没|又|投诉|赔")
-# Words every notice has; sharing them says nothing about which notice a question is about.
-_COMMON_WORDS = frozenset(
-    "通知 公告 提醒 各位 居民 大家 业主 小区 社区 物业 楼道 单元 本楼 本周 下周 今天 明天 后天 今晚 明早 上午 下午 "
-    "晚上 中午 时间 期间 届时 请问 提前 做好 准备 注意 配合 理解 感谢 谢谢 收到 回复 安排 进行 工作 情况 相关 "
-    "我们 你们 他们 可以 需要 已经 如果 因为 所以 以及 或者 还是 就是 一下 一些 这个 那个 什么 时候 怎么 为什么 "
-    "网格 网格员 楼道长 信息员 保障员 什么时候 啥时候 几点 几号 多久 哪里 哪儿 在哪 开始 结束 知道 怎么办 是不是 "
-    "有没有 能不能 可不可以 会不会 要不要 现在 刚才 一直 没有 不是 这样 真的 应该 问题 事情 东西 地方 大概 "
-    "不要 预计 大约 左右 及时 尽量 务必 一律".split()
-)
-
-# Chinese words without a time word in them: "周六", "点到", "今天下午" fit every notice.
-_CONTENT = re.compile(r"[\u4e00-\u9fff]+")
-_TIME_CHARS = re.compile(r"[点时天周月日号年午晚早]")
-
-
-def content_words(text: str) -> set[str]:
-    """Content words (two characters or more, not ones every notice or question has)."""
-    from nlp.segment import cut  # one jieba set-up for the whole bot
-
-    words = (w for w in cut(text) if len(w) >= 2 and _CONTENT.fullmatch(w))
-    return {w for w in words if not _TIME_CHARS.search(w) and w not in _COMMON_WORDS}
-
-
 def asks_a_question(text: str) -> bool:
     """Question-shaped and short: '停水几点到几点？', '充电棚在哪？' (the dispatcher's fast path asks)."""
     return len(text) <= QUESTION_MAX_CHARS and bool(QUESTION.search(text))
@@ -297,7 +277,7 @@ def notice_asked_about(session: Session, room_id: str, text: str, now: datetime)
 def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     """A question about a recent notice gets the notice's own text, once per person per notice,
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
-    if ctx.room is None or route.urgent or not asks_a_question(text) or LOST_AND_FOUND.search(text):
+    if ctx.room is None or route.urgent or not asks_a_question(text) or lost_and_found.search(text):
         return False  # "谁家的快递放我门口了": asked of the neighbours, not about a notice
     if route.label not in ("other", "notice") and (not _ASKS_FOR_INFO.search(text) or _COMPLAINT.search(text)):
         return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are

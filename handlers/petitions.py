@@ -18,9 +18,9 @@ from bot.context import Context
 from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_day, format_due
-from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, default_router
+from nlp.segment import content_words
+from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, TROUBLE_AGAIN, default_router
 from storage import directory, tickets
-from handlers.notices import content_words
 from storage.messages import last_from_others
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Person, Ticket, TicketEvent
@@ -41,8 +41,6 @@ CHASE = re.compile(
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
 )
-# The trouble back again, naming no thing: "昨晚楼上又蹦到十一点" (not "又在楼下碰到王阿姨了").
-TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲)")
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
 # report made shortly before; nothing names it, so only a fresh ticket can be meant.
 ME_TOO = re.compile(

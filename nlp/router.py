@@ -50,6 +50,10 @@ ME_TOO_TROUBLE = (
 # A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了". A flat needs the
 # trouble named: "2023也是这样" is no flat.
 FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:" + ME_TOO_TROUBLE + ")"
+# The trouble back again, by its verb: "昨晚楼上又蹦到十一点", "又开始滴了" (not "又在楼下碰到王阿姨了").
+# Part of the router's 跟进, and handlers.petitions' test for a chase that tells the problem.
+AGAIN_VERBS = r"叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲"
+TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:" + AGAIN_VERBS + ")")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
     # ends as a question: asking, not announcing
@@ -221,7 +225,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "跟进": re.compile(
         r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
         r"|到底什么时候(?:才|能)?(?:来|修|管|处理|弄|换)"
-        r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|又(?:来了|开始|在|叫|响|吵|闹|没人|堵|漏|出|拖|跺|蹦|坏|停|黑|臭|堆|占|贴|扔|冒|滴|开钻|钻)"
+        r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|又(?:来了|开始|在|没人|出|坏|停|黑|" + AGAIN_VERBS + ")"
         r"|又是\S{0,6}(?:开钻|电钻|钻墙|装修|施工|咚咚|吵|漏|堵|停电|停水|坏)"
         r"|(?:怎么样|咋样|如何|处理)了|处理了吗|有结果了吗|有下文吗|有回复吗|(?:修|处理|解决|清理|搬走)(?:好|完)?了?没有?"
         r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹|剁)"
@@ -795,6 +799,12 @@ def _keywords(hits: list[_Hit], limit: int = 12) -> tuple[str, ...]:
 
 _default: Router | None = None
 _default_lock = threading.Lock()
+
+
+def pattern(name: str) -> re.Pattern[str]:
+    """One of the router's structural cues, for a handler asking the same question of a text
+    (e.g. "失物": lost and found is no question about a notice)."""
+    return _PATTERNS[name]
 
 
 def default_router() -> Router:
