@@ -11,8 +11,7 @@ from sqlmodel import Session, col, func, select
 from nlp import router as router_module
 from nlp import segment
 from nlp.router import default_router
-from storage import directory
-from storage.models import AuditEntry, Room, TicketEvent
+from storage.models import AuditEntry, TicketEvent
 
 
 def _plan(engine, stmt) -> str:
@@ -34,17 +33,6 @@ def test_a_senders_recent_reports_and_warnings_are_counted_by_index(tmp_path):
     assert "USING INDEX ix_ticket_events_actor_id_at (actor_id=? AND at>?)" in _plan(engine, reports)
     assert "USING INDEX ix_audit_log_actor_id_at (actor_id=? AND at>?)" in _plan(engine, warnings)
     engine.dispose()
-
-
-def test_the_staff_of_a_group_are_named_in_grant_order_across_its_scopes():
-    grants = directory._Grants([
-        ("grid-zhao", "网格A"), ("other-officer", "5幢1单元"), ("leader-zhou", "3幢1单元"),
-        ("grid-zhao", "3幢1单元"), ("topic-helper", "3幢1单元楼道群"), ("admin", "*"),
-    ])
-    room = Room(id="s3-1", topic="3幢1单元楼道群", grid="网格A", stairwell="3幢1单元")
-    assert grants.holders(room) == ["grid-zhao", "leader-zhou", "topic-helper"]  # no "*", no other stairwell
-    assert grants.holders(Room(id="x", topic="别的群")) == []
-    assert grants.holders(None) == ["grid-zhao", "other-officer", "leader-zhou", "topic-helper", "admin"]
 
 
 def test_a_tickets_objects_are_found_once_per_text(monkeypatch):
