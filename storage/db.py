@@ -14,7 +14,7 @@ from typing import Iterator
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import Pool
 from sqlmodel import create_engine
 
@@ -224,7 +224,32 @@ def create_db_engine(url: str, checkpoints_apart: bool = False) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True)
+    event.listen(engine.pool, "checkin", _stamp_checkin)
+    event.listen(engine.pool, "checkout", lambda dbc, record, _proxy: _ping_if_idle(engine, dbc, record))
+    return engine
+
+
+# A pooled connection idle this long is pinged before use (the server may have restarted, or a
+# firewall dropped it). Not at every checkout (pool_pre_ping): on PostgreSQL each ping is a round
+# trip, one of a petition's thirteen; a connection lost in between fails one transaction, which
+# its caller retries (retry_busy: connection_invalidated).
+PING_AFTER_IDLE_SECONDS = 10.0
+_CHECKED_IN = "stairwell_checked_in"
+
+
+def _stamp_checkin(_dbapi_connection, record) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, dbapi_connection, record) -> None:
+    idle_since = record.info.get(_CHECKED_IN)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return  # new, or in use a moment ago
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError("a pooled connection no longer answers") from exc  # the pool connects anew
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations" / "versions"

@@ -387,3 +387,30 @@ def test_three_processes_two_accounts_broadcast_and_scheduler_holder_killed(tmp_
                 proc.kill()
         engine.dispose()
     assert [proc.returncode for proc in others] == [0, 0]  # the survivors stopped cleanly when asked
+
+
+@needs_pg
+def test_a_connection_idle_past_the_limit_is_pinged_and_replaced_when_its_server_end_is_gone(pg_url, monkeypatch):
+    """No ping at every checkout (a round trip of a petition's thirteen); one after an idle spell,
+    so a connection the server dropped meanwhile is replaced before anyone uses it."""
+    from storage import db
+
+    engine = create_db_engine(pg_url)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda dbc: pings.append(dbc) or real_ping(dbc))
+    with engine.connect() as conn:
+        first = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    for _ in range(3):  # in use a moment ago: no ping
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == first
+    assert pings == []
+    killer = create_db_engine(pg_url)
+    with killer.connect() as other:  # the server ends the idle session
+        assert other.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first}).scalar()
+    killer.dispose()
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with engine.connect() as conn:  # pinged, found dead, connected anew: no error reaches the caller
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != first
+    assert len(pings) == 1
+    engine.dispose()
