@@ -29,6 +29,7 @@ _RECEIPT_WORD = (
     r"(?:已经?|都)?收到(?:了|啦|咯|收到)*|收悉|已阅|阅|已读|已知悉|知悉|好的?|好嘞|好勒|好滴|好哒|好哦|好吧|好好"
     r"|嗯+|知道(?:了|啦|咯)?|晓得(?:了|啦)?|明白(?:了|啦)?|了解(?:了)?|清楚了|okay|ok+(?:了|啦|哒|的)?|好的收到"
     r"|(?:谢谢|感谢|多谢)(?:提醒|通知)"
+    r"|1"  # "收到请回复1": a bare "1" (an open poll's vote and a pending rating are asked first)
 )
 _THANKS = r"(?:谢谢|感谢|多谢|辛苦)[\u4e00-\u9fff]{0,5}?(?:了|啦)?"
 _RECEIPT = re.compile(rf"^(?:{_RECEIPT_WORD})+(?:{_THANKS})*$")

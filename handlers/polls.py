@@ -112,16 +112,46 @@ def parse_election(content: str, now: datetime) -> tuple[str, list[str], datetim
     title = title.strip(" ：:")
     if not sep or not title:
         raise ValueError(f"请写明评选名称和候选。用法：{ELECTION_USAGE}")
-    return title, _split(names), parse_deadline(deadline.strip(" ：:"), now)
+    candidates = _split(names)
+    return title, numbered_options(candidates) or candidates, parse_deadline(deadline.strip(" ：:"), now)
+
+
+# An option numbered by whoever opened the poll: "1 周六", "1.周六", "2、周日", "①周六".
+_MARKS = "12345678①②③④⑤⑥⑦⑧"
+# A digit stands alone or before a stop ("1号", "2楼" are options, not numbers).
+_NUMBER_MARK = re.compile(r"^(?:([1-8])(?:[.．、:：)）](.*))?|([①-⑧])(.*))$")
+
+
+def numbered_options(words: list[str]) -> list[str] | None:
+    """'1 周六 2 周日' / '1.周六 2.周日' / '①周六 ②周日': the options numbered 1, 2, … in order
+    (residents then answer "1", as asked); None when they are not numbered so."""
+    choices: list[str] = []
+    n = 0
+    while n < len(words):
+        match = _NUMBER_MARK.match(words[n])
+        if not match or _MARKS.index(match.group(1) or match.group(3)) % 8 + 1 != len(choices) + 1:
+            return None
+        text = match.group(2) or match.group(4)
+        if not text:  # "1 周六": the option is the next word
+            n += 1
+            if n == len(words):
+                return None
+            text = words[n]
+        choices.append(text)
+        n += 1
+    return choices if len(choices) >= 2 else None
 
 
 def parse_quick(content: str, now: datetime) -> tuple[str, list[str], datetime]:
-    """'充电棚位置 A 北门 B 东门 [截止 …]' -> (title, options, closes_at)."""
+    """'充电棚位置 A 北门 B 东门 [截止 …]' (or '… 1 北门 2 东门') -> (title, options, closes_at)."""
     body, sep, deadline = content.rpartition("截止")
     if not sep:
         body = content
     closes = parse_deadline(deadline.strip(" ：:"), now) if sep else now + timedelta(days=QUICK_DAYS)
     title, *rest = _split(body) or [""]
+    numbered = numbered_options(rest)
+    if numbered is not None:
+        return title.strip(" ：:"), numbered, closes
     choices = []
     for word in rest:
         stripped = re.sub(r"^[A-Ha-h](?:[.．、:：]|(?=[^\x00-\x7f]))", "", word)
@@ -154,6 +184,8 @@ async def _open(ctx: Context, args: str, *, kind: str, usage: str, letters: bool
         return
     try:
         title, choices, closes = (parse_quick if letters else parse_election)(content, ctx.now)
+        if letters:  # options the author numbered are answered with their numbers, as they asked
+            letters = numbered_options(_split(content.rpartition("截止")[0] or content)[1:]) is None
     except ValueError as exc:  # WhenError is one
         ctx.reply(str(exc), mention=False)
         return

@@ -67,3 +67,20 @@ def test_find_date_reads_the_first_date_and_refuses_a_past_one():
     assert find_date("清理3号楼", NOW) is None
     with pytest.raises(WhenError, match="12月1日已经过去了"):
         find_date("本月1日前", NOW)
+
+
+def test_a_quick_poll_whose_author_numbered_the_options_keeps_the_numbers():
+    """'/投票 发起 门禁卡补办放哪天 1 周六 2 周日' made options '1', '周六', '2', '周日' (A to D)."""
+    from handlers.polls import numbered_options
+
+    assert parse_quick("门禁卡补办放哪天 1 周六 2 周日", NOW)[:2] == ("门禁卡补办放哪天", ["周六", "周日"])
+    assert parse_quick("哪栋先装 1.2号楼 2.3号楼 3、都行", NOW)[:2] == ("哪栋先装", ["2号楼", "3号楼", "都行"])
+    assert parse_quick("时间 ①上午 ②下午", NOW)[:2] == ("时间", ["上午", "下午"])
+    assert numbered_options(["1", "周六"]) is None  # one option is no poll
+    assert numbered_options(["2", "周六", "1", "周日"]) is None  # not in order: not numbering
+    assert numbered_options(["A", "北门", "B", "东门"]) is None
+    assert parse_quick("几号 1号 2号", NOW)[:2] == ("几号", ["1号", "2号"])  # days, not numbering
+    from handlers.polls import parse_election
+
+    assert parse_election("最美家庭 候选 1.王家 2.李家 截止 12月20日", NOW)[1] == ["王家", "李家"]
+    assert parse_election("最美家庭 候选 王家 李家 截止 12月20日", NOW)[1] == ["王家", "李家"]
