@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import timedelta
 from functools import lru_cache
+
+from sqlmodel import col, select
 
 from bot.context import Context
 from domain import legal_roles
 from handlers.legal_commands import notify_followers, sensitive
 from nlp.faq import FaqMatcher, legal_faq
-from storage.models import Consultation
+from domain.deadlines import format_day
+from storage.models import AuditEntry, Consultation
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +58,52 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
     where = ctx.room.topic if ctx.room else "私聊"
     notify_followers(ctx, record, followers, f"{where} · {record.category} · {ctx.caller.name}")
 
+
+# "律师怎么还没回我啊", "上次那个问题有人回复吗", "法律顾问答复了没": asking after an answer, not a new question
+ASKS_AFTER_ANSWER = re.compile(
+    r"(?:怎么|咋|还)没(?:有)?人?(?:回|答复|回复|回答|理|答)|(?:有人|有没有人)?(?:回|答复|回复|回答)(?:了|过)?(?:吗|没有?|了没)"
+    r"|什么时候(?:能)?(?:回|答复|回复|回答)|(?:一直|还是|都)没(?:人)?(?:回|答复|回复|回答|理)"
+)
+# ...about a legal question: said so, or in the legal-aid group
+ABOUT_A_QUESTION = re.compile(r"律师|顾问|法律|咨询|法官|警官|检察官|(?:上次|之前|前几天|前天|昨天|上周|上个?礼拜|那天)\S{0,3}问|问的(?:那个|事|问题)|那个问题")
+CHASE_WINDOW = timedelta(days=30)
+NUDGE_GAP = timedelta(hours=12)  # the adviser is reminded at most this often per question
+
+
+def asks_after_answer(text: str, label: str, room_kind: str | None) -> bool:
+    return ASKS_AFTER_ANSWER.search(text) is not None and (
+        label == "legal" or room_kind == "legal" or ABOUT_A_QUESTION.search(text) is not None)
+
+
+def on_chase(ctx: Context) -> int | None:
+    """A resident asking after the answer to their own recent question (days later, as people do):
+    where it stands, and its followers reminded (once in NUDGE_GAP), instead of a second L-number.
+    None when they have no question of the last 30 days here (then it is a new one, or chatter)."""
+    stmt = (select(Consultation)
+            .where(Consultation.asker_id == ctx.caller.person_id, col(Consultation.created_at) >= ctx.now - CHASE_WINDOW)
+            .order_by(col(Consultation.status) == "待答复", col(Consultation.id)))  # an unanswered one last
+    if ctx.room is not None:
+        stmt = stmt.where(Consultation.room_id == ctx.room.id)
+    mine = ctx.session.exec(stmt).all()
+    if not mine:
+        return None
+    record = mine[-1]
+    assert record.id is not None
+    ctx.handled.consultation = record.id
+    if record.status != "待答复":
+        when = format_day(record.answered_at) if record.answered_at else ""
+        ctx.reply(f"您的咨询 L{record.id} 已于{when}答复过了；还有疑问请直接说明，会再转给法律顾问。")
+        return record.id
+    role, followers = legal_roles.followers(ctx.session, record.role, ctx.room)
+    title = f"法律顾问{followers[0].name}" if role == legal_roles.LAWYER and followers else legal_roles.TITLES[role]
+    ctx.reply(f"您的咨询 L{record.id} 已转{title}，还在等答复，已再提醒一次；急事也可拨打12348公共法律服务热线。")
+    subject = f"L{record.id}"
+    nudged = ctx.session.exec(select(AuditEntry.id).where(
+        AuditEntry.action == "咨询催办", AuditEntry.subject == subject, col(AuditEntry.at) >= ctx.now - NUDGE_GAP)).first()
+    if nudged is None:
+        where = ctx.room.topic if ctx.room else "私聊"
+        for person in followers:
+            ctx.private(person.id, f"【催办 L{record.id}】{where} · {ctx.caller.name} 在等答复（{format_day(record.created_at)}提问）\n"
+                                   f"问题：{record.text}\n答复请发：/答复 L{record.id} 内容")
+        ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="咨询催办", subject=subject))
+    return record.id

@@ -78,6 +78,16 @@ async def _own_tickets(ctx: Context, text: str, route: Route) -> Decision | None
 
 
 @route_step(
+    "legal_chase", 39,
+    # "我前几天问的押金的事 律师怎么还没回我啊": the sender's own question, not a second L-number
+    lambda p: not p.route.urgent and legal.asks_after_answer(p.text, p.route.label, p.room.kind if p.room else None),
+)
+async def _legal_chase(ctx: Context, text: str, route: Route) -> Decision | None:
+    found = legal.on_chase(ctx)
+    return ("legal", None) if found is not None else None
+
+
+@route_step(
     "petition", 40,
     # passively only in a stairwell group that takes tickets (or in private); asked directly, always
     lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot),
