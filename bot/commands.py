@@ -23,7 +23,7 @@ from storage.state import get_flag, set_flag
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context, str], Awaitable[None]]
-Answer = Literal["private", "here"]
+Answer = Literal["private", "here", "secret"]
 REFUSAL_INTERVAL = timedelta(minutes=1)  # at most one refusal line per sender in this time
 POINTER = "已私信您。"  # the one line a group sees when a staff command was answered privately
 POINTER_INTERVAL = timedelta(minutes=10)  # per sender and group: once told, they know where to look
@@ -40,7 +40,8 @@ class Command:
     pattern: re.Pattern[str] | None = None
     rooms_only: bool = False  # must be used inside a group
     private_only: bool = False  # must be used in a private chat with the bot (e.g. /登录's link)
-    # "private": answers go to the caller (or stay in a staff group); "here": where it was asked.
+    # "private": answers go to the caller (or stay in a staff group); "here": where it was asked;
+    # "secret": to the caller alone, and the group is not even told so (a vote).
     answer: Answer = "here"
 
 
@@ -198,7 +199,8 @@ async def run_command(ctx: Context, text: str) -> None:
         refuse(ctx, f"“/{name}”请在与我的私聊中使用。")
         return
     # A staff group (room kind "staff") is where staff answers belong; elsewhere they go privately.
-    ctx.answer_privately = cmd.answer == "private" and not (ctx.room is not None and ctx.room.kind == "staff")
+    ctx.answer_privately = cmd.answer == "secret" or (
+        cmd.answer == "private" and not (ctx.room is not None and ctx.room.kind == "staff"))
     await cmd.handler(ctx, args)
-    if ctx.answer_privately:
+    if ctx.answer_privately and cmd.answer != "secret":
         _point_to_private(ctx)

@@ -51,6 +51,9 @@ def _my_grids(ctx: Context, caller: Caller | None = None) -> set[str]:
     return set(known) if "*" in scopes else {s for s in scopes if s in known}
 
 
+_GRID_NAME = re.compile(r"网格[A-Za-z0-9一二三四五六七八九十]{1,3}|第?[一二三四五六七八九十0-9]{1,3}网格")
+
+
 def _grid(ctx: Context, args: str) -> tuple[str | None, str]:
     """(grid, the rest): a grid named first, else this group's, else the caller's only one."""
     word, _, rest = args.strip().partition(" ")
@@ -60,6 +63,10 @@ def _grid(ctx: Context, args: str) -> tuple[str | None, str]:
             ctx.reply(f"抱歉，{word}不在您负责的范围内。", mention=False)
             return None, args
         return word, rest.strip()
+    if _GRID_NAME.fullmatch(word):  # "网格Z": a grid that does not exist, not this group's agenda
+        shown = "、".join(sorted(mine)) or "（无）"
+        ctx.reply(f"没有找到“{word}”（您负责：{shown}），请核对网格名称。", mention=False)
+        return None, args
     if ctx.room is not None and ctx.room.grid in mine:
         return ctx.room.grid, args.strip()
     if len(mine) == 1:

@@ -381,7 +381,10 @@ async def emergency_command(ctx: Context, args: str) -> None:
     from domain import checkon  # the people to check on (独居老人, 残疾…) in this emergency
 
     if action == "开启":
-        reason = reason.strip() or "紧急情况"
+        reason = reason.strip()
+        if not reason:  # it changes every group's handling at once: said on purpose, with why
+            ctx.reply("请写明原因，例如：/战时 开启 寒潮蓝色预警（开启后通知优先发送，新诉求一律按紧急处理）。", mention=False)
+            return
         set_flag(ctx.session, EMERGENCY_FLAG, {"reason": reason, "by": ctx.caller.person_id}, ctx.now)
         started = checkon.start(ctx.services, ctx.session, reason=reason, by=ctx.caller.person_id,
                                 scopes=ctx.caller.scopes(EMERGENCY_ROLES))

@@ -142,8 +142,8 @@ def _describe_points(ctx: Context, person_id: str, whose: str) -> str:
     first = local.date().replace(day=1)
     mine = next(iter(points.hours_between(ctx.session, first, local.date(), person_id=person_id)), None)
     lines = [f"{whose}现有{total}积分。本月志愿服务{hours_label(mine.minutes) if mine else '0小时'}。"]
-    for entry, what in points.recent_entries(ctx.session, person_id):
-        lines.append(f"{entry.at.astimezone(SHANGHAI):%m-%d} {what} {entry.delta:+d}")
+    for entry, what, day in points.recent_entries(ctx.session, person_id):
+        lines.append(f"{day:%m-%d} {what} {entry.delta:+d}")
     rewards = ctx.services.config.points.rewards
     if rewards:
         lines.append("可兑换：" + "、".join(f"{r.item}{r.points}分" for r in rewards) + "，请找楼道长或信息员。")

@@ -37,8 +37,11 @@ _BARE_VOTE = re.compile(r"^(?:我?(?:投|选)给?)?\s*[#]?\s*([0-9]{1,2}|[A-Ha-h
 _POLL_ID = re.compile(r"^\s*[Pp]\s*(\d{1,9})\s*(.*)$")
 
 
+_APPROVAL = re.compile(r"\[[^\[\]\s]{1,4}\]|[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")  # "2[强]", "2👍"
+
+
 def parse_vote(text: str) -> str | None:
-    match = _BARE_VOTE.match(unicodedata.normalize("NFKC", text).strip())
+    match = _BARE_VOTE.match(_APPROVAL.sub("", unicodedata.normalize("NFKC", text)).strip())
     return match.group(1).upper() if match else None
 
 
@@ -270,7 +273,9 @@ def _my_rooms(ctx: Context) -> set[str]:
     return set(ctx.session.exec(stmt).all())
 
 
-@command("投票", usage=VOTE_USAGE, help="给评选或投票投一票（截止前可改投）", pattern=r"^(?!\s*(?:发起|结果))")
+# A vote is secret: every answer to it (even "请投1到2之间") goes to the voter alone.
+@command("投票", usage=VOTE_USAGE, help="给评选或投票投一票（截止前可改投）", pattern=r"^(?!\s*(?:发起|结果))",
+         answer="secret")
 async def vote_command(ctx: Context, args: str) -> None:
     text = unicodedata.normalize("NFKC", args).strip()
     named = _POLL_ID.match(text)

@@ -256,6 +256,9 @@ def parse_past_day(text: str, today: date) -> tuple[date | None, str]:
         day = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     elif (m := _MD_CN.match(source)) or (m := _MD_DASH.match(source)):
         day = _latest_month_day(today, cn_number(m.group(1)), cn_number(m.group(2)))
+    elif (m := _WEEKDAY.match(source)) and (m.group(1) or "").startswith("下"):  # 下周一: still to come
+        index = weekday_index(m.group(2))
+        day = today + timedelta(days=7 * (2 if m.group(1) == "下下" else 1) - today.weekday() + index)
     elif m := _LAST_WEEKDAY.match(source):
         index = weekday_index(m.group(2))
         if (m.group(1) or "").startswith("上"):
@@ -301,8 +304,9 @@ def parse_work_minutes(text: str) -> tuple[int, str] | None:
 
 
 # ---- a date somewhere in a phrase (a council decision's "本月15日前", a poll's "截止 12月20日") -----
-_MONTH_DAY = re.compile(rf"(本月|这个月|当月|下个?月)\s*({NUM})\s*[日号]")
-_MONTH_END = re.compile(r"(本月|这个月|当月|下个?月)?\s*月?底")
+_MONTH_DAY = re.compile(rf"(本月|这个月|当月|下个?月|上个?月)\s*({NUM})\s*[日号]")
+_MONTHS_ON = {"下": 1, "上": -1}
+_MONTH_END = re.compile(r"(本月|这个月|当月|下个?月|上个?月)?\s*月?底")
 _WITHIN = re.compile(rf"({NUM}|\d{{1,3}})\s*(?:个)?(天|周|星期|礼拜)\s*内")
 _PLACE_AFTER = set("楼栋幢室单")
 _ANY_DATE = (_YMD, _MD_CN, _MD_DASH, _WEEKDAY, _RELATIVE_RE, _DAY_ONLY)
@@ -331,11 +335,11 @@ def find_date(text: str, now: datetime) -> FoundDate | None:
     source = text.translate(_FULLWIDTH)
     today = now.astimezone(SHANGHAI).date()
     found: list[tuple[int, int, date]] = []
-    if m := _MONTH_DAY.search(source):
-        year, month = _add_months(today, 1 if m.group(1).startswith("下") else 0)
+    if m := _MONTH_DAY.search(source):  # "上月20日" is a past date (refused below), not "20日"
+        year, month = _add_months(today, _MONTHS_ON.get(m.group(1)[0], 0))
         found.append((m.start(), m.end(), _safe_date(year, month, cn_number(m.group(2)))))
     if m := _MONTH_END.search(source):
-        year, month = _add_months(today, 1 if (m.group(1) or "").startswith("下") else 0)
+        year, month = _add_months(today, _MONTHS_ON.get((m.group(1) or " ")[0], 0))
         found.append((m.start(), m.end(), _last_day(year, month)))
     if m := _WITHIN.search(source):
         days = cn_number(m.group(1)) * (1 if m.group(2) == "天" else 7)

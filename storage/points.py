@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from common.tz import SHANGHAI
 from storage.models import PointBalance, PointEntry, Redemption, RewardStock, VolunteerLog
 
 EARNED = "志愿"
@@ -173,14 +174,16 @@ def minutes_by_stairwell(session: Session, first: date, last: date) -> dict[str,
     return {stairwell: int(minutes) for stairwell, minutes in session.exec(stmt).all()}
 
 
-def recent_entries(session: Session, person_id: str, limit: int = 5) -> list[tuple[PointEntry, str]]:
-    """The person's latest entries with what they were for (the activity, or the reward)."""
+def recent_entries(session: Session, person_id: str, limit: int = 5) -> list[tuple[PointEntry, str, date]]:
+    """The person's latest entries with what they were for (the activity, or the reward) and the
+    day it happened (the service's day, logged perhaps a week later; else the entry's own)."""
     stmt = (
-        select(PointEntry, VolunteerLog.activity, Redemption.item)
+        select(PointEntry, VolunteerLog.activity, Redemption.item, col(VolunteerLog.day))
         .outerjoin(VolunteerLog, col(VolunteerLog.id) == col(PointEntry.volunteer_log_id))
         .outerjoin(Redemption, col(Redemption.id) == col(PointEntry.redemption_id))
         .where(PointEntry.person_id == person_id)
         .order_by(col(PointEntry.at).desc(), col(PointEntry.id).desc())
         .limit(limit)
     )
-    return [(entry, activity or item or "") for entry, activity, item in session.exec(stmt).all()]
+    return [(entry, activity or item or "", day or entry.at.astimezone(SHANGHAI).date())
+            for entry, activity, item, day in session.exec(stmt).all()]

@@ -97,3 +97,22 @@ def test_bad_durations_are_refused_politely(text):
     with pytest.raises(WhenError) as error:
         parse_duration(text)
     assert "例如" in str(error.value)
+
+
+def test_last_month_is_a_past_date_and_next_week_is_not_yet_a_day_of_service():
+    """'由物业上月20日前修好门禁' was read as the 20th of this month; '/志愿 下周一 1小时 …' as today
+    with the activity '下周一 …' (both found by a blind replay)."""
+    from nlp.when import find_date, parse_past_day
+
+    with pytest.raises(WhenError, match="10月20日已经过去了"):
+        find_date("由物业上月20日前修好门禁", NOW)
+    with pytest.raises(WhenError, match="10月31日已经过去了"):
+        find_date("上个月底前", NOW)
+    found = find_date("下月5号前", NOW)
+    assert found is not None and (found.day.month, found.day.day) == (12, 5)
+    today = NOW.date()  # Wednesday 25 November
+    with pytest.raises(WhenError, match="11月30日还没到"):
+        parse_past_day("下周一 1小时 发放通知", today)
+    with pytest.raises(WhenError, match="12月9日还没到"):
+        parse_past_day("下下周三 1小时", today)
+    assert parse_past_day("上周六 2小时 清理", today)[0].day == 21
