@@ -418,6 +418,16 @@ async def purge_old_texts() -> int:
     cutoff = services.clock.now() - timedelta(days=services.config.privacy.retention_days)
     changed = await purge_in_steps(services.engine, cutoff)  # short steps: the chat never waits
     log.info("retention: %d old text(s) blanked", changed)
+
+    def forget_logins() -> int:  # console addresses that failed a login and have been quiet a day
+        from storage.console import forget_failed_logins
+
+        with Session(services.engine) as session:
+            forgotten = forget_failed_logins(session, services.clock.now() - timedelta(days=1))
+            session.commit()
+            return forgotten
+
+    await asyncio.to_thread(forget_logins)
     return changed
 
 

@@ -8,13 +8,15 @@ Passwords arrive here already hashed (argon2id, bot.console.passwords).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry, ConsolePassword, ConsoleToken
+from storage.state import StateFlag, clear_flag, set_flag
 
 TOKEN_LIFETIME = timedelta(minutes=10)
 
@@ -62,3 +64,38 @@ def password_hash(session: Session, person_id: str) -> str | None:
 def audit(session: Session, at: datetime, actor_id: str, action: str, subject: str) -> None:
     """One row of the audit log (个人信息保护法), as chat commands write it."""
     session.add(AuditEntry(at=at, actor_id=actor_id, action=action, subject=subject))
+
+
+# Failed logins, per client address and per person, kept in state_flags (one row a key, its recent
+# times): every process behind one database counts the same attempts, and a restart forgets none.
+FAILED_LOGINS = "login-failed:"
+
+
+def _failed_at(session: Session, key: str, since: datetime) -> list[str]:
+    row = session.get(StateFlag, FAILED_LOGINS + key)
+    times = json.loads(row.value).get("at", []) if row else []
+    return [t for t in times if datetime.fromisoformat(t) > since]
+
+
+def failed_logins(session: Session, key: str, since: datetime) -> int:
+    """How many times ``key`` ("ip:1.2.3.4", "person:grid-zhao") failed to log in after ``since``."""
+    return len(_failed_at(session, key, since))
+
+
+def record_failed_login(session: Session, keys: list[str], now: datetime, since: datetime) -> None:
+    """One more failure for each key, the ones before ``since`` forgotten (the caller commits)."""
+    for key in keys:
+        times = _failed_at(session, key, since)[-49:] + [now.isoformat()]
+        set_flag(session, FAILED_LOGINS + key, {"at": times}, now)
+
+
+def clear_failed_logins(session: Session, key: str) -> None:
+    clear_flag(session, FAILED_LOGINS + key)
+
+
+def forget_failed_logins(session: Session, before: datetime) -> int:
+    """Rows of keys that have not failed since ``before`` (a flood of addresses leaves no trace)."""
+    result = session.execute(
+        delete(StateFlag).where(col(StateFlag.name).startswith(FAILED_LOGINS), col(StateFlag.set_at) < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 import re
 
 import aiohttp
@@ -143,6 +144,19 @@ async def test_password_login_wrong_password_and_the_rate_limit(console):
             assert (await attempt("guess guess")).status == 403
         limited = await attempt("correct horse 9")  # even the right password waits now
         assert limited.status == 429
+    # counted in the database (another process of the bot, or this one restarted, sees the same)
+    with db(chat) as session:
+        since = chat.app.clock.now() - timedelta(minutes=10)
+        assert logins.failed_logins(session, "ip:127.0.0.1", since) == 5
+        assert logins.failed_logins(session, "person:grid-zhao", since) == 4  # the right password cleared it
+    chat.app.clock.advance(minutes=11)
+    async with client() as http:  # ten minutes on, the address may try again
+        assert (await attempt("correct horse 9")).status == 303
+    with db(chat) as session:  # the nightly purge forgets keys quiet for a day
+        chat.app.clock.advance(days=2)
+        assert logins.forget_failed_logins(session, chat.app.clock.now() - timedelta(days=1)) == 1  # the address
+        session.commit()
+        assert logins.failed_logins(session, "ip:127.0.0.1", since) == 0
 
 
 async def test_a_form_without_its_csrf_token_is_refused_and_logout_ends_the_session(console):

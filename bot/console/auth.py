@@ -9,7 +9,8 @@
   key comes from the environment variable ``web.session_key_env`` (STAIRWELL_SESSION_KEY); unset,
   each start makes a random one (logins then end with the process) and logs one WARNING.
 - Every session has a CSRF token; every POST form sends it as ``csrf`` (``checked_form``).
-- Failed logins are limited per client address and per person (LIMIT in WINDOW, then 429).
+- Failed logins are limited per client address and per person (LIMIT in WINDOW, then 429), counted
+  in the database: every process sees them and a restart forgets none.
 - ``staff_of`` re-reads the person's grants from the database on every request.
 """
 from __future__ import annotations
@@ -19,8 +20,7 @@ import hmac
 import logging
 import os
 import secrets
-import time
-from collections import deque
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -46,40 +46,30 @@ log = logging.getLogger("stairwell.console")
 
 COOKIE = "stairwell_staff"
 LIMIT = 5  # failed logins per client address, and per person, within WINDOW
-WINDOW = 600.0  # seconds
+WINDOW = timedelta(minutes=10)
 HOME = "/staff/tickets"
 
 
-class Attempts:
-    """Failed logins per key (("ip", address) or ("person", id)) in a sliding window, in memory."""
-
-    def __init__(self, limit: int = LIMIT, window: float = WINDOW, clock=time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._failed: dict[tuple[str, str], deque[float]] = {}
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        times = self._failed.get(key, deque())
-        while times and self.clock() - times[0] > self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, *keys: tuple[str, str]) -> bool:
-        return any(len(self._recent(key)) >= self.limit for key in keys)
-
-    def failed(self, *keys: tuple[str, str]) -> None:
-        if len(self._failed) > 10_000:  # a flood of addresses: forget those with nothing recent
-            for key in [k for k in self._failed if not self._recent(k)]:
-                del self._failed[key]
-        for key in keys:
-            times = self._recent(key)
-            times.append(self.clock())
-            self._failed[key] = times
-
-    def clear(self, key: tuple[str, str]) -> None:
-        self._failed.pop(key, None)
+def _blocked(request: web.Request, *keys: str) -> bool:
+    app = stairwell_of(request)
+    now = app.clock.now()
+    with Session(app.engine) as db:
+        return any(logins.failed_logins(db, key, now - WINDOW) >= LIMIT for key in keys)
 
 
-LIMITER = web.AppKey("console.limiter", Attempts)
+def _failed(request: web.Request, *keys: str) -> None:
+    app = stairwell_of(request)
+    now = app.clock.now()
+    with Session(app.engine) as db:
+        logins.record_failed_login(db, list(keys), now, now - WINDOW)
+        db.commit()
+
+
+def _forget(request: web.Request, key: str) -> None:
+    app = stairwell_of(request)
+    with Session(app.engine) as db:
+        logins.clear_failed_logins(db, key)
+        db.commit()
 
 
 def session_key(settings: "WebConfig") -> str:
@@ -109,7 +99,6 @@ def setup(app: web.Application, settings: "WebConfig") -> None:
     )
     setup_sessions(app, storage)
     app.middlewares.append(load_session)
-    app[LIMITER] = Attempts()
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", password_login)
     app.router.add_get("/login/{token}", link_page)
@@ -168,8 +157,8 @@ def _next(target: str | None) -> str:
     return HOME
 
 
-def _address(request: web.Request) -> tuple[str, str]:
-    return ("ip", request.remote or "?")
+def _address(request: web.Request) -> str:
+    return f"ip:{request.remote or '?'}"
 
 
 async def _log_in(request: web.Request, person_id: str, how: str, target: str | None = None) -> web.StreamResponse:
@@ -193,17 +182,16 @@ async def password_login(request: web.Request) -> web.StreamResponse:
     person_id = str(form.get("person", "")).strip()[:64]
     password = str(form.get("password", ""))[:256]
     target = str(form.get("next", ""))
-    limiter = request.config_dict[LIMITER]
-    who = ("person", person_id)
-    if limiter.blocked(_address(request), who):
+    who = f"person:{person_id}"
+    if _blocked(request, _address(request), who):
         raise error_page(request, 429, "登录尝试过多，请10分钟后再试，或在私聊中发送 /登录 获取登录链接。")
     app = stairwell_of(request)
     with Session(app.engine) as db:
         stored = logins.password_hash(db, person_id) if person_id else None
     if await asyncio.to_thread(passwords.verify, stored, password):
-        limiter.clear(who)
+        _forget(request, who)
         return await _log_in(request, person_id, "password", target)
-    limiter.failed(_address(request), who)
+    _failed(request, _address(request), who)
     log.info("console login failed person=%s via=password", person_id or "-")
     return render(request, "login.html", {"next": _next(target), "error": "登录名或密码不对。"}, status=403)
 
@@ -215,15 +203,14 @@ async def link_page(request: web.Request) -> web.StreamResponse:
 
 async def link_login(request: web.Request) -> web.StreamResponse:
     await checked_form(request)
-    limiter = request.config_dict[LIMITER]
-    if limiter.blocked(_address(request)):
+    if _blocked(request, _address(request)):
         raise error_page(request, 429, "登录尝试过多，请10分钟后再试。")
     app = stairwell_of(request)
     with Session(app.engine) as db:
         person_id = logins.redeem_token(db, request.match_info["token"], app.clock.now())
         db.commit()
     if person_id is None:
-        limiter.failed(_address(request))
+        _failed(request, _address(request))
         log.info("console login failed via=link")
         raise error_page(request, 403, "登录链接无效、已用过或已过期（10分钟内有效，只能用一次）。请在私聊中重新发送 /登录。")
     return await _log_in(request, person_id, "link")
