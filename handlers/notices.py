@@ -138,7 +138,18 @@ def ask_confirmation(ctx: Context, rooms: list[Room], content: str, *, kind: str
                "expires": (ctx.now + CONFIRM_WINDOW).isoformat(), **(extra or {})}
     set_flag(ctx.session, f"pending-notice:{ctx.caller.person_id}", pending, ctx.now)
     names = "、".join(r.topic for r in rooms)
-    ctx.reply(f"将向{len(rooms)}个群{what}发送：{names}\n内容：{content}\n请在2分钟内回复 /确认 发送。", mention=False)
+    ctx.reply(f"将向{len(rooms)}个群{what}发送：{names}\n内容：{content}\n请在2分钟内回复 /确认 发送（/取消 不发）。",
+              mention=False)
+
+
+@command("取消", roles=NOTICE_ROLES, usage="/取消", help="取消刚才预览、尚未确认的发送")
+async def cancel_command(ctx: Context, args: str) -> None:
+    key = f"pending-notice:{ctx.caller.person_id}"
+    if get_flag(ctx.session, key) is None:
+        ctx.reply("没有待确认的发送。", mention=False)
+        return
+    clear_flag(ctx.session, key)
+    ctx.reply("已取消，刚才预览的内容不会发送。", mention=False)
 
 
 @command("确认", roles=NOTICE_ROLES, usage="/确认", help="确认发送刚才预览的通知")

@@ -577,6 +577,9 @@ def _ask_which(ctx: Context, matches: list[Row]) -> None:
 def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: str | None = None) -> None:
     ticket = tickets.attached(ctx.session, row)
     assert ticket.id is not None
+    if _said_already(ctx, ticket):  # the same line again (a flood): logged, nothing more for anyone
+        ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
+        return
     new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
     chased_lately = followup and _chased_since(ctx, ticket.id, ctx.now - CHASE_QUIET)
@@ -610,6 +613,23 @@ def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: st
     )
     for person in staff:
         ctx.private(person.id, line)
+
+
+REPEAT_WINDOW = timedelta(days=1)
+
+
+def _said_already(ctx: Context, ticket: Ticket) -> bool:
+    """This reporter sent these very words on this ticket within a day: the report itself or an
+    addition. Twenty copies of one complaint are one complaint (no reply, no staff line, and no
+    count towards the sender's limit of reports)."""
+    me, text, since = ctx.caller.person_id, ctx.masked_text, ctx.now - REPEAT_WINDOW
+    if ticket.reporter_id == me and ticket.text == text and ticket.created_at >= since:
+        return True
+    said = select(TicketEvent.id).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.actor_id == me, TicketEvent.action == "追加",
+        TicketEvent.note == text, col(TicketEvent.at) >= since,
+    )
+    return ctx.session.exec(said).first() is not None
 
 
 def _following(ctx: Context, ticket: Ticket) -> list[Person]:

@@ -25,8 +25,9 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from bot.commands import command
+from bot.commands import command, said_lately
 from bot.context import Context
+from nlp.router import pattern
 from storage import council
 from storage.models import (
     AidApplication, AuditEntry, Consultation, Message, Notice, OutboxItem, Person, Room, Ticket, TicketEvent, TicketReporter,
@@ -240,9 +241,22 @@ DELETE_ALIASES = ("删除我的资料", "删除我的数据", "删除个人信�
 ASKS_FOR_DELETION = re.compile(r"(?:删除|删掉|删了|清除|注销).{0,6}(?:信息|资料|数据|记录)|(?:信息|资料|数据|记录).{0,6}(?:删除|删掉|删了|清除)")
 DELETION_HINT = "如需删除您的信息，请私聊我发送 /删除我的信息，我会先请您确认。"
 
+# "谁投诉我家狗叫的", "把反映噪音的人电话给我": the answer is the same for everyone who asks, privately
+# and once a day (a row of replies in the group would feed the quarrel).
+ASKS_WHO_REPORTED = pattern("问反映人")
+WHO_REPORTED_ANSWER = "为保护居民隐私，不会透露反映人的任何信息。对处理有意见，可以私信信息员或网格员。"
+NOTHING_PUBLISHED = "为保护居民隐私，我不会发布或转发任何人的电话、身份证、住址等个人信息。"
 
+
+def on_who_reported(ctx: Context, answer: str = WHO_REPORTED_ANSWER) -> None:
+    """One private line a day to whoever asks for someone's details (who reported, their phone)."""
+    if not said_lately(ctx, f"privacy-asked:{ctx.caller.person_id}", timedelta(days=1)):
+        ctx.private(ctx.caller.person_id, answer)
+
+
+# About one person's own data: answered privately wherever typed (the group sees "已私信您" at most).
 @command("删除我的信息", aliases=DELETE_ALIASES, usage="/删除我的信息",
-         help="删除我发过的消息和反映的内容（需再发 /确认删除）")
+         help="删除我发过的消息和反映的内容（需再发 /确认删除）", answer="private")
 async def delete_my_data(ctx: Context, args: str) -> None:
     expires = ctx.now + CONFIRM_WINDOW
     set_flag(ctx.session, _pending_key(ctx.caller.person_id), {"expires": expires.isoformat()}, ctx.now)
@@ -254,7 +268,7 @@ async def delete_my_data(ctx: Context, args: str) -> None:
     )
 
 
-@command("确认删除", aliases=("确定删除",), usage="/确认删除", help="确认删除我的信息")
+@command("确认删除", aliases=("确定删除",), usage="/确认删除", help="确认删除我的信息", answer="private")
 async def confirm_deletion(ctx: Context, args: str) -> None:
     me = ctx.caller.person_id
     pending = get_flag(ctx.session, _pending_key(me))

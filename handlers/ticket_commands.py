@@ -60,8 +60,9 @@ def load_ticket(ctx: Context, number: int | None, usage: str) -> Ticket | None:
     return ticket
 
 
-def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True) -> tuple[Ticket, str] | None:
-    """Parse '#12 说明', load an open ticket in scope, and require a note when asked."""
+def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True,
+                missing: str = "说明") -> tuple[Ticket, str] | None:
+    """Parse '#12 说明', load an open ticket in scope, and require a note (``missing`` names it) when asked."""
     number, rest = tickets.parse_number(args)
     if number is None and _asked_about_place_led_number(ctx, args, usage):
         return None
@@ -72,7 +73,7 @@ def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True) 
         ctx.reply(f"工单 #{ticket.id} 目前{ticket.status}，不能再操作。", mention=False)
         return None
     if need_note and not rest:
-        ctx.reply(f"请写上说明，例如：{usage}", mention=False)
+        ctx.reply(f"请写上{missing}，例如：{usage}", mention=False)
         return None
     return ticket, mask(rest)
 
@@ -93,12 +94,12 @@ def _asked_about_place_led_number(ctx: Context, args: str, usage: str) -> bool:
     return True
 
 
-def with_open_ticket(usage: str) -> Callable[[TicketStep], Callable[[Context, str], Awaitable[None]]]:
+def with_open_ticket(usage: str, missing: str = "说明") -> Callable[[TicketStep], Callable[[Context, str], Awaitable[None]]]:
     """Staff steps on one open ticket: parse '#12 说明' and load the ticket before the body runs."""
 
     def wrap(body: TicketStep) -> Callable[[Context, str], Awaitable[None]]:
         async def handler(ctx: Context, args: str) -> None:
-            found = open_ticket(ctx, args, usage)
+            found = open_ticket(ctx, args, usage, missing=missing)
             if found is not None:
                 ctx.handled.ticket = found[0].id
                 await body(ctx, *found)
@@ -258,7 +259,7 @@ def assignee_check(ctx: Context, ticket: Ticket) -> Callable[[Person], str | Non
 
 
 @command("派单", roles=STAFF, usage="/派单 12 @姓名", help="把工单派给某人跟进")
-@with_open_ticket("/派单 12 @周建国")
+@with_open_ticket("/派单 12 @周建国", missing="跟进人")
 async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
     token = re.split(r"[\s\u2005]+", rest.strip())[0]
     person, error = resolve_person(ctx, token, assignee_check(ctx, ticket))
@@ -334,11 +335,11 @@ def own_ticket(ctx: Context, args: str, usage: str) -> Ticket | None:
     """A ticket the caller opened or joined; anything else gets the same line (no existence leak)."""
     number, _ = tickets.parse_number(args)
     if number is None:
-        ctx.reply(f"请写上工单编号，例如：{usage}")
+        ctx.private(ctx.caller.person_id, f"请写上工单编号，例如：{usage}")  # privately: the group needs no lesson
         return None
     ticket = ctx.session.get(Ticket, number)
     if ticket is None or not tickets.is_reporter(ctx.session, number, ctx.caller.person_id):
-        ctx.reply(OWN_ONLY)
+        ctx.private(ctx.caller.person_id, OWN_ONLY)  # privately: asking after someone's ticket is told alone
         return None
     return ticket
 

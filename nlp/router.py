@@ -249,6 +249,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:昨天|昨晚|前天|前晚|上周|上个月|去年|上次|上回|那次|以前|之前)\S{0,6}(?:别的小区|其他小区|对面小区|隔壁小区)"
     ),
     # "有事打我电话": call me, not someone hitting me (the 打我 inside is no alarm)
+    # asking who complained, or for their details: "谁投诉我家狗叫的", "把反映噪音的人电话给我"
+    # (never a report, never a voice on the ticket it is about: handlers.privacy_commands answers)
+    "问反映人": re.compile(
+        r"谁(?:在|去|给)?(?:投诉|反映|举报|告状|告)(?:的|了|我|俺|咱)|是谁(?:在|去)?(?:投诉|反映|举报|告状)"
+        r"|(?:投诉|反映|举报|告状)\S{0,8}的(?:那个|那家)?人\S{0,3}(?:电话|手机|号码|名字|姓名|是谁|住哪|哪家|几楼|给我|告诉我)"
+        r"|有本事(?:站出来|当面|出来)|(?:告诉|说)我\S{0,4}是谁"
+    ),
     "回电": re.compile(r"打(?:给)?我(?:的)?(?:电话|手机|座机|微信|语音)|打我\s*[\d１-９*＊]{5,}"),
     # a stove or lighter that will not light is a repair, not a fire: "煤气灶打不着火了"
     "点不着": re.compile(r"(?:打|点|烧)不(?:着|燃)|打不出火|着不了火|点不了火"),

@@ -84,6 +84,9 @@ def unchased_emergency_notices(session: Session, older_than: datetime) -> list[N
 
 
 
+UNNAMED = "（一位居民）"
+
+
 @dataclass
 class GroupReceipts:
     """One target group of a notice: who (by name) confirmed, and who did not."""
@@ -126,6 +129,7 @@ def receipts_by_group(session: Session, notice: Notice, staff_roles: AbstractSet
     excused: dict[str, set[str]] = {}
     for room_id, person_id, name, confirmed in session.exec(members).all():
         group = groups[room_id]
+        name = name or UNNAMED  # a resident who had their information deleted still counts
         if confirmed:
             group.done.append(name)
             continue

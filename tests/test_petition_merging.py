@@ -167,7 +167,9 @@ async def test_one_sender_repeating_a_danger_is_throttled_a_new_danger_is_not(ch
     """Issue 11.4, urgent lines: repeats of a danger the sender already reported got the advice in
     the group and copies to staff each time (all urgent, jumping every queue); past the per-sender
     limit they are logged only. A neighbour's report and another danger are still answered."""
-    lines = ["楼道里好大一股煤气味", "3楼煤气味很重快来人", "楼道里有煤气味！！", "煤气泄漏了快来人"]
+    # all different (the very same line again within a day is a flood: silent, uncounted)
+    lines = ["楼道里好大一股煤气味", "3楼煤气味很重快来人", "楼道里有煤气味！！", "煤气泄漏了快来人",
+             "煤气味越来越大了", "整个楼道都是煤气味", "谁家煤气漏了 味道好冲", "煤气味还在 快来人看看"]
     answered = [await chat.say(lines[i % len(lines)], sender="res-x", sender_name="小X") for i in range(20)]
     limit = chat.app.config.tickets.throttle.max_tickets
     assert all(r.handled.ticket == 1 for r in answered[:limit])
