@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from sqlalchemy import Row, and_, bindparam, exists, insert
 from sqlalchemy import select as core_select
@@ -26,6 +26,9 @@ from storage.outbox import excerpt
 from storage.models import AuditEntry, Person, Ticket, TicketEvent
 from storage.state import EMERGENCY_FLAG, StateFlag
 from storage.tables import table_of
+
+if TYPE_CHECKING:
+    from nlp.router import Route
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +227,13 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if supported is not None:
         _join_existing(ctx, supported)  # a second voice on the report just above, chasing nothing
         return supported.category
+    if room is not None and urgent and ME_TOO.search(ctx.masked_text):
+        # "我家也闻到烧焦味了" minutes under a neighbour's smoke report: the same danger, not a
+        # second alarm (a different danger still gets its own ticket)
+        danger_above = _report_supported(ctx, [t for t in candidates if t.urgent])
+        if danger_above is not None:
+            _join_existing(ctx, danger_above, danger=route.danger)
+            return danger_above.category
     if room is not None and not urgent and AGREES.match(ctx.masked_text):
         agreed = on_agreement(ctx)  # "是的 我早上下楼差点被绊倒" under the clutter report
         if agreed is not None:
@@ -237,9 +247,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # 管管"), with no ticket of theirs to chase, it is a new one
         said = len(ctx.replies)
         own_problem = _problem_told(ctx)
+        chaseable = candidates
         if own_problem:  # only a ticket that shares its words is chased ("摆摊的又来了" → the 摆摊 ticket)
-            candidates = [t for t in candidates if own_problem & content_words(t.text)]
-        joined = await on_followup(ctx, text, candidates)
+            chaseable = [t for t in candidates if own_problem & content_words(t.text)]
+        joined = await on_followup(ctx, text, chaseable)
         if joined or len(ctx.replies) > said or not (ctx.event.mentions_bot or own_problem):
             return joined or category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
@@ -261,6 +272,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         answered = _answer_if_resolved(ctx)  # "灯修好没有啊" after it was fixed: the answer, not a new ticket
         if answered is not None:
             return answered
+    chased = _own_ticket_chased(ctx, candidates, route) if room is not None and not urgent else None
+    if chased is not None:  # "前几天说的那个扶手 到现在还是晃的 有人管没有" from its reporter
+        _join_existing(ctx, chased, followup=True)
+        return chased.category
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=room.stairwell if room else None,
@@ -613,6 +628,44 @@ def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: st
     )
     for person in staff:
         ctx.private(person.id, line)
+
+
+def _own_ticket_chased(ctx: Context, candidates: list[Row], route: "Route") -> Row | None:
+    """The one open ticket of the sender's own that a chasing line names, days later and in other
+    words than the report ("五楼那家还在滴 也没人来看看" on "5-02家卫生间漏水…"): it shares a word
+    or the thing (lexicon objects) with it. None: no chase, or nothing of theirs it names."""
+    if not (route.followup or CHASE.search(ctx.masked_text)) or ME_TOO.search(ctx.masked_text):
+        return None
+    objects = objects_of(ctx.services.router)
+    things = objects(ctx.masked_text)
+    if things:  # the thing it names ("还在滴": a leak) is the ticket's, by the lexicon or in its words
+        named = {o.lstrip("~*") for o in things}
+        mine = [t for t in tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
+                if same_object(objects(t.text), things) or _shares_words(named, t.text)]
+    else:  # a thing the lexicon does not know ("那个扶手"): its word in the ticket's text
+        said = content_words(CHASE.sub(" ", ctx.masked_text))
+        mine = [t for t in tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
+                if _shares_words(said, t.text)]
+    return mine[0] if len(mine) == 1 else None
+
+
+def chase_by_its_words(ctx: Context) -> str | None:
+    """A chase the router read as something else ("保健品那个骗子的事有人管吗" reads as a legal
+    question) that names one open ticket of the group by its words: that ticket is chased, by
+    whoever asks. Returns its category; None when it names none (or several)."""
+    if ctx.room is None:
+        return None
+    said = content_words(CHASE.sub(" ", ctx.masked_text))
+    named = [t for t in open_in_room(ctx) if _shares_words(said, t.text)]
+    if len(named) != 1:
+        return None
+    _join_existing(ctx, named[0], followup=True)
+    return named[0].category
+
+
+def _shares_words(words: set[str], text: str) -> bool:
+    """One of ``words`` is in ``text``, as a word or inside one ("扶手" in "三楼楼梯扶手松了")."""
+    return any(word in text for word in words if len(word) >= 2)
 
 
 REPEAT_WINDOW = timedelta(days=1)

@@ -45,7 +45,7 @@ _STATEMENT = (
     r"|(?:师傅|工人|电工|物业|物业的人|修的人|你们的人|人)?(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面|见人)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
     rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
-    r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?)"
+    r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着)"
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
@@ -54,7 +54,8 @@ _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|�
           r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心)了"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
           # "不用了 我们自己协商好了": a dispute settled between neighbours
-          r"|(?:协商|商量|沟通|谈|说)好了|私了了|和好了|不用(?:你们)?(?:处理|来)了"
+          r"|(?:(?:跟|和|同)[\u4e00-\u9fff]{1,4}?)?(?:协商|商量|沟通|谈|说|讲)好了|私了了|和好了|不用(?:你们)?(?:处理|来)了"
+          # ("阿拉自家跟楼上讲好了": with whom, then settled)
           # "干净多了", "安静多了": better than before
           r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|好)多了"
           # "清得很干净", "修得挺快": how it was done
@@ -273,7 +274,9 @@ def _about(ctx: Context, ticket: tickets.Ticket | Row, text: str) -> bool:
     """Whether a statement is about the ticket's thing: it names nothing else, and no other place."""
     objects = objects_of(ctx.services.router)
     named = objects(text)
-    if named and not same_object(objects(ticket.text), named):
+    # the thing by the lexicon, or its word in the ticket's text ("还在滴" is a leak: "…漏水…")
+    if named and not same_object(objects(ticket.text), named) and not any(
+            o.lstrip("~*") in ticket.text for o in named if len(o.lstrip("~*")) >= 2):
         return False
     return same_place(places(ticket.text), places(text))
 

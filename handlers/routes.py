@@ -114,6 +114,10 @@ async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
 
 @route_step("legal", 41, lambda p: p.route.label == "legal")
 async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
+    if route.followup and not route.urgent and _auto_tickets(ctx.room):
+        chased = petitions.chase_by_its_words(ctx)  # "保健品那个骗子的事有人管吗" on the 保健品 ticket
+        if chased is not None:
+            return "petition", chased
     await legal.on_legal(ctx, route.category, route.urgent)
     return route.label, route.category
 
