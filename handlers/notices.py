@@ -12,6 +12,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.permissions import ANY_STAFF, EMERGENCY_ROLES, NOTICE_ROLES, Caller
 from bot.privacy import mask, mask_flats
+from common.emoji import without_emoji
 from domain.notices import send_notice
 from nlp.router import pattern
 from nlp.segment import content_words
@@ -43,7 +44,6 @@ _FLAT = (
 _FLAT_AROUND = re.compile(rf"^(?:{_FLAT})(?:家|的)?|(?:{_FLAT})$")
 _WHO_FIRST = re.compile(r"^(?:我们?|咱们?|俺)?家?(?:也|都)?(?=[\u4e00-\u9fffa-z])")
 _APPROVAL_CODE = re.compile(r"\[(?:强|ok|OK|Ok|抱拳|好的|握手|玫瑰|爱心|微笑|胜利|合十|拳头|OK啦|耶|赞)\]")
-_EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂🤗💐]")
 _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
 QUESTION = re.compile(
@@ -210,7 +210,7 @@ def is_receipt(text: str, name: str = "") -> bool:
     if QUESTION.search(text):
         return False
     approving = bool(_APPROVAL_CODE.search(text) or _APPROVAL_EMOJI.search(text))
-    body = _EMOJI.sub("", re.sub(r"\[[^\[\]\s]{1,4}\]", "", unicodedata.normalize("NFKC", text)))
+    body = without_emoji(unicodedata.normalize("NFKC", text))
     body = _without_who(_RECEIPT_NOISE.sub("", body).lower(), name)
     if not body:  # only emoji (and perhaps a flat number): an approving one is a receipt
         return approving

@@ -19,6 +19,7 @@ from bot.context import Context
 from bot.handling import Decision, route_step
 from bot.permissions import STAFF
 from bot.privacy import mask
+from common.emoji import without_emoji
 from domain.polls import add_trigger, announcement, deadline_label, results
 from handlers.notices import CONFIRMERS, SCOPE_WORDS, ask_confirmation, covered_rooms, resolve_targets
 from nlp.when import WhenError, find_date, parse_when
@@ -37,11 +38,10 @@ _BARE_VOTE = re.compile(r"^(?:我?(?:投|选)给?)?\s*[#]?\s*([0-9]{1,2}|[A-Ha-h
 _POLL_ID = re.compile(r"^\s*[Pp]\s*(\d{1,9})\s*(.*)$")
 
 
-_APPROVAL = re.compile(r"\[[^\[\]\s]{1,4}\]|[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")  # "2[强]", "2👍"
 
 
 def parse_vote(text: str) -> str | None:
-    match = _BARE_VOTE.match(_APPROVAL.sub("", unicodedata.normalize("NFKC", text)).strip())
+    match = _BARE_VOTE.match(without_emoji(unicodedata.normalize("NFKC", text)).strip())  # "2[强]", "2👍"
     return match.group(1).upper() if match else None
 
 

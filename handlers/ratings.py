@@ -22,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy import Row
 
 from bot.context import Context
+from common.emoji import without_emoji
 from handlers.petitions import (
     DETAIL_WINDOW, objects_of, on_said_fixed, open_in_room, places, recently_resolved, same_object, same_place,
 )
@@ -85,8 +86,6 @@ _THANKS = re.compile(
     r"(?:你们|您|你|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
 )
 THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
-_EMOJI_CODE = re.compile(r"\[[^\[\]\s]{1,4}\]")
-_EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
 _NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
 _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 # A ticket named in the answer: "#3 满意", "3号满意", "工单3 满意".
@@ -111,7 +110,7 @@ _REPEATED = re.compile(r"(\D{2,4}?)\1+")  # "没事了没事了", "好了好了"
 
 
 def _squeeze(text: str) -> str:
-    text = _EMOJI.sub("", _EMOJI_CODE.sub("", text.translate(_FULL_WIDTH)))
+    text = without_emoji(text.translate(_FULL_WIDTH))
     return _REPEATED.sub(r"\1", _NOISE.sub("", text).lower())
 
 

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.context import Context
+from common.emoji import without_emoji
 from bot.handling import Decision, Probe, route_step
 from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
 from storage.models import Room
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 HINT = "您好，我是楼道通。需要反映问题请直接描述（如“3单元楼道灯坏了”），我会登记并转给楼道工作人员。"
 MIN_MENTION_PETITION_CHARS = 6  # counted without emoji and @-names: "@楼道通 [炸弹][炸弹][炸弹]" says nothing
-_WORDS_ONLY = re.compile(r"\[[^\[\]\s]{1,4}\]|@\S+|[\s\u2005\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]")
+_NOT_WORDS = re.compile(r"@\S+|[\s\u2005]")
 # Asking the bot to publish people's details, or to drop its rules: one private line, no ticket.
 ASKS_TO_PUBLISH = re.compile(
     r"(?:再|帮我|给我|你)(?:发|转|公布|公开|贴)(?:一遍|一下|出来|到群里|给大家)|发出来|公布出来|公开出来"
@@ -203,7 +204,7 @@ async def _asked(ctx: Context, text: str, route: Route) -> Decision | None:
     if ASKS_TO_PUBLISH.search(text):  # "把所有人的电话发出来", "他电话… 你帮我发一遍": never
         privacy_commands.on_who_reported(ctx, privacy_commands.NOTHING_PUBLISHED)
         return route.label, route.category
-    if len(_WORDS_ONLY.sub("", text)) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot \
+    if len(_NOT_WORDS.sub("", without_emoji(text))) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot \
             and ctx.room:
         await petitions.on_petition(ctx, "其他", route.urgent, text)
         return "petition", "其他"
