@@ -632,35 +632,38 @@ def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: st
 
 def _own_ticket_chased(ctx: Context, candidates: list[Row], route: "Route") -> Row | None:
     """The one open ticket of the sender's own that a chasing line names, days later and in other
-    words than the report ("五楼那家还在滴 也没人来看看" on "5-02家卫生间漏水…"): it shares a word
-    or the thing (lexicon objects) with it. None: no chase, or nothing of theirs it names."""
+    words than the report ("五楼那家还在滴 也没人来看看" on "5-02家卫生间漏水…"). None: no chase,
+    or nothing (or several) of theirs it names."""
     if not (route.followup or CHASE.search(ctx.masked_text)) or ME_TOO.search(ctx.masked_text):
         return None
-    objects = objects_of(ctx.services.router)
-    things = objects(ctx.masked_text)
-    if things:  # the thing it names ("还在滴": a leak) is the ticket's, by the lexicon or in its words
-        named = {o.lstrip("~*") for o in things}
-        mine = [t for t in tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
-                if same_object(objects(t.text), things) or _shares_words(named, t.text)]
-    else:  # a thing the lexicon does not know ("那个扶手"): its word in the ticket's text
-        said = content_words(CHASE.sub(" ", ctx.masked_text))
-        mine = [t for t in tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
-                if _shares_words(said, t.text)]
+    mine = _named_by(ctx, tickets.reported_by(ctx.session, candidates, ctx.caller.person_id))
     return mine[0] if len(mine) == 1 else None
 
 
 def chase_by_its_words(ctx: Context) -> str | None:
     """A chase the router read as something else ("保健品那个骗子的事有人管吗" reads as a legal
-    question) that names one open ticket of the group by its words: that ticket is chased, by
-    whoever asks. Returns its category; None when it names none (or several)."""
+    question) that names one open ticket of the group: that ticket is chased, by whoever asks.
+    Returns its category; None when it names none (or several)."""
     if ctx.room is None:
         return None
-    said = content_words(CHASE.sub(" ", ctx.masked_text))
-    named = [t for t in open_in_room(ctx) if _shares_words(said, t.text)]
+    named = _named_by(ctx, open_in_room(ctx))
     if len(named) != 1:
         return None
     _join_existing(ctx, named[0], followup=True)
     return named[0].category
+
+
+def _named_by(ctx: Context, rows: list[Row]) -> list[Row]:
+    """Those of ``rows`` a chasing line names: the thing it names ("还在滴": a leak) by the lexicon
+    or as a word of the ticket's text; naming no thing the lexicon knows ("那个扶手"), any of its
+    words (the chasing words aside) in the ticket's text ("扶手" in "三楼楼梯扶手松了")."""
+    objects = objects_of(ctx.services.router)
+    things = objects(ctx.masked_text)
+    if things:
+        named = {o.lstrip("~*") for o in things}
+        return [t for t in rows if same_object(objects(t.text), things) or _shares_words(named, t.text)]
+    said = content_words(CHASE.sub(" ", ctx.masked_text))
+    return [t for t in rows if _shares_words(said, t.text)]
 
 
 def _shares_words(words: set[str], text: str) -> bool:
