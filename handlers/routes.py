@@ -7,8 +7,8 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.context import Context
-from common.emoji import without_emoji
 from bot.handling import Decision, Probe, route_step
+from common.emoji import without_emoji
 from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
 from storage.models import Room
 
@@ -18,13 +18,6 @@ if TYPE_CHECKING:
 HINT = "您好，我是楼道通。需要反映问题请直接描述（如“3单元楼道灯坏了”），我会登记并转给楼道工作人员。"
 MIN_MENTION_PETITION_CHARS = 6  # counted without emoji and @-names: "@楼道通 [炸弹][炸弹][炸弹]" says nothing
 _NOT_WORDS = re.compile(r"@\S+|[\s\u2005]")
-# Asking the bot to publish people's details, or to drop its rules: one private line, no ticket.
-ASKS_TO_PUBLISH = re.compile(
-    r"(?:再|帮我|给我|你)(?:发|转|公布|公开|贴)(?:一遍|一下|出来|到群里|给大家)|发出来|公布出来|公开出来"
-    r"|(?:所有人|大家|全体|每个人|业主|住户)的?(?:电话|手机|号码|身份证|地址|住址|名单|信息)"
-    r"|忽略\S{0,6}(?:指令|规则|设定|提示)|管理员模式|系统提示|prompt",
-    re.IGNORECASE,
-)
 
 
 def _auto_tickets(room: Room | None) -> bool:
@@ -40,7 +33,7 @@ async def _aid_intake(ctx: Context, text: str, route: Route) -> Decision | None:
 @route_step("who_reported", 8, lambda p: privacy_commands.ASKS_WHO_REPORTED.search(p.text) is not None and not p.route.urgent)
 async def _who_reported(ctx: Context, text: str, route: Route) -> Decision | None:
     # never a report, a rating or a voice on the ticket it is about (the accused joined it before)
-    privacy_commands.on_who_reported(ctx)
+    privacy_commands.answer_privacy_request(ctx, privacy_commands.WHO_REPORTED_ANSWER)
     return "other", None
 
 
@@ -201,8 +194,8 @@ async def _asked(ctx: Context, text: str, route: Route) -> Decision | None:
     if privacy_commands.ASKS_FOR_DELETION.search(text):  # "请删除我的个人信息": how, not a petition
         ctx.reply(privacy_commands.DELETION_HINT, mention=False)
         return route.label, route.category
-    if ASKS_TO_PUBLISH.search(text):  # "把所有人的电话发出来", "他电话… 你帮我发一遍": never
-        privacy_commands.on_who_reported(ctx, privacy_commands.NOTHING_PUBLISHED)
+    if privacy_commands.ASKS_TO_PUBLISH.search(text):  # "把所有人的电话发出来", "他电话… 你帮我发一遍": never
+        privacy_commands.answer_privacy_request(ctx, privacy_commands.NOTHING_PUBLISHED)
         return route.label, route.category
     if len(_NOT_WORDS.sub("", without_emoji(text))) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot \
             and ctx.room:
