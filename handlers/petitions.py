@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from sqlalchemy import Row, and_, bindparam, exists, insert
 from sqlalchemy import select as core_select
@@ -84,6 +84,8 @@ def _handler_label(ctx: Context, staff: list) -> str:
 # building, a numbered thing (1号电梯). Two reports naming different ones are different problems.
 HOTLINES = frozenset({"110", "119", "120", "122"})  # "已经打了110" names no flat
 _FLAT = re.compile(r"(?<![\d.:：/年月-])(?:\d{1,2}\s*[-－]\s*)?(\d{1,2})(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%])")
+# "5-02" (floor-room, the room in two digits): flat 502; "3-302" is the building and the flat, above
+_FLOOR_ROOM = re.compile(r"(?<![\d.:：/年月-])(\d{1,2})\s*[-－]\s*(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%-])")
 _FLOOR = re.compile(r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?!梯|道|房|主|长|号)")
 _UNIT = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*单元")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:号楼|幢|栋)")
@@ -95,7 +97,7 @@ def places(text: str) -> Mapping[str, int]:
     """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1}, for what the text names
     (remembered: read it, never change it)."""
     found: dict[str, int] = {}
-    flat = next((m for m in _FLAT.finditer(text) if m.group(1) + m.group(2) not in HOTLINES), None)
+    flat = next(_flat_matches(text), None)
     if flat:
         found["flat"] = int(flat.group(1) + flat.group(2))
         found["floor"] = int(flat.group(1))
@@ -112,6 +114,31 @@ def places(text: str) -> Mapping[str, int]:
 def same_place(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
     """Compatible places: every kind both name is the same (an unnamed one matches anything)."""
     return all(a[key] == b[key] for key in a.keys() & b.keys())
+
+
+def _flat_matches(text: str) -> Iterator[re.Match[str]]:
+    """The flats a text names, in its order (an emergency number is none)."""
+    found = [m for m in _FLAT.finditer(text) if m.group(1) + m.group(2) not in HOTLINES]
+    found += _FLOOR_ROOM.finditer(text)
+    return iter(sorted(found, key=lambda m: m.start()))
+
+
+@lru_cache(maxsize=4096)
+def flats_named(text: str) -> frozenset[int]:
+    """Every flat a text names (a leak names two: "我家302也被502漏下来的水泡了")."""
+    return frozenset(int(m.group(1) + m.group(2)) for m in _flat_matches(text))
+
+
+def same_place_in(old_text: str, new_text: str) -> bool:
+    """Whether two texts name compatible places; a flat both name makes them one place whichever
+    each names first (the leak's source in one report, the flat it reaches in the other)."""
+    old, new = places(old_text), places(new_text)
+    if same_place(old, new):
+        return True
+    if not flats_named(old_text) & flats_named(new_text):
+        return False
+    return same_place({k: v for k, v in old.items() if k not in ("flat", "floor")},
+                      {k: v for k, v in new.items() if k not in ("flat", "floor")})
 
 
 def _families(objects: frozenset[str]) -> set[str]:
@@ -142,10 +169,26 @@ def same_problem(existing: Ticket | Row, new_text: str, new_urgent: bool, router
     report into an ordinary ticket (the danger gets its own ticket, advice and 2-hour limit)."""
     if new_urgent and not existing.urgent:
         return False
-    if not same_place(places(existing.text), places(new_text)):
+    if not same_place_in(existing.text, new_text):
         return False
     objects = objects_of(router)
-    return same_object(objects(existing.text), objects(new_text))
+    return same_object(objects(existing.text), objects(new_text)) or same_symptom(existing.text, new_text, router)
+
+
+def same_symptom(old_text: str, new_text: str, router) -> bool:
+    """One report names only a symptom ("502漏下来的水"), the other names it with a thing
+    ("5-02家卫生间漏水 墙皮都鼓起来了", where the wall is what shows it), both of one flat: the
+    same trouble."""
+    if not flats_named(old_text) & flats_named(new_text):
+        return False  # "楼上漏水了" is not the roof tank's leak: only one flat's leak is known as one
+    symptoms = getattr(router, "symptoms", None) or default_router().symptoms
+    objects = objects_of(router)
+    old, new = objects(old_text), objects(new_text)
+    if new and all(o.startswith("~") for o in new):
+        return bool(new & symptoms(old_text))
+    if old and all(o.startswith("~") for o in old):
+        return bool(old & symptoms(new_text))
+    return False
 
 
 def open_in_room(ctx: Context) -> list[Row]:

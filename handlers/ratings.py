@@ -24,7 +24,7 @@ from sqlalchemy import Row
 from bot.context import Context
 from common.emoji import without_emoji
 from handlers.petitions import (
-    DETAIL_WINDOW, objects_of, on_said_fixed, open_in_room, places, recently_resolved, same_object, same_place,
+    DETAIL_WINDOW, objects_of, on_said_fixed, open_in_room, recently_resolved, same_object, same_place_in,
 )
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
@@ -277,7 +277,7 @@ def _about(ctx: Context, ticket: tickets.Ticket | Row, text: str) -> bool:
     if named and not same_object(objects(ticket.text), named) and not any(
             o.lstrip("~*") in ticket.text for o in named if len(o.lstrip("~*")) >= 2):
         return False
-    return same_place(places(ticket.text), places(text))
+    return same_place_in(ticket.text, text)
 
 
 _STILL_THERE = re.compile(r"还(?:在|是)|仍然|依然|依旧|照样|照旧|没(?:修|弄|处理)好|没解决|问题还在")

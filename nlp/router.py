@@ -314,7 +314,7 @@ class Router:
     # ---- loading -------------------------------------------------------------------------
     def _load(self, raw: dict[str, Any]) -> None:
         settings = raw.get("settings", {})
-        self._objects_memo: dict[str, frozenset[str]] = {}  # Router.objects, per text
+        self._objects_memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # Router.objects, per text
         self._last_route: tuple[str, bool, Route] | None = None  # Router.route's last answer
         self.max_chars: int = int(settings.get("max_chars", 2000))
         self.thresholds: dict[str, float] = {k: float(v) for k, v in raw["thresholds"].items()}
@@ -749,6 +749,13 @@ class Router:
 
         Kept per text: a petition compares itself with every open ticket of its group, and each
         ticket's text was segmented again for each new report (~30 jieba cuts a petition)."""
+        return self._objects_and_symptoms(text)[0]
+
+    def symptoms(self, text: str) -> frozenset[str]:
+        """The symptoms ("~漏水") a text names, kept even where a thing is named with them."""
+        return self._objects_and_symptoms(text)[1]
+
+    def _objects_and_symptoms(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
         memo = self._objects_memo
         found = memo.get(text)
         if found is None:
@@ -757,7 +764,7 @@ class Router:
             found = memo[text] = self._objects(text)
         return found
 
-    def _objects(self, text: str) -> frozenset[str]:
+    def _objects(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
         tokens = segment.cut(self.corrected((text or "")[: self.max_chars]))
         found = self._scan(tokens, self.object_of, self.object_prefixes)
         kept = []
@@ -770,10 +777,11 @@ class Router:
             ):
                 continue  # a modifier of the next specific object ("通下水道的小广告")
             kept.append(self.object_of[term])
+        symptoms = frozenset(o for o in kept if o[0] == "~")
         # a symptom ("~漏水") belongs to the thing named with it ("水箱在漏水": the tank)
         if any(o[0] not in "*~" for o in kept):
             kept = [o for o in kept if o[0] != "~"]
-        return frozenset(kept)
+        return frozenset(kept), symptoms
 
     def _enough_cues(self, hits: list[_Hit]) -> bool:
         """One word is never a case: need two positive words, or one very strong one.

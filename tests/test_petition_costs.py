@@ -43,7 +43,7 @@ def test_a_tickets_objects_are_found_once_per_text(monkeypatch):
     monkeypatch.setattr(segment, "cut", lambda text: cuts.append(text) or real_cut(text))
     text = "3单元电梯又坏了，老人上下楼太难了"
     first = router.objects(text)
-    assert first == router._objects(text) and "电梯" in "".join(first)
+    assert first == router._objects(text)[0] and "电梯" in "".join(first)
     before = len(cuts)
     for _ in range(5):
         assert router.objects(text) == first

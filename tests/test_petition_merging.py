@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from handlers.petitions import places, same_object, same_place
+from handlers.petitions import places, same_object, same_place, same_place_in, same_problem
 from nlp.router import default_router
 from storage.models import AuditEntry, Message, Ticket, TicketEvent
 
@@ -94,6 +94,9 @@ def events(chat, ticket_id: int) -> list[str]:
         ("都等了10:30了", {}),
         ("3楼煤气味 已经打了110", {"floor": 3}),  # an emergency number is no flat
         ("打了120 人在502门口", {"flat": 502, "floor": 5}),
+        ("5-02家卫生间漏水", {"flat": 502, "floor": 5}),  # floor-room
+        ("3-302的快递", {"flat": 302, "floor": 3}),  # building-flat
+        ("2026-12-02停水", {}),
     ],
 )
 def test_places(text: str, want: dict) -> None:
@@ -105,6 +108,31 @@ def test_places_compatible_only_when_every_shared_kind_agrees() -> None:
     assert same_place(places("4楼群租"), places("402群租"))
     assert not same_place(places("402群租"), places("502群租"))
     assert not same_place(places("3楼的灯"), places("5楼灯也坏了"))
+
+
+def test_a_flat_both_reports_name_is_one_place_whichever_each_names_first() -> None:
+    # a leak names its source and the flat it reaches; the neighbour writes them the other way round
+    assert same_place_in("502家卫生间漏水 渗到我家402天花板", "我家302也被502漏下来的水泡了")
+    assert not same_place_in("502家卫生间漏水", "602漏水了")
+    assert not same_place_in("3单元502漏水", "4单元302被502泡了")  # another unit: another 502
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "same"),
+    [
+        # the ticket names a thing with the leak ("墙皮" shows it), the neighbour the leak alone
+        ("5-02家卫生间漏水 渗到我家天花板上了 墙皮都鼓起来了", "我家302也被502漏下来的水泡了", True),
+        ("502漏水了", "502卫生间漏水 墙皮都鼓起来了", True),
+        ("楼上漏水了", "卫生间漏水 墙皮都鼓起来了", False),  # which flat's leak is not known
+        ("楼顶水箱在漏水", "楼道灯坏了", False),  # no shared symptom
+        ("楼顶水箱在漏水", "地下室水管爆了", False),  # two things that leak: two problems
+    ],
+)
+def test_a_symptom_alone_joins_the_ticket_that_has_it(old: str, new: str, same: bool) -> None:
+    class Open:  # an open ticket as a row
+        text, urgent = old, False
+
+    assert same_problem(Open(), new, False, default_router()) is same
 
 
 @pytest.mark.parametrize(
