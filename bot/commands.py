@@ -99,6 +99,10 @@ _WIDE_ARGS = str.maketrans(
 )
 
 
+# What a phone puts between a command and its arguments besides a space: '/处理，#1 …', '/通知：…'
+_SEPARATORS = " ，,：:、;；"
+
+
 def parse(text: str) -> tuple[str, str]:
     """'/派单 12 @周建国' -> ('派单', '12 @周建国')."""
     body = text.translate(_WIDE_ARGS).lstrip()[1:].strip()
@@ -108,7 +112,7 @@ def parse(text: str) -> tuple[str, str]:
         # '/战时开启 台风' -> ('战时', '开启 台风'): the longest command name the text starts with.
         known = sorted((n for c in REGISTRY for n in (c.name, *c.aliases) if name.startswith(n)), key=len)
         if known and not known[-1].isascii():
-            return known[-1], _after(body, known[-1]).strip()
+            return known[-1], _after(body, known[-1]).lstrip(_SEPARATORS).strip()
     if not _:
         # Chinese users often omit the space: '/工单12' -> ('工单', '12').
         match = re.match(r"^(\D+?)(\d.*)$", name)

@@ -99,8 +99,9 @@ async def _legal_chase(ctx: Context, text: str, route: Route) -> Decision | None
 
 @route_step(
     "petition", 40,
-    # passively only in a stairwell group that takes tickets (or in private); asked directly, always
-    lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot),
+    # passively only in a stairwell group that takes tickets (or in private); asked directly, or a
+    # danger under way in any group ("现在正在打我" in the legal-aid group), always
+    lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot or p.route.urgent),
 )
 async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
     return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)

@@ -155,6 +155,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a spouse hitting the asker: domestic violence, whatever the wording
     "家暴": re.compile(
         r"(?:老公|老婆|丈夫|妻子|男人|前夫|对象|男朋友|男友)(?:又|经常|总是|天天|动手)?(?:打|揍|踹|掐)(?:我|了我|得)|鼻青脸肿"
+        # being beaten now, whoever: "现在正在打我 我躲在厕所里", "喝醉了又打我"
+        r"|(?:正在|一直在|还在|又在|又|又开始|开始)(?:打|揍|踹|掐)我(?!电话|手机|微信|语音)"
     ),
     # nobody acts: "也没人收拾", "说了也不听", "他们不认账"
     "无人管": re.compile(
@@ -264,7 +266,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:投诉|反映|举报|告状)\S{0,8}的(?:那个|那家)?人\S{0,3}(?:电话|手机|号码|名字|姓名|是谁|住哪|哪家|几楼|给我|告诉我)"
         r"|有本事(?:站出来|当面|出来)|(?:告诉|说)我\S{0,4}是谁"
     ),
-    "回电": re.compile(r"打(?:给)?我(?:的)?(?:电话|手机|座机|微信|语音)|打我\s*[\d１-９*＊]{5,}"),
+    "回电": re.compile(r"打(?:给)?我(?:的)?(?:电话|手机|座机|微信|语音)|打我\s*[\d１-９*＊]{5,}|有事\S{0,3}打我|打我(?:就行|就好|就可以)"),
     # a stove or lighter that will not light is a repair, not a fire: "煤气灶打不着火了"
     "点不着": re.compile(r"(?:打|点|烧)不(?:着|燃)|打不出火|着不了火|点不了火"),
     # a danger that did not happen: "差点摔了", "差一点砸到人" (the word it names is no alarm)
@@ -581,14 +583,15 @@ class Router:
         if ff_faults and (ff_objects or blocked):
             self._apply_facility_fault(ff_objects, ff_faults, blocked, scores, cats, cues)
         followup = self._apply_patterns(text, scores, cues, urgent_hits)
-        self._apply_danger(urgent_hits, scores, cats, cues)
+        in_danger = self._apply_danger(urgent_hits, scores, cats, cues)
         for min_len, weights in self.length_bonus:
             if len(text) >= min_len:
                 for lab, w in weights.items():
                     scores[lab] += w
         if len(text) <= self.short_len:
             for lab in LABELS:
-                scores[lab] -= self.short_penalty
+                if lab != in_danger:  # "老公打我", "着火了": short, and a danger all the same
+                    scores[lab] -= self.short_penalty
         if staff:
             for lab, w in self.staff_prior.items():
                 scores[lab] += w
@@ -693,14 +696,15 @@ class Router:
         scores: dict[str, float],
         cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
-    ) -> None:
-        """Danger to life or property: one fixed bonus, whatever the number of words.
+    ) -> str | None:
+        """Danger to life or property: one fixed bonus, whatever the number of words; returns
+        the label that got it.
 
         The bonus goes to petition (someone must come), or to the label of the danger's kind
         (a fraud under way: legal)."""
         dangers = [u for u in urgent_hits if u.danger]
         if not dangers:
-            return
+            return None
         danger = min(dangers, key=self._rank)
         term, cat = danger.term, danger.category
         label = self.danger_label.get(danger.kind or "", "petition")
@@ -709,6 +713,7 @@ class Router:
         # the danger names the category (a gas smell in the kitchen is a fire hazard, a burst
         # pipe a repair), unless the topic words weigh more
         cats[label][cat] = cats[label].get(cat, 0.0) + self.urgent_category_weight
+        return label
 
     def _rank(self, hit: _Urgent) -> int:
         return self.kind_rank.get(hit.kind or "", len(self.kind_rank))

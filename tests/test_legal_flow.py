@@ -85,6 +85,8 @@ def test_sensitivity_reads_the_stored_question_in_any_category():
     assert sensitive("其他法律", quarrel, "没有遗嘱的按法定继承")  # filed under 其他法律: still a dispute
     assert sensitive("其他法律", "离婚后前夫不让我见孩子", "可以申请强制执行")
     assert sensitive("物业与相邻", "邻居借了我两万一直不还", "可以起诉")
+    # blind replay s25b: a widower's son wants the flat, in plain words
+    assert sensitive("其他法律", "我老伴走了 房子写的是她的名字 儿子非说房子归他 要我搬出去", "儿子无权让您搬出去")
     assert not sensitive("继承", "我爸去世了，房子怎么继承", "没有遗嘱的按法定继承")  # a question, no quarrel
     assert not sensitive("物业与相邻", "物业费不交，物业能停水电吗", "可以协商或者走诉讼")
     assert not sensitive("劳动", "老板拖欠工资三个月怎么办", "可以申请劳动仲裁")

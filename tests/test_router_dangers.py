@@ -78,6 +78,11 @@ def router() -> Router:
         ("对门刘爷爷一个人住 敲门一直不应 电话也打不通 屋里灯一直亮着", "petition", "unanswered"),
         ("凌晨三点有个陌生男的一直在敲我家门 还拧门把手 我一个人在家好害怕", "petition", "violence"),
         ("老人在楼梯上摔倒了 我扶住了 他腿动不了", "petition", "person"),
+        # being beaten now, in few words (blind replay s25b: silence); short, and a danger all the same
+        ("他又喝醉了在家砸东西 现在正在打我 我躲在厕所里", "petition", "violence"),
+        ("我老公正在打我", "petition", "violence"),
+        ("老公打我", "petition", "violence"),
+        ("着火了", "petition", "fire"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -152,6 +157,7 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "看到消防车了 不知道哪着火了",
         "电梯里好大的烟 谁抽烟了", "过年放鞭炮 到处是烟", "水表在电表箱旁边", "今天停水了 电闸也跳了",
         "水电工到了 在修电箱",
+        "有事打我电话", "又打我电话了 烦死", "笑死 打我啊",  # a call, a joke: nobody is beaten
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
@@ -167,6 +173,8 @@ def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
         ("楼上总往下扔烟头 差点砸到孩子", "安全隐患"),
         ("有人高空抛物 扔了好几个酒瓶", "安全隐患"),
         ("电梯坏了好几天了，有人在里面贴小广告", None),
+        ("3楼楼道的窗户玻璃裂了 风一吹哐哐响 我电话13912345678 有事打我", "设施报修"),  # "call me", not a beating
+        ("单元门口的地砖翘起来了 走路容易绊脚", "设施报修"),
     ],
 )
 def test_near_misses_are_ordinary_petitions(router: Router, text: str, category: str | None) -> None:

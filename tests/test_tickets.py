@@ -610,3 +610,20 @@ async def test_a_big_first_overdue_run_tells_postgres_planner_about_its_markers(
 def test_ticket_numbers_as_staff_type_them(args, number, rest, place_led) -> None:
     assert tickets.parse_number(args) == (number, rest)
     assert tickets.place_led_number(args) == place_led
+
+
+@pytest.mark.parametrize(
+    ("typed", "name", "args"),
+    [
+        ("／处理，＃１　已报物业电工 明天上午来换", "处理", "＃1 已报物业电工 明天上午来换"),  # blind replay s25b
+        ("/办结,1 灯换好了", "办结", "1 灯换好了"),
+        ("/通知：明天上午停水", "通知", "明天上午停水"),
+        ("/处理1已报物业，明天来", "处理", "1已报物业，明天来"),  # the arguments' own punctuation stays
+    ],
+)
+def test_a_separator_typed_after_a_command_is_no_part_of_its_arguments(typed: str, name: str, args: str) -> None:
+    from bot.commands import parse
+    from bot.handling import load_handlers
+
+    load_handlers()
+    assert parse(typed) == (name, args)
