@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from domain import legal_roles
 from handlers.legal_commands import notify_followers, sensitive
+from handlers.petitions import REPEAT_WINDOW
 from nlp.faq import FaqMatcher, legal_faq
 from domain.deadlines import format_day
 from storage.models import AuditEntry, Consultation
@@ -23,7 +24,20 @@ def _faq_matcher() -> FaqMatcher:
     return FaqMatcher(legal_faq())
 
 
+def _asked_already(ctx: Context) -> int | None:
+    """The sender's consultation with these very words within a day (a question sent twice):
+    one question, one L-number, one answer."""
+    same = select(Consultation.id).where(
+        Consultation.asker_id == ctx.caller.person_id, Consultation.text == ctx.masked_text,
+        col(Consultation.created_at) >= ctx.now - REPEAT_WINDOW,
+    )
+    return ctx.session.exec(same).first()
+
+
 async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
+    if not urgent and (asked := _asked_already(ctx)) is not None:
+        ctx.handled.consultation = asked  # logged; the answer above stands (a danger is answered again)
+        return
     faq = _faq_matcher().match(ctx.text)
     record = Consultation(
         room_id=ctx.room.id if ctx.room else None,

@@ -163,6 +163,16 @@ def objects_of(router) -> Callable[[str], frozenset[str]]:
     return getattr(router, "objects", None) or default_router().objects
 
 
+def symptoms_of(router) -> Callable[[str], frozenset[str]]:
+    """The router's symptom finder ("~漏水" even beside a thing), or the lexicon's."""
+    return getattr(router, "symptoms", None) or default_router().symptoms
+
+
+def only_symptoms_of(router, named: frozenset[str], text: str) -> bool:
+    """Whether ``named`` is symptoms alone ("楼上漏下来的水"), every one of them in ``text``."""
+    return bool(named) and all(o.startswith("~") for o in named) and named <= symptoms_of(router)(text)
+
+
 def same_problem(existing: Ticket | Row, new_text: str, new_urgent: bool, router) -> bool:
     """A new report joins an open ticket only when it is about the same object (the thing broken,
     the behaviour complained of: lexicon `objects`) in a compatible place, and never an urgent
@@ -181,14 +191,8 @@ def same_symptom(old_text: str, new_text: str, router) -> bool:
     same trouble."""
     if not flats_named(old_text) & flats_named(new_text):
         return False  # "楼上漏水了" is not the roof tank's leak: only one flat's leak is known as one
-    symptoms = getattr(router, "symptoms", None) or default_router().symptoms
     objects = objects_of(router)
-    old, new = objects(old_text), objects(new_text)
-    if new and all(o.startswith("~") for o in new):
-        return bool(new & symptoms(old_text))
-    if old and all(o.startswith("~") for o in old):
-        return bool(old & symptoms(new_text))
-    return False
+    return only_symptoms_of(router, objects(new_text), old_text) or only_symptoms_of(router, objects(old_text), new_text)
 
 
 def open_in_room(ctx: Context) -> list[Row]:
@@ -296,6 +300,12 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         joined = await on_followup(ctx, text, chaseable)
         if joined or len(ctx.replies) > said or not (ctx.event.mentions_bot or own_problem):
             return joined or category
+    if room is not None and not urgent and ME_TOO.search(ctx.masked_text):
+        # "我家302也被楼上漏水泡了" minutes under a neighbour's leak report: their own flat, the same leak
+        fresh = _me_too_of(ctx, candidates)
+        if fresh is not None:
+            _join_existing(ctx, fresh)
+            return fresh.category
     if room is not None and ctx.services.config.tickets.merge_open_tickets:
         matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
         if 1 < len(matches) <= MAX_ASK and not urgent:
@@ -537,6 +547,10 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
         note = tickets.last_note(ctx.session, row.id, "处理")
         if in_hand_only and not note:
             return None
+        if not note and row.due_at is not None and ctx.now > row.due_at:
+            # past its time with nothing done ("二楼那个灯修好了吗 昨晚我又摸黑上楼的"): a chase
+            _join_existing(ctx, row, followup=True)
+            return row.category
         ctx.handled.ticket, ctx.handled.joined = row.id, False
         ctx.reply(
             f"#{row.id}（{row.category}）正在处理中" + (f"，最新进展：{mask_flats(note)}" if note else "")
@@ -593,15 +607,10 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text):  # "昨晚楼上又蹦到十一点"
         matches = tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
     if not matches and ME_TOO.search(ctx.masked_text):
-        # "我家也是", "402也在滴" (their flat is not the reporter's): another's fresh report of the
-        # same thing, and only when there is just one (never asked which: a "+1" is not worth a question)
-        fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
-                 if not named or same_object(objects(t.text), named)]
-        if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
-            fresh = _report_just_above(ctx, fresh)
-        if len(fresh) != 1:
+        fresh = _me_too_of(ctx, candidates)
+        if fresh is None:
             return None
-        matches = fresh
+        matches = [fresh]
     matches = _narrow(ctx, matches)
     if 1 < len(matches) <= MAX_ASK:
         _ask_which(ctx, matches)
@@ -610,6 +619,19 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
         return _answer_if_resolved(ctx)
     _join_existing(ctx, matches[0], followup=not ME_TOO.search(ctx.masked_text))
     return matches[0].category
+
+
+def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
+    """"我家也是", "402也在滴", "我家302也被楼上漏水泡了" (their own flat, not the reporter's):
+    another's fresh report of the same thing (or the trouble it names), when there is just one
+    (never asked which: a "+1" is not worth a question)."""
+    objects = objects_of(ctx.services.router)
+    named = objects(ctx.masked_text)
+    fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
+             if not named or same_object(objects(t.text), named) or only_symptoms_of(ctx.services.router, named, t.text)]
+    if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
+        fresh = _report_just_above(ctx, fresh)
+    return fresh[0] if len(fresh) == 1 else None
 
 
 def _narrow(ctx: Context, matches: list[Row]) -> list[Row]:

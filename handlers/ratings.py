@@ -20,17 +20,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Row
+from sqlmodel import col, select
 
 from bot.context import Context
 from common.emoji import without_emoji
 from handlers.petitions import (
-    DETAIL_WINDOW, objects_of, on_said_fixed, open_in_room, recently_resolved, same_object, same_place_in,
+    DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, recently_resolved, same_object, same_place_in,
 )
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
 from storage import tickets
 from storage.messages import talk_since
 from storage.outbox import excerpt
+from storage.models import Ticket, TicketReporter
 
 SATISFIED, BASIC, UNSATISFIED = tickets.RATINGS
 _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
@@ -82,7 +84,7 @@ _POLITE = (
 # answer so, and an officer on the phone would note 满意. Thanks to someone named ("谢谢王阿姨") is
 # not this: it is said to a neighbour.
 _THANKS = re.compile(
-    r"(?:好的|好了|好|嗯嗯?|哦|行)*(?:(?:谢谢|感谢|多谢|谢啦|谢了|辛苦|麻烦)"
+    r"(?:好的|好了|好|嗯嗯?|哦|行)*(?:(?:(?:真是|真的|实在)?(?:太|非常|十分|万分)?(?:谢谢|感谢)|多谢|谢啦|谢了|辛苦|麻烦)"
     r"(?:你们|您|你|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
 )
 THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
@@ -91,6 +93,8 @@ _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 # A ticket named in the answer: "#3 满意", "3号满意", "工单3 满意".
 _TICKET = re.compile(r"^(?:工单)?[#＃](\d{1,9})(?:号)?|^(?:工单)(\d{1,9})号?|^(\d{1,9})号(?:工单)?")
 _LEADING_NUMBER = re.compile(r"^(\d{1,9})(?=\D)")
+# The rating digit set apart, then a reason in words of its own: "3 还是有一层冰", "1，师傅很耐心"
+_DIGIT_THEN_REASON = re.compile(r"^\s*([123])[\s,，。.、:：]+([\u4e00-\u9fff].*)$", re.S)
 _ANSWER = re.compile(
     rf"^(?:{_POLITE}){{0,3}}(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w, _) in enumerate(_WORDS))}){_PARTICLES}"
     rf"(?:{_POLITE})?$"
@@ -155,9 +159,14 @@ _FIXED_ANYWAY = re.compile(
 _STILL_BROKEN = re.compile(r"还是|也没|没(?:弄|修|搞|换)好|还在|仍然|依然|不亮|不行|没用")
 
 
+# "这叫修好了", "这也算修好了？": said of a fix that did not hold, it means the opposite
+_SCORN = re.compile(r"这(?:也|就|能)?(?:叫|算)(?:是)?(?:修好|弄好|处理好|解决|办好|搞好)了?(?:吗|嘛|么)?[?？!！]*")
+
+
 def parse_answer(text: str) -> Answer | None:
     """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
     anything else (a question, a longer story) is not an answer to the rating question."""
+    text = _SCORN.sub("没修好", text)
     if "?" in text or "？" in text or "吗" in text:
         return None
     body = _squeeze(text)
@@ -167,6 +176,10 @@ def parse_answer(text: str) -> Answer | None:
         return None
     if found is None and _THANKS.fullmatch(body):
         return Answer(SATISFIED, thanks=True)
+    if found is None:
+        digit = _DIGIT_THEN_REASON.match(text.translate(_FULL_WIDTH))
+        if digit and _word(_squeeze(digit.group(2))) is None:  # "3 还是有一层冰": the digit, and why
+            return Answer(_DIGITS[digit.group(1)])
     return found
 
 
@@ -240,7 +253,8 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         if own:
             return None
     if not pending and answer.statement and answer.rating == UNSATISFIED and ctx.room is not None:
-        return _still_there(ctx)  # a neighbour who did not report it: "我家还在滴呢"
+        # a neighbour who did not report it: "我家还在滴呢"; the reporter, past the rating window
+        return _still_there(ctx) or _own_still_broken(ctx)
     if answer.thanks:  # a first answer to a question asked today; with several, nobody can tell which
         pending = [p for p in pending if p.given is None and p.ticket.resolved_at is not None
                    and ctx.now - p.ticket.resolved_at <= THANKS_WINDOW]
@@ -295,13 +309,36 @@ def _still_there(ctx: Context) -> tuple[str, str | None] | None:
     ticket = recently_resolved(ctx)
     if ticket is None or ticket.id is None:
         return None
-    me = ctx.caller.person_id
-    tickets.add_reporter(ctx.session, ticket, me)
-    tickets.add_event(ctx.session, ticket.id, ctx.now, me, "追加", ctx.masked_text)
+    tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
+    return _still_broken(ctx, ticket, "邻居反映问题仍在")
+
+
+def _still_broken(ctx: Context, ticket: tickets.Ticket, note: str) -> tuple[str, str | None]:
+    """Said to be still there: noted, one line to the group, reopened for its staff."""
+    assert ticket.id is not None
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
     ctx.handled.ticket, ctx.handled.joined = ticket.id, True
     ctx.reply(f"抱歉，#{ticket.id}（{ticket.category}）的问题还没解决好，已重新交给工作人员继续处理。")
-    _reopen(ctx, ticket, "邻居反映问题仍在", f"反映问题仍在：{excerpt(ctx.masked_text, f'/进度 {ticket.id}')}")
+    _reopen(ctx, ticket, note, f"反映问题仍在：{excerpt(ctx.masked_text, f'/进度 {ticket.id}')}")
     return "petition", ticket.category
+
+
+OWN_REOPEN_WINDOW = timedelta(days=30)  # the reporter's "还没修好呢" after its rating window still reopens
+
+
+def _own_still_broken(ctx: Context) -> tuple[str, str | None] | None:
+    """The reporter's "还没修好呢 晚上还是黑的" about their ticket here resolved this month (the
+    rating window past, closed as 未评价): it is reopened and its staff are told. Their newest
+    such ticket, about the same problem if the line names one; "又坏了" is a new report."""
+    if "又" in ctx.masked_text or ctx.room is None:
+        return None
+    mine = select(Ticket).join(TicketReporter, col(TicketReporter.ticket_id) == col(Ticket.id)).where(
+        TicketReporter.person_id == ctx.caller.person_id, Ticket.room_id == ctx.room.id,
+        col(Ticket.status).in_(tickets.RESOLVED_STATUSES), col(Ticket.resolved_at) >= ctx.now - OWN_REOPEN_WINDOW,
+    ).order_by(col(Ticket.id).desc()).limit(RESOLVED_LOOKED_AT)
+    names = objects_of(ctx.services.router)(ctx.masked_text)
+    ticket = next((t for t in ctx.session.exec(mine).all() if not names or _about(ctx, t, ctx.masked_text)), None)
+    return _still_broken(ctx, ticket, "居民反映问题仍在") if ticket is not None else None
 
 
 def _reopen(ctx: Context, ticket: tickets.Ticket, note: str, said: str) -> None:

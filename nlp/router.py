@@ -23,6 +23,8 @@ from nlp import segment
 
 LABELS = ("petition", "legal", "notice")
 LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+ADVERTS = "小广告"  # the lexicon's object for flyers; what they offer is no object of the report
+SERVICE_VERBS = frozenset({"通", "疏通", "修", "维修", "清洗", "上门", "专业"})
 OBJECTS_MEMO_SIZE = 20_000  # texts whose objects are kept (Router.objects)
 
 
@@ -44,11 +46,11 @@ ME_TOO_WHO = (
     # a topic or a short clause first: "垃圾桶那个我家也是", "硬是臭 我屋头都闻到了"
     r"(?:[\u4e00-\u9fff]{1,6}?(?:那个|这个|那事|的事)|[^\s，,。!！?？]{1,6}?[\s，,。!！]*)?"
     r"(?:(?:是的|对的?|嗯+|确实)\W*)?(?:我|我们|俺|咱)(?:家|们家|这边|这儿|这里|屋头|屋里头|屋里?|那边|楼)?"
-    r"(?:门口|门前|这层|这一层|楼下|楼上|阳台|厨房|卫生间|厕所|天花板)?"
-    r"(?:\d{3,4}室?)?"  # "我家302也被…"
+    r"(?:的)?(?:门口|门前|这层|这一层|楼下|楼上|阳台|厨房|卫生间|厕所|天花板|车库|地下室|储藏室|车位)?"
+    r"(?:\d{3,4}室?|(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[楼层])?"  # "我家302也被…", "我家4楼也闻到了"
 )
 ME_TOO_TROUBLE = (
-    r"也[漏坏停堵臭吵滴渗堆占]|也在[漏滴渗堆]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵|[也都]闻(?:得)?(?:到|见)"
+    r"也[漏坏停堵臭吵滴渗堆占淹泡]|也进水|也在[漏滴渗堆]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵|[也都]闻(?:得)?(?:到|见)"
     r"|也被\S{0,6}?(?:漏|渗|泡|淹|滴)"  # "我家302也被502漏下来的水泡了"
 )
 # A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了". A flat needs the
@@ -190,6 +192,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:两口子|夫妻|男的|女的|男人|女人|老公|老婆|有人|几个人|一群人|邻居|楼上|楼下|隔壁|对门|那家|那户|\d{3,4})"
         r"\S{0,6}(?:打起来|打架|打人|动手|动刀|拿刀|打孩子|打小孩|打老人|打老婆|打媳妇|往死里打|见血)"
     ),
+    # a con going door to door now, posing as the community or a utility: "有个人冒充社区的 挨家挨户
+    # 收什么燃气安全检测费 … 他现在还在五楼敲门"
+    "上门行骗": re.compile(
+        r"(?:冒充|假冒|假装|自称|装成|说是)\S{0,4}(?:社区|居委会?|街道|物业|燃气|煤气|天然气|供电|电力|自来水|水务|网格员?|"
+        r"消防|民政|社保|医保|派出所)\S{0,24}(?:收\S{0,12}(?:费|钱)|要钱|交钱|给了?钱|换\S{0,4}(?:阀|管|表))"
+    ),
     # a stranger at one's door at night: "凌晨三点有个陌生男的一直在敲我家门 还拧门把手"
     "闯门": re.compile(
         r"(?:陌生|不认识)\S{0,6}(?:敲|拍|砸|踹|撬|拧|扭|推|拽)\S{0,3}(?:门|门把手|锁)"
@@ -201,7 +209,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:(?:里面|里头|轿厢)\S{0,3}(?:有人|有个|还有|关着)|(?:有人|有个\S{0,3})(?:在|关在|困在)(?:里面|里头|轿厢)(?=$|[^\u4e00-\u9fff]|[呢啊呀了哪]))"
         # someone shut in a lift now: "被关在里面出不来", "卡在7楼跟8楼中间", "我跟孩子困在里面"
         r"|^(?=.*(?:电梯|轿厢))(?!.*(?:差点|险些|差一点|上次|上回|上周|以前|之前|昨天|前天|去年))"
-        r".*(?:被关|关在(?:里面|里头|电梯|轿厢)|困在|被困|困住|出不来|出不去|卡在\S{0,10}(?:中间|之间|半空|半道))"
+        r".*(?:被关|关在(?:里面|里头|电梯|轿厢)|困在|被困|困住|出不来|出不去|[卡停]在\S{0,10}(?:中间|之间|半空|半道)"
+        # "电梯卡住了 … 我孙子在里面": someone of theirs inside
+        r"|(?:孙子|孙女|孩子|小孩|老人|我妈|我爸|老伴|儿子|女儿|老公|老婆)(?:还|都)?(?:在|关在)(?:里面|里头)"
+        r"(?=$|[^\u4e00-\u9fff]|[呢啊呀了哪哭喊叫出]))"
     ),
     # a fire burning now, whatever is burning: "纸箱烧起来了", "火不小", "起火了"
     "起火": re.compile(
@@ -773,6 +784,7 @@ class Router:
         tokens = segment.cut(self.corrected((text or "")[: self.max_chars]))
         found = self._scan(tokens, self.object_of, self.object_prefixes)
         kept = []
+        adverts = any(self.object_of[term] == ADVERTS for term, _ in found)
         for k, (term, pos) in enumerate(found):
             nxt = found[k + 1][1] if k + 1 < len(found) else None
             modified = found[k + 1][0] if nxt is not None else ""
@@ -781,6 +793,8 @@ class Router:
                 and "".join(tokens[pos:nxt]) in (term, term + "的")
             ):
                 continue  # a modifier of the next specific object ("通下水道的小广告")
+            if adverts and pos > 0 and tokens[pos - 1] in SERVICE_VERBS:
+                continue  # a service the flyers offer ("小广告 通下水道的 开锁的"): not the drain
             kept.append(self.object_of[term])
         symptoms = frozenset(o for o in kept if o[0] == "~")
         # a symptom ("~漏水") belongs to the thing named with it ("水箱在漏水": the tank)
