@@ -83,6 +83,10 @@ def router() -> Router:
         ("我老公正在打我", "petition", "violence"),
         ("老公打我", "petition", "violence"),
         ("着火了", "petition", "fire"),
+        # blind replay s25a: someone of theirs in a stuck lift; a con collecting money at the doors now
+        ("电悌卡主了 停在三楼跟四楼中间 我孙子在里面 哭得不行 快来人", "petition", "lift"),
+        ("有个人在楼里冒充社区的 挨家挨户收什么燃气安全检测费 一户两百 302的老太太已经给了钱 他现在还在五楼敲门",
+         "petition", "swindle"),
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -158,6 +162,7 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "电梯里好大的烟 谁抽烟了", "过年放鞭炮 到处是烟", "水表在电表箱旁边", "今天停水了 电闸也跳了",
         "水电工到了 在修电箱",
         "有事打我电话", "又打我电话了 烦死", "笑死 打我啊",  # a call, a joke: nobody is beaten
+        "提醒大家 最近有人冒充燃气公司上门收检测费 不要给钱",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
@@ -175,6 +180,7 @@ def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
         ("电梯坏了好几天了，有人在里面贴小广告", None),
         ("3楼楼道的窗户玻璃裂了 风一吹哐哐响 我电话13912345678 有事打我", "设施报修"),  # "call me", not a beating
         ("单元门口的地砖翘起来了 走路容易绊脚", "设施报修"),
+        ("电梯坏了 孩子在里面玩", "设施报修"),  # nobody shut in
     ],
 )
 def test_near_misses_are_ordinary_petitions(router: Router, text: str, category: str | None) -> None:
