@@ -55,7 +55,7 @@ ME_TOO_WINDOW = timedelta(days=1)
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
 SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
 # "是的 晚上叫得更厉害" / "对 我也听到了" right under a neighbour's report: agreeing with it.
-AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对对?|确实|没错|就是(?:的|啊|呀)?|可不是(?:嘛|吗)?)(?:\W|$)")
+AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对对?|确实|没错|就是(?:的|啊|呀)?|可不是(?:嘛|吗)?)+(?:\W|$)")
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
@@ -585,7 +585,9 @@ def on_agreement(ctx: Context) -> str | None:
         return None
     objects = objects_of(ctx.services.router)
     named = objects(ctx.masked_text)
-    if named and not same_object(objects(row.text), named):
+    # under a danger, a vague word of the same kind is that danger ("四楼门口也有味道 好冲" under a gas smell)
+    vague_on_danger = row.urgent and all(o.startswith("*") for o in named)
+    if named and not same_object(objects(row.text), named) and not vague_on_danger:
         return None
     _join_existing(ctx, row)
     return row.category

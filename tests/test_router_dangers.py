@@ -87,6 +87,12 @@ def router() -> Router:
         ("电悌卡主了 停在三楼跟四楼中间 我孙子在里面 哭得不行 快来人", "petition", "lift"),
         ("有个人在楼里冒充社区的 挨家挨户收什么燃气安全检测费 一户两百 302的老太太已经给了钱 他现在还在五楼敲门",
          "petition", "swindle"),
+        # blind replay s25d
+        ("孩子一个人被反锁在家里了 才三岁 我下楼拿个快递门就关上了 钥匙在里面 他在里面一直哭[流泪]", "petition", "locked"),
+        ("电悌卡主了 我女儿在里面 才八岁 吓得直哭 怎么办", "petition", "lift"),
+        ("电梯里困人了 我妈在里面 我电话13912345678 有消息打我", "petition", "lift"),  # a call, not a beating
+        ("楼上阳台又往下掉东西了 刚才一个花盆砸在单元门口 碎了一地 楼下好多小孩在玩", "petition", "falling"),
+        ("楼道好大煤气味 大家千万不要开灯", "petition", "gas"),  # a warning with a danger is the danger
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -163,6 +169,12 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "水电工到了 在修电箱",
         "有事打我电话", "又打我电话了 烦死", "笑死 打我啊",  # a call, a joke: nobody is beaten
         "提醒大家 最近有人冒充燃气公司上门收检测费 不要给钱",
+        # blind replay s25d: TV, a forwarded article, yesterday's drill, a lesson passed on
+        "昨晚看电视 里面那栋楼着火了 烧得好惨 吓得我一晚上没睡好",
+        "【转发】紧急扩散！！某小区业主在楼道给电动车充电引发火灾 转给大家看看[流泪]",
+        "昨天消防演习你们去了没 烟雾弹放得满楼道都是烟 呛得我直咳嗽 哈哈",
+        "演习的时候电梯都停了 我一口气爬到十一楼 要命哦",
+        "上午社区消防课讲了 闻到煤气味千万不要开灯 要先开窗 大家记住啊",
     ],
 )
 def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
@@ -181,6 +193,7 @@ def test_talk_about_danger_is_no_alarm(router: Router, text: str) -> None:
         ("3楼楼道的窗户玻璃裂了 风一吹哐哐响 我电话13912345678 有事打我", "设施报修"),  # "call me", not a beating
         ("单元门口的地砖翘起来了 走路容易绊脚", "设施报修"),
         ("电梯坏了 孩子在里面玩", "设施报修"),  # nobody shut in
+        ("看电视太吵了 楼上天天半夜看电视 声音开得老大", "噪音扰民"),  # the TV is the noise, not a story
     ],
 )
 def test_near_misses_are_ordinary_petitions(router: Router, text: str, category: str | None) -> None:
