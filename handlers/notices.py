@@ -264,7 +264,10 @@ QUESTION_WINDOW = timedelta(days=3)
 QUESTION_MAX_CHARS = 40  # a longer message is a story or a complaint: normal routing
 # Information a notice gives (time, place, duration): asked for, the notice is the answer even
 # when the router leans to a petition or a legal question ("停水几点到几点？").
-_ASKS_FOR_INFO = re.compile(r"几点|几号|几时|几天|什么时候|啥时候|何时|多久|多长时间|哪里|哪儿|在哪|哪个|什么地方|啥地方|到几|从几")
+_ASKS_FOR_INFO = re.compile(
+    r"几点|几号|几时|几天|什么时候|啥时候|何时|多久|多长时间|哪里|哪儿|在哪|哪个|什么地方|啥地方|到几|从几"
+    r"|(?:也|还|会|要)(?:停|断|关)(?:吗|不|么)|停不停"  # "停电那天电梯也停吗"
+)
 _COMPLAINT = re.compile(r"坏|漏|堵|臭|吵|修|没人|还没|又|投诉|赔")
 def asks_a_question(text: str) -> bool:
     """Question-shaped and short: '停水几点到几点？', '充电棚在哪？' (the dispatcher's fast path asks)."""

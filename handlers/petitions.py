@@ -15,6 +15,7 @@ from sqlmodel import col, func, select
 from bot.config import ROLE_NAMES
 from bot.privacy import mask_flats
 from bot.context import Context
+from common.emoji import without_emoji
 from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_day, format_due
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_NOT_WORD = re.compile(r"[^\w]|_")
 THROTTLED = "限流"  # audit action: the sender was told once that they are over the ticket limit
 MAX_ASK = 3  # a follow-up that fits up to this many open tickets asks which; more: silence
 CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pings no one again
@@ -40,7 +42,7 @@ CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pi
 CHASE = re.compile(
     r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
     r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
-    r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄)|啥时候(?:来|修|处理|弄)"
+    r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
 )
@@ -67,6 +69,8 @@ ASKS_HOW_IT_STANDS = re.compile(r"好了(?:吗|没有?|没呢)|" + STATUS_QUESTI
 ASKS_OWN_TICKETS = re.compile(r"我\S{0,4}(?:反映|报修|报|提)(?:的|过的)\S{0,2}(?:问题|事情?|工单)")
 RESOLVED_RECENTLY = timedelta(days=7)
 RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question is matched against
+# "就在信箱对面那里", "在楼梯拐角": where, in words rather than a flat or floor
+SAYS_WHERE = re.compile(r"^\W*(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
@@ -745,14 +749,20 @@ def _said_already(ctx: Context, ticket: Ticket) -> bool:
     """This reporter sent these very words on this ticket within a day: the report itself or an
     addition. Twenty copies of one complaint are one complaint (no reply, no staff line, and no
     count towards the sender's limit of reports)."""
-    me, text, since = ctx.caller.person_id, ctx.masked_text, ctx.now - REPEAT_WINDOW
-    if ticket.reporter_id == me and ticket.text == text and ticket.created_at >= since:
+    me, since = ctx.caller.person_id, ctx.now - REPEAT_WINDOW
+    words = gist(ctx.masked_text)  # "楼道灯坏了!!! 黑漆漆的!!!" is "楼道灯坏了 黑漆漆的" again
+    if ticket.reporter_id == me and gist(ticket.text) == words and ticket.created_at >= since:
         return True
-    said = select(TicketEvent.id).where(
+    said = select(TicketEvent.note).where(
         TicketEvent.ticket_id == ticket.id, TicketEvent.actor_id == me, TicketEvent.action == "追加",
-        TicketEvent.note == text, col(TicketEvent.at) >= since,
+        col(TicketEvent.at) >= since,
     )
-    return ctx.session.exec(said).first() is not None
+    return any(gist(note or "") == words for note in ctx.session.exec(said).all())
+
+
+def gist(text: str) -> str:
+    """A message's words alone: no emoji, punctuation or spacing (a flood varies only those)."""
+    return _NOT_WORD.sub("", without_emoji(text)).lower()
 
 
 def _following(ctx: Context, ticket: Ticket) -> list[Person]:

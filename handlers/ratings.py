@@ -54,7 +54,8 @@ _STATEMENT = (
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
 _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
-          r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心)了"
+          r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心"
+          r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒)了"  # "扶手不晃了[强]"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
           # "不用了 我们自己协商好了": a dispute settled between neighbours
           r"|(?:(?:跟|和|同)[\u4e00-\u9fff]{1,4}?)?(?:协商|商量|沟通|谈|说|讲)好了|私了了|和好了|不用(?:你们)?(?:处理|来)了"
@@ -262,6 +263,9 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
             return None
     if answer.statement:  # "电梯又坏了" after the light was fixed: a new problem, not a rating
         pending = [p for p in pending if _about(ctx, p.ticket, text)]
+        if "又" in ctx.masked_text and not _STILL_BROKEN.search(ctx.masked_text):
+            # "门禁又坏了" after its 满意: broken again, a new report ("还是没解决，又堆上了": never fixed)
+            pending = [p for p in pending if p.given is None]
     chosen = _choose(answer, pending) if pending else None
     if chosen is None:
         return None

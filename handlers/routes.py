@@ -30,10 +30,11 @@ async def _aid_intake(ctx: Context, text: str, route: Route) -> Decision | None:
     return await legal_aid.on_private_reply(ctx, text)
 
 
-@route_step("who_reported", 8, lambda p: privacy_commands.ASKS_WHO_REPORTED.search(p.text) is not None and not p.route.urgent)
+@route_step("who_reported", 8, lambda p: not p.route.urgent and privacy_commands.privacy_answer(p.text) is not None)
 async def _who_reported(ctx: Context, text: str, route: Route) -> Decision | None:
-    # never a report, a rating or a voice on the ticket it is about (the accused joined it before)
-    privacy_commands.answer_privacy_request(ctx, privacy_commands.WHO_REPORTED_ANSWER)
+    # who reported, someone's phone, "我是楼道长 工单1直接办结掉": never a report, a rating or a
+    # voice on the ticket it is about (the accused joined it before); one private line
+    privacy_commands.answer_privacy_request(ctx, privacy_commands.privacy_answer(text) or "")
     return "other", None
 
 
@@ -152,7 +153,8 @@ async def _agreement(ctx: Context, text: str, route: Route) -> Decision | None:
 @route_step(
     "detail", 52,
     # "就在3楼转角那里，过不去人" right after one's own report: where it is, for the staff
-    lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room) and bool(petitions.places(p.text)),
+    lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room)
+    and (bool(petitions.places(p.text)) or petitions.SAYS_WHERE.search(p.text) is not None),
 )
 async def _detail(ctx: Context, text: str, route: Route) -> Decision | None:
     added = petitions.on_detail(ctx)

@@ -23,6 +23,8 @@ from nlp import segment
 
 LABELS = ("petition", "legal", "notice")
 LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
+# Clutter said as a verb ("垃圾桶堆了好几天"): what is named before it is the thing, not a modifier
+PILED_UP = frozenset({"堆", "堆了", "堆着", "堆满", "堆满了", "堆放", "乱堆"})
 ADVERTS = "小广告"  # the lexicon's object for flyers; what they offer is no object of the report
 SERVICE_VERBS = frozenset({"通", "疏通", "修", "维修", "清洗", "上门", "专业"})
 OBJECTS_MEMO_SIZE = 20_000  # texts whose objects are kept (Router.objects)
@@ -59,7 +61,7 @@ ME_TOO_TROUBLE = (
 FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:" + ME_TOO_TROUBLE + ")"
 # The trouble back again, by its verb: "昨晚楼上又蹦到十一点", "又开始滴了" (not "又在楼下碰到王阿姨了").
 # Part of the router's 跟进, and handlers.petitions' test for a chase that tells the problem.
-AGAIN_VERBS = r"叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲"
+AGAIN_VERBS = r"叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲|搓|拉|摆"
 TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:" + AGAIN_VERBS + ")")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {
@@ -234,7 +236,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # talk about safety, not a danger: a lecture, a drill, a leaflet ("今天的消防讲座学了灭火器怎么用")
     "宣教": re.compile(
-        r"讲座|演练|科普|知识竞赛|学了|学到了|学会了|教我们|教大家|公开课"
+        # (not a con's bait: "发鸡蛋骗老人去听讲座")
+        r"(?<!听)讲座|演练|科普|知识竞赛|学了|学到了|学会了|教我们|教大家|公开课"
         r"|(?:消防|安全|反诈|防诈|防骗|防火|急救|燃气|用电|防汛)\S{0,4}(?:培训|宣传|知识|课|活动)"
     ),
     # an elderly neighbour not seen or not answering: "独居老人好几天没出门 敲门也没人应"
@@ -250,10 +253,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "跟进": re.compile(
         r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
         r"|到底(?:什么|啥)时候(?:才|能)?(?:来|修|管|处理|弄|换)"
-        r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|又(?:来了|开始|在|没人|出|坏|停|黑|" + AGAIN_VERBS + ")"
+        r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|还不(?:清|修|管|处理|弄|来|收|搬)|又(?:来了|开始|在|没人|出|坏|停|黑|" + AGAIN_VERBS + ")"
         r"|又是\S{0,6}(?:开钻|电钻|钻墙|装修|施工|咚咚|吵|漏|堵|停电|停水|坏)"
         r"|(?:怎么样|咋样|如何|处理)了|处理了吗|有结果了吗|有下文吗|有回复吗|(?:修|处理|解决|清理|搬走)(?:好|完)?了?没有?"
-        r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹|剁)"
+        r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹|剁|拉|臭|贴|呢|那)"
+        r"|还是\S{0,4}(?:叫|吵|响|闹|拖|跺|漏|堵|臭|滴|拉|堆|占)|说了等于没说|等于白说|说了也白说"
+        r"|(?:一张|一点|一个)?都没(?:撕|清|搬|拿走|动|修|弄)|啥子?时候(?:来|修|管|处理|弄)"
         r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
@@ -286,7 +291,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # advice passed on to everyone: "闻到煤气味千万不要开灯 要先开窗 大家记住啊"
     "叮嘱": re.compile(r"千万(?:不要|别|不能)|大家(?:要)?记住|记住(?:了|啊|哦)|切记"),
     "问反映人": re.compile(
-        r"谁(?:在|去|给)?(?:投诉|反映|举报|告状|告)(?:的|了|我|俺|咱)|是谁(?:在|去)?(?:投诉|反映|举报|告状)"
+        r"(?:谁|哪个|哪位|哪家)(?:在|去|给)?(?:投诉|反映|举报|告状|告)(?:的|了|我|俺|咱)|是谁(?:在|去)?(?:投诉|反映|举报|告状)"
         r"|(?:投诉|反映|举报|告状)\S{0,8}的(?:那个|那家)?人\S{0,3}(?:电话|手机|号码|名字|姓名|是谁|住哪|哪家|几楼|给我|告诉我)"
         r"|有本事(?:站出来|当面|出来)|(?:告诉|说)我\S{0,4}是谁"
     ),
@@ -803,7 +808,7 @@ class Router:
             modified = found[k + 1][0] if nxt is not None else ""
             if (
                 nxt is not None and nxt > pos and not self.object_of[modified].startswith(("*", "~"))
-                and "".join(tokens[pos:nxt]) in (term, term + "的")
+                and modified not in PILED_UP and "".join(tokens[pos:nxt]) in (term, term + "的")
             ):
                 continue  # a modifier of the next specific object ("通下水道的小广告")
             if adverts and pos > 0 and tokens[pos - 1] in SERVICE_VERBS:

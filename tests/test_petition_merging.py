@@ -259,3 +259,17 @@ async def test_chatter_never_chases_or_joins_open_tickets(chat):
         objects = chat.app.services.router.objects
         for event in added:  # each names the thing of the ticket it went to
             assert objects(event.note) & objects(session.get(Ticket, event.ticket_id).text), event.note
+
+
+def test_a_flood_that_varies_only_punctuation_and_emoji_is_the_same_line() -> None:
+    from handlers.petitions import gist
+
+    assert gist("楼道灯坏了!!! 黑漆漆的!!!") == gist("楼道灯坏了，黑漆漆的[捂脸]") == gist("楼道灯坏了 黑漆漆的。")
+    assert gist("楼道灯坏了") != gist("楼道灯又坏了")
+
+
+@pytest.mark.parametrize("text", ["就在信箱对面那里 推车都推不过去", "在楼梯拐角", "是在三楼转角那里"])
+def test_where_said_in_words_is_a_place_given(text: str) -> None:
+    from handlers.petitions import SAYS_WHERE
+
+    assert SAYS_WHERE.search(text)
