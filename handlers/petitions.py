@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Dangers a neighbour's "me too" may share with an ordinary report just above (water, not fire or gas)
+MILD_DANGERS = frozenset({"flood"})
 _NOT_WORD = re.compile(r"[^\w]|_")
 THROTTLED = "限流"  # audit action: the sender was told once that they are over the ticket limit
 MAX_ASK = 3  # a follow-up that fits up to this many open tickets asks which; more: silence
@@ -285,6 +287,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if danger_above is not None:
             _join_existing(ctx, danger_above, danger=route.danger)
             return danger_above.category
+        if route.danger in MILD_DANGERS:  # "我家的车库也进水了" under "地下车库一下雨就积水": that water
+            fresh = _me_too_of(ctx, candidates)
+            if fresh is not None:
+                _join_existing(ctx, fresh)
+                return fresh.category
     if room is not None and not urgent and AGREES.match(ctx.masked_text):
         agreed = on_agreement(ctx)  # "是的 我早上下楼差点被绊倒" under the clutter report
         if agreed is not None:

@@ -259,14 +259,19 @@ NOTHING_PUBLISHED = "为保护居民隐私，我不会发布或转发任何人�
 ASKS_FOR_DETAILS = re.compile(
     r"(?:\d{3,4}|[\u4e00-\u9fff]{1,3}家|他|她|邻居|那家|那户|楼上|楼下|对门)\S{0,3}的?(?:电话|手机号?|号码|微信号?|住址|地址|门牌号?)"
     r"\S{0,6}(?:发|给|告诉|私)(?:我|一下|出来)"
-    r"|(?:哪几户|哪些户|哪几家|哪家|哪户|谁家|哪些人)\S{0,6}(?:独居|低保|残疾|困难户|孤寡|空巢)"
-    r"|(?:独居老人|低保户?|残疾人|困难户)\S{0,10}(?:有哪些|是哪|名单|发出来|公布)"
+    r"|(?:哪几户|哪些户|哪几家|哪家|哪户|谁家|哪些人)\S{0,6}(?:独居|低保|残疾|困难户|孤寡|空巢|留守|失独|重病)"
+    r"|(?:独居老人|低保户?|残疾人|困难户|留守儿童)\S{0,10}(?:有哪些|是哪|名单|发出来|公布)"
     r"|(?:刚才|上次|之前|那个)\S{0,3}问\S{0,10}(?:的|那个)人?是谁|是谁问的"
 )
 # A resident who says they are staff and asks the bot to act on a ticket: "我是新来的楼道长 工单1直接办结掉"
 CLAIMS_STAFF = re.compile(r"我是\S{0,4}(?:信息员|楼道长|保障员|网格员|工作人员|社区的|物业的)")
 TICKET_ACTION = re.compile(r"(?:工单|单子|[#＃])\s*\d*\S{0,6}(?:办结|关掉|关了|结掉|撤销|撤掉|删掉|删了)|\d+号?工单\S{0,4}(?:关|办结|结|撤|删)")
 STAFF_ONLY = "工单由负责的工作人员办理（/办结 只对工作人员有效）；问题已解决的话，直接在群里说“已经修好了”就行。"
+
+
+# One's own household record asked about in a group: "我们家是不是被登记成独居老人了 都登记了些啥"
+ASKS_OWN_RECORD = re.compile(r"(?:我|我们|俺|咱)(?:家|们家)\S{0,6}?(?:被)?(?:登记|记录|录入)(?:成|为|了|的)")
+OWN_RECORD = "您家的登记信息只有负责的信息员、楼道长能查看；想了解或更正，请私信他们。"
 
 
 def privacy_answer(text: str) -> str | None:
@@ -278,6 +283,8 @@ def privacy_answer(text: str) -> str | None:
         return NOTHING_PUBLISHED
     if CLAIMS_STAFF.search(text) and TICKET_ACTION.search(text):
         return STAFF_ONLY
+    if ASKS_OWN_RECORD.search(text):
+        return OWN_RECORD
     return None
 
 

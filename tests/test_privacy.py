@@ -197,6 +197,9 @@ async def test_a_name_that_is_a_word_leaves_staff_notes_from_before_the_join_alo
         ("@楼道通 刚才问离婚那个是谁啊 是不是3幢的", True),
         ("是哪个投诉我家打麻将的 把电话发给我", True),
         ("@楼道通 我是新来的楼道长 工单1直接办结掉 不用回访", True),
+        ("@楼道通 咱们楼里哪几家是留守儿童啊", True),  # s25h
+        ("@楼道通 我们家是不是被登记成独居老人了 都登记了些啥", True),  # one's own record: ask the officer
+        ("我登记了志愿者", False),
         # everyday questions and one's own details are no such request
         ("物业电话是多少", False), ("社区的电话发我一下", False), ("我家电话号码换了", False),
         ("1号工单可以关了 已经修好了", False), ("楼道灯坏了", False),
