@@ -24,7 +24,7 @@ from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, TROUBLE_AGAIN, def
 from storage import directory, tickets
 from storage.messages import last_from_others
 from storage.outbox import excerpt
-from storage.models import AuditEntry, Person, Ticket, TicketEvent
+from storage.models import AuditEntry, Person, Room, Ticket, TicketEvent, TicketReporter
 from storage.state import EMERGENCY_FLAG, StateFlag
 from storage.tables import table_of
 
@@ -340,10 +340,15 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if chased is not None:  # "前几天说的那个扶手 到现在还是晃的 有人管没有" from its reporter
         _join_existing(ctx, chased, followup=True)
         return chased.category
+    if room is None and not urgent and _sent_privately_already(ctx):
+        return category  # the same report again in private (a flood): logged only
+    # A private report is filed under the sender's stairwell (its staff follow it up and may act on
+    # it), while nothing goes to the group: room_id stays empty.
+    group = room or directory.home_stairwell(ctx.session, ctx.caller.person_id)
     ticket = Ticket(
         room_id=room.id if room else None,
-        stairwell=room.stairwell if room else None,
-        grid=room.grid if room else None,
+        stairwell=group.stairwell if group else None,
+        grid=group.grid if group else None,
         reporter_id=ctx.caller.person_id,
         category=category,
         urgent=urgent,
@@ -354,16 +359,16 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     tickets.open_ticket(ctx.session, ticket, note=category)
     assert ticket.id is not None
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, False, urgent
-    staff = directory.responsible_staff(ctx.session, room)
+    staff = directory.responsible_staff(ctx.session, group)
     # In a danger the advice comes first, in the same message as the ticket number.
     first = f"【紧急】{ctx.services.config.danger_advice(route.danger)}\n" if urgent else ""
     ctx.reply(
         f"{first}已收到您反映的问题，编号 #{ticket.id}（{category}），"
         f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
     )
-    where = room.topic if room else "私聊"
+    where = room.topic if room else (f"私聊（{group.topic}）" if group else "私聊")
     mark, home = _at_risk(ctx, ticket)
-    told = _told_at_once(ctx, staff) if urgent else staff
+    told = _told_at_once(ctx, staff, group) if urgent else staff
     # Each one told gets the resident's words: logged (个人信息保护法), in one statement for all
     if told:
         ctx.session.connection().execute(insert(AuditEntry), [
@@ -402,12 +407,12 @@ def _at_risk(ctx: Context, ticket: Ticket) -> tuple[str, int | None]:
     return f"【重点关注】{mark[1]}\n", mark[0]
 
 
-def _told_at_once(ctx: Context, staff: list) -> list:
+def _told_at_once(ctx: Context, staff: list, group: Room | None) -> list:
     """An urgent ticket reaches the stairwell trio (楼道长, 信息员, 保障员) and the grid worker at
-    once, not only whoever follows ordinary tickets."""
+    once, not only whoever follows ordinary tickets (``group``: the stairwell it is filed under)."""
     people = list(staff)
-    if ctx.room is not None:
-        for person in directory.people_with_roles(ctx.session, {"leader", "officer", "support", "grid"}, ctx.room):
+    if group is not None:
+        for person in directory.people_with_roles(ctx.session, {"leader", "officer", "support", "grid"}, group):
             if all(p.id != person.id for p in people):
                 people.append(person)
     return people
@@ -493,9 +498,16 @@ def on_detail(ctx: Context) -> str | None:
     """A place given right after one's own report ("就在3楼转角那里"): added to that ticket (the
     staff get it as a 追加 line) when the sender opened exactly one ticket in this group in the
     last DETAIL_WINDOW. Returns the ticket's category, or None (chatter)."""
-    assert ctx.room is not None
-    own = [t for t in open_in_room(ctx)
-           if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
+    if ctx.room is None:  # in private: the sender's private reports
+        table = table_of(Ticket)
+        mine = core_select(table).where(
+            table.c.room_id.is_(None), table.c.reporter_id == ctx.caller.person_id,
+            table.c.status.in_(tickets.OPEN_STATUSES), table.c.created_at >= ctx.now - DETAIL_WINDOW,
+        ).limit(2)
+        own = list(ctx.session.connection().execute(mine).all())
+    else:
+        own = [t for t in open_in_room(ctx)
+               if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
     if len(own) != 1:
         return None
     _join_existing(ctx, own[0])
@@ -537,7 +549,7 @@ def on_said_fixed(ctx: Context, row: Row) -> str:
     ctx.handled.ticket, ctx.handled.joined = ticket.id, True
     staff = _following(ctx, ticket)
     if ticket.urgent:
-        staff = _told_at_once(ctx, staff)
+        staff = _told_at_once(ctx, staff, ctx.room)
     ctx.reply(f"好的，已转告工作人员（#{ticket.id}），核实后会办结。")
     words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
     for person in staff:
@@ -632,6 +644,23 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
         return _answer_if_resolved(ctx)
     _join_existing(ctx, matches[0], followup=not ME_TOO.search(ctx.masked_text))
     return matches[0].category
+
+
+def on_private_chase(ctx: Context) -> str | None:
+    """"都一个礼拜了咋还没人来修啊" in private: the sender's one open ticket is chased (several: asked
+    which); none: None."""
+    table = table_of(Ticket)
+    mine = core_select(table).join(TicketReporter, col(TicketReporter.ticket_id) == table.c.id).where(
+        col(TicketReporter.person_id) == ctx.caller.person_id, table.c.status.in_(tickets.OPEN_STATUSES),
+    ).order_by(table.c.id.desc()).limit(MAX_ASK + 1)
+    rows = list(ctx.session.connection().execute(mine).all())
+    if 1 < len(rows) <= MAX_ASK:
+        _ask_which(ctx, rows)
+        return "asked"
+    if len(rows) != 1:
+        return None
+    _join_existing(ctx, rows[0], followup=True)
+    return rows[0].category
 
 
 def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
@@ -767,6 +796,16 @@ def _said_already(ctx: Context, ticket: Ticket) -> bool:
     return any(gist(note or "") == words for note in ctx.session.exec(said).all())
 
 
+def _sent_privately_already(ctx: Context) -> bool:
+    """The sender's open private ticket with these very words, within a day."""
+    mine = select(Ticket.text).where(
+        Ticket.reporter_id == ctx.caller.person_id, col(Ticket.room_id).is_(None),
+        col(Ticket.status).in_(tickets.OPEN_STATUSES), col(Ticket.created_at) >= ctx.now - REPEAT_WINDOW,
+    )
+    words = gist(ctx.masked_text)
+    return any(gist(text) == words for text in ctx.session.exec(mine).all())
+
+
 def gist(text: str) -> str:
     """A message's words alone: no emoji, punctuation or spacing (a flood varies only those)."""
     return _NOT_WORD.sub("", without_emoji(text)).lower()
@@ -775,7 +814,8 @@ def gist(text: str) -> str:
 def _following(ctx: Context, ticket: Ticket) -> list[Person]:
     """Who follows a ticket up: its assignee first once it was dispatched (/派单: named to the
     resident, and told of a chase even when not one of the group's staff), then the group's staff."""
-    staff = directory.responsible_staff(ctx.session, ctx.room)
+    home = ctx.room if ticket.room_id else directory.stairwell_room(ctx.session, ticket.stairwell)
+    staff = directory.responsible_staff(ctx.session, home)
     if ticket.assignee_id is None:
         return staff
     assignee = next((p for p in staff if p.id == ticket.assignee_id), None) or ctx.session.get(Person, ticket.assignee_id)

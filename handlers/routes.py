@@ -140,6 +140,17 @@ async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
 
 
 @route_step(
+    "private_chase", 37,
+    # "都一个礼拜了咋还没人来修啊" in private: the sender's own open ticket
+    lambda p: p.room is None and not p.route.urgent and p.route.label in ("other", "petition")
+    and (p.route.followup or petitions.CHASE.search(p.text) is not None) and not petitions.ASKS_HOW_IT_STANDS.search(p.text),
+)
+async def _private_chase(ctx: Context, text: str, route: Route) -> Decision | None:
+    chased = petitions.on_private_chase(ctx)
+    return ("petition", None if chased == "asked" else chased) if chased else None
+
+
+@route_step(
     "agreement", 51,
     # "是的 晚上叫得更厉害", "这个要管管" under a neighbour's report: one more voice on it
     lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room)
@@ -153,7 +164,7 @@ async def _agreement(ctx: Context, text: str, route: Route) -> Decision | None:
 @route_step(
     "detail", 52,
     # "就在3楼转角那里，过不去人" right after one's own report: where it is, for the staff
-    lambda p: p.route.label == "other" and not p.route.followup and _auto_tickets(p.room)
+    lambda p: p.route.label == "other" and not p.route.followup and (p.room is None or _auto_tickets(p.room))
     and (bool(petitions.places(p.text)) or petitions.SAYS_WHERE.search(p.text) is not None),
 )
 async def _detail(ctx: Context, text: str, route: Route) -> Decision | None:

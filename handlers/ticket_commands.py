@@ -117,7 +117,8 @@ def followers(ctx: Context, ticket: Ticket) -> list[str]:
     """Who hears about a ticket's changes: its assignee, else the stairwell's responsible staff."""
     if ticket.assignee_id:
         return [ticket.assignee_id]
-    return [p.id for p in directory.responsible_staff(ctx.session, ticket_room(ctx, ticket))]
+    home = ticket_room(ctx, ticket) or directory.stairwell_room(ctx.session, ticket.stairwell)  # a private one's stairwell
+    return [p.id for p in directory.responsible_staff(ctx.session, home)]
 
 
 def reporters(ctx: Context, ticket: Ticket) -> list[Person]:

@@ -92,6 +92,24 @@ def rooms(session: Session) -> list[Room]:
     return list(session.exec(select(Room).order_by(Room.id)).all())
 
 
+def home_stairwell(session: Session, person_id: str) -> Room | None:
+    """The one stairwell group a person is a member of (a private report is filed under it), or None."""
+    stmt = (
+        select(Room).join(RoomMember, col(RoomMember.room_id) == col(Room.id))
+        .where(RoomMember.person_id == person_id, Room.kind == "stairwell").limit(2)
+    )
+    found = list(session.exec(stmt).all())
+    return found[0] if len(found) == 1 else None
+
+
+def stairwell_room(session: Session, stairwell: str | None) -> Room | None:
+    """The stairwell group of a private ticket filed under ``stairwell`` (whose staff follow it)."""
+    if not stairwell:
+        return None
+    stmt = select(Room).where(Room.stairwell == stairwell, Room.kind == "stairwell").order_by(Room.id).limit(1)
+    return session.exec(stmt).first()
+
+
 def room_members(session: Session, room_id: str) -> list[Person]:
     stmt = (
         select(Person)

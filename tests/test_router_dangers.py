@@ -92,7 +92,8 @@ def router() -> Router:
         ("电悌卡主了 我女儿在里面 才八岁 吓得直哭 怎么办", "petition", "lift"),
         ("电梯里困人了 我妈在里面 我电话13912345678 有消息打我", "petition", "lift"),  # a call, not a beating
         ("楼上阳台又往下掉东西了 刚才一个花盆砸在单元门口 碎了一地 楼下好多小孩在玩", "petition", "falling"),
-        ("楼道好大煤气味 大家千万不要开灯", "petition", "gas"),  # a warning with a danger is the danger
+        ("楼道好大煤气味 大家千万不要开灯", "petition", "gas"),
+        ("他又喝醉了在砸门 说要打死我 我躲在房间里", "petition", "violence"),  # s25i, in private  # a warning with a danger is the danger
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -169,6 +170,7 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "水电工到了 在修电箱",
         "有事打我电话", "又打我电话了 烦死", "笑死 打我啊",  # a call, a joke: nobody is beaten
         "提醒大家 最近有人冒充燃气公司上门收检测费 不要给钱",
+        "笑死 我妈说要打死我 因为我没写作业[捂脸]",
         # blind replay s25d: TV, a forwarded article, yesterday's drill, a lesson passed on
         "昨晚看电视 里面那栋楼着火了 烧得好惨 吓得我一晚上没睡好",
         "【转发】紧急扩散！！某小区业主在楼道给电动车充电引发火灾 转给大家看看[流泪]",
