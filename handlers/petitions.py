@@ -287,7 +287,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if danger_above is not None:
             _join_existing(ctx, danger_above, danger=route.danger)
             return danger_above.category
-        if route.danger in MILD_DANGERS:  # "我家的车库也进水了" under "地下车库一下雨就积水": that water
+        if route.danger in MILD_DANGERS and objects_of(ctx.services.router)(ctx.masked_text):
+            # "我家的车库也进水了" under "地下车库一下雨就积水": that water (naming nothing: no guess)
             fresh = _me_too_of(ctx, candidates)
             if fresh is not None:
                 _join_existing(ctx, fresh)

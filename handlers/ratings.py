@@ -95,7 +95,9 @@ _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 _TICKET = re.compile(r"^(?:工单)?[#＃](\d{1,9})(?:号)?|^(?:工单)(\d{1,9})号?|^(\d{1,9})号(?:工单)?")
 _LEADING_NUMBER = re.compile(r"^(\d{1,9})(?=\D)")
 # The rating digit set apart, then a reason in words of its own: "3 还是有一层冰", "1，师傅很耐心"
-_DIGIT_THEN_REASON = re.compile(r"^\s*([123])[\s,，。.、:：]+([\u4e00-\u9fff].*)$", re.S)
+_DIGIT_THEN_REASON = re.compile(
+    r"^\s*([123])[\s,，。.:：]+(?![个天小楼栋幢号单层点周月次户室年岁])(?!.*\d\s*[、.])([\u4e00-\u9fff].*)$", re.S
+)  # (never "1 个小时了 还没人来", "2 栋的垃圾桶满了", "1、垃圾没清 2、灯没修")
 _ANSWER = re.compile(
     rf"^(?:{_POLITE}){{0,3}}(?P<word>{'|'.join(f'(?P<r{i}>{w})' for i, (_, w, _) in enumerate(_WORDS))}){_PARTICLES}"
     rf"(?:{_POLITE})?$"

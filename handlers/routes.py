@@ -20,6 +20,10 @@ MIN_MENTION_PETITION_CHARS = 6  # counted without emoji and @-names: "@楼道通
 _NOT_WORDS = re.compile(r"@\S+|[\s\u2005]")
 
 
+# A message asking for someone's details that also reports this strongly is a report as well
+STRONG_CASE = 6.0
+
+
 def _auto_tickets(room: Room | None) -> bool:
     return room is not None and room.kind == "stairwell" and room.auto_tickets
 
@@ -34,7 +38,11 @@ async def _aid_intake(ctx: Context, text: str, route: Route) -> Decision | None:
 async def _who_reported(ctx: Context, text: str, route: Route) -> Decision | None:
     # who reported, someone's phone, "我是楼道长 工单1直接办结掉": never a report, a rating or a
     # voice on the ticket it is about (the accused joined it before); one private line
-    privacy_commands.answer_privacy_request(ctx, privacy_commands.privacy_answer(text) or "")
+    answer = privacy_commands.privacy_answer(text) or ""
+    privacy_commands.answer_privacy_request(ctx, answer)
+    if (answer in (privacy_commands.NOTHING_PUBLISHED, privacy_commands.OWN_RECORD)
+            and route.label in ("petition", "legal") and route.score >= STRONG_CASE):
+        return None  # "502的电话给我一下 他家漏水把我家天花板泡了 物业赶紧来管管": the report stands too
     return "other", None
 
 

@@ -93,7 +93,11 @@ def router() -> Router:
         ("电梯里困人了 我妈在里面 我电话13912345678 有消息打我", "petition", "lift"),  # a call, not a beating
         ("楼上阳台又往下掉东西了 刚才一个花盆砸在单元门口 碎了一地 楼下好多小孩在玩", "petition", "falling"),
         ("楼道好大煤气味 大家千万不要开灯", "petition", "gas"),
-        ("他又喝醉了在砸门 说要打死我 我躲在房间里", "petition", "violence"),  # s25i, in private  # a warning with a danger is the danger
+        ("他又喝醉了在砸门 说要打死我 我躲在房间里", "petition", "violence"),  # s25i, in private
+        # a review of the s25 patterns: a danger's own warning, the TV itself burning
+        ("有人晕倒了 千万别动他", "petition", "person"),
+        ("千万不要开门 他在外面砸门说要杀了我", "petition", "violence"),
+        ("电视上面那个插座冒烟了 有焦味", "petition", "fire"),  # a warning with a danger is the danger
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
@@ -171,6 +175,10 @@ def test_a_city_corrects_one_number_and_keeps_the_fallback(tmp_path) -> None:
         "有事打我电话", "又打我电话了 烦死", "笑死 打我啊",  # a call, a joke: nobody is beaten
         "提醒大家 最近有人冒充燃气公司上门收检测费 不要给钱",
         "笑死 我妈说要打死我 因为我没写作业[捂脸]",
+        # a review of the s25 patterns: hyperbole, things dropped indoors, a fee talked about
+        "期末考砸了 我爸说要打死我", "孩子又在打我了 这小家伙劲真大", "楼上那个又在打我家门",
+        "我家玻璃杯掉在地上碎了", "孩子把花盆砸在地上了", "我儿子把自己锁在房间里打游戏 叫都不出来",
+        "电工说是供电局的 来换电表 不收钱",
         # blind replay s25d: TV, a forwarded article, yesterday's drill, a lesson passed on
         "昨晚看电视 里面那栋楼着火了 烧得好惨 吓得我一晚上没睡好",
         "【转发】紧急扩散！！某小区业主在楼道给电动车充电引发火灾 转给大家看看[流泪]",
