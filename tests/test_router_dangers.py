@@ -97,7 +97,12 @@ def router() -> Router:
         # a review of the s25 patterns: a danger's own warning, the TV itself burning
         ("有人晕倒了 千万别动他", "petition", "person"),
         ("千万不要开门 他在外面砸门说要杀了我", "petition", "violence"),
-        ("电视上面那个插座冒烟了 有焦味", "petition", "fire"),  # a warning with a danger is the danger
+        ("电视上面那个插座冒烟了 有焦味", "petition", "fire"),
+        # misses older than this round, found by the same review
+        ("他在打我 快报警", "petition", "violence"), ("救命 他打我", "petition", "violence"),
+        ("我老公喝醉了 打得我满脸是血", "petition", "violence"), ("他掐我脖子 我喘不上气", "petition", "violence"),
+        ("快来 我爸在打我妈", "petition", "violence"), ("煤气漏了", "petition", "gas"),
+        ("着火了 不是演习 大家快下楼", "petition", "fire"),  # a warning with a danger is the danger
     ],
 )
 def test_danger_kinds(router: Router, text: str, label: str, kind: str) -> None:
