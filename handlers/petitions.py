@@ -63,7 +63,7 @@ AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对�
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
-    r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|怎么样了|有(?:结果|消息)了?[吗没]"
+    r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
 ASKS_HOW_IT_STANDS = re.compile(r"好了(?:吗|没有?|没呢)|" + STATUS_QUESTION.pattern)
@@ -188,7 +188,10 @@ def same_problem(existing: Ticket | Row, new_text: str, new_urgent: bool, router
     if not same_place_in(existing.text, new_text):
         return False
     objects = objects_of(router)
-    return same_object(objects(existing.text), objects(new_text)) or same_symptom(existing.text, new_text, router)
+    old_objects, new_objects = objects(existing.text), objects(new_text)
+    if not old_objects and not new_objects:  # nothing named ("我孙子不见了 七岁…"): only the same words again
+        return gist(existing.text) == gist(new_text)
+    return same_object(old_objects, new_objects) or same_symptom(existing.text, new_text, router)
 
 
 def same_symptom(old_text: str, new_text: str, router) -> bool:
@@ -563,9 +566,14 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     notes were posted to the group already); of one resolved this week: when and how (``in_hand_only``:
     only an open ticket with a progress note). Returns the ticket's category when it answered."""
     router = ctx.services.router
-    if not objects_of(router)(ctx.masked_text):
-        return None
-    matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, False, router)])
+    if objects_of(router)(ctx.masked_text):
+        matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, False, router)])
+    else:
+        # "王奶奶咋样了 找着人没": no thing named, but someone (or somewhere) one open ticket names
+        words = content_words(ctx.masked_text)
+        matches = [t for t in open_in_room(ctx) if words & content_words(t.text)]
+        if len(matches) != 1:
+            return None
     if len(matches) == 1:
         row = matches[0]
         note = tickets.last_note(ctx.session, row.id, "处理")
@@ -670,8 +678,10 @@ def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
     (never asked which: a "+1" is not worth a question)."""
     objects = objects_of(ctx.services.router)
     named = objects(ctx.masked_text)
+    vague = all(o.startswith("*") for o in named)  # under a danger, "我屋头也闻到糊臭味了" is that danger
     fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
-             if not named or same_object(objects(t.text), named) or only_symptoms_of(ctx.services.router, named, t.text)]
+             if not named or same_object(objects(t.text), named) or only_symptoms_of(ctx.services.router, named, t.text)
+             or (t.urgent and vague)]
     if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
         fresh = _report_just_above(ctx, fresh)
     return fresh[0] if len(fresh) == 1 else None
