@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from domain import legal_roles
 from handlers.legal_commands import notify_followers, sensitive
-from handlers.petitions import REPEAT_WINDOW
+from handlers.petitions import REPEAT_WINDOW, gist
 from nlp.faq import FaqMatcher, legal_faq
 from domain.deadlines import format_day
 from storage.models import AuditEntry, Consultation
@@ -27,14 +27,24 @@ def _faq_matcher() -> FaqMatcher:
 def _asked_already(ctx: Context) -> int | None:
     """The sender's consultation with these very words within a day (a question sent twice):
     one question, one L-number, one answer."""
-    same = select(Consultation.id).where(
-        Consultation.asker_id == ctx.caller.person_id, Consultation.text == ctx.masked_text,
-        col(Consultation.created_at) >= ctx.now - REPEAT_WINDOW,
+    mine = select(Consultation.id, Consultation.text).where(
+        Consultation.asker_id == ctx.caller.person_id, col(Consultation.created_at) >= ctx.now - REPEAT_WINDOW,
     )
-    return ctx.session.exec(same).first()
+    words = gist(ctx.masked_text)  # "…我要不要还？？" is the same question again
+    return next((row.id for row in ctx.session.exec(mine).all() if gist(row.text) == words), None)
+
+
+# "王律师在吗 想咨询个事情": asking to ask, no question yet (an L-number for it left the real one a second)
+ASKS_TO_ASK = re.compile(
+    r"^\W*(?:@?\S{0,3}(?:律师|顾问|老师)\W*)?(?:在吗|在不在|您好|你好)?\W*(?:我)?(?:想|要)?(?:咨询|请教|问)(?:个|一下|下|点)?"
+    r"(?:事情?|问题|法律问题)?(?:可以吗|行吗)?\W*$"
+)
 
 
 async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
+    if not urgent and ASKS_TO_ASK.match(ctx.masked_text):
+        ctx.reply("请直接把您的问题写出来（不用写电话和身份证号），会登记并转给法律顾问。")
+        return
     if not urgent and (asked := _asked_already(ctx)) is not None:
         ctx.handled.consultation = asked  # logged; the answer above stands (a danger is answered again)
         return
@@ -77,9 +87,10 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
 ASKS_AFTER_ANSWER = re.compile(
     r"(?:怎么|咋|还)没(?:有)?人?(?:回|答复|回复|回答|理|答)|(?:有人|有没有人)?(?:回|答复|回复|回答)(?:了|过)?(?:吗|没有?|了没)"
     r"|什么时候(?:能)?(?:回|答复|回复|回答)|(?:一直|还是|都)没(?:人)?(?:回|答复|回复|回答|理)"
+    r"|(?:那个|那件)事\S{0,4}(?:咋|怎么)(?:样|说|办)"  # "借条那个事到底咋说啊"
 )
 # ...about a legal question: said so, or in the legal-aid group
-ABOUT_A_QUESTION = re.compile(r"律师|顾问|法律|咨询|法官|警官|检察官|(?:上次|之前|前几天|前天|昨天|上周|上个?礼拜|那天)\S{0,3}问|问的(?:那个|事|问题)|那个问题")
+ABOUT_A_QUESTION = re.compile(r"律师|顾问|法律|咨询|法官|警官|检察官|那个事|那件事|(?:上次|之前|前几天|前天|昨天|上周|上个?礼拜|那天)\S{0,3}问|问的(?:那个|事|问题)|那个问题")
 CHASE_WINDOW = timedelta(days=30)
 NUDGE_GAP = timedelta(hours=12)  # the adviser is reminded at most this often per question
 

@@ -46,6 +46,7 @@ CHASE = re.compile(
     r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
+    r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|管了没有?|管没管"  # "三楼的呢 也没动静啊"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
 )
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
@@ -55,6 +56,7 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+_ASKS = re.compile(r"[?？吗呢]")  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
 SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
@@ -63,7 +65,8 @@ AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对�
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
-    r"(?:修|弄|处理|解决|搞|清理?|换)(?:好|完)?(?:了没有?|没有?|了吗|吗|了没呢?)|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
+    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
+    r"|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
 ASKS_HOW_IT_STANDS = re.compile(r"好了(?:吗|没有?|没呢)|" + STATUS_QUESTION.pattern)
@@ -92,6 +95,8 @@ HOTLINES = frozenset({"110", "119", "120", "122"})  # "已经打了110" names no
 _FLAT = re.compile(r"(?<![\d.:：/年月-])(?:\d{1,2}\s*[-－]\s*)?(\d{1,2})(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%])")
 # "5-02" (floor-room, the room in two digits): flat 502; "3-302" is the building and the flat, above
 _FLOOR_ROOM = re.compile(r"(?<![\d.:：/年月-])(\d{1,2})\s*[-－]\s*(0[1-9]|1[0-2])(?![\d.:：年月日号点时分元块米斤岁%-])")
+# "5楼2号" (floor, then the door on it): flat 502
+_FLOOR_AND_DOOR = re.compile(r"(?<![\d号])(\d{1,2})\s*楼\s*([1-9])\s*号(?![楼\d])")
 _FLOOR = re.compile(r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?!梯|道|房|主|长|号)")
 _UNIT = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*单元")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:号楼|幢|栋)")
@@ -124,6 +129,7 @@ def same_place(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
 
 def _flat_matches(text: str) -> Iterator[re.Match[str]]:
     """The flats a text names, in its order (an emergency number is none)."""
+    text = _FLOOR_AND_DOOR.sub(lambda m: f"{m.group(1)}0{m.group(2)}", text)
     found = [m for m in _FLAT.finditer(text) if m.group(1) + m.group(2) not in HOTLINES]
     found += _FLOOR_ROOM.finditer(text)
     return iter(sorted(found, key=lambda m: m.start()))
@@ -276,6 +282,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if answered is not None:
             return answered
     candidates = standing.open_tickets
+    if room is not None and not urgent and ctx.caller.is_staff and not _ASKS.search(ctx.masked_text) and any(
+            same_problem(t, ctx.masked_text, False, ctx.services.router) for t in candidates):
+        # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
+        # 楼道充电"): no voice on it and nothing to answer (their commands do the handling)
+        return category
     supported = (
         _report_supported(ctx, candidates) if room is not None and not urgent and SUPPORT.search(ctx.masked_text)
         else None
@@ -634,7 +645,7 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     if candidates is None:
         candidates = open_in_room(ctx)
     objects = objects_of(ctx.services.router)
-    named = objects(ctx.masked_text)
+    named = objects(CHASE.sub(" ", ctx.masked_text))  # the chase's own words name nothing ("也没动静")
     matches: list[Row] = []  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
     if named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]

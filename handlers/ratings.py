@@ -39,7 +39,7 @@ _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
 _ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
 _STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
-_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,6}?"  # "灯", "晚上", "楼道灯"; never a rating
+_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,10}?"  # "灯", "晚上", "楼道灯"; never a rating
 # Saying the problem is still there, or back: a 不满意 when it is about the ticket's own thing.
 _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理|清|弄|搬|收|拿|换)?过?|人管过?|修好|修过?|解决"
@@ -87,7 +87,7 @@ _POLITE = (
 # answer so, and an officer on the phone would note 满意. Thanks to someone named ("谢谢王阿姨") is
 # not this: it is said to a neighbour.
 _THANKS = re.compile(
-    r"(?:好的|好了|好|嗯嗯?|哦|行)*(?:(?:(?:真是|真的|实在)?(?:太|非常|十分|万分)?(?:谢谢|感谢)|多谢|谢啦|谢了|辛苦|麻烦)"
+    r"(?:好的|好了|好|嗯嗯?|哦|行|收到了?|知道了)*(?:(?:(?:真是|真的|实在)?(?:太|非常|十分|万分)?(?:谢谢|感谢)|多谢|谢啦|谢了|辛苦|麻烦)"
     r"(?:你们|您|你|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
 )
 THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
@@ -165,13 +165,15 @@ _STILL_BROKEN = re.compile(r"还是|也没|没(?:弄|修|搞|换)好|还在|仍�
 
 
 # "这叫修好了", "这也算修好了？": said of a fix that did not hold, it means the opposite
-_SCORN = re.compile(r"这(?:也|就|能)?(?:叫|算)(?:是)?(?:修好|弄好|处理好|解决|办好|搞好)了?(?:吗|嘛|么)?[?？!！]*")
+_SCORN = re.compile(
+    r"这(?:也|就|能)?(?:叫|算)(?:是)?(?:修好|弄好|处理好|解决|办好|搞好|清好|清理好|清干净|清理干净|打扫干净|搬走|搞定)了?(?:吗|嘛|么)?[?？!！]*"
+)
 
 
 def parse_answer(text: str) -> Answer | None:
     """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
     anything else (a question, a longer story) is not an answer to the rating question."""
-    text = _SCORN.sub("没修好", text)
+    text = _SCORN.sub("没修好，", text)
     if "?" in text or "？" in text or "吗" in text:
         return None
     body = _squeeze(text)
@@ -224,6 +226,9 @@ def _choose(answer: Answer, pending: list[tickets.PendingRating]) -> tickets.Pen
     open_ = [p for p in pending if p.given is None or (answer.rating == UNSATISFIED and p.given != UNSATISFIED)]
     if len(open_) == 1:
         return open_[0]
+    unrated = [p for p in open_ if p.given is None]  # "不满意" after one was rated 满意: the other one
+    if len(unrated) == 1:
+        return unrated[0]
     return [p.ticket.id for p in open_ if p.ticket.id is not None] or None
 
 

@@ -363,7 +363,10 @@ async def test_timed_notice_to_all_groups_needs_confirmation(make_chat, clock, c
 
     caplog.set_level(logging.DEBUG, logger="apscheduler")
     chat = await make_chat(run_scheduler=True, clock=Clock())  # the job store runs on real time
-    preview = chat.texts(await chat.say("/定时 明天9点 全部 周六全小区消防演练", sender="grid-zhao"))
+    # a date two days ahead on the real clock ("明天" asked between midnight and dawn is asked back)
+    from zoneinfo import ZoneInfo
+    ahead = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=2)
+    preview = chat.texts(await chat.say(f"/定时 {ahead.month}月{ahead.day}日 9:00 全部 周六全小区消防演练", sender="grid-zhao"))
     assert "/确认" in preview and "幸福里法润民生群" in preview
     with Session(chat.app.engine) as session:
         assert session.exec(select(TimedNotice)).all() == []  # nothing until confirmed
