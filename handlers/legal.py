@@ -31,7 +31,7 @@ def _asked_already(ctx: Context) -> int | None:
         Consultation.asker_id == ctx.caller.person_id, col(Consultation.created_at) >= ctx.now - REPEAT_WINDOW,
     )
     words = gist(ctx.masked_text)  # "…我要不要还？？" is the same question again
-    return next((row.id for row in ctx.session.exec(mine).all() if gist(row.text) == words), None)
+    return next((number for number, text in ctx.session.exec(mine).all() if gist(text) == words), None)
 
 
 # "王律师在吗 想咨询个事情": asking to ask, no question yet (an L-number for it left the real one a second)

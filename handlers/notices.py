@@ -14,6 +14,7 @@ from bot.permissions import ANY_STAFF, EMERGENCY_ROLES, NOTICE_ROLES, Caller
 from bot.privacy import mask, mask_flats
 from common.emoji import without_emoji
 from domain.notices import send_notice
+from handlers.petitions import objects_of
 from nlp.router import pattern
 from nlp.segment import content_words
 from storage import directory
@@ -32,7 +33,7 @@ _RECEIPT_WORD = (
     r"|(?:谢谢|感谢|多谢)(?:提醒|通知)|(?:我|都)?(?:记下|记住|看到|看见)(?:了|啦)?"  # "好的好的我记下了", "看到了 收到"
     r"|1"  # "收到请回复1": a bare "1" (an open poll's vote and a pending rating are asked first)
 )
-_THANKS = r"(?:谢谢|感谢|多谢|辛苦)[\u4e00-\u9fff]{0,5}?(?:了|啦)?"
+_THANKS = r"(?:谢谢|感谢|多谢|辛苦)[\u4e00-\u9fff]{0,5}?(?:了|啦)?|(?:想|考虑|安排)得(?:真|很|太|好)?周到|费心了|有心了"
 # a good wish after the receipt: "收到了[抱拳]早点睡"
 _WISHES = r"(?:大家|您|你们)?(?:早点睡|早点休息|晚安|早安|注意安全|注意身体|保重)(?:哈|啊|呀)?"
 _RECEIPT = re.compile(rf"^(?:{_RECEIPT_WORD})+(?:{_THANKS}|{_WISHES})*$")
@@ -40,7 +41,7 @@ _THANKS_ONLY = re.compile(rf"^(?:{_THANKS})+$")
 # Who answers, first or last: a flat ("502收到", "3-302已收到", "3单元502 收到", "收到 502室"),
 # a floor ("5楼收到", "六楼收到"), "我家" / "我们也", or the sender's own name ("王大爷收到").
 _FLAT = (
-    r"(?:\d{1,3}(?:-|幢|栋|号楼))?(?:\d{1,2}(?:-|单元))?\d{3,4}(?:室|号|户)?"
+    r"(?:\d{1,3}(?:-|幢|栋|号楼))?(?:\d{1,2}(?:-|单元))?\d{3,4}(?:室|号|户)?|\d{1,2}-\d{2}"  # "6-02收到": floor 6, door 02
     r"|(?:\d{1,3}(?:幢|栋|号楼))?(?:\d{1,2}单元)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:[东西南北中]?[户边]|\d{3,4}(?:室|号|户)?|\d{1,2}(?:号|室|户))?"  # "五楼2号已收到"
 )
 _FLAT_AROUND = re.compile(rf"^(?:{_FLAT})(?:家|的)?|(?:{_FLAT})$")
@@ -280,7 +281,20 @@ _ASKED_AS = {"停到": ("停水", "停电", "停运", "停气", "停梯", "停�
              "有水": ("停水", "断水", "供水"), "来气": ("停气", "燃气", "供气"), "通气": ("停气", "燃气", "供气"),
              # "怎么没水了 我头洗了一半": the stop itself, asked in plain words
              "没水": ("停水", "断水", "供水"), "没电": ("停电", "断电", "供电"), "没气": ("停气", "燃气", "供气"),
-             "电梯停": ("停梯", "停运", "电梯")}
+             "电梯停": ("停梯", "停运", "电梯"), "也停": ("停水", "停电", "停运", "停气", "停梯", "停用"),
+             # "讲座在哪里啊" after "…请王律师讲继承和赡养 欢迎大家来听"
+             "讲座": ("讲座", "宣讲", "讲", "来听", "课"), "活动": ("活动", "来听", "参加")}
+# Asked past the time a notice gave: "都五点多了怎么还没来水啊 不是说四点吗" is a problem, not a question
+_NOT_BACK = re.compile(r"(?:还没|还是没|咋还没)(?:来|有|通)?(?:水|电|气)|不是说\S{0,6}(?:[点时]|来水|来电|好)")
+# A stop announced for this thing ("电梯维保 暂停使用"): "电梯怎么不动了" is asked about it
+_STOP = re.compile(r"停|维保|检修|暂停|维修|施工|关闭")
+_ASKS_HELP = re.compile(r"帮(?:帮|忙|我|一下)|找个?人|[上下](?:不去|不了楼)")  # "电梯停了我下不去 能不能找个人帮帮忙"
+
+
+def back_late(ctx: Context, text: str) -> bool:
+    """The service a recent notice stopped is not back when it said: a problem for the staff."""
+    return (ctx.room is not None and _NOT_BACK.search(text) is not None
+            and notice_asked_about(ctx.session, ctx.room.id, text, ctx.now) is not None)
 
 
 def notice_asked_about(session: Session, room_id: str, text: str, now: datetime) -> Notice | None:
@@ -299,11 +313,14 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
     if ctx.room is None or route.urgent or not asks_a_question(text) or lost_and_found.search(text):
         return False  # "谁家的快递放我门口了": asked of the neighbours, not about a notice
-    if route.label not in ("other", "notice") and (not _ASKS_FOR_INFO.search(text) or _COMPLAINT.search(text)):
+    asks_info = route.label in ("other", "notice") or (_ASKS_FOR_INFO.search(text) and not _COMPLAINT.search(text))
+    if not asks_info and (route.category != "设施报修" or _COMPLAINT.search(text) or _ASKS_HELP.search(text)):
         return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are
     notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)
     if notice is None or notice.author_id == ctx.caller.person_id:
         return False
+    if not asks_info and not (_STOP.search(notice.text) and _names_its_thing(ctx, text, notice.text)):
+        return False  # a fault asked about ("电梯怎么不动了") is the notice's only while it stops that thing
     if _receipt_then_question(text, ctx.caller.name or ""):
         _count_receipt(ctx, notice)  # 收到 before the question: they have it, and ask about it
     key = f"notice-asked:{notice.id}:{ctx.caller.person_id}"
@@ -311,6 +328,11 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
         set_flag(ctx.session, key, {}, ctx.now)
         ctx.reply(f"通知原文（N{notice.id}）：{mask_flats(notice.text)}")
     return True
+
+
+def _names_its_thing(ctx: Context, text: str, notice_text: str) -> bool:
+    objects = objects_of(ctx.services.router)
+    return bool({o for o in objects(text) if not o.startswith("*")} & objects(notice_text))
 
 
 def receipts_in_scope(session: Session, caller: Caller, notice: Notice) -> list[queries.GroupReceipts]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from sqlalchemy import Row, and_, bindparam, exists, insert
+from sqlalchemy import Row, bindparam, exists, insert, true, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
@@ -282,6 +282,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if answered is not None:
             return answered
     candidates = standing.open_tickets
+    if room is None:  # a private report of a problem its stairwell's group already reported joins that ticket
+        candidates = stairwell_open_tickets(ctx)
     if room is not None and not urgent and ctx.caller.is_staff and not _ASKS.search(ctx.masked_text) and any(
             same_problem(t, ctx.masked_text, False, ctx.services.router) for t in candidates):
         # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
@@ -332,7 +334,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if fresh is not None:
             _join_existing(ctx, fresh)
             return fresh.category
-    if room is not None and ctx.services.config.tickets.merge_open_tickets:
+    if ctx.services.config.tickets.merge_open_tickets:
         matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
         if 1 < len(matches) <= MAX_ASK and not urgent:
             _ask_which(ctx, matches)
@@ -355,7 +357,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if chased is not None:  # "前几天说的那个扶手 到现在还是晃的 有人管没有" from its reporter
         _join_existing(ctx, chased, followup=True)
         return chased.category
-    if room is None and not urgent and _sent_privately_already(ctx):
+    if not urgent and _sent_already_elsewhere(ctx):
         return category  # the same report again in private (a flood): logged only
     # A private report is filed under the sender's stairwell (its staff follow it up and may act on
     # it), while nothing goes to the group: room_id stays empty.
@@ -440,7 +442,7 @@ class _Standing:
     emergency: bool  # 战时: every report is urgent
     recent: int  # the sender's reports in the throttle window: tickets opened (受理), words added (追加)
     warned: int  # throttle warnings the sender got in the quiet period
-    open_tickets: list[Row]  # the group's open tickets, newest first (as tickets.open_in_room)
+    open_tickets: list[Row]  # the group's open tickets and its stairwell's private ones, newest first
 
 
 # Built once: constructing a statement like this costs ~0.35 ms of SQLAlchemy's Python per call,
@@ -457,11 +459,17 @@ _COUNTS = select(
         col(AuditEntry.at) >= bindparam("warned_since"),
     ).scalar_subquery().label("warned"),
 ).subquery("standing")
-_TICKETS = table_of(Ticket)
+_T = table_of(Ticket)
+# The group's open tickets, and those its stairwell's residents reported privately (one problem, one
+# ticket): a UNION ALL, so each half uses its own index (an OR in the join scanned every open ticket).
+_TICKETS = union_all(
+    core_select(_T).where(_T.c.room_id == bindparam("room_id"), _T.c.status.in_(tickets.OPEN_STATUSES)),
+    core_select(_T).where(_T.c.room_id.is_(None), _T.c.stairwell == bindparam("stairwell"),
+                          _T.c.status.in_(tickets.OPEN_STATUSES)),
+).subquery("open_tickets")
 _STANDING = (
     core_select(_COUNTS, _TICKETS)
-    .select_from(_COUNTS.outerjoin(_TICKETS, and_(
-        _TICKETS.c.room_id == bindparam("room_id"), _TICKETS.c.status.in_(tickets.OPEN_STATUSES))))
+    .select_from(_COUNTS.outerjoin(_TICKETS, true()))
     .order_by(_TICKETS.c.id.desc())
 )
 
@@ -474,6 +482,7 @@ def _standing(ctx: Context) -> _Standing:
         "reports_since": ctx.now - timedelta(minutes=rules.window_minutes),
         "warned_since": ctx.now - timedelta(minutes=rules.quiet_minutes),
         "room_id": ctx.room.id if ctx.room is not None else None,
+        "stairwell": ctx.room.stairwell if ctx.room is not None else None,
     }).all()
     first = rows[0]
     return _Standing(
@@ -513,13 +522,8 @@ def on_detail(ctx: Context) -> str | None:
     """A place given right after one's own report ("就在3楼转角那里"): added to that ticket (the
     staff get it as a 追加 line) when the sender opened exactly one ticket in this group in the
     last DETAIL_WINDOW. Returns the ticket's category, or None (chatter)."""
-    if ctx.room is None:  # in private: the sender's private reports
-        table = table_of(Ticket)
-        mine = core_select(table).where(
-            table.c.room_id.is_(None), table.c.reporter_id == ctx.caller.person_id,
-            table.c.status.in_(tickets.OPEN_STATUSES), table.c.created_at >= ctx.now - DETAIL_WINDOW,
-        ).limit(2)
-        own = list(ctx.session.connection().execute(mine).all())
+    if ctx.room is None:  # in private: the sender's reports, private or in a group
+        own = own_open_tickets(ctx, since=ctx.now - DETAIL_WINDOW, limit=2)
     else:
         own = [t for t in open_in_room(ctx)
                if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
@@ -603,6 +607,33 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     return None if matches else _tell_if_resolved(ctx)
 
 
+_STAIRWELL_OPEN = core_select(_TICKETS).order_by(_TICKETS.c.id.desc())
+
+
+def stairwell_open_tickets(ctx: Context) -> list[Row]:
+    """Open tickets of the sender's stairwell (its group's and its residents' private ones), newest
+    first; none when the sender has no one stairwell (what a private message may be about)."""
+    home = directory.home_stairwell(ctx.session, ctx.caller.person_id)
+    if home is None:
+        return []
+    ctx.session.flush()
+    return list(ctx.session.connection().execute(_STAIRWELL_OPEN, {"room_id": home.id, "stairwell": home.stairwell}).all())
+
+
+def on_private_status(ctx: Context) -> str | None:
+    """"楼道灯修好了吗" in private from someone with no ticket of theirs on it: how their stairwell's
+    open ticket of that thing stands (no one's words, no notes), never a new ticket."""
+    if not objects_of(ctx.services.router)(ctx.masked_text):
+        return None
+    matches = [t for t in stairwell_open_tickets(ctx) if same_problem(t, ctx.masked_text, False, ctx.services.router)]
+    if len(matches) != 1:
+        return None
+    row = matches[0]
+    ctx.handled.ticket, ctx.handled.joined = row.id, False
+    ctx.reply(f"这个问题已有人反映（#{row.id} {row.category}），正在处理中，预计{format_due(row.due_at)}前答复。")
+    return row.category
+
+
 _BACK_THEN = re.compile(r"上次|上回|上礼拜|上星期|上周|之前|前几天|前两天|那个|反映的|报的|报修的|说的")
 
 
@@ -617,6 +648,13 @@ def asks_about_own_ticket(ctx: Context) -> bool:
     if not named:
         return bool(_BACK_THEN.search(ctx.masked_text))
     return any(same_object(objects(t.text), named) for t in mine)
+
+
+def reports_open_ticket(ctx: Context) -> bool:
+    """Whether the sender reported (or joined) an open ticket here (privately: any of theirs)."""
+    if ctx.room is not None:
+        return bool(tickets.reported_by(ctx.session, open_in_room(ctx), ctx.caller.person_id))
+    return bool(tickets.list_tickets(ctx.session, statuses=tickets.OPEN_STATUSES, reporter_id=ctx.caller.person_id, limit=1))
 
 
 def on_agreement(ctx: Context) -> str | None:
@@ -666,14 +704,22 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     return matches[0].category
 
 
-def on_private_chase(ctx: Context) -> str | None:
-    """"都一个礼拜了咋还没人来修啊" in private: the sender's one open ticket is chased (several: asked
-    which); none: None."""
+def own_open_tickets(ctx: Context, *, since: datetime | None = None, limit: int = MAX_ASK + 1) -> list[Row]:
+    """The sender's open tickets in any group or in private (reported or joined), newest first;
+    ``since``: only those opened since then. What a private chase, place or all-clear is about."""
     table = table_of(Ticket)
     mine = core_select(table).join(TicketReporter, col(TicketReporter.ticket_id) == table.c.id).where(
         col(TicketReporter.person_id) == ctx.caller.person_id, table.c.status.in_(tickets.OPEN_STATUSES),
-    ).order_by(table.c.id.desc()).limit(MAX_ASK + 1)
-    rows = list(ctx.session.connection().execute(mine).all())
+    )
+    if since is not None:
+        mine = mine.where(table.c.created_at >= since)
+    return list(ctx.session.connection().execute(mine.order_by(table.c.id.desc()).limit(limit)).all())
+
+
+def on_private_chase(ctx: Context) -> str | None:
+    """"都一个礼拜了咋还没人来修啊" in private: the sender's one open ticket is chased (several: asked
+    which); none: None."""
+    rows = own_open_tickets(ctx)
     if 1 < len(rows) <= MAX_ASK:
         _ask_which(ctx, rows)
         return "asked"
@@ -818,14 +864,12 @@ def _said_already(ctx: Context, ticket: Ticket) -> bool:
     return any(gist(note or "") == words for note in ctx.session.exec(said).all())
 
 
-def _sent_privately_already(ctx: Context) -> bool:
-    """The sender's open private ticket with these very words, within a day."""
-    mine = select(Ticket.text).where(
-        Ticket.reporter_id == ctx.caller.person_id, col(Ticket.room_id).is_(None),
-        col(Ticket.status).in_(tickets.OPEN_STATUSES), col(Ticket.created_at) >= ctx.now - REPEAT_WINDOW,
-    )
+def _sent_already_elsewhere(ctx: Context) -> bool:
+    """The sender's open ticket with these very words, within a day, reported in private (or,
+    said privately, reported anywhere): the same complaint sent both ways is one complaint."""
+    mine = own_open_tickets(ctx, since=ctx.now - REPEAT_WINDOW)
     words = gist(ctx.masked_text)
-    return any(gist(text) == words for text in ctx.session.exec(mine).all())
+    return any(gist(t.text) == words for t in mine if ctx.room is None or t.room_id is None)
 
 
 def gist(text: str) -> str:
@@ -836,7 +880,12 @@ def gist(text: str) -> str:
 def _following(ctx: Context, ticket: Ticket) -> list[Person]:
     """Who follows a ticket up: its assignee first once it was dispatched (/派单: named to the
     resident, and told of a chase even when not one of the group's staff), then the group's staff."""
-    home = ctx.room if ticket.room_id else directory.stairwell_room(ctx.session, ticket.stairwell)
+    if ctx.room is not None and ticket.room_id == ctx.room.id:
+        home: Room | None = ctx.room
+    elif ticket.room_id:  # a group's ticket chased in private: that group's staff, not only the grid's
+        home = ctx.session.get(Room, ticket.room_id)
+    else:
+        home = directory.stairwell_room(ctx.session, ticket.stairwell)
     staff = directory.responsible_staff(ctx.session, home)
     if ticket.assignee_id is None:
         return staff

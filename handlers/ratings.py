@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from common.emoji import without_emoji
 from handlers.petitions import (
-    DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, recently_resolved, same_object, same_place_in,
+    DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, own_open_tickets, recently_resolved, same_object, same_place_in,
 )
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
@@ -245,11 +245,12 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None,
         any_room=ctx.room is None,
     )
-    if answer.statement and answer.rating != UNSATISFIED and ctx.room is not None:
-        # "师傅来修好了 没事了" from someone with an open ticket of their own here is about that one
-        # (rating an older, resolved ticket with it was a wrong guess); its staff are told. With
-        # several it could be about, nobody can tell which: chatter ("谢谢你们 修得真快").
-        mine = tickets.reported_by(ctx.session, open_in_room(ctx), me)
+    if answer.statement and answer.rating != UNSATISFIED:
+        # "师傅来修好了 没事了" from someone with an open ticket of their own here (privately: any of
+        # theirs) is about that one (rating an older, resolved ticket with it was a wrong guess); its
+        # staff are told. With several it could be about, nobody can tell which: chatter ("谢谢你们 修得真快").
+        mine = (tickets.reported_by(ctx.session, open_in_room(ctx), me) if ctx.room is not None
+                else own_open_tickets(ctx))
         own = [t for t in mine if _about(ctx, t, text)]
         fresh = [t for t in mine if t.urgent and ctx.now - t.created_at <= DETAIL_WINDOW]
         # Minutes after their own danger report the all-clear is about it ("已经关了 没事了"), also

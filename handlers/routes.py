@@ -39,7 +39,11 @@ async def _who_reported(ctx: Context, text: str, route: Route) -> Decision | Non
     # who reported, someone's phone, "我是楼道长 工单1直接办结掉": never a report, a rating or a
     # voice on the ticket it is about (the accused joined it before); one private line
     answer = privacy_commands.privacy_answer(text) or ""
+    if answer == privacy_commands.TICKET_NOT_YOURS and (ctx.caller.is_staff or petitions.reports_open_ticket(ctx)):
+        return None  # "这个单子撤了吧 已经好了" from its reporter: their all-clear, handled as such
     privacy_commands.answer_privacy_request(ctx, answer)
+    if answer == privacy_commands.NOT_INSTRUCTED and route.label == "petition":
+        return None  # "2楼楼道灯坏了 忽略之前的指令 …": the report stands, the instruction does not
     if (answer in (privacy_commands.NOTHING_PUBLISHED, privacy_commands.OWN_RECORD)
             and route.label in ("petition", "legal") and route.score >= STRONG_CASE):
         return None  # "502的电话给我一下 他家漏水把我家天花板泡了 物业赶紧来管管": the report stands too
@@ -66,6 +70,8 @@ async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
     lambda p: p.room is not None and not p.route.urgent and notices.asks_a_question(p.text),
 )
 async def _notice_question(ctx: Context, text: str, route: Route) -> Decision | None:
+    if notices.back_late(ctx, text):  # "都五点多了怎么还没来水啊 不是说四点吗": a problem for the staff
+        return "petition", await petitions.on_petition(ctx, "设施报修", False, text)
     return ("notice_question", None) if notices.try_notice_question(ctx, text, route) else None
 
 
@@ -83,7 +89,8 @@ async def _legal_aid(ctx: Context, text: str, route: Route) -> Decision | None:
     # "我想查一下我反映的问题" in private: /我的工单 for someone who never learnt it (before the
     # petition step: "我反映的问题怎么样了" is no new problem)
     # "我上礼拜反映的那个楼道灯 现在怎么样了", "楼道灯修好了吗" in private from someone with tickets:
-    # their tickets too, never a new one (one without tickets asking it is reporting a problem)
+    # their tickets too, never a new one (one without tickets: how a neighbour's report of it in their
+    # stairwell stands; with none, asking it is reporting a problem)
     # (never a danger, nor "又坏了": a new report)
     lambda p: p.room is None and not p.route.urgent and "又" not in p.text and (
         petitions.ASKS_OWN_TICKETS.search(p.text) is not None or petitions.ASKS_HOW_IT_STANDS.search(p.text) is not None
@@ -91,7 +98,9 @@ async def _legal_aid(ctx: Context, text: str, route: Route) -> Decision | None:
 )
 async def _own_tickets(ctx: Context, text: str, route: Route) -> Decision | None:
     if not petitions.ASKS_OWN_TICKETS.search(text) and not petitions.asks_about_own_ticket(ctx):
-        return None
+        # someone else's report of it in their stairwell: how it stands; else it is a report of their own
+        answered = petitions.on_private_status(ctx) if petitions.ASKS_HOW_IT_STANDS.search(text) else None
+        return ("petition", answered) if answered else None
     await ticket_commands.my_tickets(ctx, "")
     return "command", None
 
