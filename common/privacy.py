@@ -39,7 +39,7 @@ _GAP = (
     "\uff0d\uff0e\uff0f\uff5e~._/·•()（）\\-]"
 )
 _KEYCAP = "\ufe0f\u20e3"
-_RUN = re.compile(rf"\+?[0-9]+(?:{_GAP}{{1,3}}[0-9]+)*(?:[Xx](?![A-Za-z]))?")
+_RUN = re.compile(rf"\+?[0-9]+(?:{_GAP}{{1,3}}[0-9]+)*(?:[XxＸｘ](?![A-Za-zＡ-Ｚａ-ｚ]))?")
 _GROUP = re.compile(r"[0-9]+")
 _MAX_DIGITS = 19
 
@@ -89,7 +89,7 @@ def _mask_run(view: str, start: int, end: int) -> list[tuple[int, int, str]]:
     """(start, end, masked) for the sensitive numbers in the run view[start:end]."""
     run = view[start:end]
     groups = [(m.start() + start, m.end() + start, m.group()) for m in _GROUP.finditer(run)]
-    check_x = run[-1] in "Xx"  # an ID number's check character, after the last group
+    check_x = run[-1] in "XxＸｘ"  # an ID number's check character, after the last group
     found: list[tuple[int, int, str]] = []
     i = 0
     while i < len(groups):

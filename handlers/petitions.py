@@ -47,6 +47,7 @@ CHASE = re.compile(
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
     r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|管了没有?|管没管"  # "三楼的呢 也没动静啊"
+    r"|不是说\S{0,8}(?:吗|嘛)"  # "线都拖到楼梯上了 不是说周五清理吗"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
 )
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
@@ -56,6 +57,11 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+# The one complained of, owning up: "纸箱是我家装修拆出来的 下午就搬走 不好意思哈", "是我家的车 马上挪"
+OWNS_UP = re.compile(
+    r"(?:是我家|是我们家|是我的|我家的)\S{0,12}(?:马上|下午|晚上|明天|等下|等会|一会儿?|今天)?\S{0,3}(?:就)?(?:搬走|拿走|清走|收走|挪走|挪开|扔掉|处理掉|收拾)"
+    r"|不好意思(?:哈|啊|了)?\W*$"
+)
 _ASKS = re.compile(r"[?？吗呢]")  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
@@ -281,6 +287,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         answered = on_status_question(ctx, in_hand_only=True)
         if answered is not None:
             return answered
+    if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or _another_units_question(ctx)):
+        # "纸箱是我家装修拆出来的 下午就搬走 不好意思哈": the one complained of, no voice on it;
+        # "2单元电梯修好了吗" asked in 1单元's group: not this group's problem
+        return category
     candidates = standing.open_tickets
     if room is None:  # a private report of a problem its stairwell's group already reported joins that ticket
         candidates = stairwell_open_tickets(ctx)
@@ -704,6 +714,14 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     return matches[0].category
 
 
+def _another_units_question(ctx: Context) -> bool:
+    """A status question naming a unit other than this group's ("2单元电梯修好了吗" in 1单元's group)."""
+    assert ctx.room is not None
+    asked = places(ctx.masked_text).get("unit")
+    mine = places(ctx.room.stairwell or "").get("unit")
+    return asked is not None and mine is not None and asked != mine and ASKS_HOW_IT_STANDS.search(ctx.masked_text) is not None
+
+
 def own_open_tickets(ctx: Context, *, since: datetime | None = None, limit: int = MAX_ASK + 1) -> list[Row]:
     """The sender's open tickets in any group or in private (reported or joined), newest first;
     ``since``: only those opened since then. What a private chase, place or all-clear is about."""
@@ -720,6 +738,9 @@ def on_private_chase(ctx: Context) -> str | None:
     """"都一个礼拜了咋还没人来修啊" in private: the sender's one open ticket is chased (several: asked
     which); none: None."""
     rows = own_open_tickets(ctx)
+    told = objects_of(ctx.services.router)(CHASE.sub(" ", ctx.masked_text))
+    if told:  # "我家楼上602天天半夜打麻将 … 能不能管管": only a ticket of the thing it tells is chased
+        rows = [t for t in rows if same_object(objects_of(ctx.services.router)(t.text), told)]
     if 1 < len(rows) <= MAX_ASK:
         _ask_which(ctx, rows)
         return "asked"
@@ -771,6 +792,8 @@ def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: st
         ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
         return
     new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
+    if new_reporter and ctx.room is None and ticket.room_id is not None:  # a group's ticket, joined privately
+        tickets.mark_private_reporter(ctx.session, ticket.id, ctx.caller.person_id, ctx.now)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
     chased_lately = followup and _chased_since(ctx, ticket.id, ctx.now - CHASE_QUIET)
     # The words go in a 追加 event (where deletion finds a resident's words); a chase adds a 催办

@@ -238,7 +238,10 @@ def _pending_key(person_id: str) -> str:
 # What the right to deletion is also called: '删除我的资料', '删除个人信息' … (each the same command).
 DELETE_ALIASES = ("删除我的资料", "删除我的数据", "删除个人信息", "删除我的个人信息", "删除我的记录")
 # Asked in words ("请把我的信息删了"): pointed at the command, never acted on without it.
-ASKS_FOR_DELETION = re.compile(r"(?:删除|删掉|删了|清除|注销).{0,6}(?:信息|资料|数据|记录)|(?:信息|资料|数据|记录).{0,6}(?:删除|删掉|删了|清除)")
+ASKS_FOR_DELETION = re.compile(
+    r"(?:删除|删掉|删了|清除|注销).{0,6}(?:信息|资料|数据|记录|手机号|号码)"
+    r"|(?:信息|资料|数据|记录|手机号|号码).{0,16}(?:删除|删掉|删了|清除|怎么删)"
+)
 DELETION_HINT = "如需删除您的信息，请私聊我发送 /删除我的信息，我会先请您确认。"
 
 # "谁投诉我家狗叫的", "把反映噪音的人电话给我": the answer is the same for everyone who asks, privately
@@ -285,7 +288,11 @@ STAFF_ONLY = "工单由负责的工作人员办理（/办结 只对工作人员�
 
 
 # One's own household record asked about in a group: "我们家是不是被登记成独居老人了 都登记了些啥"
-ASKS_OWN_RECORD = re.compile(r"(?:我|我们|俺|咱)(?:家|们家)\S{0,6}?(?:被)?(?:登记|记录|录入)(?:成|为|了|的)")
+ASKS_OWN_RECORD = re.compile(r"(?:我|我们|俺|咱|阿拉)(?:家|们家|屋里)\S{0,6}?(?:被)?(?:登记|记录|录入)(?:成|为|了|的)")
+# "你们这个楼道通都存了我哪些信息啊 我的电话号码你们有没有": what the bot keeps about the asker
+ASKS_WHAT_KEPT = re.compile(r"(?:存|记|留|保存|收集)(?:了|着)?(?:我)?(?:哪些|什么|啥)\S{0,4}(?:信息|资料|数据)|我的?(?:电话|手机号?|号码|身份证)\S{0,4}(?:你们|你)?有没有")
+WHAT_KEPT = ("我只记下您在群里和私聊里发的消息和反映的问题（电话、身份证号存之前已打码），供工作人员处理；"
+             "想删除请私聊我发送 /删除我的信息。")
 OWN_RECORD = "您家的登记信息只有负责的信息员、楼道长能查看；想了解或更正，请私信他们。"
 
 
@@ -300,6 +307,8 @@ def privacy_answer(text: str) -> str | None:
         return STAFF_ONLY
     if ASKS_OWN_RECORD.search(text):
         return OWN_RECORD
+    if ASKS_WHAT_KEPT.search(text):
+        return WHAT_KEPT
     if INSTRUCTS_BOT.search(text):
         return NOT_INSTRUCTED
     if TICKET_ACTION.search(text) and not _SAYS_DONE.search(text):  # "1号工单可以关了 已经修好了": an all-clear

@@ -39,26 +39,29 @@ _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
 _ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
 _STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
-_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff]){0,10}?"  # "灯", "晚上", "楼道灯"; never a rating
+_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff0-9]){0,10}?"  # "灯", "晚上", "楼道灯"; never a rating
 # Saying the problem is still there, or back: a 不满意 when it is about the ticket's own thing.
 _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理|清|弄|搬|收|拿|换)?过?|人管过?|修好|修过?|解决"
     r"|处理好|处理过?|弄好|搞定|好|效果|改善|变化)"
     # "师傅根本没来过", "物业的人压根没上门": nobody came, whatever /办结 says
     r"|(?:师傅|工人|电工|物业|物业的人|修的人|你们的人|人)?(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面|见人)"
+    # a subject first: "6楼那个灯还没修好呢", "等了一天师傅根本没来过"
+    rf"|{_SUBJECT}(?:还|还是|仍然|依然)?(?:没有?|没能)(?:修好|弄好|处理好|好)"
+    rf"|{_SUBJECT}(?:师傅|工人|电工|物业的人|物业|修的人|你们的人)(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
     rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
-    r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着)"
+    r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着|晃的?|在晃|松的?|闪|在闪)"
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
 _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
           r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心"
-          r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒)了"  # "扶手不晃了[强]"
+          r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒|不闪)(?:了|嘞|咯|啦)"  # "扶手不晃了[强]"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
           # a danger's all-clear: "没得事了", "孩子没事", "人好好的", "虚惊一场"
-          r"|没得事了?|虚惊一场|有惊无险|平安无事|(?:人)?(?:找到|找着|找回来)了|(?:孩子|人|老人|娃|宝宝|大家|都)(?:都)?(?:没事|好好的|平安)(?![吧吗])"
+          r"|亮堂堂的?|亮堂了|没得事了?|虚惊一场|有惊无险|平安无事|(?:人)?(?:找到|找着|找回来)了|(?:孩子|人|老人|娃|宝宝|大家|都)(?:都)?(?:没事|好好的|平安)(?![吧吗])"
           # "不用了 我们自己协商好了": a dispute settled between neighbours
           r"|(?:(?:跟|和|同)[\u4e00-\u9fff]{1,4}?)?(?:协商|商量|沟通|谈|说|讲)好了|私了了|和好了|不用(?:你们)?(?:处理|来)了"
           # ("阿拉自家跟楼上讲好了": with whom, then settled)
@@ -77,7 +80,7 @@ _WORDS: tuple[tuple[str, str, bool], ...] = (
     (SATISFIED, rf"(?!.*(?:又(?:坏|不|漏|停|堵|黑|臭|吵|出)|还是|仍然|依然|没(?:修|好|弄|人)))"
                 rf"{_FIXED_SUBJECT}{_FIXED}", True),
 )
-_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|呢|嗯|嗯嗯|哈哈|过)*"
+_PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|呢|嘛|嘞|咯|嗯|嗯嗯|哈哈|过)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
 _POLITE = (
     r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
@@ -87,8 +90,8 @@ _POLITE = (
 # answer so, and an officer on the phone would note 满意. Thanks to someone named ("谢谢王阿姨") is
 # not this: it is said to a neighbour.
 _THANKS = re.compile(
-    r"(?:好的|好了|好|嗯嗯?|哦|行|收到了?|知道了)*(?:(?:(?:真是|真的|实在)?(?:太|非常|十分|万分)?(?:谢谢|感谢)|多谢|谢啦|谢了|辛苦|麻烦)"
-    r"(?:你们|您|你|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
+    r"(?:好的|好了|好|嗯嗯?|哦|行|收到了?|知道了|晓得了)*(?:(?:(?:真是|真的|实在)?(?:太|非常|十分|万分)?(?:谢谢|感谢)|多谢|谢啦|谢了|辛苦|麻烦)"
+    r"(?:你们|您|你|侬|大家|师傅们?|社区|工作人员|物业|领导)?(?:了|啦|啊|呀|哈|咯)*){1,3}"
 )
 THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
 _NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
@@ -121,6 +124,9 @@ _REPEATED = re.compile(r"(\D{2,4}?)\1+")  # "没事了没事了", "好了好了"
 def _squeeze(text: str) -> str:
     text = without_emoji(text.translate(_FULL_WIDTH))
     return _REPEATED.sub(r"\1", _NOISE.sub("", text).lower())
+
+
+_CLAUSE_END = re.compile(r"(?<=[了嘞啊呀嘛哦吧])(?=[\u4e00-\u9fff\d])")
 
 
 def _one_clause(text: str) -> Answer | None:
@@ -177,7 +183,9 @@ def parse_answer(text: str) -> Answer | None:
     if "?" in text or "？" in text or "吗" in text:
         return None
     body = _squeeze(text)
-    found = _parse(body) or _one_clause(text)
+    # unpunctuated voice-to-text: a particle also ends a clause ("还是不亮啊骗人的嘛", "修好嘞亮堂堂的")
+    found = _parse(body) or _one_clause(text) or (
+        _one_clause(_CLAUSE_END.sub(" ", text)) if not _NOISE.search(text.strip()) else None)  # no punctuation at all
     if (found is not None and found.statement and found.rating == UNSATISFIED and _FIXED_ANYWAY.search(body)
             and not _STILL_BROKEN.search(body)):
         return None

@@ -135,10 +135,18 @@ def tell_reporters(ctx: Context, ticket: Ticket, text: str) -> None:
     """
     people = reporters(ctx, ticket)
     room = ticket_room(ctx, ticket)
-    if room is None:
-        for person in people:
+    assert ticket.id is not None
+    # those who joined it in a private chat hear privately: the group never learns they reported it
+    private = tickets.private_reporters(ctx.session, ticket.id, [p.id for p in people]) if room is not None else set()
+    for person in people:
+        if room is None or person.id in private:
             ctx.private(person.id, text)
+    if room is None:
         return
+    shown = [p for p in people if p.id not in private]
+    if people and not shown:
+        return  # every reporter joined privately: nothing in the group names it as theirs
+    people = shown
     names = " ".join(f"@{p.name}" for p in people)
     ctx.to_room(room, f"{names} {mask_flats(text)}".strip(), mentions=tuple(p.id for p in people))
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.db import insert_ignoring_duplicates
 from storage.models import Room, Ticket, TicketEvent, TicketReporter
+from storage.state import StateFlag, set_flag
 from storage.tables import detached, table_of
 
 OPEN_STATUSES = ("已受理", "已分派", "处理中")
@@ -158,6 +159,24 @@ def set_status(
         ticket.responded_at = at
     session.add(ticket)
     add_event(session, ticket.id, at, actor_id, action, note)
+
+
+def _private_reporter_flag(ticket_id: int, person_id: str) -> str:
+    return f"private-reporter:{ticket_id}:{person_id}"
+
+
+def mark_private_reporter(session: Session, ticket_id: int, person_id: str, at: datetime) -> None:
+    """``person_id`` joined this group ticket in a private chat: the group is never told they did."""
+    set_flag(session, _private_reporter_flag(ticket_id, person_id), {}, at)
+
+
+def private_reporters(session: Session, ticket_id: int, person_ids: list[str]) -> set[str]:
+    """Those of ``person_ids`` who joined the ticket privately (mark_private_reporter)."""
+    if not person_ids:
+        return set()
+    names = {_private_reporter_flag(ticket_id, pid): pid for pid in person_ids}
+    found = session.exec(select(StateFlag.name).where(col(StateFlag.name).in_(list(names)))).all()
+    return {names[name] for name in found}
 
 
 def add_reporter(session: Session, ticket: Ticket, person_id: str) -> bool:
