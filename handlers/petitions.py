@@ -292,8 +292,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # "2单元电梯修好了吗" asked in 1单元's group: not this group's problem
         return category
     candidates = standing.open_tickets
-    if room is None:  # a private report of a problem its stairwell's group already reported joins that ticket
-        candidates = stairwell_open_tickets(ctx)
+    # A private report is filed under the sender's stairwell, and joins a ticket its group already has
+    home = directory.home_stairwell(ctx.session, ctx.caller.person_id) if room is None else room
+    if room is None:
+        candidates = stairwell_open_tickets(ctx, home)
     if room is not None and not urgent and ctx.caller.is_staff and not _ASKS.search(ctx.masked_text) and any(
             same_problem(t, ctx.masked_text, False, ctx.services.router) for t in candidates):
         # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
@@ -367,11 +369,15 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if chased is not None:  # "前几天说的那个扶手 到现在还是晃的 有人管没有" from its reporter
         _join_existing(ctx, chased, followup=True)
         return chased.category
-    if not urgent and _sent_already_elsewhere(ctx):
-        return category  # the same report again in private (a flood): logged only
-    # A private report is filed under the sender's stairwell (its staff follow it up and may act on
-    # it), while nothing goes to the group: room_id stays empty.
-    group = room or directory.home_stairwell(ctx.session, ctx.caller.person_id)
+    own = _named_by(ctx, tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)) if room is None and not urgent else []
+    if len(own) == 1:  # "楼上漏水的事 我家402天花板也湿了" in private from a reporter of the group's leak: more on it
+        _join_existing(ctx, own[0])
+        return own[0].category
+    if not urgent and _sent_already_elsewhere(ctx, candidates):
+        return category  # the same report again, in the group and in private (a flood): logged only
+    # A private report's staff are its stairwell's (they follow it up and may act on it), while
+    # nothing goes to the group: room_id stays empty.
+    group = home
     ticket = Ticket(
         room_id=room.id if room else None,
         stairwell=group.stairwell if group else None,
@@ -394,7 +400,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
     )
     where = room.topic if room else (f"私聊（{group.topic}）" if group else "私聊")
-    mark, home = _at_risk(ctx, ticket)
+    mark, household = _at_risk(ctx, ticket)
     told = _told_at_once(ctx, staff, group) if urgent else staff
     # Each one told gets the resident's words: logged (个人信息保护法), in one statement for all
     if told:
@@ -402,8 +408,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             {"at": now, "actor_id": p.id, "action": "工单通知", "subject": f"#{ticket.id}"} for p in told
         ])
     for person in told:
-        if home is not None:
-            audit_read(ctx.session, person.id, now, "工单关注", [home])
+        if household is not None:
+            audit_read(ctx.session, person.id, now, "工单关注", [household])
         ctx.private(
             person.id,
             f"【新工单 #{ticket.id}{' 紧急' if urgent else ''}】{where} · {category} · {ctx.caller.name}\n{mark}"
@@ -620,10 +626,9 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
 _STAIRWELL_OPEN = core_select(_TICKETS).order_by(_TICKETS.c.id.desc())
 
 
-def stairwell_open_tickets(ctx: Context) -> list[Row]:
-    """Open tickets of the sender's stairwell (its group's and its residents' private ones), newest
-    first; none when the sender has no one stairwell (what a private message may be about)."""
-    home = directory.home_stairwell(ctx.session, ctx.caller.person_id)
+def stairwell_open_tickets(ctx: Context, home: Room | None) -> list[Row]:
+    """Open tickets of ``home``, the sender's stairwell (its group's and its residents' private ones),
+    newest first; none when the sender has no one stairwell (what a private message may be about)."""
     if home is None:
         return []
     ctx.session.flush()
@@ -635,7 +640,8 @@ def on_private_status(ctx: Context) -> str | None:
     open ticket of that thing stands (no one's words, no notes), never a new ticket."""
     if not objects_of(ctx.services.router)(ctx.masked_text):
         return None
-    matches = [t for t in stairwell_open_tickets(ctx) if same_problem(t, ctx.masked_text, False, ctx.services.router)]
+    home = directory.home_stairwell(ctx.session, ctx.caller.person_id)
+    matches = [t for t in stairwell_open_tickets(ctx, home) if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     if len(matches) != 1:
         return None
     row = matches[0]
@@ -664,7 +670,7 @@ def reports_open_ticket(ctx: Context) -> bool:
     """Whether the sender reported (or joined) an open ticket here (privately: any of theirs)."""
     if ctx.room is not None:
         return bool(tickets.reported_by(ctx.session, open_in_room(ctx), ctx.caller.person_id))
-    return bool(tickets.list_tickets(ctx.session, statuses=tickets.OPEN_STATUSES, reporter_id=ctx.caller.person_id, limit=1))
+    return bool(own_open_tickets(ctx, limit=1))
 
 
 def on_agreement(ctx: Context) -> str | None:
@@ -746,7 +752,8 @@ def on_private_chase(ctx: Context) -> str | None:
         return "asked"
     if len(rows) != 1:
         return None
-    _join_existing(ctx, rows[0], followup=True)
+    # minutes after the report it is more about it, not a chase ("已受理0天" was no news to anyone)
+    _join_existing(ctx, rows[0], followup=ctx.now - rows[0].created_at > DETAIL_WINDOW)
     return rows[0].category
 
 
@@ -887,12 +894,17 @@ def _said_already(ctx: Context, ticket: Ticket) -> bool:
     return any(gist(note or "") == words for note in ctx.session.exec(said).all())
 
 
-def _sent_already_elsewhere(ctx: Context) -> bool:
+def _sent_already_elsewhere(ctx: Context, candidates: list[Row]) -> bool:
     """The sender's open ticket with these very words, within a day, reported in private (or,
-    said privately, reported anywhere): the same complaint sent both ways is one complaint."""
-    mine = own_open_tickets(ctx, since=ctx.now - REPEAT_WINDOW)
-    words = gist(ctx.masked_text)
-    return any(gist(t.text) == words for t in mine if ctx.room is None or t.room_id is None)
+    said privately, reported anywhere): the same complaint sent both ways is one complaint. In a
+    group the candidates (its first query) already hold its stairwell's private tickets."""
+    since, words = ctx.now - REPEAT_WINDOW, gist(ctx.masked_text)
+    if ctx.room is not None:
+        mine = [t for t in candidates
+                if t.room_id is None and t.reporter_id == ctx.caller.person_id and t.created_at >= since]
+    else:
+        mine = own_open_tickets(ctx, since=since)
+    return any(gist(t.text) == words for t in mine)
 
 
 def gist(text: str) -> str:

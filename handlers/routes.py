@@ -125,10 +125,12 @@ async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
     return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)
 
 
-@route_step("legal", 41, lambda p: p.route.label == "legal")
+@route_step(
+    "legal", 41,
+    # (not the adviser or an officer answering in a group in plain words: no question of theirs)
+    lambda p: p.route.label == "legal" and (p.room is None or p.route.urgent or not p.caller.is_staff),
+)
 async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
-    if ctx.room is not None and ctx.caller.is_staff and not route.urgent:
-        return None  # the adviser (or an officer) answering in the group in plain words: no question of theirs
     if route.followup and not route.urgent and _auto_tickets(ctx.room):
         chased = petitions.chase_by_its_words(ctx)  # "保健品那个骗子的事有人管吗" on the 保健品 ticket
         if chased is not None:
