@@ -361,7 +361,19 @@ async def my_tickets(ctx: Context, args: str) -> None:
     if not rows:
         ctx.reply("您目前没有反映过的问题。")
         return
-    ctx.reply("您的工单：\n" + "\n".join(short_status(ctx, t) for t in rows))
+    listing = "您的工单：\n" + "\n".join(short_status(ctx, t) for t in rows)
+    if ctx.room is not None and any(_not_of_this_group(ctx, t) for t in rows):
+        # A ticket told privately or in another group is never shown here: the list goes privately.
+        ctx.private(ctx.caller.person_id, listing)
+        ctx.reply("您的工单已私信发给您。")
+        return
+    ctx.reply(listing)
+
+
+def _not_of_this_group(ctx: Context, ticket: Ticket) -> bool:
+    assert ctx.room is not None and ticket.id is not None
+    me = ctx.caller.person_id
+    return ticket.room_id != ctx.room.id or bool(tickets.private_reporters(ctx.session, ticket.id, [me]))
 
 
 def short_status(ctx: Context, t: Ticket) -> str:
