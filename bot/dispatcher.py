@@ -27,6 +27,8 @@ from bot import commands, handling
 from bot.context import Context
 from bot.events import Connected, Disconnected, Event, Handled, Incoming, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
+from bot.pieces import Pieces
+from bot.quotes import unquoted
 from bot.privacy import clean_name, clean_text, mask
 from bot.services import Services
 from bot.transports.base import CONFLICT, FAILED, NOT_STORED
@@ -53,6 +55,7 @@ class Dispatcher:
         handling.load_handlers()  # the handlers register their routes and lifecycle handler
         # One message at a time: handlers share one SQLite writer and stay short.
         self._lock = asyncio.Lock()
+        self._pieces = Pieces()
 
     async def handle(self, event: Event) -> Replies:
         """The replies the event queued, with the decision as ``.handled``. A message that could
@@ -128,7 +131,7 @@ class Dispatcher:
             log.info("dropped old message %s/%s", event.transport, event.message_id)
             return Replies(handled=Handled(route="too_old"))
         services = self.services
-        text = strip_bot_mention(clean_text(event.text), services.config.bot.name)
+        text = unquoted(strip_bot_mention(clean_text(event.text), services.config.bot.name), services.config.bot.name)
         name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)
@@ -159,7 +162,18 @@ class Dispatcher:
                 event.sender_id, event.sender_name, directory.cached_grants(session, cache, event.sender_id)
             )
             room_id = room.id if room else None
+            said = text  # what this message says (logged); ``text`` may join its earlier pieces
             route, quiet, guess = self._acting(event, text, caller, room)
+            piece_key, at = (room_id or "", event.sender_id), event.sent_at or services.clock.now()
+            earlier = self._pieces.before(piece_key, at) if route is not None and route.label == "other" else None
+            if earlier is not None:  # the rest of a sentence: read with its first pieces
+                # the bot's name is no part of it ("楼道通" / "402那个一个人住的老太太" / "敲门一直不应…")
+                whole = re.sub(r"\s+", " ", f"{earlier} {text}".replace(services.config.bot.name, " ")).strip()
+                joined = self._acting(event, whole, caller, room)
+                # only a danger: ordinary chatter in a row must never add up to a report (a wrong
+                # ticket costs trust; a danger missed costs more)
+                if joined[1] is None and joined[0] is not None and joined[0].label == "petition" and joined[0].urgent:
+                    text, (route, quiet, guess) = whole, joined
             message_id = insert_message(
                 session.connection(),
                 transport=event.transport,
@@ -167,7 +181,7 @@ class Dispatcher:
                 room_id=room_id,
                 sender_id=event.sender_id,
                 sender_name=event.sender_name,
-                text=mask(text),
+                text=mask(said),
                 at=event.sent_at or services.clock.now(),
                 route=guess[0],
                 category=guess[1],
@@ -189,6 +203,7 @@ class Dispatcher:
                 return Replies(handled=Handled(route="duplicate"))
             if quiet is not None:
                 session.commit()
+                self._pieces.after(piece_key, at, said, quiet[0])
                 log.info(
                     "handled room=%s sender=%s route=%s ms=%.1f",
                     room_id or "private", event.sender_id, quiet[0], (time.perf_counter() - started) * 1000,
@@ -219,6 +234,7 @@ class Dispatcher:
                     update(Message).where(col(Message.id) == message_id).values(route=label, category=category)
                 )
             session.commit()
+        self._pieces.after(piece_key, at, said, label)
         for action in ctx.after_commit:
             try:
                 action()

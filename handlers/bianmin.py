@@ -55,6 +55,23 @@ def find_answer(ctx: Context, text: str) -> EverydayEntry | None:
     return FaqMatcher(entries).match(text)
 
 
+HINT = "您好，我是楼道通。需要反映问题请直接描述（如“3单元楼道灯坏了”），我会登记并转给楼道工作人员。"
+# Asked about the bot itself ("@楼道通 你是机器人吗", "怎么用", "在吗"): who it is, not "答不上来"
+ABOUT_THE_BOT = re.compile(
+    r"你是(?:谁|啥|什么|哪个|机器人|真人|人)|(?:怎么|咋|如何)(?:用|使用)|有事.{0,4}(?:跟|和|找)你|"
+    r"^\W*(?:在吗|在不在|有人吗|你好|您好)\W*$"
+)
+# "楼道长是谁啊": the stairwell's staff by name (staff, not residents: their names are public)
+ASKS_WHO_IS = re.compile(r"(楼道长|信息员|保障员|网格员)(?:是|叫)(?:谁|哪个|哪位|啥)")
+
+
+def _who_is(ctx: Context, title: str) -> str | None:
+    role = next((r for r, name in ROLE_NAMES.items() if name == title), None)
+    people = directory.responsible_staff(ctx.session, ctx.room) if ctx.room is not None else []
+    named = [p.name for p in people if role in {g.role for g in directory.grants_for(ctx.session, p.id)}]
+    return f"本楼道的{title}是{'、'.join(named)}，有事可以直接在群里说，我会转给他们。" if named else None
+
+
 def who_to_ask(ctx: Context) -> str:
     """One line for an unknown question asked of the bot: the stairwell's staff, else the hotline."""
     hotline = ctx.services.config.bianmin.hotline
@@ -72,6 +89,13 @@ async def on_question(ctx: Context, text: str) -> tuple[str, str | None] | None:
     entry = find_answer(ctx, text)
     asked_bot = ctx.event.mentions_bot
     if entry is None:
+        who = ASKS_WHO_IS.search(text)
+        answer = _who_is(ctx, who.group(1)) if who and (asked_bot or ctx.room is None) else None
+        if answer is None and asked_bot and ABOUT_THE_BOT.search(text):
+            answer = HINT
+        if answer is not None:
+            ctx.reply(answer)
+            return "bianmin", None
         if asked_bot and ctx.room is not None:
             ctx.reply(who_to_ask(ctx))
             return "bianmin", None

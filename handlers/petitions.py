@@ -147,11 +147,39 @@ def flats_named(text: str) -> frozenset[int]:
     return frozenset(int(m.group(1) + m.group(2)) for m in _flat_matches(text))
 
 
+_FLOOR_SPAN = re.compile(
+    r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)?\s*(?:到|至|和|跟|与|-|~|—)\s*"
+    r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?!梯|道|房|主|长|号)"
+)
+
+
+def floor_span(text: str) -> range | None:
+    """The floors of a stretch a text names ("二楼到三楼那段扶手": 2–3), or None."""
+    match = _FLOOR_SPAN.search(text)
+    if match is None:
+        return None
+    low, high = sorted((cn_number(match.group(1)), cn_number(match.group(2))))
+    return range(low, high + 1) if high - low <= 3 else None
+
+
+def _within_span(old_text: str, new_text: str, old: Mapping[str, int], new: Mapping[str, int]) -> bool:
+    """A floor inside the stretch the other text names is the same place ("三楼那一截" of
+    "二楼到三楼那段扶手"); every other kind of place must still agree."""
+    spans = floor_span(old_text), floor_span(new_text)
+    if spans == (None, None) or not same_place(
+            {k: v for k, v in old.items() if k != "floor"}, {k: v for k, v in new.items() if k != "floor"}):
+        return False
+    if "floor" not in old or "floor" not in new:
+        return True
+    old_span, new_span = spans[0] or range(old["floor"], old["floor"] + 1), spans[1] or range(new["floor"], new["floor"] + 1)
+    return bool(set(old_span) & set(new_span))
+
+
 def same_place_in(old_text: str, new_text: str) -> bool:
     """Whether two texts name compatible places; a flat both name makes them one place whichever
     each names first (the leak's source in one report, the flat it reaches in the other)."""
     old, new = places(old_text), places(new_text)
-    if same_place(old, new):
+    if same_place(old, new) or _within_span(old_text, new_text, old, new):
         return True
     if not flats_named(old_text) & flats_named(new_text):
         return False
@@ -346,6 +374,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if fresh is not None:
             _join_existing(ctx, fresh)
             return fresh.category
+    rest = _rest_of_own_report(ctx, candidates) if room is not None and not urgent else None
+    if rest is not None:  # "消防通道都堵赛了" seconds after one's own "5楼2号门口堆了好多纸箱子": more of it
+        _join_existing(ctx, rest)
+        return rest.category
     if ctx.services.config.tickets.merge_open_tickets:
         matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, urgent, ctx.services.router)])
         if 1 < len(matches) <= MAX_ASK and not urgent:
@@ -547,6 +579,23 @@ def on_detail(ctx: Context) -> str | None:
         return None
     _join_existing(ctx, own[0])
     return own[0].category
+
+
+PIECE_WINDOW = timedelta(minutes=2)  # a line this soon after one's own report may be the rest of it
+
+
+def _rest_of_own_report(ctx: Context, candidates: list[Row]) -> Row | None:
+    """The sender's own report of this group minutes ago that a line naming no other specific
+    thing, and no other place, goes on with ("消防通道都堵赛了人都过不去" after "5楼2号门口堆了好多纸箱子
+    旧家具"); "电梯也坏了" names another thing: a report of its own."""
+    assert ctx.room is not None
+    own = [t for t in candidates if t.reporter_id == ctx.caller.person_id and t.room_id == ctx.room.id
+           and ctx.now - t.created_at <= PIECE_WINDOW]
+    if len(own) != 1 or not same_place_in(own[0].text, ctx.masked_text):
+        return None
+    objects = objects_of(ctx.services.router)
+    named = {o for o in objects(ctx.masked_text) if not o.startswith("*")}
+    return own[0] if named <= objects(own[0].text) else None
 
 
 def _report_just_above(ctx: Context, fresh: list[Row]) -> list[Row]:

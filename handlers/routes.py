@@ -15,7 +15,7 @@ from storage.models import Room
 if TYPE_CHECKING:
     from nlp.router import Route
 
-HINT = "您好，我是楼道通。需要反映问题请直接描述（如“3单元楼道灯坏了”），我会登记并转给楼道工作人员。"
+HINT = bianmin.HINT
 MIN_MENTION_PETITION_CHARS = 6  # counted without emoji and @-names: "@楼道通 [炸弹][炸弹][炸弹]" says nothing
 _NOT_WORDS = re.compile(r"@\S+|[\s\u2005]")
 
@@ -223,6 +223,9 @@ async def _bianmin(ctx: Context, text: str, route: Route) -> Decision | None:
     return await bianmin.on_question(ctx, text) if ctx.services.config.bianmin.enabled else None
 
 
+_JUST_THANKS = re.compile(r"^\W*(?:(?:好的?|嗯+|哦+|噢|谢谢(?:你|您|啦|了)?|多谢|感谢|收到(?:了)?|知道了|晓得了|明白了?|行|OK|ok)\W*)+$")
+
+
 @route_step("asked", 60, lambda p: p.route.label == "other" and (p.mentions_bot or p.room is None))
 async def _asked(ctx: Context, text: str, route: Route) -> Decision | None:
     # Asked directly: a substantive message becomes a petition, anything else gets one hint.
@@ -231,6 +234,8 @@ async def _asked(ctx: Context, text: str, route: Route) -> Decision | None:
         return route.label, route.category
     if privacy_commands.ASKS_TO_PUBLISH.search(text):  # "把所有人的电话发出来", "他电话… 你帮我发一遍": never
         privacy_commands.answer_privacy_request(ctx, privacy_commands.NOTHING_PUBLISHED)
+        return route.label, route.category
+    if _JUST_THANKS.match(without_emoji(text)):  # "好的谢谢[抱拳]" after an answer: nothing more to say
         return route.label, route.category
     if len(_NOT_WORDS.sub("", without_emoji(text))) >= MIN_MENTION_PETITION_CHARS and route.score >= 0 and ctx.event.mentions_bot \
             and ctx.room:
