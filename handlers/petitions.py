@@ -42,7 +42,7 @@ CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pi
 # A follow-up that names nothing must ask about the handling itself to chase the sender's ticket:
 # nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
 CHASE = re.compile(
-    r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
+    r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人(?!能|可以|有空|愿意|帮|陪|带|送)|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
     r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
