@@ -49,6 +49,12 @@ def strip_bot_mention(text: str, bot_name: str) -> str:
     return re.sub(rf"^@{re.escape(bot_name)}[\s\u2005]*", "", text).strip()
 
 
+def strip_leading_mentions(text: str) -> str:
+    """'@张阿姨\u2005是的 我昨晚也是摸黑上来的' -> what is said: a neighbour @-ed at the start says
+    whom the line answers, not what it is about (WeChat ends each mention with U+2005)."""
+    return re.sub(r"^(?:@[^\s\u2005@]{1,20}[\s\u2005]+)+", "", text).strip() or text
+
+
 class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -131,7 +137,8 @@ class Dispatcher:
             log.info("dropped old message %s/%s", event.transport, event.message_id)
             return Replies(handled=Handled(route="too_old"))
         services = self.services
-        text = unquoted(strip_bot_mention(clean_text(event.text), services.config.bot.name), services.config.bot.name)
+        bot_name = services.config.bot.name
+        text = strip_leading_mentions(unquoted(strip_bot_mention(clean_text(event.text), bot_name), bot_name))
         name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)

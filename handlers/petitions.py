@@ -81,7 +81,7 @@ ASKS_OWN_TICKETS = re.compile(r"我\S{0,4}(?:反映|报修|报|提)(?:的|过的
 RESOLVED_RECENTLY = timedelta(days=7)
 RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question is matched against
 # "就在信箱对面那里", "在楼梯拐角": where, in words rather than a flat or floor
-SAYS_WHERE = re.compile(r"^\W*(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
+SAYS_WHERE = re.compile(r"^\W*(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|那边|这边|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
