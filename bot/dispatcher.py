@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -120,6 +120,25 @@ class Dispatcher:
             return route, decision, decision
         return route, None, steps[0].usually or decision
 
+    def _with_pieces(
+        self, event: Incoming, text: str, caller: Caller, room: Room | None, key: tuple[str, str], at: datetime
+    ) -> tuple[str, tuple[Route | None, handling.Decision | None, handling.Decision]]:
+        """The text to act on and its ``_acting``: a chatter line read with the sender's pieces
+        of the last minute when together they tell of a danger ("402那个一个人住的老太太" /
+        "敲门一直不应电话也打不通"); otherwise the line alone. Only a danger: ordinary chatter in a
+        row must never add up to a report (a wrong ticket costs trust; a missed danger more)."""
+        alone = self._acting(event, text, caller, room)
+        route = alone[0]
+        earlier = self._pieces.before(key, at) if route is not None and route.label == "other" else None
+        if earlier is None:
+            return text, alone
+        # the bot's name is no part of it ("楼道通" / "402那个一个人住的老太太" / …)
+        whole = re.sub(r"\s+", " ", f"{earlier} {text}".replace(self.services.config.bot.name, " ")).strip()
+        joined = self._acting(event, whole, caller, room)
+        if joined[1] is None and joined[0] is not None and joined[0].label == "petition" and joined[0].urgent:
+            return whole, joined
+        return text, alone
+
     async def _on_message(self, event: Incoming) -> Replies:
         try:
             return await self._log_and_handle(event)
@@ -170,17 +189,8 @@ class Dispatcher:
             )
             room_id = room.id if room else None
             said = text  # what this message says (logged); ``text`` may join its earlier pieces
-            route, quiet, guess = self._acting(event, text, caller, room)
             piece_key, at = (room_id or "", event.sender_id), event.sent_at or services.clock.now()
-            earlier = self._pieces.before(piece_key, at) if route is not None and route.label == "other" else None
-            if earlier is not None:  # the rest of a sentence: read with its first pieces
-                # the bot's name is no part of it ("楼道通" / "402那个一个人住的老太太" / "敲门一直不应…")
-                whole = re.sub(r"\s+", " ", f"{earlier} {text}".replace(services.config.bot.name, " ")).strip()
-                joined = self._acting(event, whole, caller, room)
-                # only a danger: ordinary chatter in a row must never add up to a report (a wrong
-                # ticket costs trust; a danger missed costs more)
-                if joined[1] is None and joined[0] is not None and joined[0].label == "petition" and joined[0].urgent:
-                    text, (route, quiet, guess) = whole, joined
+            text, (route, quiet, guess) = self._with_pieces(event, text, caller, room, piece_key, at)
             message_id = insert_message(
                 session.connection(),
                 transport=event.transport,
@@ -189,7 +199,7 @@ class Dispatcher:
                 sender_id=event.sender_id,
                 sender_name=event.sender_name,
                 text=mask(said),
-                at=event.sent_at or services.clock.now(),
+                at=at,
                 route=guess[0],
                 category=guess[1],
             )
