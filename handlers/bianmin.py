@@ -69,7 +69,7 @@ def _who_is(ctx: Context, title: str) -> str | None:
     role = next((r for r, name in ROLE_NAMES.items() if name == title), None)
     people = directory.responsible_staff(ctx.session, ctx.room) if ctx.room is not None else []
     named = [p.name for p in people if role in {g.role for g in directory.grants_for(ctx.session, p.id)}]
-    return f"本楼道的{title}是{'、'.join(named)}，有事可以直接在群里说，我会转给他们。" if named else None
+    return f"本楼道的{title}是{'、'.join(named)}，有事直接在群里说就行，我会转告。" if named else None
 
 
 def who_to_ask(ctx: Context) -> str:
