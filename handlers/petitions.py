@@ -166,8 +166,7 @@ def _within_span(old_text: str, new_text: str, old: Mapping[str, int], new: Mapp
     """A floor inside the stretch the other text names is the same place ("三楼那一截" of
     "二楼到三楼那段扶手"); every other kind of place must still agree."""
     spans = floor_span(old_text), floor_span(new_text)
-    if spans == (None, None) or not same_place(
-            {k: v for k, v in old.items() if k != "floor"}, {k: v for k, v in new.items() if k != "floor"}):
+    if spans == (None, None) or not same_place(_without(old, "floor"), _without(new, "floor")):
         return False
     if "floor" not in old or "floor" not in new:
         return True
@@ -183,8 +182,11 @@ def same_place_in(old_text: str, new_text: str) -> bool:
         return True
     if not flats_named(old_text) & flats_named(new_text):
         return False
-    return same_place({k: v for k, v in old.items() if k not in ("flat", "floor")},
-                      {k: v for k, v in new.items() if k not in ("flat", "floor")})
+    return same_place(_without(old, "flat", "floor"), _without(new, "flat", "floor"))
+
+
+def _without(place: Mapping[str, int], *kinds: str) -> dict[str, int]:
+    return {k: v for k, v in place.items() if k not in kinds}
 
 
 def _families(objects: frozenset[str]) -> set[str]:
@@ -581,7 +583,7 @@ def on_detail(ctx: Context) -> str | None:
     return own[0].category
 
 
-PIECE_WINDOW = timedelta(minutes=2)  # a line this soon after one's own report may be the rest of it
+REST_OF_REPORT_WINDOW = timedelta(minutes=2)  # a line this soon after one's own report may be the rest of it
 
 
 def _rest_of_own_report(ctx: Context, candidates: list[Row]) -> Row | None:
@@ -590,7 +592,7 @@ def _rest_of_own_report(ctx: Context, candidates: list[Row]) -> Row | None:
     旧家具"); "电梯也坏了" names another thing: a report of its own."""
     assert ctx.room is not None
     own = [t for t in candidates if t.reporter_id == ctx.caller.person_id and t.room_id == ctx.room.id
-           and ctx.now - t.created_at <= PIECE_WINDOW]
+           and ctx.now - t.created_at <= REST_OF_REPORT_WINDOW]
     if len(own) != 1 or not same_place_in(own[0].text, ctx.masked_text):
         return None
     objects = objects_of(ctx.services.router)
