@@ -325,6 +325,16 @@ async def timed(probe: LoopProbe, work, label: str = "") -> tuple[float, float, 
     return seconds, probe.worst, result
 
 
+def _tallied(tally: Counter):
+    """A cursor listener counting the event loop's thread's statements by their first words."""
+    loop_thread = threading.get_ident()
+
+    def count(_conn, _cursor, sql: str, *_args) -> None:
+        if threading.get_ident() == loop_thread and not sql.lstrip().upper().startswith(("BEGIN", "COMMIT")):
+            tally[" ".join(sql.split())[:90]] += 1
+    return count
+
+
 def drop_all(url: str) -> None:
     from sqlalchemy import create_engine, text
     engine = create_engine(url)
@@ -335,6 +345,7 @@ def drop_all(url: str) -> None:
 
 async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random, out, purge: bool = True,
                   keep: str | None = None, reuse: str | None = None, profile: str | None = None) -> dict:
+    from sqlalchemy import event
     from sqlmodel import Session, func, select
 
     from bot.app import Stairwell
@@ -441,7 +452,9 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
                                    ("petition, newcomers arriving,", PETITIONS, 300)):
             latencies, cpu = [], []
             profiler = cProfile.Profile() if profile and kind == "petition" else None
-            if profiler:
+            tally: Counter[str] = Counter()
+            if profiler:  # with the statements the loop's thread ran, by their first words
+                event.listen(app.engine, "before_cursor_execute", _tallied(tally))
                 profiler.enable()
             for n in range(count):
                 person = residents[rnd.randrange(len(residents))]
@@ -458,7 +471,9 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
             if profiler and profile:  # the loop's thread only: the outbox's worker threads are not in it
                 profiler.disable()
                 profiler.dump_stats(profile)
-                out(f"petitions profiled into {profile} (python -m pstats {profile})")
+                out(f"petitions profiled into {profile} (python -m pstats {profile}); statements per petition:")
+                for head, times in tally.most_common():
+                    out(f"  {times / count:5.2f}  {head}")
             if kind in ("chat", "petition"):
                 every["all messages"] += latencies
                 every["all messages CPU"] += cpu

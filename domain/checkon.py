@@ -201,7 +201,7 @@ def schedule_followup(scheduler, emergency_id: int, due: datetime) -> None:
 
 
 def petition_mark(session: Session, config: AppConfig, stairwell: str | None, flat: str | None,
-                  name: str) -> tuple[int, str] | None:
+                  name: str, homes: list[queries.PetitionHome] | None = None) -> tuple[int, str] | None:
     """(household id, '502 独居老人') when a petition comes from a flat tagged visits.petition_mark_tags.
 
     The flat is the one the petition names in its group's stairwell ("502漏水了"); a petition
@@ -211,7 +211,8 @@ def petition_mark(session: Session, config: AppConfig, stairwell: str | None, fl
     """
     if not stairwell:
         return None
-    homes = queries.petition_homes(session, stairwell, flat, name, list(config.visits.petition_mark_tags))
+    if homes is None:  # not read with the petition's first statement
+        homes = queries.petition_homes(session, stairwell, flat, name, list(config.visits.petition_mark_tags))
     how = ""
     home = next((h for h in homes if flat and h.flat == flat), None)
     if home is None and name:

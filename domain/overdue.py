@@ -25,7 +25,7 @@ from storage.models import Person, RoleGrant, Room, Ticket, TicketEvent
 
 LISTED = 10  # tickets named per section of a digest; the rest are counted (/工单 超期 lists them all)
 STATISTICS_AFTER = 1000  # markers in one run: PostgreSQL's planner is told at once (queue_plan)
-BOT = "bot"  # the actor of the job's 催办 events (handlers.petitions tells residents' chases apart by it)
+BOT = tickets.OVERDUE_CHASER  # the actor of the job's 催办 events (residents' chases are told apart by it)
 
 
 def _reminded_for_this_due_date():

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from sqlalchemy import Row, bindparam, exists, insert, true, union_all
+from sqlalchemy import Row, bindparam, exists, true, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
@@ -23,6 +23,7 @@ from nlp.segment import content_words
 from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, TROUBLE_AGAIN, default_router
 from storage import directory, tickets
 from storage.messages import last_from_others
+from storage.visits import PACKED_PETITION_HOMES, PetitionHome, petition_homes_params, unpack_homes
 from storage.outbox import excerpt
 from storage.models import AuditEntry, Person, Room, Ticket, TicketEvent, TicketReporter
 from storage.state import EMERGENCY_FLAG, StateFlag
@@ -403,7 +404,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if chased is not None:  # "前几天说的那个扶手 到现在还是晃的 有人管没有" from its reporter
         _join_existing(ctx, chased, followup=True)
         return chased.category
-    own = _named_by(ctx, tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)) if room is None and not urgent else []
+    own = _named_by(ctx, _mine(ctx, candidates)) if room is None and not urgent else []
     if len(own) == 1:  # "楼上漏水的事 我家402天花板也湿了" in private from a reporter of the group's leak: more on it
         _join_existing(ctx, own[0])
         return own[0].category
@@ -423,10 +424,12 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         created_at=now,
         due_at=due_at(now, category, urgent, ctx.services.config.tickets),
     )
-    tickets.open_ticket(ctx.session, ticket, note=category)
+    staff = directory.responsible_staff(ctx.session, group)
+    told = _told_at_once(ctx, staff, group) if urgent else staff
+    # Each one told gets the resident's words: logged (个人信息保护法) with the ticket
+    tickets.open_ticket(ctx.session, ticket, note=category, notified=[p.id for p in told])
     assert ticket.id is not None
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, False, urgent
-    staff = directory.responsible_staff(ctx.session, group)
     # In a danger the advice comes first, in the same message as the ticket number.
     first = f"【紧急】{ctx.services.config.danger_advice(route.danger)}\n" if urgent else ""
     ctx.reply(
@@ -434,13 +437,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
     )
     where = room.topic if room else (f"私聊（{group.topic}）" if group else "私聊")
-    mark, household = _at_risk(ctx, ticket)
-    told = _told_at_once(ctx, staff, group) if urgent else staff
-    # Each one told gets the resident's words: logged (个人信息保护法), in one statement for all
-    if told:
-        ctx.session.connection().execute(insert(AuditEntry), [
-            {"at": now, "actor_id": p.id, "action": "工单通知", "subject": f"#{ticket.id}"} for p in told
-        ])
+    mark, household = _at_risk(ctx, ticket, standing.homes)
     for person in told:
         if household is not None:
             audit_read(ctx.session, person.id, now, "工单关注", [household])
@@ -460,14 +457,13 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     return category
 
 
-def _at_risk(ctx: Context, ticket: Ticket) -> tuple[str, int | None]:
+def _at_risk(ctx: Context, ticket: Ticket, homes: list[PetitionHome]) -> tuple[str, int | None]:
     """'【重点关注】502 独居老人' when the petition comes from a flat tagged 独居老人 or 残疾 (config
     visits.petition_mark_tags; rule in domain.checkon.petition_mark), kept as a 关注 event on the
-    ticket so /工单 shows it too (residents' /进度 does not); and the household's id."""
-
-    flat = places(ctx.masked_text).get("flat")
+    ticket so /工单 shows it too (residents' /进度 does not); and the household's id. ``homes``:
+    the standing's households of the stairwell."""
     stairwell = ctx.room.stairwell if ctx.room is not None else None
-    mark = petition_mark(ctx.session, ctx.services.config, stairwell, str(flat) if flat else None, ctx.caller.name)
+    mark = petition_mark(ctx.session, ctx.services.config, stairwell, _flat_named(ctx), ctx.caller.name, homes)
     if mark is None or ticket.id is None:
         return "", None
     tickets.add_event(ctx.session, ticket.id, ctx.now, tickets.SYSTEM, "关注", mark[1])
@@ -493,6 +489,7 @@ class _Standing:
     recent: int  # the sender's reports in the throttle window: tickets opened (受理), words added (追加)
     warned: int  # throttle warnings the sender got in the quiet period
     open_tickets: list[Row]  # the group's open tickets and its stairwell's private ones, newest first
+    homes: list[PetitionHome]  # households of the group's stairwell: the flat named, or the sender's name
 
 
 # Built once: constructing a statement like this costs ~0.35 ms of SQLAlchemy's Python per call,
@@ -508,14 +505,27 @@ _COUNTS = select(
         AuditEntry.actor_id == bindparam("sender"), AuditEntry.action == THROTTLED,
         col(AuditEntry.at) >= bindparam("warned_since"),
     ).scalar_subquery().label("warned"),
+    PACKED_PETITION_HOMES.label("homes"),  # the households a new ticket may be marked from (_at_risk)
 ).subquery("standing")
-_T = table_of(Ticket)
+_T, _TR, _TE = table_of(Ticket), table_of(TicketReporter), table_of(TicketEvent)
+# Each open ticket says whether the sender reported or joined it ("mine": the sender's own reports
+# are chased and narrowed to, no query of their own) and what the sender added to it within a day
+# ("said", the notes joined by NOTE_SEP: a flood of one line is one line, no query either).
+NOTE_SEP = "\x1f"
+_OPEN_COLUMNS = (
+    _T,
+    exists().where(_TR.c.ticket_id == _T.c.id, _TR.c.person_id == bindparam("sender")).label("mine"),
+    core_select(func.aggregate_strings(_TE.c.note, NOTE_SEP)).where(
+        _TE.c.ticket_id == _T.c.id, _TE.c.actor_id == bindparam("sender"), _TE.c.action == "追加",
+        _TE.c.at >= bindparam("said_since"),
+    ).scalar_subquery().label("said"),
+)
 # The group's open tickets, and those its stairwell's residents reported privately (one problem, one
 # ticket): a UNION ALL, so each half uses its own index (an OR in the join scanned every open ticket).
 _TICKETS = union_all(
-    core_select(_T).where(_T.c.room_id == bindparam("room_id"), _T.c.status.in_(tickets.OPEN_STATUSES)),
-    core_select(_T).where(_T.c.room_id.is_(None), _T.c.stairwell == bindparam("stairwell"),
-                          _T.c.status.in_(tickets.OPEN_STATUSES)),
+    core_select(*_OPEN_COLUMNS).where(_T.c.room_id == bindparam("room_id"), _T.c.status.in_(tickets.OPEN_STATUSES)),
+    core_select(*_OPEN_COLUMNS).where(_T.c.room_id.is_(None), _T.c.stairwell == bindparam("stairwell"),
+                                      _T.c.status.in_(tickets.OPEN_STATUSES)),
 ).subquery("open_tickets")
 _STANDING = (
     core_select(_COUNTS, _TICKETS)
@@ -527,17 +537,26 @@ _STANDING = (
 def _standing(ctx: Context) -> _Standing:
     rules = ctx.services.config.tickets.throttle
     ctx.session.flush()  # a Core read: the session's pending changes first
+    stairwell = ctx.room.stairwell if ctx.room is not None else None
     rows = ctx.session.connection().execute(_STANDING, {
         "sender": ctx.caller.person_id,
         "reports_since": ctx.now - timedelta(minutes=rules.window_minutes),
         "warned_since": ctx.now - timedelta(minutes=rules.quiet_minutes),
+        "said_since": ctx.now - REPEAT_WINDOW,
         "room_id": ctx.room.id if ctx.room is not None else None,
-        "stairwell": ctx.room.stairwell if ctx.room is not None else None,
+        **petition_homes_params(stairwell, _flat_named(ctx), ctx.caller.name,
+                                list(ctx.services.config.visits.petition_mark_tags)),
     }).all()
     first = rows[0]
     return _Standing(
-        bool(first.emergency), int(first.recent), int(first.warned), [r for r in rows if r.id is not None]
+        bool(first.emergency), int(first.recent), int(first.warned), [r for r in rows if r.id is not None],
+        unpack_homes(first.homes),
     )
+
+
+def _flat_named(ctx: Context) -> str | None:
+    flat = places(ctx.masked_text).get("flat")
+    return str(flat) if flat else None
 
 
 def _problem_told(ctx: Context) -> set[str]:
@@ -614,7 +633,7 @@ def _report_just_above(ctx: Context, fresh: list[Row]) -> list[Row]:
 def _fresh_from_others(ctx: Context, candidates: list[Row], within: timedelta) -> list[Row]:
     """Open tickets opened ``within`` the last while that the sender is not a reporter of."""
     fresh = [t for t in candidates if ctx.now - t.created_at <= within]
-    mine = {t.id for t in tickets.reported_by(ctx.session, fresh, ctx.caller.person_id)}
+    mine = {t.id for t in _mine(ctx, fresh)}
     return [t for t in fresh if t.id not in mine]
 
 
@@ -683,7 +702,10 @@ def stairwell_open_tickets(ctx: Context, home: Room | None) -> list[Row]:
     if home is None:
         return []
     ctx.session.flush()
-    return list(ctx.session.connection().execute(_STAIRWELL_OPEN, {"room_id": home.id, "stairwell": home.stairwell}).all())
+    return list(ctx.session.connection().execute(_STAIRWELL_OPEN, {
+        "room_id": home.id, "stairwell": home.stairwell, "sender": ctx.caller.person_id,
+        "said_since": ctx.now - REPEAT_WINDOW,
+    }).all())
 
 
 def on_private_status(ctx: Context) -> str | None:
@@ -720,7 +742,7 @@ def asks_about_own_ticket(ctx: Context) -> bool:
 def reports_open_ticket(ctx: Context) -> bool:
     """Whether the sender reported (or joined) an open ticket here (privately: any of theirs)."""
     if ctx.room is not None:
-        return bool(tickets.reported_by(ctx.session, open_in_room(ctx), ctx.caller.person_id))
+        return bool(_mine(ctx, open_in_room(ctx)))
     return bool(own_open_tickets(ctx, limit=1))
 
 
@@ -755,7 +777,7 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     if named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text):  # "昨晚楼上又蹦到十一点"
-        matches = tickets.reported_by(ctx.session, candidates, ctx.caller.person_id)
+        matches = _mine(ctx, candidates)
     if not matches and ME_TOO.search(ctx.masked_text):
         fresh = _me_too_of(ctx, candidates)
         if fresh is None:
@@ -832,7 +854,7 @@ def _narrow(ctx: Context, matches: list[Row]) -> list[Row]:
         exact = [t for t in matches if said & objects(t.text)]
         matches = exact or matches
     if len(matches) > 1:
-        mine = tickets.reported_by(ctx.session, matches, ctx.caller.person_id)
+        mine = _mine(ctx, matches)
         matches = mine or matches
     return matches
 
@@ -843,22 +865,26 @@ def _ask_which(ctx: Context, matches: list[Row]) -> None:
     ctx.reply(f"您说的是哪一个问题？{numbers} 都在处理中，可发 /进度 编号 查看进展；如是新问题，请说明具体位置。")
 
 
+def _mine(ctx: Context, rows: list[Row]) -> list[Row]:
+    """Those of ``rows`` the sender reported or joined, in their order: the standing's rows say so
+    themselves (its ``mine`` column), others are looked up in one query."""
+    if all("mine" in getattr(r, "_fields", ()) for r in rows):
+        return [r for r in rows if r.mine]
+    return tickets.reported_by(ctx.session, rows, ctx.caller.person_id)
+
+
 def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: str | None = None) -> None:
     ticket = tickets.attached(ctx.session, row)
     assert ticket.id is not None
-    if _said_already(ctx, ticket):  # the same line again (a flood): logged, nothing more for anyone
+    if _said_already(ctx, ticket, row):  # the same line again (a flood): logged, nothing more for anyone
         ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
         return
-    new_reporter = tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)
+    joined = tickets.join(ctx.session, ticket, ctx.caller.person_id, ctx.now, ctx.masked_text,
+                          chase=followup, chased_since=ctx.now - CHASE_QUIET)
+    new_reporter, chased_lately = joined.new_reporter, joined.chased_lately
     if new_reporter and ctx.room is None and ticket.room_id is not None:  # a group's ticket, joined privately
         tickets.mark_private_reporter(ctx.session, ticket.id, ctx.caller.person_id, ctx.now)
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
-    chased_lately = followup and _chased_since(ctx, ticket.id, ctx.now - CHASE_QUIET)
-    # The words go in a 追加 event (where deletion finds a resident's words); a chase adds a 催办
-    # event that carries none.
-    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "追加", ctx.masked_text)
-    if followup:
-        tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "催办")
     first = f"【紧急】{ctx.services.config.danger_advice(danger)}\n" if ticket.urgent and danger else ""
     staff = _following(ctx, ticket)
     if followup:
@@ -892,7 +918,7 @@ def _own_ticket_chased(ctx: Context, candidates: list[Row], route: "Route") -> R
     or nothing (or several) of theirs it names."""
     if not (route.followup or CHASE.search(ctx.masked_text)) or ME_TOO.search(ctx.masked_text):
         return None
-    mine = _named_by(ctx, tickets.reported_by(ctx.session, candidates, ctx.caller.person_id))
+    mine = _named_by(ctx, _mine(ctx, candidates))
     return mine[0] if len(mine) == 1 else None
 
 
@@ -930,19 +956,22 @@ def _shares_words(words: set[str], text: str) -> bool:
 REPEAT_WINDOW = timedelta(days=1)
 
 
-def _said_already(ctx: Context, ticket: Ticket) -> bool:
+def _said_already(ctx: Context, ticket: Ticket, row: Row) -> bool:
     """This reporter sent these very words on this ticket within a day: the report itself or an
     addition. Twenty copies of one complaint are one complaint (no reply, no staff line, and no
-    count towards the sender's limit of reports)."""
+    count towards the sender's limit of reports). A row of the standing brings its additions."""
     me, since = ctx.caller.person_id, ctx.now - REPEAT_WINDOW
     words = gist(ctx.masked_text)  # "楼道灯坏了!!! 黑漆漆的!!!" is "楼道灯坏了 黑漆漆的" again
     if ticket.reporter_id == me and gist(ticket.text) == words and ticket.created_at >= since:
         return True
-    said = select(TicketEvent.note).where(
-        TicketEvent.ticket_id == ticket.id, TicketEvent.actor_id == me, TicketEvent.action == "追加",
-        col(TicketEvent.at) >= since,
-    )
-    return any(gist(note or "") == words for note in ctx.session.exec(said).all())
+    if "said" in getattr(row, "_fields", ()):
+        notes = row.said.split(NOTE_SEP) if row.said else []
+    else:
+        notes = list(ctx.session.exec(select(TicketEvent.note).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.actor_id == me, TicketEvent.action == "追加",
+            col(TicketEvent.at) >= since,
+        )).all())
+    return any(gist(note or "") == words for note in notes)
 
 
 def _sent_already_elsewhere(ctx: Context, candidates: list[Row]) -> bool:
@@ -977,11 +1006,3 @@ def _following(ctx: Context, ticket: Ticket) -> list[Person]:
         return staff
     assignee = next((p for p in staff if p.id == ticket.assignee_id), None) or ctx.session.get(Person, ticket.assignee_id)
     return [assignee, *(p for p in staff if p.id != ticket.assignee_id)] if assignee is not None else staff
-
-
-def _chased_since(ctx: Context, ticket_id: int, since) -> bool:
-    stmt = select(func.count()).select_from(TicketEvent).where(
-        TicketEvent.ticket_id == ticket_id, TicketEvent.action == "催办", col(TicketEvent.at) >= since,
-        TicketEvent.actor_id != "bot",  # the overdue job's own 催办 does not count as a resident's chase
-    )
-    return ctx.session.exec(stmt).one() > 0

@@ -284,7 +284,7 @@ async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
         f"内容：{ticket.text}\n截止：{format_due(ticket.due_at)}\n"
         f"进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
     )
-    audit(ctx, person.id, "工单通知", f"#{ticket.id}")
+    audit(ctx, person.id, tickets.NOTIFIED, f"#{ticket.id}")
     ctx.reply(f"工单 #{ticket.id} 已派给{person.name}跟进，已私信告知。", mention=False)
 
 

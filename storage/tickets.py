@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
-from sqlalchemy import ColumnElement, Row, bindparam, false, insert, literal, or_, true, update
+from sqlalchemy import ARRAY, Boolean, ColumnElement, Row, String, bindparam, exists, false, insert, literal, or_, true, union_all, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,7 +14,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, func, select
 
 from storage.db import insert_ignoring_duplicates
-from storage.models import Room, Ticket, TicketEvent, TicketReporter
+from storage.models import AuditEntry, Room, Ticket, TicketEvent, TicketReporter
 from storage.state import StateFlag, set_flag
 from storage.tables import detached, table_of
 
@@ -26,6 +26,7 @@ STATUSES = (*OPEN_STATUSES, *RESOLVED_STATUSES, "已撤销")
 RATINGS = ("满意", "基本满意", "不满意")  # best first
 UNRATED = "未评价"  # the rating of a ticket closed by the rating window, counted apart
 SYSTEM = "system"  # the actor of steps nobody took by hand (the rating window's closing)
+OVERDUE_CHASER = "bot"  # the actor of the overdue job's 催办 events: a resident's chase is any other
 RATING_WINDOW = timedelta(days=7)  # a "1" later than this is chatter, not a rating
 NOTE_ACTIONS = ("分派", "处理", "办结", "延期", "重开", "议事会")  # staff steps whose notes the reporters see
 
@@ -105,7 +106,14 @@ def _opening_statements(dialect: str) -> tuple:
                 core_select(new.c.id, bindparam("created_at", type_=events.c.at.type), bindparam("reporter_id"),
                             literal(OPENED), bindparam("note", type_=events.c.note.type)),
             ).cte("opened")
-            found = (core_select(new.c.id).add_cte(reporter).add_cte(event),)
+            audit = table_of(AuditEntry)
+            told = insert(audit).from_select(
+                ["at", "actor_id", "action", "subject"],
+                core_select(bindparam("created_at", type_=audit.c.at.type),
+                            func.unnest(bindparam("notified", type_=ARRAY(String))),
+                            literal(NOTIFIED), func.concat("#", new.c.id)),
+            ).cte("notified")
+            found = (core_select(new.c.id).add_cte(reporter).add_cte(event).add_cte(told),)
         else:
             found = (
                 add_ticket.returning(tickets.c.id),
@@ -118,21 +126,28 @@ def _opening_statements(dialect: str) -> tuple:
 
 
 OPENED = "受理"
+NOTIFIED = "工单通知"  # audit action: a staff member was sent a new ticket's words
 _OPENING: dict[str, tuple] = {}
 
 
-def open_ticket(session: Session, ticket: Ticket, note: str) -> Ticket:
+def open_ticket(session: Session, ticket: Ticket, note: str, notified: Sequence[str] = ()) -> Ticket:
     """Store a new ``ticket`` with its reporter as the first of its reporters and a 受理 event
-    (``note``), by Core INSERTs, not the ORM's flush (every new petition does this); ``ticket``
-    is then the session's, with its number."""
+    (``note``), and a 工单通知 audit row for each of ``notified`` (the staff shown the resident's
+    words: 个人信息保护法), by Core INSERTs, not the ORM's flush (every new petition does this);
+    ``ticket`` is then the session's, with its number."""
     session.flush()  # what the session holds goes first, as a flush would order it
     conn = session.connection()
     values = {c.name: getattr(ticket, c.name) for c in table_of(Ticket).columns if c.name != "id"}
-    values["note"] = note
+    values.update(note=note, notified=list(notified))
     statements = _opening_statements(conn.dialect.name)
     ticket.id = conn.execute(statements[0], values).scalar_one()
     for stmt in statements[1:]:
         conn.execute(stmt, {**values, "ticket_id": ticket.id})
+    if notified and len(statements) > 1:  # on PostgreSQL they were in the one statement
+        conn.execute(insert(table_of(AuditEntry)), [
+            {"at": ticket.created_at, "actor_id": who, "action": NOTIFIED, "subject": f"#{ticket.id}"}
+            for who in notified
+        ])
     make_transient_to_detached(ticket)
     session.add(ticket)
     return ticket
@@ -203,6 +218,83 @@ _ONE_MORE_REPORTER = (  # built once
     update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
     .values(reporters=_TICKETS.c.reporters + 1).returning(_TICKETS.c.reporters)
 )
+
+
+ADDED, CHASED = "追加", "催办"
+
+
+@dataclass(frozen=True)
+class Joined:
+    new_reporter: bool  # ``person_id`` was not a reporter of the ticket before
+    chased_lately: bool  # a resident chased it since ``chased_since`` (before this chase)
+
+
+def join(session: Session, ticket: Ticket, person_id: str, at: datetime, words: str, *,
+         chase: bool, chased_since: datetime) -> Joined:
+    """``person_id`` adds ``words`` to an open ticket (a 追加 event, where deletion finds a
+    resident's words), as one more reporter if not one yet, and with ``chase`` a 催办 event that
+    carries none. On PostgreSQL one statement (data-modifying CTEs), four or five elsewhere:
+    every petition that joins a ticket runs this."""
+    assert ticket.id is not None, "a stored ticket"
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        session.flush()  # a Core write: what the session holds goes first
+        row = conn.execute(_joining_statement(), {
+            "ticket_id": ticket.id, "person_id": person_id, "at": at, "words": words, "chase": chase,
+            "since": chased_since,
+        }).one()
+        if row.reporters is not None:
+            set_committed_value(ticket, "reporters", row.reporters)
+        return Joined(row.reporters is not None, row.chased > 0)
+    new_reporter = add_reporter(session, ticket, person_id)
+    chased_lately = chase and chased_since_by_residents(session, ticket.id, chased_since)
+    add_event(session, ticket.id, at, person_id, ADDED, words)
+    if chase:
+        add_event(session, ticket.id, at, person_id, CHASED)
+    return Joined(new_reporter, chased_lately)
+
+
+def chased_since_by_residents(session: Session, ticket_id: int, since: datetime) -> bool:
+    """Someone chased the ticket since ``since`` (the overdue job's own 催办 does not count)."""
+    return session.exec(_chased_count(ticket_id, since)).one() > 0
+
+
+def _chased_count(ticket_id, since):
+    return select(func.count()).select_from(TicketEvent).where(
+        TicketEvent.ticket_id == ticket_id, TicketEvent.action == CHASED, col(TicketEvent.at) >= since,
+        TicketEvent.actor_id != OVERDUE_CHASER,
+    )
+
+
+_JOINING: list = []
+
+
+def _joining_statement():
+    """tickets.join's one statement on PostgreSQL, built once. The count of chases reads the table
+    as it was before this statement (a data-modifying CTE's rows are not visible to the rest)."""
+    if not _JOINING:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        reporters, events, table = table_of(TicketReporter), table_of(TicketEvent), table_of(Ticket)
+        ticket_id = bindparam("ticket_id", type_=table.c.id.type)
+        person, at = bindparam("person_id", type_=reporters.c.person_id.type), bindparam("at", type_=events.c.at.type)
+        added = (pg_insert(reporters).values(ticket_id=ticket_id, person_id=person)
+                 .on_conflict_do_nothing(index_elements=["ticket_id", "person_id"])
+                 .returning(reporters.c.ticket_id).cte("added"))
+        counted = (update(table).where(table.c.id == ticket_id, exists(core_select(added.c.ticket_id)))
+                   .values(reporters=table.c.reporters + 1).returning(table.c.reporters).cte("counted"))
+        columns = ["ticket_id", "at", "actor_id", "action", "note"]
+        # one INSERT for both events, so the 追加 is numbered before the 催办 (two CTEs run in no set order)
+        said = insert(events).from_select(columns, union_all(
+            core_select(ticket_id, at, person, literal(ADDED), bindparam("words", type_=events.c.note.type)),
+            core_select(ticket_id, at, person, literal(CHASED), literal("")).where(bindparam("chase", type_=Boolean)),
+        )).cte("said")
+        lately = _chased_count(ticket_id, bindparam("since", type_=events.c.at.type)).scalar_subquery()
+        _JOINING.append(
+            core_select(core_select(counted.c.reporters).scalar_subquery().label("reporters"), lately.label("chased"))
+            .add_cte(said)
+        )
+    return _JOINING[0]
 
 
 def remove_reporter(session: Session, ticket: Ticket, person_id: str) -> None:

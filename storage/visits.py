@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, distinct, exists, func, or_
+from sqlalchemy import String, and_, bindparam, cast, distinct, exists, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -133,17 +133,38 @@ class PetitionHome:
     tags: tuple[str, ...]
 
 
+_FIELD, _ROW = "\x1e", "\x1f"
+_HOMES = _PETITION_HOMES.subquery("petition_homes")
+# The same rows as one text column (id, flat, tag per row), for a petition's first statement to
+# carry (handlers.petitions' standing: no round trip of its own; unpack_homes reads it back).
+PACKED_PETITION_HOMES = core_select(func.aggregate_strings(
+    cast(_HOMES.c.id, String) + _FIELD + _HOMES.c.flat + _FIELD + func.coalesce(_HOMES.c.tag, ""), _ROW,
+)).scalar_subquery()
+
+
+def unpack_homes(packed: str | None) -> list[PetitionHome]:
+    """PACKED_PETITION_HOMES read back, as petition_homes returns them."""
+    rows = [line.split(_FIELD) for line in packed.split(_ROW)] if packed else []
+    return _grouped((int(i), flat, tag or None) for i, flat, tag in rows)
+
+
+def _grouped(rows) -> list[PetitionHome]:
+    homes: dict[int, tuple[str, list[str]]] = {}
+    for household_id, household_flat, tag in rows:
+        found = homes.setdefault(household_id, (household_flat, []))
+        if tag is not None:
+            found[1].append(tag)
+    return [PetitionHome(i, f, tuple(sorted(t))) for i, (f, t) in sorted(homes.items())]
+
+
 def petition_homes(
     session: Session, stairwell: str, flat: str | None, name: str, tags: list[str]
 ) -> list[PetitionHome]:
     """The households of ``stairwell`` that are flat ``flat`` or list a resident called exactly
     ``name``, each with its tags among ``tags``: one statement (up to three before, every petition)."""
     session.flush()  # a Core read: the session's pending changes first
-    homes: dict[int, tuple[str, list[str]]] = {}
-    for household_id, household_flat, tag in session.connection().execute(
-        _PETITION_HOMES, {"stairwell": stairwell, "flat": flat, "name": name, "tags": tags or [""]}
-    ):
-        found = homes.setdefault(household_id, (household_flat, []))
-        if tag is not None:
-            found[1].append(tag)
-    return [PetitionHome(i, f, tuple(t)) for i, (f, t) in homes.items()]
+    return _grouped(session.connection().execute(_PETITION_HOMES, petition_homes_params(stairwell, flat, name, tags)))
+
+
+def petition_homes_params(stairwell: str | None, flat: str | None, name: str, tags: list[str]) -> dict:
+    return {"stairwell": stairwell, "flat": flat, "name": name, "tags": tags or [""]}
