@@ -245,7 +245,7 @@ def join(session: Session, ticket: Ticket, person_id: str, at: datetime, words: 
         }).one()
         if row.reporters is not None:
             set_committed_value(ticket, "reporters", row.reporters)
-        return Joined(row.reporters is not None, row.chased > 0)
+        return Joined(row.reporters is not None, chase and row.chased > 0)
     new_reporter = add_reporter(session, ticket, person_id)
     chased_lately = chase and chased_since_by_residents(session, ticket.id, chased_since)
     add_event(session, ticket.id, at, person_id, ADDED, words)
