@@ -129,7 +129,10 @@ class Dispatcher:
         row must never add up to a report (a wrong ticket costs trust; a missed danger more)."""
         alone = self._acting(event, text, caller, room)
         route = alone[0]
-        earlier = self._pieces.before(key, at) if route is not None and route.label == "other" else None
+        # (a line that alone is an ordinary report may finish one: "楼下302那个一个人住的老爷子" /
+        # "三天没见他下楼倒垃圾了 敲门没人应" is a neighbour not answering, not a 困难求助 to wait for)
+        quiet = route is not None and (route.label == "other" or (route.label == "petition" and not route.urgent))
+        earlier = self._pieces.before(key, at) if quiet else None
         if earlier is None:
             return text, alone
         # the bot's name is no part of it ("楼道通" / "402那个一个人住的老太太" / …)

@@ -191,7 +191,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # someone collapsed: "倒在门口了 叫她没反应", "昏迷"
     "人倒地": re.compile(
-        r"(?:倒在|倒地|躺在)\S{0,8}(?:没反应|叫不醒|不动了|起不来)|叫(?:她|他)?(?:也|都)?(?:没反应|不醒)|昏迷|不省人事"
+        r"(?:倒在|倒地|躺在|躺着)\S{0,8}(?:没反应|叫不醒|不动了|起不来)|叫(?:她|他)?(?:也|都)?(?:没反应|不醒|不应)|昏迷|不省人事"
+        r"|(?:人|老头|老太|老人|大爷|大妈|他|她)\S{0,8}(?:好像|好似)?没(?:有)?(?:气|呼吸)了"  # "叫他不应 好像没气了"
         r"|晕咗|叫(?:极|佢)?都?唔醒|冇(?:晒)?反应"  # Cantonese: "有个阿伯晕咗 叫极都唔醒"
     ),
     # a fraud under way: someone posing as police or a service pushes the asker (or a relative)
@@ -239,6 +240,14 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|^(?=.*(?:老年痴呆|痴呆|阿尔茨海默|糊涂了|认不得路|不认路|记不住路|走丢过))"
         r".*(?:还没回来|没回家|还没回家|找不到|找不着|联系不上|不见了|走丢)"
     ),
+    # an illness striking now, alone or crying for help: "胸口疼得厉害 喘不上气 我一个人在家 谁能来帮帮我"
+    # (never the stairs: "爬六楼喘不上气 电梯赶紧修"; never the past: "上次胸口疼住了院")
+    "急病": re.compile(
+        r"^(?!.*(?:爬|电梯|上楼|下楼|以前|上次|上回|去年|前几天|复查|住过院|老毛病了))"
+        r"(?=.*(?:一个人|救命|帮帮我|快来|谁能来|怎么办|现在|突然|厉害|受不了|快不行))"
+        r".*(?:胸口(?:疼|痛|闷)|胸痛|心口(?:疼|痛)|心绞痛|喘不上气|喘不过气|透不过气|呼吸困难|上不来气|半边(?:身子)?(?:麻|动不了)"
+        r"|嘴歪|中风了|脑梗了)"
+    ),
     # carbon monoxide in a home now: "我妈昨晚烧炭取暖 现在头晕想吐 叫她都不太应" (never the news
     # from elsewhere, "某地一家三口烧炭中毒", which 往事/hearsay rules keep quiet)
     "中毒": re.compile(
@@ -268,7 +277,20 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a forwarded list of tips: "【转发】冬季居家安全小常识 …一、闻到煤气味千万不要开灯…二、…转发就是积德"
     "转发科普": re.compile(r"^(?=.*(?:【转发】|转发就是|转给家|转发给家|请转发))(?=.*(?:一、|1[、.]).*(?:二、|2[、.]))"),
     # help to get somewhere, asked of neighbours: "儿子在外地回不来 有没有人能陪我去一趟"
-    "求陪同": re.compile(r"(?:有没有人|有人|谁|哪位|哪个)(?:能|可以|有空)?(?:陪|带|送)(?:我|我妈|我爸|老人|她|他)(?:去|到)"),
+    "求陪同": re.compile(
+        r"(?:有没有|有|谁|哪位|哪个)(?:人|志愿者|邻居|好心人|年轻人)?(?:能|可以|有空|方便)?(?:帮忙)?(?:陪|带|送)"
+        r"(?:我|我妈|我爸|老人|她|他|老伴)(?:去|到)"
+    ),
+    # a hand asked of neighbours by someone who cannot manage alone (old, alone, unable, or for a
+    # parent far away): "我一个老婆婆爬不上去 哪个帮我换一哈嘛", "腿不好去不了 有没有人能帮忙跑一趟开点药",
+    # "哪个年轻人有空上来教教我" (never "谁帮我带个快递": nobody there says they cannot)
+    "求帮忙": re.compile(
+        r"^(?=.*(?:老人|老太|老头|老婆婆|老爷子|老伴|我一个|一个人|够不着|爬不上|弄不来|弄不了|弄不动|不会弄|不会用|腿不好|腿脚不"
+        r"|走不动|搬不动|拿不动|抬不动|拧不动|在外地|不在家|眼睛不好|看不清|我妈|我爸|奶奶|爷爷|婆婆|阿婆|阿伯))"
+        r".*(?:有没有|谁|哪位|哪个|麻烦|求)(?:人|志愿者|邻居|好心人|年轻人|师傅|小伙子?|找个?人)?(?:能|可以|有空|方便)?"
+        r"(?:上来|过来|来|上门|下来)?(?:帮忙|帮个忙|帮帮忙)?"
+        r"(?:帮|教|扶|背|抬|搬|换|修|弄|跑一趟|去一趟|看看|去看看|过来看看)(?:我|我妈|我爸|她|他|老人|一下|一趟|一哈|下|教|看|忙)"
+    ),
     # water pouring out now: "水管冻裂了 水哗哗的往楼梯下面淌" (never rain: "雨哗哗地下")
     "涌水": re.compile(r"水\S{0,2}(?:哗哗|哗啦啦|呼呼)\S{0,4}(?:往|流|淌|冒|喷|涌)|(?:往|顺着)楼梯(?:下面?|往下)?(?:淌|流)水?|水(?:淌|流)到楼梯"),
     # how to report, asked, naming nothing: "请问有东西坏了怎么报修", "找谁反映问题啊"
@@ -313,11 +335,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # an elderly neighbour not seen or not answering: "独居老人好几天没出门 敲门也没人应"
     "无应答": re.compile(
         r"(?=.*(?:老人|老太|老头|老大爷|老爷子|老两口|老伴|大爷|大妈|奶奶|爷爷|阿姨|叔叔|独居|孤寡|空巢"
-        r"|我爸|我妈|老爸|老妈|父亲|母亲|我婆婆|我公公|一个人住|老[\u4e00-\u9fff]头|阿婆|阿公|阿伯|老伯))"
+        r"|我爸|我妈|老爸|老妈|父亲|母亲|我婆婆|我公公|一个人住|老[\u4e00-\u9fff]头|阿婆|阿公|阿伯|老伯|阿妈|阿爸|阿嫲|阿爷))"
         r"(?:.*(?:敲门|叫门|按门铃|拍门)\S{0,6}(?:没人应|没人开|不开门|没反应|没动静|没回应|也不应|不应|不开|没人答应)"
         r"|(?=.*(?:独居|一个人住|孤寡|空巢|担心|不放心|出事|没动静|没人接|不接|敲门))"
         r".*(?:几天|好几天|两天|三天|多天|\d+天|这两天|一整天|一直)\S{0,3}没(?:出门|出来|见|看到|看见|露面|下楼|动静|开门|开灯|拿快递|取牛奶)"
-        r"|(?=.*(?:独居|一个人住|孤寡|空巢)).*电话\S{0,6}(?:没人接|不接|关机|打不通))"
+        r"|(?=.*(?:独居|一个人住|孤寡|空巢)).*电话\S{0,6}(?:没人接|不接|关机|打不通|冇人听|冇人接|唔听|唔接|打唔通)"
+        # "我妈两天没接电话了 她一个人住", "我阿妈一个人住喺402 今日打咗成日电话都冇人听"
+        r"|(?=.*(?:独居|一个人住|孤寡|空巢|担心|不放心)).*(?:几天|好几天|两天|三天|多天|\d+天|一整天|一天|成日|今日)\S{0,4}(?:没|冇)(?:接|听|回)电话)"
     ),
     # a follow-up on a reported problem: "还是没人修", "有人管吗 都一个礼拜了", "又来了", "还在咚咚咚"
     "跟进": re.compile(
@@ -330,7 +354,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|还是\S{0,4}(?:叫|吵|响|闹|拖|跺|漏|堵|臭|滴|拉|堆|占)|还在\S{0,4}充|说了等于没说|等于白说|说了也白说"
         r"|(?:一张|一点|一个)?都没(?:撕|清|搬|拿走|动|修|弄)|啥子?时候(?:来|修|管|处理|弄)"
         r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|(?:也|都)没人(?:来|修|管|处理|理|问|看)"
-        r"|管了没有?|管没管|有没有管"
+        r"|管了没有?|管没管|有没有管|有人(?:去|来)(?:过|了)(?:吗|没有?)"  # "换灯泡的事 有人去了吗"
         r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
@@ -492,6 +516,7 @@ class Router:
         # kind), `cancel: near` (a near miss: the danger words inside the match)
         self.pattern_cancel: dict[str, str] = {}
         self.followup_patterns: frozenset[str] = frozenset()
+        self.pattern_category: dict[str, str] = {}
         for name, weights in raw.get("patterns", {}).items():
             if name not in _PATTERNS:
                 continue
@@ -503,6 +528,8 @@ class Router:
                 self.pattern_cancel[name] = str(weights.pop("cancel"))
             if weights.pop("followup", False):
                 self.followup_patterns |= {name}
+            if "category" in weights:  # `category: 困难求助`: what the pattern's weight tells of
+                self.pattern_category[name] = str(weights.pop("category"))
             self.patterns[name] = {k: float(v) for k, v in weights.items()}
         self._load_dangers(raw)
         self._load_objects(raw.get("objects") or {})
@@ -686,7 +713,7 @@ class Router:
                     cats[label][cat] = cats[label].get(cat, 0.0) + w
         if ff_faults and (ff_objects or blocked):
             self._apply_facility_fault(ff_objects, ff_faults, blocked, scores, cats, cues)
-        followup = self._apply_patterns(text, scores, cues, urgent_hits)
+        followup = self._apply_patterns(text, scores, cats, cues, urgent_hits)
         in_danger = self._apply_danger(urgent_hits, scores, cats, cues)
         for min_len, weights in self.length_bonus:
             if len(text) >= min_len:
@@ -766,6 +793,7 @@ class Router:
         self,
         text: str,
         scores: dict[str, float],
+        cats: dict[str, dict[str, float]],
         cues: dict[str, list[_Hit]],
         urgent_hits: list[_Urgent],
     ) -> bool:
@@ -779,9 +807,12 @@ class Router:
             if not match:
                 continue
             followup = followup or name in self.followup_patterns
+            category = self.pattern_category.get(name)
             for lab, w in weights.items():
                 scores[lab] += w
                 cues[lab].append(_Hit("#" + name, w))
+                if category is not None and w > 0:
+                    cats[lab][category] = cats[lab].get(category, 0.0) + w
             if name in self.pattern_cancel:
                 cancels.append((self.pattern_cancel[name], match))
             if name in self.pattern_urgent:
