@@ -84,10 +84,13 @@ def who_to_ask(ctx: Context) -> str:
     return f"这个问题我还答不上来，可以问问社区工作人员，或拨打{hotline}。"
 
 
-async def on_question(ctx: Context, text: str) -> tuple[str, str | None] | None:
-    """Answer an everyday question once; None when it is not one (later steps may act)."""
+async def on_question(ctx: Context, text: str, known_only: bool = False) -> tuple[str, str | None] | None:
+    """Answer an everyday question once; None when it is not one (later steps may act).
+    ``known_only``: only from the answers kept (no "who to ask" line, no hint)."""
     entry = find_answer(ctx, text)
     asked_bot = ctx.event.mentions_bot
+    if entry is None and known_only:
+        return None
     if entry is None:
         who = ASKS_WHO_IS.search(text)
         answer = _who_is(ctx, who.group(1)) if who and (asked_bot or ctx.room is None) else None

@@ -293,6 +293,11 @@ _STOP = re.compile(r"停|维保|检修|暂停|维修|施工|关闭")
 _ASKS_HELP = re.compile(r"帮(?:帮|忙|我|一下)|找个?人|[上下](?:不去|不了楼)")  # "电梯停了我下不去 能不能找个人帮帮忙"
 
 
+def may_be_late(text: str) -> bool:
+    """'都六点半了还是没来水 说好五点的': a stopped service not back, told (the dispatcher's fast path asks)."""
+    return _NOT_BACK.search(text) is not None
+
+
 def back_late(ctx: Context, text: str) -> bool:
     """The service a recent notice stopped is not back when it said: a problem for the staff."""
     return (ctx.room is not None and _NOT_BACK.search(text) is not None

@@ -62,6 +62,8 @@ ME_TOO_WINDOW = timedelta(days=1)
 OWNS_UP = re.compile(
     r"(?:是我家|是我们家|是我的|我家的)\S{0,12}(?:马上|下午|晚上|明天|等下|等会|一会儿?|今天)?\S{0,3}(?:就)?(?:搬走|拿走|清走|收走|挪走|挪开|扔掉|处理掉|收拾)"
     r"|不好意思(?:哈|啊|了)?\W*$"
+    # the one complained of, arguing back: "是说我吧 楼下又没有充电桩 不在楼道充去哪充"
+    r"|^\W*(?:是说我|说的是我|说我)(?:家|们家)?(?:吧|吗|呢|啊|是吧)|(?:不在|不让在?)楼道\S{0,6}(?:去哪|在哪|上哪)"
 )
 _ASKS = re.compile(r"[?？吗呢]")  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
@@ -72,7 +74,7 @@ AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对�
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
-    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
+    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉|收|运|拿|挪)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
     r"|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words

@@ -67,7 +67,7 @@ async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
 
 @route_step(
     "notice_question", 30,
-    lambda p: p.room is not None and not p.route.urgent and notices.asks_a_question(p.text),
+    lambda p: p.room is not None and not p.route.urgent and (notices.asks_a_question(p.text) or notices.may_be_late(p.text)),
 )
 async def _notice_question(ctx: Context, text: str, route: Route) -> Decision | None:
     if notices.back_late(ctx, text):  # "都五点多了怎么还没来水啊 不是说四点吗": a problem for the staff
@@ -135,6 +135,13 @@ async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
         chased = petitions.chase_by_its_words(ctx)  # "保健品那个骗子的事有人管吗" on the 保健品 ticket
         if chased is not None:
             return "petition", chased
+    if not route.urgent and route.category == ctx.services.router.fallback_category("legal") \
+            and notices.asks_a_question(text) and ctx.services.config.bianmin.enabled:
+        # a short policy question no legal topic names ("医保卡在外地住院能报销吗") that the 便民
+        # answers know: that answer, not the adviser's time
+        answered = await bianmin.on_question(ctx, text, known_only=True)
+        if answered is not None:
+            return answered
     await legal.on_legal(ctx, route.category, route.urgent)
     return route.label, route.category
 
