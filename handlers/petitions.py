@@ -43,7 +43,7 @@ CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pi
 # A follow-up that names nothing must ask about the handling itself to chase the sender's ticket:
 # nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
 CHASE = re.compile(
-    r"没人(?:修|管|处理|来|理|弄|清|问)|有人管|有没有人(?!能|可以|有空|愿意|帮|陪|带|送)|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
+    r"没人(?:修|管|处理|来|理|弄|清|问|打电话|联系|回复|回电话?)|有人管|有没有人(?!能|可以|有空|愿意|帮|陪|带|送)|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
     r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
@@ -64,6 +64,7 @@ OWNS_UP = re.compile(
     r"|不好意思(?:哈|啊|了)?\W*$"
     # the one complained of, arguing back: "是说我吧 楼下又没有充电桩 不在楼道充去哪充"
     r"|^\W*(?:是说我|说的是我|说我)(?:家|们家)?(?:吧|吗|呢|啊|是吧)|(?:不在|不让在?)楼道\S{0,6}(?:去哪|在哪|上哪)"
+    r"|凭什么(?:就)?(?:我家|我们家|我|说我|不让我)|别人家\S{0,8}不也"  # "凭什么就我家不能放 别人家鞋柜不也摆在门口"
 )
 _ASKS = re.compile(r"[?？吗呢]")  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
