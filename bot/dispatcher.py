@@ -36,6 +36,7 @@ from storage import directory
 from storage.db import is_busy, retry_busy, writer
 from storage.messages import BOT_ID_PREFIX, insert_message
 from nlp.router import Route
+from nlp.script import simplified
 from storage.models import Message, Room
 
 log = logging.getLogger("stairwell.dispatch")
@@ -160,7 +161,13 @@ class Dispatcher:
             return Replies(handled=Handled(route="too_old"))
         services = self.services
         bot_name = services.config.bot.name
-        text = strip_leading_mentions(unquoted(strip_bot_mention(clean_text(event.text), bot_name), bot_name))
+        cleaned = clean_text(event.text)
+        said = strip_leading_mentions(unquoted(strip_bot_mention(cleaned, bot_name), bot_name))  # logged as said
+        # read as meant: in simplified characters ("電梯壞了" is "电梯坏了", "@樓道通" the bot), with the
+        # lexicon's typing slips and dialect words in Mandarin ("电悌卡主了", "阿婆跌低咗 起唔到身")
+        corrected = getattr(services.router, "corrected", None)  # (a test's scripted router has none)
+        read = corrected(simplified(cleaned)) if corrected else simplified(cleaned)
+        text = alone = strip_leading_mentions(unquoted(strip_bot_mention(read, bot_name), bot_name))
         name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)
@@ -191,7 +198,7 @@ class Dispatcher:
                 event.sender_id, event.sender_name, directory.cached_grants(session, cache, event.sender_id)
             )
             room_id = room.id if room else None
-            said = text  # what this message says (logged); ``text`` may join its earlier pieces
+            # ``text`` may join the sender's earlier pieces (``alone``: this line's own words)
             piece_key, at = (room_id or "", event.sender_id), event.sent_at or services.clock.now()
             text, (route, quiet, guess) = self._with_pieces(event, text, caller, room, piece_key, at)
             message_id = insert_message(
@@ -223,7 +230,7 @@ class Dispatcher:
                 return Replies(handled=Handled(route="duplicate"))
             if quiet is not None:
                 session.commit()
-                self._pieces.after(piece_key, at, said, quiet[0])
+                self._pieces.after(piece_key, at, alone, quiet[0])
                 log.info(
                     "handled room=%s sender=%s route=%s ms=%.1f",
                     room_id or "private", event.sender_id, quiet[0], (time.perf_counter() - started) * 1000,
@@ -254,7 +261,7 @@ class Dispatcher:
                     update(Message).where(col(Message.id) == message_id).values(route=label, category=category)
                 )
             session.commit()
-        self._pieces.after(piece_key, at, said, label)
+        self._pieces.after(piece_key, at, alone, label)
         for action in ctx.after_commit:
             try:
                 action()
