@@ -58,6 +58,8 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+# "我屋头关起窗子都闻得到": how strong the smell or noise is, not a window that is the problem
+SHUT_WINDOWS = re.compile(r"关[起着上了紧]*(?:门)?窗(?:子|户)?|窗(?:子|户)?(?:都|也)?不敢开")
 # The one complained of, owning up: "纸箱是我家装修拆出来的 下午就搬走 不好意思哈", "是我家的车 马上挪"
 OWNS_UP = re.compile(
     r"(?:是我家|是我们家|是我的|我家的)\S{0,12}(?:马上|下午|晚上|明天|等下|等会|一会儿?|今天)?\S{0,3}(?:就)?(?:搬走|拿走|清走|收走|挪走|挪开|扔掉|处理掉|收拾)"
@@ -65,6 +67,14 @@ OWNS_UP = re.compile(
     # the one complained of, arguing back: "是说我吧 楼下又没有充电桩 不在楼道充去哪充"
     r"|^\W*(?:是说我|说的是我|说我)(?:家|们家)?(?:吧|吗|呢|啊|是吧)|(?:不在|不让在?)楼道\S{0,6}(?:去哪|在哪|上哪)"
     r"|凭什么(?:就)?(?:我家|我们家|我|说我|不让我)|别人家\S{0,8}不也"  # "凭什么就我家不能放 别人家鞋柜不也摆在门口"
+)
+# Staff in a group telling what is being done ("已经跟物业说过了", "我下午带物业上去看看", "维修师傅明天上午去",
+# "大家放心"): their commands do the handling, the line is no report and no one more voice on one
+STAFF_ON_IT = re.compile(
+    r"(?:已经|早就|刚)(?:跟|和|给|向)\S{0,6}(?:说|讲|联系|反映|打电话)(?:过)?了"
+    r"|(?:我|我们)\S{0,8}(?:带|叫|喊|找|联系|约)(?:了)?\S{0,3}(?:物业|师傅|工人|电工|维修)\S{0,6}(?:去|来|上去|过去|看看|上门)"
+    r"|(?:维修)?师傅\S{0,6}(?:明天|今天|下午|上午|马上|一会儿?|晚点|晚上)\S{0,4}(?:去|来|上门|过来|上去|到)"
+    r"|大家放心|我(?:马上|这就|现在)?(?:过去|上去|下去|过来)看(?:看|一下)?"
 )
 _ASKS = re.compile(r"[?？吗呢]")  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
@@ -274,9 +284,20 @@ def _tell_if_resolved(ctx: Context) -> str | None:
     return done.category
 
 
-def recently_resolved(ctx: Context) -> Ticket | None:
-    """The newest ticket of this group resolved in the last week about the same problem."""
+# "我家还在滴呢 302卫生间顶上一片湿的": the speaker's own flat, where the problem reaches them (a
+# neighbour's flat is never the reporter's): no other place than the report's
+OWN_FLAT = re.compile(r"((?:我家|我们家|俺家|我屋头|阿拉屋里)[^，,。！!？?]{0,8}?)([0-9]{3,4})(?![0-9])")
+
+
+def without_own_flat(text: str) -> str:
+    return OWN_FLAT.sub(lambda m: m.group(1) + " ", text)
+
+
+def recently_resolved(ctx: Context, text: str | None = None) -> Ticket | None:
+    """The newest ticket of this group resolved in the last week about the same problem (as
+    ``text`` tells it; default: the message)."""
     assert ctx.room is not None
+    said = ctx.masked_text if text is None else text
     stmt = (
         select(Ticket)
         .where(Ticket.room_id == ctx.room.id, col(Ticket.status).in_(tickets.RESOLVED_STATUSES),
@@ -285,7 +306,7 @@ def recently_resolved(ctx: Context) -> Ticket | None:
         .limit(RESOLVED_LOOKED_AT)
     )
     return next((t for t in ctx.session.exec(stmt).all()
-                 if same_problem(t, ctx.masked_text, False, ctx.services.router)), None)
+                 if same_problem(t, said, False, ctx.services.router)), None)
 
 
 def _tell_resolved(ctx: Context, ticket: Ticket) -> None:
@@ -321,6 +342,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         answered = on_status_question(ctx, in_hand_only=True)
         if answered is not None:
             return answered
+    if room is not None and not urgent and ctx.caller.is_staff and STAFF_ON_IT.search(ctx.masked_text):
+        return category  # staff telling the group what is being done: their commands act
     if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or _another_units_question(ctx)):
         # "纸箱是我家装修拆出来的 下午就搬走 不好意思哈": the one complained of, no voice on it;
         # "2单元电梯修好了吗" asked in 1单元's group: not this group's problem
@@ -838,7 +861,7 @@ def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
     another's fresh report of the same thing (or the trouble it names), when there is just one
     (never asked which: a "+1" is not worth a question)."""
     objects = objects_of(ctx.services.router)
-    named = objects(ctx.masked_text)
+    named = objects(SHUT_WINDOWS.sub(" ", ctx.masked_text))
     vague = all(o.startswith("*") for o in named)  # under a danger, "我屋头也闻到糊臭味了" is that danger
     fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
              if not named or same_object(objects(t.text), named) or only_symptoms_of(ctx.services.router, named, t.text)
@@ -877,6 +900,8 @@ def _mine(ctx: Context, rows: list[Row]) -> list[Row]:
 
 
 def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: str | None = None) -> None:
+    if ctx.room is not None and ctx.caller.is_staff and STAFF_ON_IT.search(ctx.masked_text):
+        return  # "是的 这个灯我昨天也看到了 已经跟物业说过了": staff on it, no one more voice
     ticket = tickets.attached(ctx.session, row)
     assert ticket.id is not None
     if _said_already(ctx, ticket, row):  # the same line again (a flood): logged, nothing more for anyone

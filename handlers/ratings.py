@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from common.emoji import without_emoji
 from handlers.petitions import (
-    DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, own_open_tickets, recently_resolved, same_object, same_place_in,
+    DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, own_open_tickets, recently_resolved, same_object, same_place_in, without_own_flat,
 )
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
@@ -55,7 +55,7 @@ _STATEMENT = (
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
-_FIXED_SUBJECT = r"(?:(?![没未不还])[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation
+_FIXED_SUBJECT = r"(?:(?![没未不还]|满意)[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation or a rating
 _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
           r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心|搬上(?:来|去|楼)"
           r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒|不闪)(?:了|嘞|咯|啦)"  # "扶手不晃了[强]"
@@ -336,7 +336,7 @@ def _still_there(ctx: Context) -> tuple[str, str | None] | None:
         return None  # "三楼的灯又坏了" after the fix: broken again, a new report (a new ticket)
     if not objects_of(ctx.services.router)(ctx.masked_text):
         return None  # (before the query: most such lines name nothing)
-    ticket = recently_resolved(ctx)
+    ticket = recently_resolved(ctx, without_own_flat(ctx.masked_text))
     if ticket is None or ticket.id is None:
         return None
     tickets.add_reporter(ctx.session, ticket, ctx.caller.person_id)

@@ -64,6 +64,8 @@ def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True,
                 missing: str = "说明") -> tuple[Ticket, str] | None:
     """Parse '#12 说明', load an open ticket in scope, and require a note (``missing`` names it) when asked."""
     number, rest = tickets.parse_number(args)
+    if number is None:
+        number, rest = _spaced_number(ctx, args, number, rest)
     if number is None and _asked_about_place_led_number(ctx, args, usage):
         return None
     ticket = load_ticket(ctx, number, usage)
@@ -76,6 +78,22 @@ def open_ticket(ctx: Context, args: str, usage: str, *, need_note: bool = True,
         ctx.reply(f"请写上{missing}，例如：{usage}", mention=False)
         return None
     return ticket, mask(rest)
+
+
+_SPACED_NUMBER = re.compile(r"^\s*[#＃]?\s*([0-9]{1,9})\s+(\S.*)$", re.S)  # ASCII digits only ("١" is no number)
+
+
+def _spaced_number(ctx: Context, args: str, number: int | None, rest: str) -> tuple[int | None, str]:
+    """'/办结 1 单元门锁已更换': the space says 1 is the number (not '1单元'), when ticket #1 is open
+    in the caller's scope; else what parse_number read."""
+    match = _SPACED_NUMBER.match(args.translate(tickets.WIDE_DIGITS))
+    if match is None:
+        return number, rest
+    ticket = ctx.session.get(Ticket, int(match.group(1)))
+    if (ticket is None or ticket.status not in tickets.OPEN_STATUSES
+            or not tickets.in_scope(ticket, staff_scopes(ctx), ticket_room(ctx, ticket))):
+        return number, rest
+    return ticket.id, match.group(2).strip()
 
 
 def _asked_about_place_led_number(ctx: Context, args: str, usage: str) -> bool:

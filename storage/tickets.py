@@ -39,17 +39,17 @@ _NUMBER = re.compile(
     r"|([0-9]+)(?:\s*号(?=[\s，,：:。.、@]|$))?(?!\d|[幢栋楼号单元层室]|\s+(?:[幢栋号]|单元)))[\s，,：:。.、]*(.*)$",
     re.S,
 )
-_WIDE = str.maketrans("０１２３４５６７８９＃", "0123456789#")  # a Chinese phone keyboard's digits
+WIDE_DIGITS = str.maketrans("０１２３４５６７８９＃", "0123456789#")  # a Chinese phone keyboard's digits
 # What the guard above read as a place but may be a ticket typed without a space: "1楼上总阀已换",
 # "12号纸箱已清理" (never "3号楼", "2号单元", "5号院").
-_PLACE_LED = re.compile(r"^\s*([0-9]{1,9})\s*(?:号(?![楼幢栋院单门])\s*(.+)|(楼.*))$", re.S)
+_PLACE_LED = re.compile(r"^\s*([0-9]{1,9})\s*(?:号(?![楼幢栋院单])\s*(.+)|(楼.*))$", re.S)
 MAX_DIGITS = 9
 NO_SUCH_NUMBER = 0  # what an over-long number parses to: looked up, never found
 
 
 def parse_number(args: str) -> tuple[int | None, str]:
     """'#12 说明' / '12 说明' -> (12, '说明'); no leading number -> (None, args); too long -> (0, …)."""
-    match = _NUMBER.match((args or "").translate(_WIDE))
+    match = _NUMBER.match((args or "").translate(WIDE_DIGITS))
     if not match:
         return None, (args or "").strip()
     digits = match.group(1) or match.group(2)
@@ -59,7 +59,7 @@ def parse_number(args: str) -> tuple[int | None, str]:
 def place_led_number(args: str) -> tuple[int, str] | None:
     """'1楼上总阀已换' -> (1, '楼上总阀已换'): what parse_number read as a place, which may be ticket #1
     written on a phone without a space; the caller asks before acting on it."""
-    match = _PLACE_LED.match((args or "").translate(_WIDE))
+    match = _PLACE_LED.match((args or "").translate(WIDE_DIGITS))
     return (int(match.group(1)), (match.group(2) or match.group(3)).strip()) if match else None
 
 
