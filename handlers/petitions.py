@@ -89,7 +89,9 @@ STATUS_QUESTION = re.compile(
     r"|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
-ASKS_HOW_IT_STANDS = re.compile(r"好了(?:吗|没有?|没呢)|" + STATUS_QUESTION.pattern)
+ASKS_HOW_IT_STANDS = re.compile(
+    r"好了(?:吗|没有?|没呢)|(?:什么|啥)时候(?:才|能)?(?:来|过来|上门)(?:修|装|换|弄|看)?|" + STATUS_QUESTION.pattern
+)  # "那玻璃什么时候来装啊": when, of a ticket whose staff noted progress, is how it stands
 # "我想查一下我反映的问题", "我报修的事怎么样了": the sender's own tickets (/我的工单, unnamed)
 ASKS_OWN_TICKETS = re.compile(r"我\S{0,4}(?:反映|报修|报|提)(?:的|过的)\S{0,2}(?:问题|事情?|工单)")
 RESOLVED_RECENTLY = timedelta(days=7)
@@ -483,6 +485,33 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     return category
 
 
+# "四楼的灯不亮了还有楼梯口堆了好多旧家具过不去人": two problems joined by "and also"
+# (a bare 还有 only before a place: "纸箱子 旧沙发 还有腌菜的坛子" lists one pile, "冒火花了 还有烧焦的味道"
+# tells more of one danger)
+_AND_ALSO = re.compile(
+    r"(?:然后|对了)?还有就是|还有(?:一|个)(?:件|个)?事|另外(?:还有)?|再就是|再一个|对了还有"
+    r"|还有(?=[一二三四五六七八九十\d]+楼|楼梯|楼道|门口|楼下|楼上|单元门|车棚|地下|电梯|走廊|过道|顶楼|天台)"
+)
+
+
+def two_problems(ctx: Context, text: str) -> list[str] | None:
+    """The two reports one message makes ("二楼那个灯坏了一个礼拜了还有就是一楼楼梯底下有人拉电线给电动车
+    充电"): each part a report of its own about a different thing; None for one problem told at
+    length ("灯坏了还有点闪" is one light)."""
+    parts = [p.strip(" ，,。") for p in _AND_ALSO.split(text, maxsplit=1)]
+    if len(parts) != 2 or min(len(p) for p in parts) < 6:
+        return None
+    router, objects = ctx.services.router, objects_of(ctx.services.router)
+    if any(router.route(p, staff=ctx.caller.is_staff).label != "petition" for p in parts):
+        return None
+    first, second = (_families(objects(p)) for p in parts)
+    if len(first) != 1 or not second or first & second:
+        # naming nothing, the same kind of thing (one problem told at length), or already several
+        # things before the 还有 ("1楼大门关不上了 2楼到3楼的灯不亮 还有…": one message, read whole)
+        return None
+    return parts
+
+
 def _at_risk(ctx: Context, ticket: Ticket, homes: list[PetitionHome]) -> tuple[str, int | None]:
     """'【重点关注】502 独居老人' when the petition comes from a flat tagged 独居老人 or 残疾 (config
     visits.petition_mark_tags; rule in domain.checkon.petition_mark), kept as a 关注 event on the
@@ -494,6 +523,32 @@ def _at_risk(ctx: Context, ticket: Ticket, homes: list[PetitionHome]) -> tuple[s
         return "", None
     tickets.add_event(ctx.session, ticket.id, ctx.now, tickets.SYSTEM, "关注", mark[1])
     return f"【重点关注】{mark[1]}\n", mark[0]
+
+
+# "你叫了没有啊 救护车来了没有", "帮我叫了吗": whether the bot called for help (it cannot)
+ASKS_IF_CALLED = re.compile(
+    r"(?:你|您|小楼)?(?:帮我)?(?:叫|打|报)(?:了)?(?:救护车|120|110|119|警|电话)?(?:了)?(?:没有?|吗|没啊)"
+    r"|(?:救护车|警察|消防车?|民警|医生)(?:来了)?(?:没有?|吗)|(?:救护车|警察|消防车)\S{0,4}(?:怎么)?还没(?:来|到)"
+)
+CALLED_WINDOW = timedelta(hours=2)
+
+
+def on_asked_if_called(ctx: Context) -> str | None:
+    """Asked, after one's own danger report, whether the bot called 120 or 110: it never pretends
+    it did. It says to call now, and the staff the danger reached hear the question at once.
+    Returns the ticket's category; None without a recent urgent ticket of the sender's."""
+    rows = [t for t in own_open_tickets(ctx, since=ctx.now - CALLED_WINDOW) if t.urgent]
+    if not rows:
+        return None
+    ticket = tickets.attached(ctx.session, rows[0])
+    assert ticket.id is not None
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "催办")
+    ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, True
+    ctx.reply(f"我没法替您打电话，请您马上自己拨打120（急救）或110（报警）。工作人员已收到 #{ticket.id}，正在联系您。")
+    home = ctx.room if ctx.room is not None and ticket.room_id == ctx.room.id else directory.stairwell_room(ctx.session, ticket.stairwell)
+    for person in _told_at_once(ctx, _following(ctx, ticket), home):
+        ctx.private(person.id, f"【紧急 #{ticket.id}】{ctx.caller.name}在问有没有人叫了急救/报警，请马上电话联系。")
+    return ticket.category
 
 
 def _told_at_once(ctx: Context, staff: list, group: Room | None) -> list:

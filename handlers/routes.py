@@ -122,6 +122,15 @@ async def _legal_chase(ctx: Context, text: str, route: Route) -> Decision | None
     lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot or p.route.urgent),
 )
 async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
+    parts = petitions.two_problems(ctx, text) if ctx.room is not None else None
+    if parts:  # two problems in one message: a ticket (or a join) each, as if said one by one
+        whole, categories = ctx.text, []
+        for part in parts:
+            ctx.text = part
+            said = ctx.services.router.route(part, staff=ctx.caller.is_staff)
+            categories.append(await petitions.on_petition(ctx, said.category, said.urgent, part))
+        ctx.text = whole
+        return "petition", categories[0]
     return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)
 
 
@@ -144,6 +153,16 @@ async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
             return answered
     await legal.on_legal(ctx, route.category, route.urgent)
     return route.label, route.category
+
+
+@route_step(
+    "asked_if_called", 43,
+    # "你叫了没有啊 救护车来了没有" minutes after one's own danger report: the bot calls no one
+    lambda p: p.route.label == "other" and petitions.ASKS_IF_CALLED.search(p.text) is not None,
+)
+async def _asked_if_called(ctx: Context, text: str, route: Route) -> Decision | None:
+    answered = petitions.on_asked_if_called(ctx)
+    return ("petition", answered) if answered else None
 
 
 @route_step("notice", 42, lambda p: p.route.label == "notice")

@@ -63,13 +63,13 @@ ME_TOO_TROUBLE = (
 FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:" + ME_TOO_TROUBLE + ")"
 # The trouble back again, by its verb: "昨晚楼上又蹦到十一点", "又开始滴了" (not "又在楼下碰到王阿姨了").
 # Part of the router's 跟进, and handlers.petitions' test for a chase that tells the problem.
-AGAIN_VERBS = r"叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲|搓|拉|摆|哒|充|穿着?高跟鞋|走到"
+AGAIN_VERBS = r"叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲|搓|拉|摆|哒|充|搬|穿着?高跟鞋|走到"
 TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:" + AGAIN_VERBS + ")")
 
 # Who a con at the doors poses as, and what it is after (the 上门行骗 pattern)
 _POSING = (
     r"(?:社区|居委会?|街道|物业|燃气|煤气|天然气|供电|电力|自来水|水务|网格员?|消防|民政|社保|医保|派出所)"
-    r"\S{0,24}(?:收\S{0,12}(?:费|钱)|要钱|交钱|给了?钱|换\S{0,4}(?:阀|管|表|报警器))"
+    r"\S{0,24}(?:收\S{0,12}(?:费|钱|押金|款)|要钱|交钱|给了?钱|换\S{0,4}(?:阀|管|表|报警器))"
 )
 # "紧急扩散" over a chain message is hearsay; over "5栋有个老人晕倒了" (a place here) it is a cry for help
 _SPREAD_ELSEWHERE = r"^(?!.*(?:\d+\s*(?:栋|幢|号楼|单元|楼)|楼道|我们楼|本楼|咱们楼|我家|隔壁|对门|楼下|楼上)).*(?:紧急扩散|扩散一下)"
@@ -170,7 +170,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # things falling from a height: "外墙瓷砖掉了", "玻璃掉下来", "花盆砸下来"
     "坠物": re.compile(
-        r"(?:瓷砖|墙皮|外墙|玻璃|花盆|窗框|窗户|广告牌|招牌|空调外机|石块|砖头?|树枝)[^，。,\s]{0,4}(?:掉|砸|坠|落)(?:了|下)"
+        # (not 墙皮 in a leak: "被502漏下来的水泡了 墙皮都掉了" is damage indoors, not a danger from above)
+        r"(?:瓷砖|外墙皮?|玻璃|花盆|窗框|窗户|广告牌|招牌|空调外机|石块|砖头?|树枝)[^，。,\s]{0,4}(?:掉|砸|坠|落)(?:了|下)"
+        r"|^(?!.*(?:泡|漏|渗|湿|滴))(?:.*)墙皮[^，。,\s]{0,4}(?:掉|砸|坠|落)(?:了|下)"
         # about to fall over people: "单元门口上面那块招牌被吹得半掉不掉的 一直在晃 下面还有小孩在走"
         r"|(?:招牌|广告牌|空调外机|窗户|玻璃|瓷砖|灯笼|架子|雨棚|花盆|树枝)\S{0,8}(?:半掉不掉|摇摇晃晃|一直在晃|晃来晃去|快要?掉|要掉下来)"
         # just fallen outdoors: "一个花盆砸在单元门口" (not "孩子把花盆砸在地上了")
@@ -271,6 +273,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # a funny story, nothing to act on: "我家老头子更逗 以为楼道灯是声控的 在楼梯上喊了一嗓子"
     "玩笑": re.compile(r"(?:更|真|太|好)逗|逗死(?:人|我)?了?|笑死我了|笑得我|以为\S{0,8}是声控"),
+    # life in danger by one's own hand: "安眠药我都攒了一瓶了 今晚就不想活了" (never "热得不想活了")
+    "轻生": re.compile(
+        r"^(?!.*(?:热得|累得|笑得|气得|忙得|作业|考试|加班|饿得|困得))(?=.*(?:不想活|活不下去|想死|寻死|一了百了|轻生|自杀|了结自己))"
+        r".*(?:安眠药|药都攒|攒了|跳下去|跳楼|今晚|今天晚上|遗书|最后一次|告别|没意思|不想活了|活不下去了|想死)"
+    ),
+    # venting, no hand asked: "我一个人在家闷得慌 连个说话的人都没有"
+    "倾诉": re.compile(r"闷得慌|没人说话|说话的人都没有|没人陪我说话|孤单|寂寞|想孩子们?了"),
     # heat stroke now: "我爸一个人在家 刚打电话说热得头晕 吐了两回了 怕是中暑了"
     "中暑": re.compile(r"^(?=.*(?:中暑|热得|高温|太热))(?=.*(?:头晕|吐了|呕吐|想吐|晕倒|昏|抽搐|说胡话|没力气|浑身发烫)).*(?:中暑|热晕)"),
     # charcoal burning in a sealed room, feared for: "隔壁402老太太在屋里烧炭盆取暖 门窗关得严严实实的 我怕她中毒"
@@ -280,7 +289,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # damage done, and who pays asked: "暴雨把地下车库淹了 我家车泡坏了 物业说是天灾不管 物业到底该不该赔"
     "损失索赔": re.compile(
-        r"^(?=.*(?:该不该赔|要不要赔|谁赔|谁来赔|赔不赔|能不能赔|该谁赔|让\S{1,4}赔|找\S{1,4}赔|索赔|谁负责))"
+        r"^(?=.*(?:该不该赔|要不要赔|谁赔|谁来赔|赔不赔|能不能赔|该谁赔|让\S{1,4}赔|找\S{1,4}赔|索赔|谁负责|起诉|告他|告她|打官司))"
         r".*(?:泡坏|淹坏|砸坏|损坏|泡了|淹了|砸了|刮花|弄坏)"
     ),
     # hurt days ago, and who pays asked: "前几天在小区门口结冰的路上摔了 手腕骨裂 … 能不能找物业赔医药费"
@@ -309,7 +318,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # a stranger at one's door at night: "凌晨三点有个陌生男的一直在敲我家门 还拧门把手"
     "闯门": re.compile(
-        r"(?:陌生|不认识)\S{0,6}(?:敲|拍|砸|踹|撬|拧|扭|推|拽)\S{0,3}(?:门|门把手|锁)"
+        r"(?:陌生|不认识)\S{0,6}(?:敲|拍|砸|踹|撬|拧|扭|推|拽)\S{0,5}(?:门|门把手|锁)"
         r"|有人\S{0,4}(?:撬|砸|踹)\S{0,2}(?:我家|我们家)?(?:门|锁)|(?:拧|扭)\S{0,2}门把手"
         # a threat at the door now: "502那男的冲到我家门口 说要打我 现在还在门口砸门"
         r"|^(?=.*(?:说要|扬言|要来|要)(?:打|砍|杀|弄死)\S{0,2}我).*(?:还在|正在|现在)\S{0,6}(?:砸|踹|敲|拍|堵)\S{0,2}门"
@@ -325,11 +334,11 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # parent far away): "我一个老婆婆爬不上去 哪个帮我换一哈嘛", "腿不好去不了 有没有人能帮忙跑一趟开点药",
     # "哪个年轻人有空上来教教我" (never "谁帮我带个快递": nobody there says they cannot)
     "求帮忙": re.compile(
-        r"^(?=.*(?:老人|老太|老头|老婆婆|老爷子|老伴|我一个|一个人|够不着|爬不上|弄不来|弄不了|弄不动|不会弄|不会用|腿不好|腿脚不"
+        r"^(?=.*(?:老人|老太|老头|老婆婆|老爷子|老伴|我一个|一个人|够不着|爬不上|弄不来|弄不了|弄不动|不会|腿不好|腿脚不"
         r"|走不动|搬不动|拿不动|抬不动|拧不动|在外地|不在家|眼睛不好|看不清|我妈|我爸|奶奶|爷爷|婆婆|阿婆|阿伯))"
         r".*(?:有没有|谁|哪位|哪个|麻烦|求)(?:人|志愿者|邻居|好心人|年轻人|师傅|小伙子?|找个?人)?(?:能|可以|有空|方便)?"
         r"(?:上来|过来|来|上门|下来)?(?:帮忙|帮个忙|帮帮忙)?"
-        r"(?:帮|教|扶|背|抬|搬|换|修|弄|跑一趟|去一趟|看看|去看看|过来看看)(?:我|我妈|我爸|她|他|老人|一下|一趟|一哈|下|教|看|忙)"
+        r"(?:帮|教|扶|背|抬|搬|换|修|弄|跑一趟|去一趟|看看|去看看|过来看看)(?:我|我妈|我爸|她|他|老人|一下|一趟|一哈|下|教|看|忙|帮我)"
         # "哪个晓得修空调的帮忙喊一个嘛": someone to fetch a repairer
         r"|^(?=.*(?:老人|老汉|老头|老太|老婆婆|一个人|腿脚不|走不动))(?=.*(?:有没有|谁|哪位|哪个|麻烦)).*帮忙(?:喊|叫|找|请)(?:一个|个|一下|下)"
     ),
@@ -393,9 +402,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a follow-up on a reported problem: "还是没人修", "有人管吗 都一个礼拜了", "又来了", "还在咚咚咚"
     "跟进": re.compile(
         r"还是?没(?:人)?(?:修|管|处理|弄|来|好|解决|动静|回复|人理|打电话|联系)|(?:有人管|有没有人管|到底管不管|管不管)|(?:咋|怎么)还(?:没|是|在)"
-        r"|到底(?:什么|啥)时候(?:才|能)?(?:来|修|管|处理|弄|换)"
+        r"|(?:到底|那)?(?:什么|啥)时候(?:才|能)?(?:来|修|管|处理|弄|换|装)"
         r"|还没(?:修|好|处理|解决|人|弄|来|清|搬|拿走)|还不(?:清|修|管|处理|弄|来|收|搬)|又(?:来了|开始|在|没人|出|坏|停|黑|" + AGAIN_VERBS + ")"
-        r"|又是\S{0,6}(?:开钻|电钻|钻墙|装修|施工|咚咚|吵|漏|堵|停电|停水|坏)"
+        r"|又是\S{0,6}(?:开钻|电钻|钻|装修|施工|咚咚|吵|漏|堵|停电|停水|坏)"
         r"|(?:怎么样|咋样|如何|处理)了|处理了吗|有结果了吗|有下文吗|有回复吗|(?:修|处理|解决|清理|搬走)(?:好|完)?了?没有?"
         r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|一样)|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹|剁|拉|臭|贴|呢|那)"
         r"|还是\S{0,4}(?:叫|吵|响|闹|拖|跺|漏|堵|臭|滴|拉|堆|占)|还在\S{0,4}充|说了等于没说|等于白说|说了也白说"
@@ -765,6 +774,8 @@ class Router:
                     cats[label][cat] = cats[label].get(cat, 0.0) + w
         if ff_faults and (ff_objects or blocked):
             self._apply_facility_fault(ff_objects, ff_faults, blocked, scores, cats, cues)
+        if len(text) >= LONG_CHAT:
+            _soften_chatter(scores, cues)
         followup = self._apply_patterns(text, scores, cats, cues, urgent_hits)
         in_danger = self._apply_danger(urgent_hits, scores, cats, cues)
         for min_len, weights in self.length_bonus:
@@ -998,6 +1009,18 @@ class Router:
             return self.fallback_category(label)
         order = self.category_order[label]
         return max(positive, key=lambda c: (positive[c], -order.index(c)))
+
+
+LONG_CHAT = 60  # characters: a long message is a chat with a report inside, or not
+
+
+def _soften_chatter(scores: dict[str, float], cues: dict[str, list["_Hit"]]) -> None:
+    """A long chatty message ("各位邻居早上好啊…对了跟你们说个事 楼上602漏水漏到我家厨房…我孙子下礼拜要回来了
+    开心") has many chatter words, each saying less: beyond the strongest, they count half."""
+    for label, hits in cues.items():
+        negatives = sorted(h.weight for h in hits if h.term.startswith("-") and h.weight < 0)
+        if len(negatives) > 1:
+            scores[label] -= sum(negatives[1:]) / 2
 
 
 def _cancelled(hit: _Urgent, what: str, match: re.Match[str]) -> bool:

@@ -153,6 +153,22 @@ def _same(job: Job, spec: JobSpec) -> bool:
     )
 
 
+def put_job(scheduler: AsyncIOScheduler, *args, **kwargs) -> None:
+    """``add_job(..., replace_existing=True)`` that holds when another process sharing the job
+    store changes the same job meanwhile: APScheduler replaces a job by "add, conflict, update",
+    and a one-off job (the catch-up checks) run and removed by the other process between the
+    conflict and the update raised JobLookupError at a first start (two first starts at once)."""
+    from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+
+    for attempt in range(3):
+        try:
+            scheduler.add_job(*args, replace_existing=True, **kwargs)
+            return
+        except (JobLookupError, ConflictingIdError):
+            if attempt == 2:
+                raise
+
+
 def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> dict[str, int]:
     """Make this config's stored jobs match config.yaml; officers' jobs and other accounts' are untouched."""
     wanted = {spec.id: spec for spec in config_jobs(config, now)} if config.schedules.enabled else {}
@@ -166,17 +182,15 @@ def reconcile(scheduler: AsyncIOScheduler, config: AppConfig, now: datetime) -> 
         existing = stored.get(job_id)
         if existing is not None and _same(existing, spec):
             continue  # keep its next run time: a missed run must stay visible as missed
-        scheduler.add_job(spec.func, spec.trigger, id=spec.id, name=spec.name, kwargs=spec.kwargs,
-                          replace_existing=True, **dict(spec.options))
+        put_job(scheduler, spec.func, spec.trigger, id=spec.id, name=spec.name, kwargs=spec.kwargs,
+                **dict(spec.options))
         added += existing is None
         updated += existing is not None
     # Timed notices that fell due while the bot was down (or whose trigger left the store in a
     # crash) are sent or reported as soon as the scheduler resumes.
-    scheduler.add_job(JOBS + "timed_notices_due", id=CATCH_UP_ID, name="定时通知补发检查",
-                      replace_existing=True, misfire_grace_time=None)
+    put_job(scheduler, JOBS + "timed_notices_due", id=CATCH_UP_ID, name="定时通知补发检查", misfire_grace_time=None)
     # Likewise polls whose deadline passed meanwhile: closed and their results posted.
-    scheduler.add_job(JOBS + "polls_due", id=POLLS_CATCH_UP_ID, name="评选/投票截止补查",
-                      replace_existing=True, misfire_grace_time=None)
+    put_job(scheduler, JOBS + "polls_due", id=POLLS_CATCH_UP_ID, name="评选/投票截止补查", misfire_grace_time=None)
     log.info("schedules reconciled: %d added, %d updated, %d removed", added, updated, removed)
     return {"added": added, "updated": updated, "removed": removed}
 

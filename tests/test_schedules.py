@@ -466,3 +466,35 @@ def _timed(chat):
 
     with Session(chat.app.engine) as session:
         return sorted(timed.listed(session), key=lambda n: n.id)
+
+
+def test_a_job_another_process_removed_mid_replace_is_added_again():
+    """Two first starts at once on one job store: APScheduler replaces a job by "add, conflict,
+    update", and a one-off catch-up job the other process ran (and removed) in between made the
+    update raise JobLookupError and the start fail. put_job tries again, and the job is there."""
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from schedules.scheduler import put_job
+
+    class RacingStore(MemoryJobStore):
+        raced = 0
+
+        def update_job(self, job):
+            if not self.raced:  # the other process ran the one-off job and removed it just now
+                self.raced += 1
+                self.remove_job(job.id)
+                raise JobLookupError(job.id)
+            return super().update_job(job)
+
+    store = RacingStore()
+    scheduler = BackgroundScheduler(jobstores={"default": store})
+    scheduler.start(paused=True)  # (jobs go to the store, not to a pending list; none runs)
+    try:
+        scheduler.add_job(print, id="timed:catch-up", name="first")
+        put_job(scheduler, print, id="timed:catch-up", name="second")
+        assert store.raced == 1
+        assert [(job.id, job.name) for job in scheduler.get_jobs()] == [("timed:catch-up", "second")]
+    finally:
+        scheduler.shutdown(wait=False)
