@@ -76,7 +76,9 @@ STAFF_ON_IT = re.compile(
     r"|(?:维修)?师傅\S{0,6}(?:明天|今天|下午|上午|马上|一会儿?|晚点|晚上)\S{0,4}(?:去|来|上门|过来|上去|到)"
     r"|大家放心|我(?:马上|这就|现在)?(?:过去|上去|下去|过来)看(?:看|一下)?"
 )
-_ASKS = re.compile(r"[?？吗呢]")  # a question, not a statement (staff asking which ticket get asked back)
+_ASKS = re.compile(r"[?？吗呢]")
+# Still broken, in the words a fault is told ("那个门还是关不上"): of one's own open ticket, a chase
+STILL_BROKEN = re.compile(r"还是(?:关不上|打不开|锁不上|不亮|不热|坏的|没水|没电)")  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
 SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
@@ -748,8 +750,10 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     notes were posted to the group already); of one resolved this week: when and how (``in_hand_only``:
     only an open ticket with a progress note). Returns the ticket's category when it answered."""
     router = ctx.services.router
-    if objects_of(router)(ctx.masked_text):
-        matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, False, router)])
+    named = objects_of(router)(ctx.masked_text)
+    if named:  # (a leak asked about, "漏水的事怎么样了", is the ticket whose report shows it: "墙皮都泡起来了")
+        matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, False, router)
+                                or only_symptoms_of(router, named, t.text)])
     else:
         # "王奶奶咋样了 找着人没": no thing named, but someone (or somewhere) one open ticket names
         words = content_words(ctx.masked_text)
@@ -857,7 +861,8 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     matches: list[Row] = []  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
     if named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
-    elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text):  # "昨晚楼上又蹦到十一点"
+    elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text) or STILL_BROKEN.search(ctx.masked_text):
+        # "昨晚楼上又蹦到十一点", "那个门还是关不上 昨天晚上冻得我一宿没睡着": the sender's own ticket
         matches = _mine(ctx, candidates)
     if not matches and ME_TOO.search(ctx.masked_text):
         fresh = _me_too_of(ctx, candidates)
