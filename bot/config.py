@@ -458,6 +458,10 @@ class AppConfig(Strict):
     def default_dangers(cls, value: object) -> object:
         return _merge_dangers(value)
 
+    def danger_numbers(self, kind: str | None) -> str:
+        """The numbers to call in a danger of this kind ("燃气抢修96777 / 119")."""
+        return " / ".join((self.dangers.get(kind or "") or self.dangers["default"]).numbers)
+
     def danger_advice(self, kind: str | None) -> str:
         """The first line for a danger of this kind (the default line for an unknown kind)."""
         return (self.dangers.get(kind or "") or self.dangers["default"]).line()

@@ -207,7 +207,7 @@ def _without(place: Mapping[str, int], *kinds: str) -> dict[str, int]:
     return {k: v for k, v in place.items() if k not in kinds}
 
 
-def _families(objects: frozenset[str]) -> set[str]:
+def _families(objects: frozenset[str] | set[str]) -> set[str]:
     return {o.lstrip("*~").split("/")[0] for o in objects}
 
 
@@ -546,7 +546,8 @@ def on_asked_if_called(ctx: Context) -> str | None:
     assert ticket.id is not None
     tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, "催办")
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, True
-    ctx.reply(f"我没法替您打电话，请您马上自己拨打120（急救）或110（报警）。工作人员已收到 #{ticket.id}，正在联系您。")
+    kind = ctx.services.router.route(ticket.text).danger  # the numbers of the danger reported
+    ctx.reply(f"我没法替您打电话，请您马上自己拨打{ctx.services.config.danger_numbers(kind)}。工作人员已收到 #{ticket.id}，正在联系您。")
     home = ctx.room if ctx.room is not None and ticket.room_id == ctx.room.id else directory.stairwell_room(ctx.session, ticket.stairwell)
     for person in _told_at_once(ctx, _following(ctx, ticket), home):
         ctx.private(person.id, f"【紧急 #{ticket.id}】{ctx.caller.name}在问有没有人叫了急救/报警，请马上电话联系。")
@@ -688,6 +689,9 @@ def on_detail(ctx: Context) -> str | None:
 REST_OF_REPORT_WINDOW = timedelta(minutes=2)  # a line this soon after one's own report may be the rest of it
 
 
+PLACE_GENERICS = frozenset({"*通道"})  # generic "things" that are where, not what
+
+
 def _rest_of_own_report(ctx: Context, candidates: list[Row]) -> Row | None:
     """The sender's own report of this group minutes ago that a line naming no other specific
     thing, and no other place, goes on with ("消防通道都堵赛了人都过不去" after "5楼2号门口堆了好多纸箱子
@@ -698,8 +702,11 @@ def _rest_of_own_report(ctx: Context, candidates: list[Row]) -> Row | None:
     if len(own) != 1 or not same_place_in(own[0].text, ctx.masked_text):
         return None
     objects = objects_of(ctx.services.router)
-    named = {o for o in objects(ctx.masked_text) if not o.startswith("*")}
-    return own[0] if named <= objects(own[0].text) else None
+    # (a generic thing of another kind is another report: "厨房灯泡坏了" after one's gas report; a
+    # passage named is where the report's thing is: "消防通道都堵赛了" after the boxes)
+    named = objects(ctx.masked_text) - PLACE_GENERICS
+    had = objects(own[0].text)
+    return own[0] if named <= had or _families(named) <= _families(had) else None
 
 
 def _report_just_above(ctx: Context, fresh: list[Row]) -> list[Row]:
