@@ -125,11 +125,13 @@ async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
     parts = petitions.two_problems(ctx, text) if ctx.room is not None else None
     if parts:  # two problems in one message: a ticket (or a join) each, as if said one by one
         whole, categories = ctx.text, []
-        for part in parts:
-            ctx.text = part
-            said = ctx.services.router.route(part, staff=ctx.caller.is_staff)
-            categories.append(await petitions.on_petition(ctx, said.category, said.urgent, part))
-        ctx.text = whole
+        try:
+            for part in parts:
+                ctx.text = part
+                said = ctx.services.router.route(part, staff=ctx.caller.is_staff)
+                categories.append(await petitions.on_petition(ctx, said.category, said.urgent, part))
+        finally:
+            ctx.text = whole
         return "petition", categories[0]
     return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)
 
