@@ -68,6 +68,12 @@ OWNS_UP = re.compile(
     r"|^\W*(?:是说我|说的是我|说我)(?:家|们家)?(?:吧|吗|呢|啊|是吧)|(?:不在|不让在?)楼道\S{0,6}(?:去哪|在哪|上哪)"
     r"|凭什么(?:就)?(?:我家|我们家|我|说我|不让我)|别人家\S{0,8}不也"  # "凭什么就我家不能放 别人家鞋柜不也摆在门口"
 )
+# Neighbours arguing over whose fault it is ("你家不漏 难道是天上漏下来的？", "别乱说", "懒得跟你讲"): no
+# report and no more of one ("难道没人管吗" is still a chase)
+RETORT = re.compile(
+    r"难道(?:是|还是)?(?:天上|我|自己|我家|我们家|地上|楼下)|你(?:家|们家)(?:又)?不(?:漏|吵|响|臭)\W"
+    r"|(?:别|不要|少)(?:乱说|瞎说|胡说|冤枉)|懒得(?:跟|和|理)你|关你(?:什么|啥|屁)事"
+)
 # Staff in a group telling what is being done ("已经跟物业说过了", "我下午带物业上去看看", "维修师傅明天上午去",
 # "大家放心"): their commands do the handling, the line is no report and no one more voice on one
 STAFF_ON_IT = re.compile(
@@ -101,6 +107,10 @@ RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question
 # "就在信箱对面那里", "在楼梯拐角": where, in words rather than a flat or floor
 SAYS_WHERE = re.compile(r"^\W*(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|那边|这边|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
+# "不对 是5楼不是4楼", "打错了 是楼上602漏到我家502": the reporter putting the report's place right
+CORRECTS = re.compile(r"不对|[打说写搞弄记看]错了?|更正|纠正|口误|不是\S{1,12}?\s*(?:是|而是)|(?:是|应该是)\S{1,16}?\s*不是")
+_CORRECTION_WORDS = re.compile(r"不对(?:不对)?|[打说写搞弄记看]错了?|更正一下|纠正一下|更正|纠正|口误|sorry|抱歉|不好意思")
+_WRONG_CLAUSE = re.compile(r"(?:而)?不是[^\s，,。；;！!]{1,16}")
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 
 
@@ -348,8 +358,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             return answered
     if room is not None and not urgent and ctx.caller.is_staff and STAFF_ON_IT.search(ctx.masked_text):
         return category  # staff telling the group what is being done: their commands act
-    if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or _another_units_question(ctx)):
-        # "纸箱是我家装修拆出来的 下午就搬走 不好意思哈": the one complained of, no voice on it;
+    if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or RETORT.search(ctx.masked_text)
+                                            or _another_units_question(ctx)):
+        # "纸箱是我家装修拆出来的 下午就搬走 不好意思哈": the one complained of, no voice on it (nor
+        # the reporter's retort to them);
         # "2单元电梯修好了吗" asked in 1单元's group: not this group's problem
         return category
     candidates = standing.open_tickets
@@ -362,6 +374,9 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
         # 楼道充电"): no voice on it and nothing to answer (their commands do the handling)
         return category
+    corrected = _corrected(ctx, _own_fresh(ctx, candidates)) if not urgent else None
+    if corrected is not None:  # "打错了 是楼上602漏到我家502": the report's place put right
+        return corrected
     supported = (
         _report_supported(ctx, candidates) if room is not None and not urgent and SUPPORT.search(ctx.masked_text)
         else None
@@ -423,7 +438,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
                 # back like any report past the limit (60 repeats were 180 urgent rows jumping every
                 # queue, ahead of another group's first danger line).
                 return existing.category
-            chase = route.followup and not ME_TOO.search(ctx.masked_text)  # "我家也是": joins, chases nothing
+            # "我家也是": joins, chases nothing; nor does a new voice's "都十一点半了还在叫" (how it
+            # goes on, no chase words: the ticket was not theirs to chase)
+            chase = route.followup and not ME_TOO.search(ctx.masked_text) and (
+                CHASE.search(ctx.masked_text) is not None or ASKS_HOW_IT_STANDS.search(ctx.masked_text) is not None
+                or _ASKS.search(ctx.masked_text) is not None or bool(_mine(ctx, [existing])))
             _join_existing(ctx, existing, followup=chase, danger=route.danger if urgent else None)
             return existing.category
     if room is not None and route.followup and not urgent:
@@ -679,12 +698,64 @@ def on_detail(ctx: Context) -> str | None:
     if ctx.room is None:  # in private: the sender's reports, private or in a group
         own = own_open_tickets(ctx, since=ctx.now - DETAIL_WINDOW, limit=2)
     else:
-        own = [t for t in open_in_room(ctx)
-               if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
+        own = _own_fresh(ctx, open_in_room(ctx))
     if len(own) != 1:
         return None
-    _join_existing(ctx, own[0])
-    return own[0].category
+    return _corrected(ctx, own) or _joined(ctx, own[0])
+
+
+def _own_fresh(ctx: Context, candidates: list[Row]) -> list[Row]:
+    """The sender's own reports (not joined) of the last DETAIL_WINDOW among ``candidates``."""
+    return [t for t in candidates if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
+
+
+def _joined(ctx: Context, row: Row) -> str:
+    _join_existing(ctx, row)
+    return row.category
+
+
+def _corrected(ctx: Context, own: list[Row]) -> str | None:
+    """"不对 是5楼不是4楼" minutes after one's own report: its place put right (the category), else None."""
+    if len(own) != 1:
+        return None
+    right = corrected_place(own[0].text, ctx.masked_text)
+    return _correct_place(ctx, own[0], right) if right is not None else None
+
+
+def corrected_place(report: str, said: str) -> str | None:
+    """The report's text with its place put right, when ``said`` corrects it ("不对 是5楼不是4楼"
+    of "4楼楼道灯坏了": "5楼 楼道灯坏了"), so later words about 5楼 find the ticket; else None."""
+    if CORRECTS.search(said) is None:
+        return None
+    right = _WRONG_CLAUSE.sub(" ", _CORRECTION_WORDS.sub(" ", said))
+    right = re.sub(r"^[\W是]*(?:应该是|而是|是)?", "", right.strip()).strip(" ，,。")
+    told, had = places(right), places(report)
+    if not told or same_place(_without(had, "no"), told) and told.items() <= had.items():
+        return None  # no place, or the same one: a detail, not a correction
+    rest = _FLOOR_AND_DOOR.sub(lambda m: f"{m.group(1)}0{m.group(2)}", report)
+    if "flat" in told or "floor" in told:
+        flats = _FLAT.sub(lambda m: m.group(0) if m.group(1) + m.group(2) in HOTLINES else "", rest)
+        rest = _FLOOR.sub("", _FLOOR_ROOM.sub("", flats))
+    for key, pattern in (("unit", _UNIT), ("building", _BUILDING), ("no", _NUMBERED)):
+        if key in told:
+            rest = pattern.sub("", rest)
+    return f"{right} {rest.strip()}"
+
+
+def _correct_place(ctx: Context, row: Row, text: str) -> str:
+    """The reporter's own ticket now reads with the right place (the words as said go to its
+    history and to its staff, as any addition does)."""
+    ticket = tickets.attached(ctx.session, row)
+    assert ticket.id is not None
+    ticket.text = text
+    ctx.session.add(ticket)
+    tickets.add_event(ctx.session, ticket.id, ctx.now, ctx.caller.person_id, tickets.ADDED, ctx.masked_text)
+    ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, True, ticket.urgent
+    ctx.reply(f"好的，工单 #{ticket.id} 的位置已更正，正在处理中。")
+    words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
+    for person in _following(ctx, ticket):
+        ctx.private(person.id, f"【工单 #{ticket.id} 位置更正】{ctx.caller.name}：{words}")
+    return ticket.category
 
 
 REST_OF_REPORT_WINDOW = timedelta(minutes=2)  # a line this soon after one's own report may be the rest of it

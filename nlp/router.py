@@ -593,7 +593,7 @@ class Router:
                 self.pattern_category[name] = str(weights.pop("category"))
             self.patterns[name] = {k: float(v) for k, v in weights.items()}
         self._load_dangers(raw)
-        self._load_objects(raw.get("objects") or {})
+        self._load_objects(raw.get("objects") or {}, raw.get("object_patterns"))
         self._load_facility_fault(raw.get("facility_fault") or {}, table)
         self.table = {k: tuple(v) for k, v in table.items()}
         self.max_span = 4
@@ -611,7 +611,7 @@ class Router:
                 self.danger_kind.setdefault(str(term), str(kind))
         self.danger_label: dict[str, str] = {str(k): str(v) for k, v in (raw.get("danger_label") or {}).items()}
 
-    def _load_objects(self, raw: dict[str, Any]) -> None:
+    def _load_objects(self, raw: dict[str, Any], raw_patterns: dict[str, Any] | None = None) -> None:
         """What a problem is about ({object: [words]}), to tell one problem from another.
 
         Names starting with "*" are generic ("*噪音": 吵, 噪音): they only decide when neither
@@ -622,6 +622,11 @@ class Router:
                 self.object_of.setdefault(str(term), str(name))
         # a table of its own, so object words never shadow a cue of the routing scan
         self.object_prefixes = frozenset(t[:k] for t in self.object_of for k in range(1, len(t)))
+        # words apart that name one object ("501的狗天天叫": the barking, not the dog)
+        self.object_patterns: list[tuple[str, re.Pattern[str], frozenset[str]]] = [
+            (str(name), re.compile(str(spec["pattern"])), frozenset(spec.get("instead_of") or ()))
+            for name, spec in (raw_patterns or {}).items()
+        ]
 
     def _load_facility_fault(self, ff: dict[str, Any], table: dict[str, list]) -> None:
         """The facility + fault combination: {term: category} objects, fault and blocker sets.
@@ -983,6 +988,9 @@ class Router:
             if adverts and pos > 0 and tokens[pos - 1] in SERVICE_VERBS:
                 continue  # a service the flyers offer ("小广告 通下水道的 开锁的"): not the drain
             kept.append(self.object_of[term])
+        for name, pattern, instead_of in self.object_patterns:
+            if pattern.search(text):
+                kept = [o for o in kept if o not in instead_of] + [name]
         symptoms = frozenset(o for o in kept if o[0] == "~")
         # a symptom ("~漏水") belongs to the thing named with it ("水箱在漏水": the tank)
         if any(o[0] not in "*~" for o in kept):

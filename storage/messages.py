@@ -83,13 +83,18 @@ def room_history(session: Session, room_id: str, limit: int) -> list[Message]:
     return list(reversed(session.exec(stmt).all()))
 
 
+# What WeChat bridges put in place of a message with no words (a photo, a sticker, a video).
+BARE_MEDIA = ("[图片]", "[表情]", "[动画表情]", "[视频]", "[文件]")
+
+
 def last_from_others(session: Session, room_id: str, sender_id: str, since: datetime) -> Message | None:
     """The latest message in a group since ``since`` by anyone but ``sender_id`` and the bot:
-    what a bare "+1" or "我家也是" answers."""
+    what a bare "+1" or "我家也是" answers. A bare picture or sticker is passed over: a photo posted
+    under a report shows it, and "是的 我也摸黑" under it agrees with the report."""
     return session.exec(
         select(Message)
         .where(Message.room_id == room_id, col(Message.from_bot).is_(False), Message.sender_id != sender_id,
-               col(Message.at) >= since)
+               col(Message.at) >= since, col(Message.text).not_in(BARE_MEDIA))
         .order_by(col(Message.at).desc(), col(Message.id).desc())
         .limit(1)
     ).first()
