@@ -270,6 +270,7 @@ _ASKS_FOR_INFO = re.compile(
     r"|(?:也|还|会|要)(?:停|断|关)(?:吗|不|么)|停不停"  # "停电那天电梯也停吗"
 )
 _COMPLAINT = re.compile(r"坏|漏|堵|臭|吵|修|没人|还没|又|投诉|赔")
+_STOPPED_AGAIN = re.compile(r"又(?=停)")
 def asks_a_question(text: str) -> bool:
     """Question-shaped and short: '停水几点到几点？', '充电棚在哪？' (the dispatcher's fast path asks)."""
     return len(text) <= QUESTION_MAX_CHARS and bool(QUESTION.search(text))
@@ -320,8 +321,10 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
     if ctx.room is None or route.urgent or not asks_a_question(text) or lost_and_found.search(text):
         return False  # "谁家的快递放我门口了": asked of the neighbours, not about a notice
-    asks_info = route.label in ("other", "notice") or (_ASKS_FOR_INFO.search(text) and not _COMPLAINT.search(text))
-    if not asks_info and (route.category != "设施报修" or _COMPLAINT.search(text) or _ASKS_HELP.search(text)):
+    # "电梯怎么又停了 几点能好啊" while a notice stops it: the stop asked about, no complaint
+    complaint = _COMPLAINT.search(_STOPPED_AGAIN.sub("停", text))
+    asks_info = route.label in ("other", "notice") or (_ASKS_FOR_INFO.search(text) and not complaint)
+    if not asks_info and (route.category != "设施报修" or complaint or _ASKS_HELP.search(text)):
         return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are
     notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)
     if notice is None or notice.author_id == ctx.caller.person_id:

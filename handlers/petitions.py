@@ -50,6 +50,7 @@ CHASE = re.compile(
     r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|管了没有?|管没管"  # "三楼的呢 也没动静啊"
     r"|不是说\S{0,8}(?:吗|嘛)"  # "线都拖到楼梯上了 不是说周五清理吗"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
+    r"|(?:还|到底)(?:修|管|弄)不(?:修|管|弄)|能不能快点(?:修|弄|来|处理)"  # "电梯到底还修不修了"
 )
 # "我家也是", "+1", "同楼上" standing alone (not "我也是要去的"): the sender has the same problem as a
 # report made shortly before; nothing names it, so only a fresh ticket can be meant.
@@ -255,13 +256,24 @@ def same_problem(existing: Ticket | Row, new_text: str, new_urgent: bool, router
     report into an ordinary ticket (the danger gets its own ticket, advice and 2-hour limit)."""
     if new_urgent and not existing.urgent:
         return False
-    if not same_place_in(existing.text, new_text):
-        return False
     objects = objects_of(router)
     old_objects, new_objects = objects(existing.text), objects(new_text)
+    if not same_place_in(existing.text, new_text) and not _one_of_the_stairwell(existing.text, new_text, old_objects, new_objects):
+        return False
     if not old_objects and not new_objects:  # nothing named ("我孙子不见了 七岁…"): only the same words again
         return gist(existing.text) == gist(new_text)
     return same_object(old_objects, new_objects) or same_symptom(existing.text, new_text, router)
+
+
+# Things a stairwell has one of: the floor a report names is where the teller is, not the
+# thing ("电梯又坏了 停在二楼" and "…抬下八楼的 能不能快点修" are one lift)
+STAIRWELL_WIDE = frozenset({"电梯", "门禁"})
+
+
+def _one_of_the_stairwell(old_text: str, new_text: str, old: frozenset[str], new: frozenset[str]) -> bool:
+    shared = {o for o in old & new if not o.startswith("*")}
+    return bool(shared) and shared <= STAIRWELL_WIDE and same_place(
+        _without(places(old_text), "flat", "floor"), _without(places(new_text), "flat", "floor"))
 
 
 def same_symptom(old_text: str, new_text: str, router) -> bool:
@@ -442,7 +454,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             # goes on, no chase words: the ticket was not theirs to chase)
             chase = route.followup and not ME_TOO.search(ctx.masked_text) and (
                 CHASE.search(ctx.masked_text) is not None or ASKS_HOW_IT_STANDS.search(ctx.masked_text) is not None
-                or _ASKS.search(ctx.masked_text) is not None or bool(_mine(ctx, [existing])))
+                or bool(_mine(ctx, [existing])))
             _join_existing(ctx, existing, followup=chase, danger=route.danger if urgent else None)
             return existing.category
     if room is not None and route.followup and not urgent:
