@@ -931,9 +931,10 @@ def on_agreement(ctx: Context) -> str | None:
         return None
     objects = objects_of(ctx.services.router)
     named = objects(ctx.masked_text)
-    # under a danger, a vague word of the same kind is that danger ("四楼门口也有味道 好冲" under a gas smell)
-    vague_on_danger = row.urgent and all(o.startswith("*") for o in named)
-    if named and not same_object(objects(row.text), named) and not vague_on_danger:
+    # a vague word agrees with the report above ("是的 早就该管了 天天闻着那个味道" under the batteries
+    # charging); a specific other thing does not ("是的 电梯也坏了")
+    vague = all(o.startswith("*") for o in named)
+    if named and not same_object(objects(row.text), named) and not vague:
         return None
     _join_existing(ctx, row)
     return row.category
