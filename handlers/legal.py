@@ -11,10 +11,11 @@ from sqlmodel import col, select
 from bot.context import Context
 from domain import legal_roles
 from handlers.legal_commands import notify_followers, sensitive
-from handlers.petitions import REPEAT_WINDOW, gist
+from handlers.petitions import REPEAT_WINDOW, gist, told_at_once
 from nlp.faq import FaqMatcher, legal_faq
 from domain.deadlines import format_day
 from storage.models import AuditEntry, Consultation
+from storage.outbox import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,43 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
         ctx.private(ctx.caller.person_id, reference)
     where = ctx.room.topic if ctx.room else "私聊"
     notify_followers(ctx, record, followers, f"{where} · {record.category} · {ctx.caller.name}")
+    if urgent and ctx.room is not None and ctx.room.kind == "stairwell":
+        # a fraud under way in a stairwell ("她正往银行跑 邻居谁看到帮忙拦一下"): the stairwell's people
+        # can reach her before any adviser can, as with an urgent ticket
+        _alert_stairwell(ctx, record, [p.id for p in followers], where)
+
+
+ALL_CLEAR_WINDOW = timedelta(hours=3)  # "钱没转 没事了" this long after one's own alarm is about it
+
+
+def on_all_clear(ctx: Context) -> bool:
+    """"刚跟我爸通上电话了 钱没转 没事了" after one's own urgent question (a fraud under way): whoever
+    it alerted hears it at once, as a ticket's staff hear "居民说已解决"; False when there is none."""
+    record = ctx.session.exec(
+        select(Consultation).where(
+            Consultation.asker_id == ctx.caller.person_id, col(Consultation.urgent).is_(True),
+            Consultation.room_id == (ctx.room.id if ctx.room else None), Consultation.status == "待答复",
+            col(Consultation.created_at) >= ctx.now - ALL_CLEAR_WINDOW,
+        ).order_by(col(Consultation.id).desc()).limit(1)
+    ).first()
+    if record is None:
+        return False
+    ctx.handled.consultation = record.id
+    _, people = legal_roles.followers(ctx.session, record.role, ctx.room)
+    if ctx.room is not None and ctx.room.kind == "stairwell":
+        people = told_at_once(ctx, people, ctx.room)
+    ctx.reply(f"好的，已转告工作人员（L{record.id}）。")
+    for person in people:
+        ctx.private(person.id, f"【法律咨询 L{record.id} 居民说已解决】{ctx.caller.name}：{excerpt(ctx.masked_text, '/咨询')}")
+    return True
+
+
+def _alert_stairwell(ctx: Context, record: Consultation, told: list[str], where: str) -> None:
+    for person in told_at_once(ctx, [], ctx.room):
+        if person.id in told:
+            continue
+        ctx.private(person.id, f"【紧急 L{record.id}】{where} · {record.category} · {ctx.caller.name}\n内容：{record.text}")
+        ctx.session.add(AuditEntry(at=ctx.now, actor_id=person.id, action="咨询通知", subject=f"L{record.id}"))
 
 
 # "律师怎么还没回我啊", "上次那个问题有人回复吗", "法律顾问答复了没": asking after an answer, not a new question

@@ -421,7 +421,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # directly ("@楼道通 能不能管管"), or telling a problem of its own ("卖保健品骗老人 能不能
         # 管管"), with no ticket of theirs to chase, it is a new one
         said = len(ctx.replies)
-        own_problem = _problem_told(ctx)
+        own_problem = _problem_told(ctx, has_own=bool(_mine(ctx, candidates)))
         chaseable = candidates
         if own_problem:  # only a ticket that shares its words is chased ("摆摊的又来了" → the 摆摊 ticket)
             chaseable = [t for t in candidates if own_problem & content_words(t.text)]
@@ -486,7 +486,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         due_at=due_at(now, category, urgent, ctx.services.config.tickets),
     )
     staff = directory.responsible_staff(ctx.session, group)
-    told = _told_at_once(ctx, staff, group) if urgent else staff
+    told = told_at_once(ctx, staff, group) if urgent else staff
     # Each one told gets the resident's words: logged (个人信息保护法) with the ticket
     tickets.open_ticket(ctx.session, ticket, note=category, notified=[p.id for p in told])
     assert ticket.id is not None
@@ -581,12 +581,12 @@ def on_asked_if_called(ctx: Context) -> str | None:
     kind = ctx.services.router.route(ticket.text).danger  # the numbers of the danger reported
     ctx.reply(f"我没法替您打电话，请您马上自己拨打{ctx.services.config.danger_numbers(kind)}。工作人员已收到 #{ticket.id}，正在联系您。")
     home = ctx.room if ctx.room is not None and ticket.room_id == ctx.room.id else directory.stairwell_room(ctx.session, ticket.stairwell)
-    for person in _told_at_once(ctx, _following(ctx, ticket), home):
+    for person in told_at_once(ctx, _following(ctx, ticket), home):
         ctx.private(person.id, f"【紧急 #{ticket.id}】{ctx.caller.name}在问有没有人叫了急救/报警，请马上电话联系。")
     return ticket.category
 
 
-def _told_at_once(ctx: Context, staff: list, group: Room | None) -> list:
+def told_at_once(ctx: Context, staff: list, group: Room | None) -> list:
     """An urgent ticket reaches the stairwell trio (楼道长, 信息员, 保障员) and the grid worker at
     once, not only whoever follows ordinary tickets (``group``: the stairwell it is filed under)."""
     people = list(staff)
@@ -675,7 +675,11 @@ def _flat_named(ctx: Context) -> str | None:
     return str(flat) if flat else None
 
 
-def _problem_told(ctx: Context) -> set[str]:
+TOLD_AT_LENGTH = 24  # characters: a chase this long with no topic word tells a story of its own
+_NOT_TOLD = re.compile(r"[\W\d*]+")
+
+
+def _problem_told(ctx: Context, *, has_own: bool = True) -> set[str]:
     """The words of a problem a line with chasing words ("能不能管管") tells of its own, one the
     facility words do not know ("小区门口天天有人卖保健品骗老人 社区能不能管管"): without the
     chasing words it is still a petition that a topic word placed. Empty for a chase that names
@@ -683,7 +687,12 @@ def _problem_told(ctx: Context) -> set[str]:
     router = ctx.services.router
     rest = CHASE.sub(" ", ctx.masked_text)
     route = router.route(rest, staff=ctx.caller.is_staff)
-    if route.label != "petition" or route.category == router.fallback_category("petition"):
+    # no topic word, but a story of its own from someone with nothing to chase ("这个159****6666天天
+    # 给我打电话 说是医保中心的 … 吓得我都不敢接电话了 能不能管管")
+    story = not has_own and len(_NOT_TOLD.sub("", rest)) >= TOLD_AT_LENGTH
+    if route.label != "petition" and not story:
+        return set()
+    if route.category == router.fallback_category("petition") and not story:
         return set()
     return content_words(rest) or {route.category or ""}
 
@@ -828,7 +837,7 @@ def on_said_fixed(ctx: Context, row: Row) -> str:
     ctx.handled.ticket, ctx.handled.joined = ticket.id, True
     staff = _following(ctx, ticket)
     if ticket.urgent:
-        staff = _told_at_once(ctx, staff, ctx.room)
+        staff = told_at_once(ctx, staff, ctx.room)
     ctx.reply(f"好的，已转告工作人员（#{ticket.id}），核实后会办结。")
     words = excerpt(ctx.masked_text, f"/进度 {ticket.id}")
     for person in staff:

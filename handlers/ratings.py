@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from bot.context import Context
 from common.emoji import without_emoji
+from handlers import legal
 from handlers.petitions import (
     DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, own_open_tickets, recently_resolved, same_object, same_place_in, without_own_flat,
 )
@@ -279,6 +280,8 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
             return "petition", on_said_fixed(ctx, own[0])
         if own:
             return None
+        if not mine and legal.on_all_clear(ctx):  # "钱没转 没事了" after one's own fraud alarm
+            return "legal", None
     if not pending and answer.statement and answer.rating == UNSATISFIED and ctx.room is not None:
         # a neighbour who did not report it: "我家还在滴呢"; the reporter, past the rating window
         return _still_there(ctx) or _own_still_broken(ctx)

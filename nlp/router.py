@@ -27,6 +27,9 @@ LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
 PILED_UP = frozenset({"堆", "堆了", "堆着", "堆满", "堆满了", "堆放", "乱堆"})
 ADVERTS = "小广告"  # the lexicon's object for flyers; what they offer is no object of the report
 SERVICE_VERBS = frozenset({"通", "疏通", "修", "维修", "清洗", "上门", "专业"})
+# a thing someone is to buy is not where a problem is ("回来就说要买床垫"; "买了个鞋柜放在楼道里" names it
+# again where it stands)
+BUYING = frozenset({"买", "买个", "要买", "想买", "购买", "订"})
 OBJECTS_MEMO_SIZE = 20_000  # texts whose objects are kept (Router.objects)
 
 
@@ -69,7 +72,9 @@ TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:" + AGAIN_VERBS + ")")
 # Who a con at the doors poses as, and what it is after (the 上门行骗 pattern)
 _POSING = (
     r"(?:社区|居委会?|街道|物业|燃气|煤气|天然气|供电|电力|自来水|水务|网格员?|消防|民政|社保|医保|派出所)"
-    r"\S{0,24}(?:收\S{0,12}(?:费|钱|押金|款)|要钱|交钱|给了?钱|换\S{0,4}(?:阀|管|表|报警器))"
+    # (voice-to-text puts spaces between clauses: "说是燃气公司的 上门检查燃气管 … 收二百八")
+    r"[^。！!？?\n]{0,40}?(?:收\S{0,12}(?:费|钱|押金|款)|收[一二两三四五六七八九十百千万\d]{2,}|要钱|交钱|给了?钱"
+    r"|换\S{0,4}(?:阀|管|表|报警器)|卖\S{0,10}(?:净水器|报警器|软管|阀门|灭火器|保险|产品)|检测费|检查费|服务费)"
 )
 # "紧急扩散" over a chain message is hearsay; over "5栋有个老人晕倒了" (a place here) it is a cry for help
 _SPREAD_ELSEWHERE = r"^(?!.*(?:\d+\s*(?:栋|幢|号楼|单元|楼)|楼道|我们楼|本楼|咱们楼|我家|隔壁|对门|楼下|楼上)).*(?:紧急扩散|扩散一下)"
@@ -223,6 +228,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         # topping up a task or "investment" platform on demand: "还要再充5000", "我正在充", "让我先转"
         r"|(?:还要|还得|又要|说要|要我|让我|叫我|让我先|要我先|叫我先|要先)再?(?:充|转|交|付|打)(?:钱|值|款|费|[\d一二三四五六七八九十几百千万])"
         r"|(?:正在|还在|马上|准备)(?:充|交|付)(?:钱|值|款|费|了|[\d一二三四五六七八九十几百千万,，。!！]|$))"
+        # the "your son had an accident" call: "说我出车祸了在医院抢救 要她马上打五万块…正往银行跑"
+        r"|^(?!.*(?:上周|上个月|去年|以前|之前|上次|前几天))(?=.*(?:往银行|去银行|在银行|取钱|马上打|马上转|赶紧打|赶紧转|正在转|正在打))"
+        r".*(?:电话|打来|来电)[^。!！？?\n]{0,30}(?:车祸|住院|抢救|被抓|出事|绑架|手术)"
     ),
     # a cry for help overheard: "楼上孩子在喊救命", "隔壁女的一直哭喊"
     "呼救": re.compile(
@@ -238,7 +246,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "上门行骗": re.compile(
         r"^(?!.*(?:不收|不要钱|免费))(?=.*(?:冒充|假冒|假装|自称|装成)).*(?:冒充|假冒|假装|自称|装成)\S{0,4}" + _POSING
         # "说是燃气公司的 挨家挨户上门 要收一百块检测费": only at the doors, and not asked about ("…要交钱吗")
-        + r"|^(?!.*(?:不收|不要钱|免费|吗|[?？]))(?=.*(?:挨家挨户|一家一家|上门|敲门|挨个)).*(?:说是|讲是|讲伊是|说他们是)\S{0,4}" + _POSING
+        + r"|^(?!.*(?:不收|不要钱|免费|吗|[?？]|上周|上个月|前几天|去年|以前|之前|上次))"
+        r"(?=.*(?:挨家挨户|一家一家|上门|敲门|挨个|进来|进门|进屋|在我家|在屋里|门口)).*(?:说是|讲是|讲伊是|说他们是)\S{0,4}" + _POSING
     ),
     # a small child or an old person shut in alone: "孩子一个人被反锁在家里了 才三岁 … 他在里面一直哭"
     "反锁": re.compile(
@@ -266,8 +275,15 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # 现在手机一直收到扣款短信 钱还在被转走"
     "钱被转走": re.compile(
         r"(?:钱|存款|余额|卡里|账户|积蓄)\S{0,6}(?:还在|正在|一直在?|不停地?)被(?:转走|扣|划走|刷|转)"
-        r"|一直(?:收到|在收|来)扣款短信|(?:链接|验证码|卡号|密码)\S{0,30}(?:扣款短信|被转走|被扣了?|被盗刷|被划走)"
+        r"|一直(?:收到|在收|来)扣款短信|(?:链接|验证码|卡号|密码)[^。!！？?\n]{0,40}?(?:扣款短信|扣钱|扣款|被转走|被扣了?|被盗刷|被划走)"
     ),
+    # money paid and gone, asked back: "交了三万定金 … 这个钱还能退回来吗", "保健枕头 … 这个钱能退吗"
+    "要回钱款": re.compile(
+        r"(?:钱|定金|订金|押金|货款|会费|费用?)\S{0,6}(?:还)?(?:能|能不能|可以|可不可以|有没有可能|有办法)(?:退|要回|拿回|追回)"
+        r"|(?:退|要回|拿回|追回)(?:得)?(?:回来|回)?(?:吗|不|么)"
+    ),
+    # a warning passed on, nothing asked: "都是骗子 千万别转 有事先给我打电话"
+    "提醒防骗": re.compile(r"千万(?:别|不要|莫)(?:转|信|给|点|接|扫|说)|都是骗子|(?:大家|各位)\S{0,4}(?:注意|小心|提高警惕|当心)"),
     # what one may withhold: "我们能不能少交物业费啊", "可以拒交吗"
     "可否拒付": re.compile(r"(?:能不能|可不可以|能否|可以|有没有权|有权|能)(?:少交|不交|拒交|晚交|不付|拒付|停交|缓交)"),
     # the rules asked, no problem told: "装修几点到几点可以施工啊 周末能不能装"
@@ -924,8 +940,10 @@ class Router:
         scores[label] += self.urgent_weight
         cues[label].append(_Hit(term, self.urgent_weight))
         # the danger names the category (a gas smell in the kitchen is a fire hazard, a burst
-        # pipe a repair), unless the topic words weigh more
-        cats[label][cat] = cats[label].get(cat, 0.0) + self.urgent_category_weight
+        # pipe a repair), unless the topic words weigh more; a fraud under way is a fraud whatever
+        # story it told ("快递丢了要给我双倍理赔" is no traffic case)
+        floor = max(cats[label].values(), default=0.0) if label != "petition" else 0.0
+        cats[label][cat] = max(cats[label].get(cat, 0.0), floor) + self.urgent_category_weight
         return label
 
     def _rank(self, hit: _Urgent) -> int:
@@ -997,6 +1015,8 @@ class Router:
                 continue  # a modifier of the next specific object ("通下水道的小广告")
             if adverts and pos > 0 and tokens[pos - 1] in SERVICE_VERBS:
                 continue  # a service the flyers offer ("小广告 通下水道的 开锁的"): not the drain
+            if pos > 0 and tokens[pos - 1] in BUYING:
+                continue
             kept.append(self.object_of[term])
         for name, pattern, instead_of in self.object_patterns:
             if pattern.search(text):
