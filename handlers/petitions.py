@@ -68,6 +68,9 @@ OWNS_UP = re.compile(
     # the one complained of, arguing back: "是说我吧 楼下又没有充电桩 不在楼道充去哪充"
     r"|^\W*(?:是说我|说的是我|说我)(?:家|们家)?(?:吧|吗|呢|啊|是吧)|(?:不在|不让在?)楼道\S{0,6}(?:去哪|在哪|上哪)"
     r"|凭什么(?:就)?(?:我家|我们家|我|说我|不让我)|别人家\S{0,8}不也"  # "凭什么就我家不能放 别人家鞋柜不也摆在门口"
+    # the one complained of, apologising: "楼下邻居实在对不起 是我家乐乐 … 以后九点以后不让他拍了"
+    r"|(?:对不起|抱歉|不好意思|给大家添麻烦)[^。！!？?]{0,24}(?:是我家|是我们家|我家的|我们家的)"
+    r"|(?:是我家|是我们家)[^。！!？?]{0,24}(?:对不起|抱歉|不好意思|以后\S{0,8}(?:不让|不会|注意|一定))"
 )
 # Neighbours arguing over whose fault it is ("你家不漏 难道是天上漏下来的？", "别乱说", "懒得跟你讲"): no
 # report and no more of one ("难道没人管吗" is still a chase)
@@ -182,13 +185,16 @@ _FLOOR_SPAN = re.compile(
 )
 
 
+MAX_SPAN_FLOORS = 6  # "一到五楼的墙上": a whole stairwell's flights are one stretch
+
+
 def floor_span(text: str) -> range | None:
     """The floors of a stretch a text names ("二楼到三楼那段扶手": 2–3), or None."""
     match = _FLOOR_SPAN.search(text)
     if match is None:
         return None
     low, high = sorted((cn_number(match.group(1)), cn_number(match.group(2))))
-    return range(low, high + 1) if high - low <= 3 else None
+    return range(low, high + 1) if high - low <= MAX_SPAN_FLOORS else None
 
 
 def _within_span(old_text: str, new_text: str, old: Mapping[str, int], new: Mapping[str, int]) -> bool:
@@ -386,6 +392,11 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
         # 楼道充电"): no voice on it and nothing to answer (their commands do the handling)
         return category
+    more = _more_of_own_danger(ctx, candidates) if room is not None and urgent else None
+    if more is not None:  # "叫他也不太应" a minute after one's own "老伴在楼梯上摔倒了 起不来": the same danger
+        if not _throttled(ctx, standing):  # (its repeats are held back past the limit, as below)
+            _join_existing(ctx, more, danger=route.danger)
+        return more.category
     corrected = _corrected(ctx, _own_fresh(ctx, candidates)) if not urgent else None
     if corrected is not None:  # "打错了 是楼上602漏到我家502": the report's place put right
         return corrected
@@ -728,6 +739,17 @@ def on_detail(ctx: Context) -> str | None:
 def _own_fresh(ctx: Context, candidates: list[Row]) -> list[Row]:
     """The sender's own reports (not joined) of the last DETAIL_WINDOW among ``candidates``."""
     return [t for t in candidates if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
+
+
+def _more_of_own_danger(ctx: Context, candidates: list[Row]) -> Row | None:
+    """The sender's own danger report of the last minutes that a danger line naming nothing else
+    goes on with; None when it names another thing (a fire after one's gas report is its own)."""
+    own = [t for t in _own_fresh(ctx, candidates) if t.urgent]
+    if len(own) != 1:
+        return None
+    objects = objects_of(ctx.services.router)
+    named = objects(ctx.masked_text)
+    return own[0] if not named or same_object(objects(own[0].text), named) else None
 
 
 def _joined(ctx: Context, row: Row) -> str:
