@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 from sqlmodel import Session
 
 from bot.events import Handled, Incoming, Outgoing
+from bot.quotes import Quote
 from bot.permissions import Caller
 from common.heap import bulk_in_thread
 from storage.models import Room
@@ -45,6 +46,8 @@ class Context:
     answer_privately: bool = False
     # Rooms that saw something because of this message (a reply, a notice): no "已私信" line there.
     posted_to: set[str] = field(default_factory=set)
+    # A quoted reply: the bot's line about a ticket, or the neighbour's report, it answers.
+    quote: Quote | None = None
     _count: int = 0
     _masked: tuple[str, str] = ("", "")  # (text, its mask): handlers ask a dozen times a message
 

@@ -28,7 +28,7 @@ from bot.context import Context
 from bot.events import Connected, Disconnected, Event, Handled, Incoming, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
 from bot.pieces import Pieces
-from bot.quotes import unquoted
+from bot.quotes import quote_of, unquoted
 from bot.privacy import clean_name, clean_text, mask
 from bot.services import Services
 from bot.transports.base import CONFLICT, FAILED, NOT_STORED
@@ -238,7 +238,7 @@ class Dispatcher:
                 return Replies(handled=Handled(route=quiet[0], category=quiet[1]))
             ctx = Context(
                 services, session, event, caller, directory.attach(session, room) if room else None,
-                message_id, text=text,
+                message_id, text=text, quote=quote_of(strip_bot_mention(read, bot_name), bot_name),
             )
             category: str | None = None
             if failed:

@@ -13,7 +13,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
 from bot.config import ROLE_NAMES
-from bot.privacy import mask_flats
+from bot.privacy import mask, mask_flats
 from bot.context import Context
 from common.emoji import without_emoji
 from common.numerals import cn_number
@@ -392,6 +392,14 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
         # 楼道充电"): no voice on it and nothing to answer (their commands do the handling)
         return category
+    quoted = _quoted_report(ctx, candidates) if room is not None and not urgent else None
+    if quoted is not None:  # under the quoted report (or the bot's line about it): more on that ticket
+        said = mask(ctx.quote.said) if ctx.quote else ctx.masked_text
+        chase = ME_TOO.search(said) is None and (
+            CHASE.search(said) is not None or ASKS_HOW_IT_STANDS.search(said) is not None
+            or (route.followup and bool(_mine(ctx, [quoted]))))
+        _join_existing(ctx, quoted, followup=chase)
+        return quoted.category
     more = _more_of_own_danger(ctx, candidates) if room is not None and urgent else None
     if more is not None:  # "叫他也不太应" a minute after one's own "老伴在楼梯上摔倒了 起不来": the same danger
         if not _throttled(ctx, standing):  # (its repeats are held back past the limit, as below)
@@ -431,13 +439,13 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # "还没人管吗 都五天了" names nothing: it chases the sender's ticket or opens none; asked
         # directly ("@楼道通 能不能管管"), or telling a problem of its own ("卖保健品骗老人 能不能
         # 管管"), with no ticket of theirs to chase, it is a new one
-        said = len(ctx.replies)
+        replied = len(ctx.replies)
         own_problem = _problem_told(ctx, has_own=bool(_mine(ctx, candidates)))
         chaseable = candidates
         if own_problem:  # only a ticket that shares its words is chased ("摆摊的又来了" → the 摆摊 ticket)
             chaseable = [t for t in candidates if own_problem & content_words(t.text)]
         joined = await on_followup(ctx, text, chaseable)
-        if joined or len(ctx.replies) > said or not (ctx.event.mentions_bot or own_problem):
+        if joined or len(ctx.replies) > replied or not (ctx.event.mentions_bot or own_problem):
             return joined or category
     if room is not None and not urgent and ME_TOO.search(ctx.masked_text):
         # "我家302也被楼上漏水泡了" minutes under a neighbour's leak report: their own flat, the same leak
@@ -741,6 +749,31 @@ def _own_fresh(ctx: Context, candidates: list[Row]) -> list[Row]:
     return [t for t in candidates if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
 
 
+def _quoted_report(ctx: Context, candidates: list[Row]) -> Row | None:
+    """The open ticket a quoted reply answers: the one the bot's quoted line names ("…编号 #1…"),
+    or the one whose report is quoted, when what is said under it is about it (a "+1", a chase,
+    its thing or nothing else named); else None."""
+    quote = ctx.quote
+    if quote is None:
+        return None
+    if quote.ticket is not None:
+        found = [t for t in candidates if t.id == quote.ticket]
+    else:
+        quoted = gist(mask(quote.text))
+        found = [t for t in candidates if quoted and gist(t.text) == quoted]
+    if len(found) != 1:
+        return None
+    said = mask(quote.said)
+    objects = objects_of(ctx.services.router)
+    named = {o for o in objects(said) if not o.startswith("*")}
+    about = not named or same_object(objects(found[0].text), frozenset(named)) or ME_TOO.search(said) is not None \
+        or _MINE_TOO.search(said) is not None  # "我家402卫生间顶上也被泡了 墙皮都起泡了" under the leak
+    return found[0] if about else None
+
+
+_MINE_TOO = re.compile(r"(?:我|我们|俺|咱|阿拉)\S{0,12}也")
+
+
 def _more_of_own_danger(ctx: Context, candidates: list[Row]) -> Row | None:
     """The sender's own danger report of the last minutes that a danger line naming nothing else
     goes on with; None when it names another thing (a fire after one's gas report is its own)."""
@@ -867,6 +900,9 @@ def on_said_fixed(ctx: Context, row: Row) -> str:
     return ticket.category
 
 
+_THAT_MATTER = re.compile(r"那个|那件|那桩|的事|这个事")  # "开药那个", "漏水的事": a matter both know
+
+
 def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | None:
     """"电梯好了吗" naming the thing of one open ticket of this group: how it stands (its progress
     notes were posted to the group already); of one resolved this week: when and how (``in_hand_only``:
@@ -879,7 +915,12 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     else:
         # "王奶奶咋样了 找着人没": no thing named, but someone (or somewhere) one open ticket names
         words = content_words(ctx.masked_text)
-        matches = [t for t in open_in_room(ctx) if words & content_words(t.text)]
+        candidates = open_in_room(ctx)
+        matches = [t for t in candidates if words & content_words(t.text)]
+        if not matches and _THAT_MATTER.search(ctx.masked_text):
+            # "开药那个怎么样了" of one's own "…帮我去社区医院开一点": a word's character in it
+            mine = _mine(ctx, candidates)
+            matches = [t for t in mine if any(ch in t.text for w in words for ch in w)] if len(mine) == 1 else []
         if len(matches) != 1:
             return None
     if len(matches) == 1:
@@ -982,7 +1023,10 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     objects = objects_of(ctx.services.router)
     named = objects(CHASE.sub(" ", ctx.masked_text))  # the chase's own words name nothing ("也没动静")
     matches: list[Row] = []  # "又在楼下碰到张阿姨了", "快递还没来": follow-up words about nothing of ours
-    if named:
+    quoted = _quoted_report(ctx, candidates)
+    if quoted is not None:  # under the bot's quoted line about #1: #1
+        matches = [quoted]
+    elif named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
     elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text) or STILL_BROKEN.search(ctx.masked_text):
         # "昨晚楼上又蹦到十一点", "那个门还是关不上 昨天晚上冻得我一宿没睡着": the sender's own ticket

@@ -40,7 +40,7 @@ _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
 _ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
 _STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
-_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff0-9]){0,10}?"  # "灯", "晚上", "楼道灯"; never a rating
+_SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff0-9]){0,16}?"  # "灯", "晚上", "楼道灯"; never a rating
 # Saying the problem is still there, or back: a 不满意 when it is about the ticket's own thing.
 _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理|清|弄|搬|收|拿|换)?过?|人管过?|修好|修过?|解决"
@@ -54,7 +54,7 @@ _STATEMENT = (
     rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
     r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着|晃的?|在晃|松的?|闪|在闪)"
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
-    r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
+    r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|(?:师傅|工人|物业|他们)?(?:换|弄|搞|补|刷)了(?:也)?(?:跟|和)没(?:换|弄|搞|补|刷)(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还]|满意)[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation or a rating
 _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
@@ -260,8 +260,10 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     # Privately, any ticket of theirs awaiting a rating (the group's too): people rate in private.
     pending = tickets.pending_ratings(
         ctx.session, room_id, me, ctx.now, window, asked=lambda t: reachable(ctx.session, me, t) is not None,
-        any_room=ctx.room is None,
+        any_room=ctx.room is None, stairwell=ctx.room.stairwell if ctx.room else None,
     )
+    if ctx.room is not None:  # a private report is rated in private (the group never learns who made it)
+        pending = [p for p in pending if p.ticket.room_id is not None or not _reported_privately(ctx, p.ticket)]
     if answer.statement and answer.rating != UNSATISFIED:
         # "师傅来修好了 没事了" from someone with an open ticket of their own here (privately: any of
         # theirs) is about that one (rating an older, resolved ticket with it was a wrong guess); its
@@ -306,6 +308,12 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         return None  # said again: chatter
     rate(ctx, chosen.ticket, answer.rating, thanked=answer.thanks)
     return "rating", chosen.ticket.category
+
+
+def _reported_privately(ctx: Context, ticket: tickets.Ticket) -> bool:
+    """Whether the caller reported ``ticket`` in private (not joined it from a group)."""
+    me = ctx.caller.person_id
+    return ticket.reporter_id == me or bool(tickets.private_reporters(ctx.session, ticket.id or 0, [me]))
 
 
 def _thanks_for_something_else(ctx: Context, ticket: tickets.Ticket) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
-from sqlalchemy import ARRAY, Boolean, ColumnElement, Row, String, bindparam, exists, false, insert, literal, or_, true, union_all, update
+from sqlalchemy import ARRAY, Boolean, and_, ColumnElement, Row, String, bindparam, exists, false, insert, literal, or_, true, union_all, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -427,9 +427,11 @@ def pending_ratings(
     window: timedelta = RATING_WINDOW,
     asked: Callable[[Ticket], bool] | None = None,
     any_room: bool = False,
+    stairwell: str | None = None,
 ) -> list[PendingRating]:
     """Tickets resolved within ``window`` in this room (or privately) that ``person_id`` reported,
-    newest resolution first (and, with ``asked``, whose rating question was put to them).
+    newest resolution first (and, with ``asked``, whose rating question was put to them); with
+    ``stairwell``, also the private tickets filed under it (one joined from its group is rated there).
 
     Derived from the database, so a pending rating survives a restart; each reporter rates for
     themself (their 评价 events after the ticket's last 办结 event), so a co-reporter's rating
@@ -445,7 +447,9 @@ def pending_ratings(
         )
         .order_by(col(Ticket.resolved_at).desc(), col(Ticket.id).desc())
     )
-    if not any_room:  # any_room: asked privately, a ticket from any group (or a private one)
+    if not any_room and room_id and stairwell:  # any_room: asked privately, a ticket from any group (or a private one)
+        stmt = stmt.where(or_(col(Ticket.room_id) == room_id, and_(col(Ticket.room_id).is_(None), col(Ticket.stairwell) == stairwell)))
+    elif not any_room:
         stmt = stmt.where(Ticket.room_id == room_id) if room_id else stmt.where(col(Ticket.room_id).is_(None))
     found = [t for t in session.exec(stmt).all() if asked is None or asked(t)]
     return [PendingRating(t, own_rating(session, t.id or 0, person_id)) for t in found]

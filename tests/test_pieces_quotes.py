@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from bot.pieces import MAX_CHARS, MAX_PIECES, PIECE_WINDOW, Pieces
-from bot.quotes import unquoted
+from bot.quotes import Quote, quote_of, unquoted
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 KEY = ("s3-1", "wx-heayi")
@@ -41,14 +41,21 @@ def test_a_short_answer_under_the_bots_quoted_line_stands_alone():
     assert unquoted(notice + DASHES + "收到", "楼道通") == "收到"
     resolved = "「楼道通：@陈先生 您反映的问题 #1（环境卫生）已办结：垃圾已清运」"
     assert unquoted(resolved + DASHES + "不满意 还是没人收 臭得很", "楼道通") == "不满意 还是没人收 臭得很"
-    # a longer line keeps the quote, whose ticket number tells what it chases
+    # a longer line under the bot's line about one ticket stands alone too: the quote says which
     long_line = resolved + DASHES + "什么时候再来看看啊 门口还是一股味道"
-    assert unquoted(long_line, "楼道通") == long_line
+    assert unquoted(long_line, "楼道通") == "什么时候再来看看啊 门口还是一股味道"
+    assert quote_of(long_line, "楼道通") == Quote(ticket=1, said="什么时候再来看看啊 门口还是一股味道")
+    # a longer line under a bot line naming no single ticket keeps it
+    two = "「楼道通：您有2件待评价：#1、#2」" + DASHES + "第一个还行吧 第二个还是老样子"
+    assert unquoted(two, "楼道通") == two and quote_of(two, "楼道通") is None
+    # a flat before the receipt: "502收到 我替我妈回一下"
+    assert unquoted(notice + DASHES + "502收到 我替我妈回一下[抱拳]", "楼道通") == "502收到 我替我妈回一下[抱拳]"
 
 
 def test_a_neighbours_quote_stays_but_a_command_under_any_quote_runs():
     report = "「张阿姨：三楼楼道灯坏了 晚上黑漆漆的」"
     assert unquoted(report + DASHES + "我家门口也是", "楼道通") == report + DASHES + "我家门口也是"
+    assert quote_of(report + DASHES + "我家门口也是", "楼道通") == Quote(text="三楼楼道灯坏了 晚上黑漆漆的", said="我家门口也是")
     assert unquoted(report + DASHES + "/处理1 电工明天上午来换", "楼道通") == "/处理1 电工明天上午来换"
     assert unquoted("三楼楼道灯坏了", "楼道通") == "三楼楼道灯坏了"
 
