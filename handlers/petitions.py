@@ -60,7 +60,7 @@ ME_TOO = re.compile(
 )
 ME_TOO_WINDOW = timedelta(days=1)
 # "我屋头关起窗子都闻得到": how strong the smell or noise is, not a window that is the problem
-SHUT_WINDOWS = re.compile(r"关[起着上了紧]*(?:门)?窗(?:子|户)?|窗(?:子|户)?(?:都|也)?不敢开")
+SHUT_WINDOWS = re.compile(r"[关开][起着上了紧]*(?:门)?窗(?:子|户)?|窗(?:子|户)?(?:都|也)?不敢开")  # ("开窗都闻得到")
 # The one complained of, owning up: "纸箱是我家装修拆出来的 下午就搬走 不好意思哈", "是我家的车 马上挪"
 OWNS_UP = re.compile(
     r"(?:是我家|是我们家|是我的|我家的)\S{0,12}(?:马上|下午|晚上|明天|等下|等会|一会儿?|今天)?\S{0,3}(?:就)?(?:搬走|拿走|清走|收走|挪走|挪开|扔掉|处理掉|收拾)"
@@ -97,7 +97,7 @@ AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对�
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
-    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉|收|运|拿|挪)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
+    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉|收|运|拿|挪|通|疏通)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
     r"|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
@@ -453,7 +453,9 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         if fresh is not None:
             _join_existing(ctx, fresh)
             return fresh.category
-    rest = _rest_of_own_report(ctx, candidates) if room is not None and not urgent else None
+    # (where, told in words, minutes later: "就在四楼到五楼转角那 挡着半边楼梯" of one's own report)
+    window = DETAIL_WINDOW if SAYS_WHERE.search(ctx.masked_text) else REST_OF_REPORT_WINDOW
+    rest = _rest_of_own_report(ctx, candidates, window) if room is not None and not urgent else None
     if rest is not None:  # "消防通道都堵赛了" seconds after one's own "5楼2号门口堆了好多纸箱子": more of it
         _join_existing(ctx, rest)
         return rest.category
@@ -840,13 +842,13 @@ REST_OF_REPORT_WINDOW = timedelta(minutes=2)  # a line this soon after one's own
 PLACE_GENERICS = frozenset({"*通道"})  # generic "things" that are where, not what
 
 
-def _rest_of_own_report(ctx: Context, candidates: list[Row]) -> Row | None:
+def _rest_of_own_report(ctx: Context, candidates: list[Row], window: timedelta = REST_OF_REPORT_WINDOW) -> Row | None:
     """The sender's own report of this group minutes ago that a line naming no other specific
     thing, and no other place, goes on with ("消防通道都堵赛了人都过不去" after "5楼2号门口堆了好多纸箱子
     旧家具"); "电梯也坏了" names another thing: a report of its own."""
     assert ctx.room is not None
     own = [t for t in candidates if t.reporter_id == ctx.caller.person_id and t.room_id == ctx.room.id
-           and ctx.now - t.created_at <= REST_OF_REPORT_WINDOW]
+           and ctx.now - t.created_at <= window]
     if len(own) != 1 or not same_place_in(own[0].text, ctx.masked_text):
         return None
     objects = objects_of(ctx.services.router)
@@ -1002,7 +1004,7 @@ def on_agreement(ctx: Context) -> str | None:
     if row is None:
         return None
     objects = objects_of(ctx.services.router)
-    named = objects(ctx.masked_text)
+    named = objects(SHUT_WINDOWS.sub(" ", ctx.masked_text))
     # a vague word agrees with the report above ("是的 早就该管了 天天闻着那个味道" under the batteries
     # charging); a specific other thing does not ("是的 电梯也坏了")
     vague = all(o.startswith("*") for o in named)

@@ -43,7 +43,7 @@ _STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
 _SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff0-9]){0,16}?"  # "灯", "晚上", "楼道灯"; never a rating
 # Saying the problem is still there, or back: a 不满意 when it is about the ticket's own thing.
 _STATEMENT = (
-    r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理|清|弄|搬|收|拿|换)?过?|人管过?|修好|修过?|解决"
+    r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理|清|弄|搬|收|拿|换)?过?|人(?:冲|扫|打扫|清理|冲洗)过|人管过?|修好|修过?|解决"
     r"|处理好|处理过?|弄好|搞定|好|效果|用|改善|变化)"
     # "师傅根本没来过", "物业的人压根没上门": nobody came, whatever /办结 says
     r"|(?:师傅|工人|电工|物业|物业的人|修的人|你们的人|人)?(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面|见人)"
@@ -52,7 +52,7 @@ _STATEMENT = (
     rf"|{_SUBJECT}(?:师傅|工人|电工|物业的人|物业|修的人|你们的人)(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
     rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
-    r"|黑的?|臭|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着|晃的?|在晃|松的?|闪|在闪)"
+    r"|黑的?|臭(?:得(?:不行|要命|很|厉害|受不了))?|(?:那股|一股|有)[\u4e00-\u9fff]{0,4}味道?|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着|晃的?|在晃|松的?|闪|在闪)"
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|(?:师傅|工人|物业|他们)?(?:换|弄|搞|补|刷)了(?:也)?(?:跟|和)没(?:换|弄|搞|补|刷)(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
@@ -184,13 +184,21 @@ _SCORN = re.compile(
     r"这(?:也|就|能)?(?:叫|算)(?:是)?(?:修好|弄好|处理好|解决|办好|办结|办完|完成|搞好|粉刷好|刷好|补好|修补好|装好|换好|擦干净|清好|清理好|清干净|清理干净|打扫干净|搬走|搞定)了?(?:吗|嘛|么)?[?？!！]*"
 )
 
+# Sarcasm about a fix that did not hold ("办结得倒是快 今早门口照样两袋 呵呵 真是办得好啊", "呵呵 喷完药蟑螂
+# 更多了 … 真是谢谢你们了啊"): a sneer and the problem still there, or worse, is a 不满意
+_ASKED_AT_END = re.compile(r"(?:了没有?|没有|了没)[啊呀吧呢哦]?\W*$")
+_SNEER = re.compile(r"呵呵|倒是(?:挺|蛮|很)?快|真是(?:谢谢|办得好|厉害|能干|太好了)|谢谢你们了啊|好一个")
+_STILL_OR_WORSE = re.compile(r"照样|照旧|还是|仍然|依然|更多了?|更[多大厉严]|又[来有堆满臭]|根本没|一点没|跟没\S{1,2}一样")
+
 
 def parse_answer(text: str) -> Answer | None:
     """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
     anything else (a question, a longer story) is not an answer to the rating question."""
+    if _SNEER.search(text) and _STILL_OR_WORSE.search(text):
+        return Answer(UNSATISFIED, statement=True)
     text = _SCORN.sub("没修好，", text)
-    if "?" in text or "？" in text or "吗" in text:
-        return None
+    if "?" in text or "？" in text or "吗" in text or _ASKED_AT_END.search(text):
+        return None  # "下水道通了没有啊": asked, not told
     body = _squeeze(text)
     # unpunctuated voice-to-text: a particle also ends a clause ("还是不亮啊骗人的嘛", "修好嘞亮堂堂的")
     found = _parse(body) or _one_clause(text) or (

@@ -31,6 +31,7 @@ NOT_A_REPAIR = frozenset({"-#个人物品"})  # the facility+fault penalty for o
 # a thing someone is to buy is not where a problem is ("回来就说要买床垫"; "买了个鞋柜放在楼道里" names it
 # again where it stands)
 BUYING = frozenset({"买", "买个", "要买", "想买", "购买", "订"})
+NEGATING = frozenset({"不是", "并非", "并不是"})
 OBJECTS_MEMO_SIZE = 20_000  # texts whose objects are kept (Router.objects)
 
 
@@ -50,16 +51,20 @@ class Route:
 # share: who (and where: "是的 我家门口", "我们这层"), and the same trouble named by its verb.
 ME_TOO_WHO = (
     # a topic or a short clause first: "垃圾桶那个我家也是", "硬是臭 我屋头都闻到了"
-    r"(?:[\u4e00-\u9fff]{1,6}?(?:那个|这个|那事|的事)|[^\s，,。!！?？]{1,6}?[\s，,。!！]*)?"
+    r"(?:[\u4e00-\u9fff]{1,6}?(?:那个|这个|那事|的事)|(?:[^\s，,。!！?？]{1,6}?[\s，,。!！]*){1,2}?)?"  # ("是的 昨天我也看到了")
     r"(?:(?:是的|对的?|嗯+|确实)\W*)?(?:我|我们|俺|咱|阿拉|阿拉自家)(?:家|们家|这边|这儿|这里|屋头|屋里头|屋里向|屋里?|那边|楼)?"
     r"(?:的)?(?:门口|门前|门把手|门锁|门|这层|这一层|楼下|楼上|阳台|厨房|卫生间|厕所|天花板|车库|地下室|储藏室|车位)?"
     r"(?:\d{3,4}室?|(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[楼层])?"  # "我家302也被…", "我家4楼也闻到了"
     r"(?:门口|阳台|厨房|卫生间|厕所|天花板|屋顶|墙上)?"  # "我家402天花板也在往下滴水了"
+    r"(?:在(?:阳台|窗口|窗户边|楼下|楼上|家里|屋里)(?:上|边|那|这)?)?"  # "我在阳台上也看到了"
+    r"(?:那(?:根|个|盏|块|条|只)[\u4e00-\u9fff]{0,2})?"  # "我家门口那根线也被咬得露铜了"
 )
 ME_TOO_TROUBLE = (
     r"也[漏坏停堵臭吵滴渗堆占淹泡]|也进水|也在(?:往下)?[漏滴渗堆]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵"
     r"|(?:关[起着上了]*窗(?:子|户)?\S{0,2})?[也都]闻(?:得)?(?:到|见)"  # "我屋头关起窗子都闻得到"
     r"|也被\S{0,6}?(?:漏|渗|泡|淹|滴)"  # "我家302也被502漏下来的水泡了"
+    r"|也是(?:这|那)(?:个|种|股)?\S{0,2}(?:味|声音|情况|样子?)"  # "是的 我家门口也是这个味 熏得头疼"
+    r"|也(?:能)?(?:看|瞧)(?:得)?(?:到|见)|也被\S{0,2}咬"  # "我在阳台上也看到了 烟好大", "那根线也被咬得露铜了"
     r"|也被(?:人)?(?:拧|撬|敲|踹|砸|推|划)|也来(?:敲|按|拍|砸)(?:过|了)?"  # "阿拉屋里也来敲过"  # "我家门把手也被拧过"
 )
 # A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了". A flat needs the
@@ -158,7 +163,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|.*烟\S{0,4}呛得\S{0,4}(?:睁不开|喘不过|喘不上|受不了|流眼泪|出不了门|出不去)|.*烟(?:大得很|好大|很大|太大|特别大|大得不得了))",
         re.S,
     ),
-    "电线外露": re.compile(r"电线.{0,6}(?:露|裸|破皮|耷拉|垂下|掉下)|(?:冒|打|起|闪)(?:火花|火星子?)"),
+    "电线外露": re.compile(
+        r"电线.{0,6}(?:露|裸|破皮|耷拉|垂下|掉下|咬破|咬断)|(?:冒|打|起|闪)(?:火花|火星子?)"
+        r"|铜线(?:头)?\S{0,4}露|露(?:出)?铜(?:线|丝)?"  # "老鼠把电线咬破了 铜线头都露在外面"
+    ),
     # water in live electrics: "漏水漏到我家门口电表箱里了 滋滋的响", "插座进水了 在冒火花"
     "水进电箱": re.compile(
         r"(?:漏|渗|滴|流|灌|淌|淹|泡)水?(?:到|进)\S{0,6}(?:电表箱|电箱|配电箱|电闸|插座|开关盒)"
@@ -291,8 +299,6 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:钱|定金|订金|押金|货款|会费|费用?)\S{0,6}(?:还)?(?:能|能不能|可以|可不可以|有没有可能|有办法)(?:退|要回|拿回|追回)"
         r"|(?:退|要回|拿回|追回)(?:得)?(?:回来|回)?(?:吗|不|么)"
     ),
-    # a warning passed on, nothing asked: "都是骗子 千万别转 有事先给我打电话"
-    "提醒防骗": re.compile(r"千万(?:别|不要|莫)(?:转|信|给|点|接|扫|说)|都是骗子|(?:大家|各位)\S{0,4}(?:注意|小心|提高警惕|当心)"),
     # what one may withhold: "我们能不能少交物业费啊", "可以拒交吗"
     "可否拒付": re.compile(r"(?:能不能|可不可以|能否|可以|有没有权|有权|能)(?:少交|不交|拒交|晚交|不付|拒付|停交|缓交)"),
     # the rules asked, no problem told: "装修几点到几点可以施工啊 周末能不能装"
@@ -341,6 +347,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # a danger told as past and over: "上个月五楼那次着火 还好发现得早 现在想起来还后怕", "上礼拜有个冒充
     # 燃气公司的来收检测费 被老头子骂走了", "昨天晚上在楼梯摔了一跤 还好没事"
+    "污水外溢": re.compile(
+        r"(?:下水道|地漏|马桶|化粪池|污水井|下水管|下水)\S{0,8}(?:堵|返|冒)[^。！!？?]{0,24}(?:漫|淹|冒|淌|流)|污水\S{0,4}(?:漫|冒|淌|流)"
+    ),
+    "分类知识": re.compile(r"(?:是|属于|算|才是|归)(?:其他|厨余|可回收|有害|干|湿)(?:垃圾)?(?:\W|$|[我你他她吧呢啊哦])"),
     "旧伤": re.compile(
         r"^(?=.*(?:前天|昨天|昨晚|上周|上礼拜|上星期|前几天|前阵子|上个月|去年|那天))"
         r"(?!.*(?:起不来|爬不起来|站不起来|没反应|叫不醒|不应|流血|昏|现在|刚才|刚刚|还躺))"
@@ -499,6 +509,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "回电": re.compile(r"打(?:给)?我(?:的)?(?:电话|手机|座机|微信|语音)|打我\s*[\d１-９*＊]{5,}|有(?:事|消息|情况|问题|需要|啥事)\S{0,3}打我|打我(?:就行|就好|就可以)"),
     # a stove or lighter that will not light is a repair, not a fire: "煤气灶打不着火了"
+    "快来办": re.compile(r"快来人?(?:弄|清|收|处理|搬|拿|打扫|管|看看|修)"),
     "点不着": re.compile(r"(?:打|点|烧)不(?:着|燃)|打不出火|着不了火|点不了火"),
     # a danger that did not happen: "差点摔了", "差一点砸到人" (the word it names is no alarm)
     "未遂": re.compile(
@@ -508,13 +519,15 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a danger already over: "师傅已经修好了", "住院了", "虚惊一场" (a report, not an emergency)
     "已处置": re.compile(
         r"修好了|已经修好|弄好了|住院了|送医院了|送到医院|已经送医|出院了|没事了|虚惊一场|又好了|火已经灭|已经灭了|已经扑灭|已经救出来|救出来了"
-        r"|(?<![有是])没有?漏气|(?<!是)不是漏气|已经关火|大家放心"  # "是402烧干锅了 已经关火开窗了 没有漏气 大家放心"
+        r"|(?<![有是])没有?漏气|(?<!是)不是(?:漏气|煤气|燃气|天然气)|已经关火|大家放心"  # "是402烧干锅了 已经关火开窗了 没有漏气 大家放心"
     ),
     # warnings about fraud, not a fraud under way: "提醒大家 冒充客服让转账的都是骗子"
     "防骗提醒": re.compile(
         r"提醒|谨防|警惕|提防|注意防|(?<!要)不要(?:相信|轻信|转账|点)|千万(?:别|不要)|都是(?:骗|诈)|一律是|就是诈骗|不会(?:让|要求)"
         r"|不存在|没有所谓|防骗|反诈|宣传|大家(?:注意|小心)"
     ),
+    # the same warning told to one's own, nothing asked: "爸 妈 … 都是骗子 千万别转 有事先给我打电话"
+    "叮嘱家人": re.compile(r"千万(?:别|不要|莫)(?:转|信|给|点|接|扫|说)|都是骗子|(?:大家|各位)\S{0,4}(?:注意|小心|提高警惕|当心)"),
     # announcements address an age group: "60岁以上老人", "65周岁以上"
     "年龄段": re.compile(r"\d{2}\s*周?岁(?:以上|以下|及以上)"),
     # a danger only imagined ("着火了就完了", "万一起火"): no urgent flag
@@ -1036,8 +1049,8 @@ class Router:
                 continue  # a modifier of the next specific object ("通下水道的小广告")
             if adverts and pos > 0 and tokens[pos - 1] in SERVICE_VERBS:
                 continue  # a service the flyers offer ("小广告 通下水道的 开锁的"): not the drain
-            if pos > 0 and tokens[pos - 1] in BUYING:
-                continue
+            if pos > 0 and tokens[pos - 1] in (BUYING | NEGATING):
+                continue  # nor a thing said not to be it ("不是煤气 … 是一楼那个下水道堵了")
             kept.append(self.object_of[term])
         for name, pattern, instead_of in self.object_patterns:
             if pattern.search(text):
