@@ -85,7 +85,18 @@ STAFF_ON_IT = re.compile(
     r"|(?:我|我们)\S{0,8}(?:带|叫|喊|找|联系|约)(?:了)?\S{0,3}(?:物业|师傅|工人|电工|维修)\S{0,6}(?:去|来|上去|过去|看看|上门)"
     r"|(?:维修)?师傅\S{0,6}(?:明天|今天|下午|上午|马上|一会儿?|晚点|晚上)\S{0,4}(?:去|来|上门|过来|上去|到)"
     r"|大家放心|我(?:马上|这就|现在)?(?:过去|上去|下去|过来)看(?:看|一下)?"
+    r"|已经登记了|(?:下午|明天|今天|马上|等下|一会儿?)(?:就)?(?:让|叫|安排|派)\S{0,4}(?:师傅|工人|电工)"  # "下午让维修师傅上去看看"
 )
+# Someone of the property company or the office saying so ("张阿姨您好 我是物业小刘 已经登记了"): staff
+# in what they say, whatever role the bot knows them by
+SAYS_STAFF = re.compile(r"我是(?:物业|居委|社区|网格)|(?:物业|居委)的?小?[\u4e00-\u9fff]{0,2}(?:这边|在这)")
+
+
+def staff_on_it(ctx: Context) -> bool:
+    """Staff (or someone saying they are the property company's) telling what is being done."""
+    return (ctx.caller.is_staff or SAYS_STAFF.search(ctx.masked_text) is not None) and STAFF_ON_IT.search(ctx.masked_text) is not None
+
+
 _ASKS = re.compile(r"[?？吗呢]")
 # Still broken, in the words a fault is told ("那个门还是关不上"): of one's own open ticket, a chase
 STILL_BROKEN = re.compile(r"还是(?:关不上|打不开|锁不上|不亮|不热|坏的|没水|没电)")  # a question, not a statement (staff asking which ticket get asked back)
@@ -374,7 +385,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         answered = on_status_question(ctx, in_hand_only=True)
         if answered is not None:
             return answered
-    if room is not None and not urgent and ctx.caller.is_staff and STAFF_ON_IT.search(ctx.masked_text):
+    if room is not None and not urgent and staff_on_it(ctx):
         return category  # staff telling the group what is being done: their commands act
     if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or RETORT.search(ctx.masked_text)
                                             or _another_units_question(ctx)):
@@ -1129,7 +1140,7 @@ def _mine(ctx: Context, rows: list[Row]) -> list[Row]:
 
 
 def _join_existing(ctx: Context, row: Row, *, followup: bool = False, danger: str | None = None) -> None:
-    if ctx.room is not None and ctx.caller.is_staff and STAFF_ON_IT.search(ctx.masked_text):
+    if ctx.room is not None and staff_on_it(ctx):
         return  # "是的 这个灯我昨天也看到了 已经跟物业说过了": staff on it, no one more voice
     ticket = tickets.attached(ctx.session, row)
     assert ticket.id is not None

@@ -167,6 +167,23 @@ async def _asked_if_called(ctx: Context, text: str, route: Route) -> Decision | 
     return ("petition", answered) if answered else None
 
 
+# a question in a line ("我们能不能告他们", "怎么办", "…吗")
+_ASKS_SOMETHING = re.compile(r"[?？吗]|能不能|可不可以|可以不|怎么办|咋办|怎么弄|该怎么|找谁")
+
+
+@route_step(
+    "legal_group_question", 44,
+    # a problem told in the legal-aid group, with a question: no tickets are taken there, and a
+    # question asked of it is the adviser's ("物业把公共绿地改成收费车位 … 我们能不能告他们"); 件件有回应
+    lambda p: p.room is not None and p.room.kind == "legal" and p.route.label == "petition" and not p.route.urgent
+    and not p.mentions_bot and _ASKS_SOMETHING.search(p.text) is not None,
+)
+async def _legal_group_question(ctx: Context, text: str, route: Route) -> Decision | None:
+    category = ctx.services.router.fallback_category("legal")
+    await legal.on_legal(ctx, category, False)
+    return "legal", category
+
+
 @route_step("notice", 42, lambda p: p.route.label == "notice")
 async def _notice(ctx: Context, text: str, route: Route) -> Decision | None:
     await notices.on_notice(ctx, route.category)
