@@ -941,8 +941,9 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
         note = tickets.last_note(ctx.session, row.id, "处理")
         if in_hand_only and not note:
             return None
-        if not note and row.due_at is not None and ctx.now > row.due_at:
-            # past its time with nothing done ("二楼那个灯修好了吗 昨晚我又摸黑上楼的"): a chase
+        if not note and ((row.due_at is not None and ctx.now > row.due_at) or CHASE.search(ctx.masked_text)):
+            # past its time with nothing done ("二楼那个灯修好了吗 昨晚我又摸黑上楼的"), or asked with
+            # chasing words ("电梯好了吗 周末是不是没人修"): a chase
             _join_existing(ctx, row, followup=True)
             return row.category
         ctx.handled.ticket, ctx.handled.joined = row.id, False

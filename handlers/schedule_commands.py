@@ -53,8 +53,7 @@ def _create(ctx: Context, rooms: list[Room], content: str, due: datetime, weekly
     if scheduler is not None:  # the durable row is the notice; the job only wakes it on time
         notice_id = notice.id or 0
         ctx.after_commit.append(lambda: add_timed_trigger(scheduler, notice_id, due, weekly))
-    quiet = ctx.services.config.schedules.quiet_hours
-    warn = "\n注意：这个时间在夜间免打扰时段，居民可能被打扰。" if in_quiet_hours(due, quiet) else ""
+    warn = f"\n注意：{_quiet_note(ctx)}，居民可能被打扰。" if in_quiet_hours(due, ctx.services.config.schedules.quiet_hours) else ""
     names = "、".join(r.topic for r in rooms)
     ctx.reply(f"已设定 {label} 发往{names}（任务 {notice.id}）。取消请发 /任务 取消 {notice.id}{warn}", mention=False)
 
@@ -133,12 +132,19 @@ def targets_of(session: Session, notice: TimedNotice) -> list[str]:
     return [topics.get(rid, "（群已不存在）") for rid in timed.room_ids(notice)]
 
 
+def _quiet_note(ctx: Context) -> str:
+    quiet = ctx.services.config.schedules.quiet_hours
+    return f"这个时间在夜间免打扰时段（{quiet.start:02d}:00–{quiet.end:02d}:00）"
+
+
 def _line(ctx: Context, notice: TimedNotice) -> str:
     targets = "、".join(targets_of(ctx.session, notice))
     when = notice.due_at.astimezone(SHANGHAI)
     repeat = f"每周{WEEKDAY_NAMES[when.weekday()]} " if notice.weekly else ""
     paused = "（已暂停）" if notice.status == timed.PAUSED else ""
-    return f"{notice.id} {repeat}{when:%m-%d %H:%M}{paused} → {targets}：{short(notice.text, 40)}"
+    # (the list says so too: an officer checking at night sees a 06:00 notice will wake people)
+    quiet = f"（{_quiet_note(ctx)}）" if in_quiet_hours(notice.due_at, ctx.services.config.schedules.quiet_hours) else ""
+    return f"{notice.id} {repeat}{when:%m-%d %H:%M}{paused}{quiet} → {targets}：{short(notice.text, 40)}"
 
 
 JOB_ACTIONS = ("取消", "暂停", "恢复")

@@ -27,6 +27,9 @@ LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
 PILED_UP = frozenset({"堆", "堆了", "堆着", "堆满", "堆满了", "堆放", "乱堆"})
 ADVERTS = "小广告"  # the lexicon's object for flyers; what they offer is no object of the report
 SERVICE_VERBS = frozenset({"通", "疏通", "修", "维修", "清洗", "上门", "专业"})
+# a flat said digit by digit: "五零二" (floor, 零, door); never inside a longer run of numerals
+_SPOKEN_DIGIT = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"〇": "0", "幺": "1", "洞": "0"}
+_SPOKEN_FLAT = re.compile(r"(?<![零〇一二三四五六七八九十百千万幺两])[一二三四五六七八九幺][零〇][一二三四五六七八九幺](?![零〇一二三四五六七八九十百千万幺])")
 NOT_A_REPAIR = frozenset({"-#个人物品"})  # the facility+fault penalty for one's own things breaking
 # a thing someone is to buy is not where a problem is ("回来就说要买床垫"; "买了个鞋柜放在楼道里" names it
 # again where it stands)
@@ -471,6 +474,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|有没有人(?:来|去)(?:看|修|管|处理)|(?:一|两|三|几|\d+)个多(?:礼拜|星期|月)了|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹|剁|拉|臭|贴|呢|那)"
         r"|还是\S{0,4}(?:叫|吵|响|闹|拖|跺|漏|堵|臭|滴|拉|堆|占)|还在\S{0,4}[充冲]|说了等于没说|等于白说|说了也白说|说了跟没说一样|说了也不听|说了也没用|根本没用|一点用都没有"
         r"|又\S{0,2}(?:拍|跑|跳|蹦|闹|吵|弹|剁)到"
+        # "昨晚唱到十二点", "更来劲了", "说好的第二天来清呢": it goes on, or what was promised has not come
+        r"|(?:唱|吵|闹|跳|蹦|跺|敲|打|喝)到(?:快|了)?(?:十一|十二|一|两|三|半夜|凌晨|后半夜|\d{1,2})点?|更来劲|更厉害了|说好的\S{0,8}(?:呢|啊|吧)"
         r"|又(?:看到|看见|发现|碰到|遇到)|还(?:停|堆|放|挂|摆|占)(?:在|着)|一点(?:都|也)?没动"
         r"|(?:一张|一点|一个)?都没(?:撕|清|搬|拿走|动|修|弄)|啥子?时候(?:来|修|管|处理|弄)"
         r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|(?:也|都)没人(?:来|修|管|处理|理|问|看)"
@@ -791,7 +796,9 @@ class Router:
 
     # ---- routing -------------------------------------------------------------------------
     def corrected(self, text: str) -> str:
-        """The text with the lexicon's homophone slips (`typos`) put right."""
+        """The text with the lexicon's homophone slips (`typos`) put right, and flats said digit by
+        digit in digits ("五零二收到", "我家四零二也被六零二漏下来的水泡了": 502, 402, 602)."""
+        text = _SPOKEN_FLAT.sub(lambda m: "".join(_SPOKEN_DIGIT[c] for c in m.group(0)), text)
         return self.typo_re.sub(lambda m: self.typos[m.group(0)], text) if self.typo_re else text
 
     def route(self, text: str, *, staff: bool = False) -> Route:
