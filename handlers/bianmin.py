@@ -69,7 +69,23 @@ def _who_is(ctx: Context, title: str) -> str | None:
     role = next((r for r, name in ROLE_NAMES.items() if name == title), None)
     people = directory.responsible_staff(ctx.session, ctx.room) if ctx.room is not None else []
     named = [p.name for p in people if role in {g.role for g in directory.grants_for(ctx.session, p.id)}]
-    return f"本楼道的{title}是{'、'.join(named)}，有事直接在群里说就行，我会转告。" if named else None
+    if named:
+        return f"本楼道的{title}是{'、'.join(named)}，有事直接在群里说就行，我会转告。"
+    if people:  # "那我们2单元的楼道长是谁 以后有事找谁反映": none yet; who follows this stairwell
+        roles = {g.role for g in directory.grants_for(ctx.session, people[0].id)}
+        other = next((ROLE_NAMES[r] for r in ("officer", "leader", "grid", "admin") if r in roles), "")
+        return f"本楼道暂时没有{title}，由{other}{people[0].name}跟进，有事直接在群里说就行，我会转告。"
+    return None
+
+
+def on_who_is(ctx: Context, text: str) -> bool:
+    """"请问咱们这片的网格员是谁啊" in a group or in private: the names (staff names are public)."""
+    asked = ASKS_WHO_IS.search(text)
+    answer = _who_is(ctx, asked.group(1)) if asked else None
+    if answer is None:
+        return False
+    ctx.reply(answer)
+    return True
 
 
 def who_to_ask(ctx: Context) -> str:

@@ -64,7 +64,7 @@ SHUT_WINDOWS = re.compile(r"[关开][起着上了紧]*(?:门)?窗(?:子|户)?|�
 # The one complained of, owning up: "纸箱是我家装修拆出来的 下午就搬走 不好意思哈", "是我家的车 马上挪"
 OWNS_UP = re.compile(
     r"(?:是我家|是我们家|是我的|我家的)\S{0,12}(?:马上|下午|晚上|明天|等下|等会|一会儿?|今天)?\S{0,3}(?:就)?(?:搬走|拿走|清走|收走|挪走|挪开|扔掉|处理掉|收拾)"
-    r"|不好意思(?:哈|啊|了)?\W*$"
+    r"|不好意思(?:哈|啊|了)?(?:\W|\[[^\]]{1,6}\])*$"
     # the one complained of, arguing back: "是说我吧 楼下又没有充电桩 不在楼道充去哪充"
     r"|^\W*(?:是说我|说的是我|说我)(?:家|们家)?(?:吧|吗|呢|啊|是吧)|(?:不在|不让在?)楼道\S{0,6}(?:去哪|在哪|上哪)"
     r"|凭什么(?:就)?(?:我家|我们家|我|说我|不让我)|别人家\S{0,8}不也"  # "凭什么就我家不能放 别人家鞋柜不也摆在门口"
@@ -86,7 +86,11 @@ STAFF_ON_IT = re.compile(
     r"|(?:维修)?师傅\S{0,6}(?:明天|今天|下午|上午|马上|一会儿?|晚点|晚上)\S{0,4}(?:去|来|上门|过来|上去|到)"
     r"|大家放心|我(?:马上|这就|现在)?(?:过去|上去|下去|过来)看(?:看|一下)?"
     r"|已经登记了|(?:下午|明天|今天|马上|等下|一会儿?)(?:就)?(?:让|叫|安排|派)\S{0,4}(?:师傅|工人|电工)"  # "下午让维修师傅上去看看"
+    # "高师傅 这个是2单元的 我跟网格员说一下", "我是网格员赵磊 … 有事直接在群里说 我都能看到"
+    r"|我(?:来|去|马上)?(?:跟|和|给|向)\S{0,6}(?:说|讲|联系|反映)(?:一下|一声)|有事(?:直接)?(?:在群里)?(?:说|找我|联系我)|我都能看到"
 )
+# A neighbour offering a hand ("我家有梯子 明天我帮忙看看是灯泡坏了还是开关的问题"): no one more reporter
+OFFERS_HELP = re.compile(r"我(?:家|这)?有(?:梯子|工具|灯泡|备用)|我(?:明天|等下|下午|晚上)?(?:来|去)?帮(?:忙|你|您|大家)?(?:看看|修|换|弄|瞧瞧)")
 # Someone of the property company or the office saying so ("张阿姨您好 我是物业小刘 已经登记了"): staff
 # in what they say, whatever role the bot knows them by
 SAYS_STAFF = re.compile(r"我是(?:物业|居委|社区|网格)|(?:物业|居委)的?小?[\u4e00-\u9fff]{0,2}(?:这边|在这)")
@@ -388,7 +392,7 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     if room is not None and not urgent and staff_on_it(ctx):
         return category  # staff telling the group what is being done: their commands act
     if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or RETORT.search(ctx.masked_text)
-                                            or _another_units_question(ctx)):
+                                            or OFFERS_HELP.search(ctx.masked_text) or _another_units_question(ctx)):
         # "纸箱是我家装修拆出来的 下午就搬走 不好意思哈": the one complained of, no voice on it (nor
         # the reporter's retort to them);
         # "2单元电梯修好了吗" asked in 1单元's group: not this group's problem

@@ -343,6 +343,8 @@ def _about(ctx: Context, ticket: tickets.Ticket | Row, text: str) -> bool:
     return same_place_in(ticket.text, text)
 
 
+# "灯又坏了": broken again, a new report ("老伴又是摸黑上的楼" says how it still is)
+BROKEN_AGAIN = re.compile(r"又(?:坏|不亮|不行|不响|不通|漏|滴|渗|堵|停|黑了|臭|吵|出问题|堆|掉|裂|断)")
 _STILL_THERE = re.compile(r"还(?:在|是)|仍然|依然|依旧|照样|照旧|没(?:修|弄|处理)好|没解决|问题还在")
 
 
@@ -351,7 +353,7 @@ def _still_there(ctx: Context) -> tuple[str, str | None] | None:
     resolved this week is still there ("我家还在滴呢", naming its thing): it is reopened, with
     them as one more reporter, and its staff are told. Naming nothing of a resolved ticket, it
     stays chatter (a guess would reopen the wrong one)."""
-    if not _STILL_THERE.search(ctx.masked_text) or "又" in ctx.masked_text:
+    if not _STILL_THERE.search(ctx.masked_text) or BROKEN_AGAIN.search(ctx.masked_text):
         return None  # "三楼的灯又坏了" after the fix: broken again, a new report (a new ticket)
     if not objects_of(ctx.services.router)(ctx.masked_text):
         return None  # (before the query: most such lines name nothing)
@@ -379,7 +381,7 @@ def _own_still_broken(ctx: Context) -> tuple[str, str | None] | None:
     """The reporter's "还没修好呢 晚上还是黑的" about their ticket here resolved this month (the
     rating window past, closed as 未评价): it is reopened and its staff are told. Their newest
     such ticket, about the same problem if the line names one; "又坏了" is a new report."""
-    if "又" in ctx.masked_text or ctx.room is None:
+    if BROKEN_AGAIN.search(ctx.masked_text) or ctx.room is None:
         return None
     mine = select(Ticket).join(TicketReporter, col(TicketReporter.ticket_id) == col(Ticket.id)).where(
         TicketReporter.person_id == ctx.caller.person_id, Ticket.room_id == ctx.room.id,

@@ -106,6 +106,15 @@ async def _own_tickets(ctx: Context, text: str, route: Route) -> Decision | None
 
 
 @route_step(
+    "who_is", 38,
+    # "网格员是谁啊", "那我们2单元的楼道长是谁 以后有事找谁反映": the names, never a ticket
+    lambda p: not p.route.urgent and bianmin.ASKS_WHO_IS.search(p.text) is not None and (p.room is None or p.room.kind != "staff"),
+)
+async def _who_is(ctx: Context, text: str, route: Route) -> Decision | None:
+    return ("bianmin", None) if bianmin.on_who_is(ctx, text) else None
+
+
+@route_step(
     "legal_chase", 39,
     # "我前几天问的押金的事 律师怎么还没回我啊": the sender's own question, not a second L-number
     lambda p: not p.route.urgent and legal.asks_after_answer(p.text, p.route.label, p.room.kind if p.room else None),
