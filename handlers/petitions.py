@@ -127,8 +127,8 @@ RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question
 SAYS_WHERE = re.compile(r"^\W*(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|那边|这边|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
 # "不对 是5楼不是4楼", "打错了 是楼上602漏到我家502": the reporter putting the report's place right
-CORRECTS = re.compile(r"不对|[打说写搞弄记看]错了?|更正|纠正|口误|不是\S{1,12}?\s*(?:是|而是)|(?:是|应该是)\S{1,16}?\s*不是")
-_CORRECTION_WORDS = re.compile(r"不对(?:不对)?|[打说写搞弄记看]错了?|更正一下|纠正一下|更正|纠正|口误|sorry|抱歉|不好意思")
+CORRECTS = re.compile(r"不对(?!劲|头|称|付)|[打说写搞弄记看]错了?|更正|纠正|口误|不是\S{1,12}?\s*(?:是|而是)|(?:是|应该是)\S{1,16}?\s*不是")
+_CORRECTION_WORDS = re.compile(r"不对(?:不对)?(?!劲|头|称|付)|[打说写搞弄记看]错了?|更正一下|纠正一下|更正|纠正|口误|sorry|抱歉|不好意思")
 _WRONG_CLAUSE = re.compile(r"(?:而)?不是[^\s，,。；;！!]{1,16}")
 ME_TOO_RIGHT_AFTER = timedelta(minutes=10)  # with several reports that day, "+1" means the one just above
 

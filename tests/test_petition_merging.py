@@ -273,3 +273,15 @@ def test_where_said_in_words_is_a_place_given(text: str) -> None:
     from handlers.petitions import SAYS_WHERE
 
     assert SAYS_WHERE.search(text)
+
+
+def test_a_reporters_correction_puts_the_place_right_and_nothing_else_does():
+    from handlers.petitions import corrected_place
+
+    assert corrected_place("4楼楼道灯坏了 晚上黑的", "不对 是5楼不是4楼") == "5楼 楼道灯坏了 晚上黑的"
+    assert corrected_place("4楼楼道灯坏了", "不是4楼 是5楼") == "5楼 楼道灯坏了"
+    fixed = corrected_place("502漏水滴到我家402了 厨房顶上一直在滴", "打错了 是楼上602漏到我家502 不是502")
+    assert fixed is not None and fixed.startswith("楼上602漏到我家502") and "402" not in fixed
+    assert corrected_place("4楼楼道灯坏了", "就在4楼转角") is None  # a detail, not a correction
+    assert corrected_place("三楼楼道灯坏了", "灯一闪一闪的不对劲 就在4楼") is None  # 不对劲 corrects nothing
+    assert corrected_place("三楼楼道灯坏了", "不对 还有点闪") is None  # no place named
