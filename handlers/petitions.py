@@ -761,9 +761,9 @@ def on_detail(ctx: Context) -> str | None:
     return _corrected(ctx, own) or _joined(ctx, own[0])
 
 
-def _own_fresh(ctx: Context, candidates: list[Row]) -> list[Row]:
-    """The sender's own reports (not joined) of the last DETAIL_WINDOW among ``candidates``."""
-    return [t for t in candidates if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= DETAIL_WINDOW]
+def _own_fresh(ctx: Context, candidates: list[Row], window: timedelta = DETAIL_WINDOW) -> list[Row]:
+    """The sender's own reports (not joined) of the last ``window`` among ``candidates``."""
+    return [t for t in candidates if t.reporter_id == ctx.caller.person_id and ctx.now - t.created_at <= window]
 
 
 def _quoted_report(ctx: Context, candidates: list[Row]) -> Row | None:
@@ -862,8 +862,7 @@ def _rest_of_own_report(ctx: Context, candidates: list[Row], window: timedelta =
     thing, and no other place, goes on with ("消防通道都堵赛了人都过不去" after "5楼2号门口堆了好多纸箱子
     旧家具"); "电梯也坏了" names another thing: a report of its own."""
     assert ctx.room is not None
-    own = [t for t in candidates if t.reporter_id == ctx.caller.person_id and t.room_id == ctx.room.id
-           and ctx.now - t.created_at <= window]
+    own = [t for t in _own_fresh(ctx, candidates, window) if t.room_id == ctx.room.id]
     if len(own) != 1 or not same_place_in(own[0].text, ctx.masked_text):
         return None
     objects = objects_of(ctx.services.router)
