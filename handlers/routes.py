@@ -239,8 +239,10 @@ async def _agreement(ctx: Context, text: str, route: Route) -> Decision | None:
 @route_step(
     "detail", 52,
     # "就在3楼转角那里，过不去人" right after one's own report: where it is, for the staff
+    # (never a receipt-shaped line: "502收到" names a flat, not where the problem is)
     lambda p: p.route.label == "other" and not p.route.followup and (p.room is None or _auto_tickets(p.room))
-    and (bool(petitions.places(p.text)) or petitions.SAYS_WHERE.search(p.text) is not None),
+    and (bool(petitions.places(p.text)) or petitions.SAYS_WHERE.search(p.text) is not None)
+    and not notices.is_receipt(p.text, p.caller.name or ""),
 )
 async def _detail(ctx: Context, text: str, route: Route) -> Decision | None:
     added = petitions.on_detail(ctx)
