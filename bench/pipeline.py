@@ -224,6 +224,7 @@ class BotRun:
     routes: dict[str, int]   # route → count, from the message log
     rss_growth_kb: int
     entries: list = field(default_factory=list)  # the recorded statement stream (bench/statements.py)
+    lazy_keys: set = field(default_factory=set)  # its connections that committed lazily (StreamLog)
 
 
 async def run_bot(messages: list[Msg], url: str, *, config=None, warmup: bool = True,
@@ -261,7 +262,7 @@ async def run_bot(messages: list[Msg], url: str, *, config=None, warmup: bool = 
             app.engine.dispose()
             snapshot()
             app, transport = await start()
-            log = StreamLog(app.engine) if record else None  # from here on the copy replays it all
+            log = StreamLog(app.engine, app.message_engine) if record else None  # from here on the copy replays it all
             for i, text in enumerate(WARMUP):  # this engine's statement cache
                 await transport.say(text, sender="res-chen", sender_name="陈先生", room=(S1, S2, LEGAL)[i % 3],
                                     message_id=f"rewarm-{i}")
@@ -295,7 +296,8 @@ async def run_bot(messages: list[Msg], url: str, *, config=None, warmup: bool = 
                 .group_by(Message.route)
             ).all()
         routes = {str(r): int(c) for r, c in rows}
-        return BotRun(seconds, latencies, cpu, len(transport.sent) - sent_before, routes, rss_growth, entries)
+        return BotRun(seconds, latencies, cpu, len(transport.sent) - sent_before, routes, rss_growth, entries,
+                      log.lazy_keys if log is not None else set())
     finally:
         await app.stop()
         app.engine.dispose()
@@ -321,7 +323,7 @@ def run(n_messages: int = 2000, *, memory: bool = True, out=print, url: str | No
         dbs = Databases(tmpdir, url)
         try:
             bot = asyncio.run(run_bot(messages, dbs.url, config=config, snapshot=dbs.snapshot, record=True))
-            spent, failed = replay(bot.entries, dbs.raw_connection)
+            spent, failed = replay(bot.entries, dbs.raw_connection, bot.lazy_keys)
         finally:
             dbs.drop()
 

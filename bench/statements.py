@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import ExecuteStyle
 
+from storage.db import primary
+
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 _TRANSACTION = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", re.IGNORECASE)
 
@@ -52,17 +54,19 @@ class Recorded:
 class StatementLog:
     """Records what ``engine``'s connections execute while active (``with log.recording() as r``)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, *engines: Engine) -> None:
+        self.engines = tuple(dict.fromkeys(engines))  # an app's: app.engine, app.message_engine
         self.current: Recorded | None = None
-        event.listen(engine, "before_cursor_execute", self._on_execute)
-        event.listen(engine, "commit", self._on_commit)
-        event.listen(engine, "begin", self._on_begin)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._on_execute)
+            event.listen(engine, "commit", self._on_commit)
+            event.listen(engine, "begin", self._on_begin)
 
     def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._on_execute)
-        event.remove(self.engine, "commit", self._on_commit)
-        event.remove(self.engine, "begin", self._on_begin)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._on_execute)
+            event.remove(engine, "commit", self._on_commit)
+            event.remove(engine, "begin", self._on_begin)
 
     def _on_execute(self, _conn, _cursor, statement, parameters, _context, executemany) -> None:
         if self.current is not None:
@@ -109,7 +113,7 @@ class KindRun:
 async def per_kind(app, transport, *, names: dict[str, str] | None = None,
                    rounds: int = 1, prefix: str = "kind") -> list[KindRun]:
     """Drive KINDS through ``app`` ``rounds`` times (each round a new petition); what each ran."""
-    log = StatementLog(app.engine)
+    log = StatementLog(app.engine, app.message_engine)
     runs: list[KindRun] = []
     try:
         for r in range(rounds):
@@ -140,8 +144,8 @@ class StreamLog:
     the caller says is running (a message's index, or None for the outbox and the rest); a
     pool's reset-on-return is recorded as the rollback it is."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, *engines: Engine) -> None:
+        self.engines = tuple(dict.fromkeys(engines))  # an app's: app.engine, app.message_engine
         self.segment: int | None = None
         self.entries: list[tuple[int | None, int, str, object, bool]] = []
         self._ids: dict[int, int] = {}  # id(DB-API connection) -> a small number
@@ -150,19 +154,26 @@ class StreamLog:
         # the loop write at once, and a BEGIN IMMEDIATE that waited for another connection's
         # COMMIT must come after it in the stream, or the one-thread replay waits for itself
         # (busy timeout) and fails. A statement that failed (busy) is not recorded; its retry is.
-        event.listen(engine, "after_cursor_execute", self._on_execute)
-        event.listen(engine, "commit", self._on_commit)
-        event.listen(engine, "rollback", self._on_rollback)
-        event.listen(engine.pool, "reset", self._on_reset)
+        for engine in self.engines:
+            event.listen(engine, "after_cursor_execute", self._on_execute)
+            event.listen(engine, "commit", self._on_commit)
+            event.listen(engine, "rollback", self._on_rollback)
+            event.listen(engine.pool, "reset", self._on_reset)
+        # the recorded connections whose COMMIT does not wait for the disk (a lazy_commit_engine's)
+        self.lazy_keys: set[int] = set()
 
     def close(self) -> None:
-        event.remove(self.engine, "after_cursor_execute", self._on_execute)
-        event.remove(self.engine, "commit", self._on_commit)
-        event.remove(self.engine, "rollback", self._on_rollback)
-        event.remove(self.engine.pool, "reset", self._on_reset)
+        for engine in self.engines:
+            event.remove(engine, "after_cursor_execute", self._on_execute)
+            event.remove(engine, "commit", self._on_commit)
+            event.remove(engine, "rollback", self._on_rollback)
+            event.remove(engine.pool, "reset", self._on_reset)
 
-    def _key(self, dbapi_connection) -> int:
-        return self._ids.setdefault(id(dbapi_connection), len(self._ids))
+    def _key(self, dbapi_connection, engine: Engine | None = None) -> int:
+        key = self._ids.setdefault(id(dbapi_connection), len(self._ids))
+        if engine is not None and primary(engine) is not getattr(engine, "_proxied", engine):
+            self.lazy_keys.add(key)
+        return key
 
     def _current(self) -> int | None:
         """The message's segment for what the event loop's thread runs; the outbox's worker
@@ -174,7 +185,7 @@ class StreamLog:
         # executemany for SQLAlchemy but ran as one cursor.execute() of the rewritten statement
         if executemany and context is not None and context.execute_style is ExecuteStyle.INSERTMANYVALUES:
             executemany = False
-        self.entries.append((self._current(), self._key(conn.connection.dbapi_connection), statement,
+        self.entries.append((self._current(), self._key(conn.connection.dbapi_connection, conn.engine), statement,
                              parameters, executemany))
 
     def _on_commit(self, conn) -> None:
@@ -187,10 +198,12 @@ class StreamLog:
         self.entries.append((self._current(), self._key(dbapi_connection), ROLLBACK, None, False))
 
 
-def replay(entries, connect) -> tuple[dict[int | None, float], int]:
+def replay(entries, connect, lazy_keys: set[int] | frozenset[int] = frozenset()) -> tuple[dict[int | None, float], int]:
     """Run ``entries`` on raw DB-API connections made by ``connect()`` (one per recorded
     connection), fetching every result as the bot does; seconds spent per segment, and how many
-    statements failed (state the replay could not reproduce; expected to be 0 or close)."""
+    statements failed (state the replay could not reproduce; expected to be 0 or close).
+    ``lazy_keys``: recorded connections that committed without waiting for the disk (PostgreSQL's
+    synchronous_commit off, as storage.db.lazy_commit_engine's): replayed so."""
     import time
 
     conns: dict[int, object] = {}
@@ -201,6 +214,9 @@ def replay(entries, connect) -> tuple[dict[int | None, float], int]:
         conn = conns.get(key)
         if conn is None:
             conn = conns[key] = connect()
+            if key in lazy_keys:
+                conn.execute("SET synchronous_commit TO off")
+                conn.commit()
         t0 = clock()
         try:
             if sql is COMMIT:

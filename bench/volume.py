@@ -454,7 +454,8 @@ async def measure(url: str, config_path: Path, sizes: Sizes, rnd: random.Random,
             profiler = cProfile.Profile() if profile and kind == "petition" else None
             tally: Counter[str] = Counter()
             if profiler:  # with the statements the loop's thread ran, by their first words
-                event.listen(app.engine, "before_cursor_execute", _tallied(tally))
+                for engine in {app.engine, app.message_engine}:  # the messages' own, on PostgreSQL
+                    event.listen(engine, "before_cursor_execute", _tallied(tally))
                 profiler.enable()
             for n in range(count):
                 person = residents[rnd.randrange(len(residents))]

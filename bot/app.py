@@ -25,7 +25,7 @@ from schedules.timing import use_holidays
 from storage import directory, ledger
 from storage.checkpoints import Checkpointer
 from storage.cluster import Presence
-from storage.db import create_db_engine, init_schema, startup_lock, writer
+from storage.db import create_db_engine, init_schema, lazy_commit_engine, startup_lock, writer
 from storage.models import OutboxItem
 
 log = logging.getLogger("stairwell")
@@ -82,6 +82,9 @@ class Stairwell:
             transport_name=transport.name,
             account=self.account,
         )
+        # Messages from WeChat commit without waiting for the disk on PostgreSQL (see there)
+        self.message_engine = self.engine if transport.acknowledges else lazy_commit_engine(self.engine)
+        self.services.message_engine = self.message_engine
         self.dispatcher = Dispatcher(self.services)
         self.outbox = OutboxWorker(
             self.engine,
@@ -194,6 +197,8 @@ class Stairwell:
         self.presence.close()  # the scheduler lock goes with it: another process takes over
         self.checkpointer.stop()
         self.engine.dispose()
+        if self.message_engine is not self.engine:
+            self.message_engine.dispose()
         self.started = False
 
     def _report_to_admins(self, text: str, key: str) -> None:

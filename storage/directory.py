@@ -16,7 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from common.privacy import clean_name
-from storage.db import cache_store_allowed, directory_version
+from storage.db import cache_store_allowed, directory_version, primary
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 from storage.tables import detached
 
@@ -148,9 +148,7 @@ def people_with_roles(session: Session, roles: set[str] | frozenset[str], room: 
 def _session_cache(session: Session) -> "DirectoryCache | None":
     """The engine's directory cache, when this session's transaction may read and fill it (no
     directory write of its own yet, begun in the cache's version); else None: ask the database."""
-    bind = session.get_bind()
-    engine: Any = getattr(bind, "_proxied", bind)  # a writer() engine proxies the engine
-    cache = _caches.get(engine)
+    cache = _caches.get(primary(session.get_bind()))  # type: ignore[arg-type]
     if cache is None or session.connection().info.get(_CHECKED) is not session.connection().get_transaction():
         return None  # only where the transaction checked the stamp (another process may have written)
     return cache if cache.may_store(session) else None
@@ -482,6 +480,7 @@ def cache_for(engine: Engine, conn: Connection | None = None, arrival: Arrival |
     """The engine's cache, checked against the database's stamp; with ``conn`` (a transaction
     already open on ``engine``) the stamp is read there once the table is known to exist, together
     with what the message path asks about ``arrival`` when the cache does not hold it yet."""
+    engine = primary(engine)
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = DirectoryCache()

@@ -59,6 +59,11 @@ class Transport(Protocol):
     # True when the link is up only after a Connected event (e.g. a WeChat login);
     # the app then keeps the scheduler paused until that event.
     connects_later: bool
+    # True when the sender learns from the answer whether a message was stored (an HTTP 200 or
+    # 503) and may send it again: its messages are committed durably before the answer. False
+    # (WeChat via wechaty: nobody is told, nothing is resent): the dispatcher's COMMIT does not
+    # wait for the disk on PostgreSQL (storage.db.lazy_commit_engine says what that risks).
+    acknowledges: bool
     # The port a transport serving HTTP listens on once started (None: none, or not yet).
     bound_port: int | None
     # A transport that serves pages on the app's web server (the web chat): where that server
@@ -82,6 +87,7 @@ class TransportBase:
     idempotent_sends: bool = False
     stable_ids: bool = True
     connects_later: bool = False
+    acknowledges: bool = False
     bound_port: int | None = None
     web_address: tuple[str, int] | None = None
 

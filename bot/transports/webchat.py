@@ -70,6 +70,7 @@ def _field(body: dict, name: str, *, required: bool = True, limit: int = MAX_NAM
 class WebChatTransport(TransportBase):
     name = "webchat"
     idempotent_sends = True  # a send is a log row keyed by the outbox key; the page reloads history
+    acknowledges = True  # the HTTP answer says whether the message was stored
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8080) -> None:
         self.host = host

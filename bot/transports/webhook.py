@@ -107,6 +107,7 @@ class WebhookTransport(TransportBase):
     name = "webhook"
     idempotent_sends = False
     stable_ids = False  # people are known only by display name (ids change at every login)
+    acknowledges = True  # the HTTP answer says whether the message was stored
 
     def __init__(
         self,
