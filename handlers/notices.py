@@ -17,6 +17,8 @@ from domain.notices import send_notice
 from handlers.petitions import objects_of
 from nlp.router import pattern
 from nlp.segment import content_words
+from common.tz import SHANGHAI
+from nlp.when import WhenError, find_date, parse_time_of_day
 from storage import directory
 from storage import notices as queries
 from storage.models import Notice, Room
@@ -51,7 +53,7 @@ _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂�
 _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
 QUESTION = re.compile(
     r"[?？]|吗|么|嘛|呢|(?<![这那前过好])几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要"
-    r"|(?<=[\u4e00-\u9fff])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end
+    r"|(?<=[\u4e00-\u9fff])(?<![都也])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end (not "水带都没有")
     r"|([\u4e00-\u9fff])[不没]\1"  # "发不发", "给不给", "来没来": asked as A-not-A
 )
 # "谁的钥匙掉在2楼楼梯口了 谁丢的？" asks about no notice (the router's own lost-and-found cue).
@@ -185,11 +187,17 @@ def _send(ctx: Context, text: str, rooms: list[Room]) -> int:
     return notice_id
 
 
+# Staff chasing a receipt in the group ("@陈先生 停水通知看到了回个收到哈"): about a notice, not one
+CHASES_RECEIPT = re.compile(r"回(?:个|复|一下|一声)*(?:个)?(?:收到|1)|(?:看到|收到)(?:了)?(?:的)?(?:请|麻烦)?回(?:复|个)|记得回(?:复|个)?")
+
+
 async def on_notice(ctx: Context, category: str | None) -> None:
     """A plain message that routed to notice: staff notices are tracked; residents' only logged."""
     if ctx.room is None:
         return
     staff = ctx.caller.covers(ctx.room, NOTICE_ROLES)
+    if staff and "@" in ctx.event.text and CHASES_RECEIPT.search(ctx.masked_text):
+        return  # the receipt it asks for still counts for the notice it chases
     queries.create_notice(
         ctx.session, author_id=ctx.caller.person_id, text=ctx.masked_text, rooms=[ctx.room], at=ctx.now,
         source="plain" if staff else "resident", tracked=staff,
@@ -222,9 +230,32 @@ def is_receipt(text: str, name: str = "") -> bool:
 
 
 def opens_with_receipt(text: str, name: str = "") -> bool:
-    """'收到，我们提前储水' / '好的，明天一早就挪车': a receipt first, then more (not a question)."""
+    """'收到，我们提前储水' / '好的，明天一早就挪车': a receipt first, then more (not a question);
+    or for someone first, then the receipt ('帮我妈回一下 601收到')."""
+    if QUESTION.search(text):
+        return False
+    if after_receipt(text, name) is not None:
+        return True
+    first, _, last = _RECEIPT_NOISE.sub(" ", text.strip()).rpartition(" ")
+    return bool(first) and _FOR_SOMEONE.fullmatch(first.replace(" ", "")) is not None and is_receipt(last, name)
+
+
+RECEIPT_ONLY = "收到"  # what try_receipt counts when a receipt came with more (routes: a problem after it)
+
+
+def after_receipt(text: str, name: str = "") -> str | None:
+    """What follows a receipt ("收到 对了单元门又关不上了" -> "对了单元门又关不上了"), or None."""
     parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
-    return len(parts) == 2 and bool(parts[1]) and not QUESTION.search(text) and is_receipt(parts[0], name)
+    if len(parts) == 2 and parts[1] and is_receipt(parts[0], name):
+        return parts[1]
+    return None
+
+
+# Answering for someone ("帮我妈回一下", "替老人确认"), then the receipt
+_FOR_SOMEONE = re.compile(
+    r"(?:我)?(?:替|帮|代)(?:我)?(?:家)?(?:妈|爸|母亲|父亲|老妈|老爸|爸妈|爷爷|奶奶|外婆|外公|姥姥|姥爷|家里|家里人|老人|老人家|婆婆|公公|老公|老婆|丈母娘|岳父|家婆)"
+    r"(?:回|确认|说|报)(?:复)?(?:一下|一声|个)?(?:哈|啊)?"
+)
 
 
 def try_receipt(ctx: Context, text: str, route: Route) -> bool:
@@ -255,8 +286,7 @@ def _count_receipt(ctx: Context, notice: Notice) -> None:
 
 def _receipt_then_question(text: str, name: str) -> bool:
     """'收到 明天几点来水啊？': the notice was received, and something about it asked."""
-    parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
-    return len(parts) == 2 and bool(parts[1]) and is_receipt(parts[0], name)
+    return after_receipt(text, name) is not None
 
 
 # ---- questions about a recent notice ---------------------------------------------------
@@ -292,7 +322,9 @@ _ASKED_AS = {"停到": ("停水", "停电", "停运", "停气", "停梯", "停�
              # "那种小摔炮在楼道里也不能放吗" after "楼道内禁止燃放烟花爆竹"
              **{word: ("烟花", "爆竹", "鞭炮", "燃放") for word in ("摔炮", "鞭炮", "炮仗", "放炮", "烟花", "爆竹", "小炮")},
              # "保障员哪天来啊" after "…保障员王师傅周五上午挨家上门走访" (titles are no content words)
-             **{title: (title,) for title in ("保障员", "楼道长", "信息员", "网格员", "志愿者", "师傅", "律师")}}
+             **{title: (title,) for title in ("保障员", "楼道长", "信息员", "网格员", "志愿者", "师傅", "律师")},
+             # "几号开始清啊" after "…11月20日起集中清理楼道电动车"
+             **{word: ("清理", "清运", "清走", "清除", "清出", "拖走", "整治") for word in ("清啊", "清呀", "开始清", "来清", "清理")}}
 # Asked past the time a notice gave: "都五点多了怎么还没来水啊 不是说四点吗" is a problem, not a question
 _NOT_BACK = re.compile(r"(?:还没|还是没|咋还没)(?:来|有|通)?(?:水|电|气)|不是说\S{0,6}(?:[点时]|来水|来电|好)")
 # A stop announced for this thing ("电梯维保 暂停使用"): "电梯怎么不动了" is asked about it
@@ -306,9 +338,32 @@ def may_be_late(text: str) -> bool:
 
 
 def back_late(ctx: Context, text: str) -> bool:
-    """The service a recent notice stopped is not back when it said: a problem for the staff."""
-    return (ctx.room is not None and _NOT_BACK.search(text) is not None
-            and notice_asked_about(ctx.session, ctx.room.id, text, ctx.now) is not None)
+    """The service a recent notice stopped is not back when it said: a problem for the staff
+    (before the end it announced, "我家怎么还没水" is the stop itself: the notice answers it)."""
+    if ctx.room is None or _NOT_BACK.search(text) is None:
+        return False
+    notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)
+    return notice is not None and not still_announced(notice, ctx.now)
+
+
+# The end of an announced stop: "7月6日上午8点到下午5点主管道维修停水" (到 / 至 / ~ / - then a time)
+_UNTIL = re.compile(r"(?:到|至|~|～|—|-)\s*((?:上午|中午|下午|晚上|傍晚)?\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:[点时:：](?:半|\d{2}|[一二三四五]十分?)?))")
+
+
+def still_announced(notice: Notice, now: datetime) -> bool:
+    """Whether ``now`` is before the end of the stop ``notice`` announced, on the day it names
+    (or the day it was sent); False when it names no end."""
+    until = _UNTIL.search(notice.text)
+    if until is None:
+        return False
+    sent = notice.created_at if notice.created_at.tzinfo else notice.created_at.replace(tzinfo=now.tzinfo)
+    try:
+        clock, _ = parse_time_of_day(until.group(1))
+        day = find_date(notice.text[:until.start()], sent)
+    except WhenError:  # "3点" alone, or a date already past when it was sent: no end known
+        return False
+    on = day.day if day is not None else sent.astimezone(SHANGHAI).date()
+    return now < datetime.combine(on, clock, tzinfo=SHANGHAI)
 
 
 def notice_asked_about(session: Session, room_id: str, text: str, now: datetime) -> Notice | None:
@@ -322,13 +377,22 @@ def notice_asked_about(session: Session, room_id: str, text: str, now: datetime)
     return None
 
 
+# Grumbling at a notice or at whoever stops things ("凭什么只能这两个时间扔 … 拍脑袋定的吧", "这物业一天到晚
+#不知道在干嘛"): no question to answer with the notice again
+_GRUMBLE = re.compile(r"凭什么|拍脑袋|瞎搞|乱搞|瞎折腾|不知道(?:在)?干(?:嘛|什么|啥)|一天到晚|吃干饭|有病吧|脑子")
+
+
 def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     """A question about a recent notice gets the notice's own text, once per person per notice,
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
     if ctx.room is None or route.urgent or not asks_a_question(text) or lost_and_found.search(text):
         return False  # "谁家的快递放我门口了": asked of the neighbours, not about a notice
+    if _GRUMBLE.search(text):
+        return False
     # "电梯怎么又停了 几点能好啊" while a notice stops it: the stop asked about, no complaint
     complaint = _COMPLAINT.search(_STOPPED_AGAIN.sub("停", text))
+    if complaint and _NOT_BACK.search(text) and not back_late(ctx, text):
+        complaint = None  # "我家怎么还没水" during the announced stop: the stop asked about
     asks_info = route.label in ("other", "notice") or (_ASKS_FOR_INFO.search(text) and not complaint)
     if not asks_info and (route.category != "设施报修" or complaint or _ASKS_HELP.search(text)):
         return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are

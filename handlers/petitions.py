@@ -44,10 +44,12 @@ CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pi
 # nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
 CHASE = re.compile(
     r"没人(?:修|管|处理|来|理|弄|清|问|打电话|联系|回复|回电话?)|有人管|有没有人(?!能|可以|有空|愿意|帮|陪|带|送)|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
-    r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
+    r"|都(?:快要?|已经|有)?(?:[一两二三四五六七八九十几]{1,2}|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
     r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|管了没有?|管没管"  # "三楼的呢 也没动静啊"
+    # "还在滴", "说好的十点收 现在都十二点多了还在哗啦啦", "物业说的来查也没来"
+    r"|还在(?:往下)?(?:滴|渗|漏|响|吵|闹|哗啦啦)|说好(?:的)?\S{0,8}?(?:现在|结果)|(?:说|讲)(?:的|好的?)?(?:来查|来修|来看|来弄)\S{0,2}也没来"
     r"|不是说\S{0,8}(?:吗|嘛)"  # "线都拖到楼梯上了 不是说周五清理吗"
     r"|能不能(?:帮忙)?管(?:管|一管|一下)?|(?:快|赶紧|帮忙|给)(?:点)?管(?:管|一管|一下)"  # "@楼道通 能不能管管"
     r"|(?:还|到底)(?:修|管|弄)不(?:修|管|弄)|能不能快点(?:修|弄|来|处理)"  # "电梯到底还修不修了"
@@ -59,6 +61,9 @@ ME_TOO = re.compile(
     r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")"
 )
 ME_TOO_WINDOW = timedelta(days=1)
+_ABOUT_REPAIR = re.compile(r"没(?:有)?修|修好|来修|维修|修一下|修不修")
+_CLAUSES = re.compile(r"[\s，,。！!？?；;]+")
+PLUS_ONE_FIRST = re.compile(r"^\W*(?:[+＋]1|加一|同楼上|同上)(?=$|\W)")
 # "我屋头关起窗子都闻得到": how strong the smell or noise is, not a window that is the problem
 SHUT_WINDOWS = re.compile(r"[关开][起着上了紧]*(?:门)?窗(?:子|户)?|窗(?:子|户)?(?:都|也)?不敢开")  # ("开窗都闻得到")
 # The one complained of, owning up: "纸箱是我家装修拆出来的 下午就搬走 不好意思哈", "是我家的车 马上挪"
@@ -117,7 +122,8 @@ STATUS_QUESTION = re.compile(
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
 ASKS_HOW_IT_STANDS = re.compile(
-    r"好了(?:吗|没有?|没呢)|(?:什么|啥)时候(?:才|能)?(?:来|过来|上门)(?:修|装|换|弄|看)?|" + STATUS_QUESTION.pattern
+    r"好了(?:吗|没有?|没呢)|(?:什么|啥)时候(?:才|能)?(?:来|过来|上门)(?:修|装|换|弄|看)?"
+    r"|(?:几点|什么时候|啥时候|多久)(?:才|能|可以)?(?:来|通|恢复|有)(?:水|电|气)|" + STATUS_QUESTION.pattern  # "几点来水啊"
 )  # "那玻璃什么时候来装啊": when, of a ticket whose staff noted progress, is how it stands
 # "我想查一下我反映的问题", "我报修的事怎么样了": the sender's own tickets (/我的工单, unnamed)
 ASKS_OWN_TICKETS = re.compile(r"我\S{0,4}(?:反映|报修|报|提)(?:的|过的)\S{0,2}(?:问题|事情?|工单)")
@@ -1045,6 +1051,8 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
         matches = [quoted]
     elif named:
         matches = [t for t in candidates if same_problem(t, ctx.masked_text, False, ctx.services.router)]
+        if not matches:
+            matches = _chased_in_a_clause(ctx, _mine(ctx, candidates))
     elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text) or STILL_BROKEN.search(ctx.masked_text):
         # "昨晚楼上又蹦到十一点", "那个门还是关不上 昨天晚上冻得我一宿没睡着": the sender's own ticket
         matches = _mine(ctx, candidates)
@@ -1107,6 +1115,12 @@ def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
     objects = objects_of(ctx.services.router)
     named = objects(SHUT_WINDOWS.sub(" ", ctx.masked_text))
     vague = all(o.startswith("*") for o in named)  # under a danger, "我屋头也闻到糊臭味了" is that danger
+    if PLUS_ONE_FIRST.match(ctx.masked_text) and not _AND_ALSO.search(ctx.masked_text):
+        # "+1 昨天我搬婴儿车上去差点卡住", "+1 整栋都停了 电梯也停了": the report right above, and
+        # what it did to them (never "+1 还有三楼的灯也坏了": another problem)
+        above = _report_just_above(ctx, fresh) if (fresh := _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)) else []
+        if above:
+            return above[0]
     fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
              if not named or same_object(objects(t.text), named) or only_symptoms_of(ctx.services.router, named, t.text)
              or (t.urgent and vague)]
@@ -1126,6 +1140,10 @@ def _narrow(ctx: Context, matches: list[Row]) -> list[Row]:
     if len(matches) > 1:
         mine = _mine(ctx, matches)
         matches = mine or matches
+    if len(matches) > 1 and _ABOUT_REPAIR.search(ctx.masked_text):
+        # "那个扶手到现在还没修 都摔人了": the repair, not the fall it caused
+        repairs = [t for t in matches if t.category == "设施报修" and not t.urgent]
+        matches = repairs if len(repairs) == 1 else matches
     return matches
 
 
@@ -1191,7 +1209,21 @@ def _own_ticket_chased(ctx: Context, candidates: list[Row], route: "Route") -> R
     if not (route.followup or CHASE.search(ctx.masked_text)) or ME_TOO.search(ctx.masked_text):
         return None
     mine = _named_by(ctx, _mine(ctx, candidates))
+    if not mine:
+        mine = _chased_in_a_clause(ctx, _mine(ctx, candidates))
     return mine[0] if len(mine) == 1 else None
+
+
+def _chased_in_a_clause(ctx: Context, mine: list[Row]) -> list[Row]:
+    """Those of the sender's own tickets a chasing clause of the line names, when the whole line
+    names something else too ("还在滴 卫生间吊顶都塌下来一块了 502到现在地漏也没修": the leak is still
+    there, the rest is what came of it or its cause; "嗡嗡声真不是我家 … 还在响 … 电表箱那边")."""
+    clauses = [c for c in _CLAUSES.split(ctx.masked_text) if c]
+    if not mine or not any(CHASE.search(c) for c in clauses):
+        return []
+    router, objects = ctx.services.router, objects_of(ctx.services.router)
+    return [t for t in mine if any(
+        same_problem(t, c, False, router) or only_symptoms_of(router, objects(c), t.text) for c in clauses)]
 
 
 def chase_by_its_words(ctx: Context) -> str | None:

@@ -15,6 +15,7 @@ rating pending, unless it names another thing than the ticket's (a new problem: 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +27,7 @@ from bot.context import Context
 from common.emoji import without_emoji
 from handlers import legal
 from handlers.petitions import (
-    DETAIL_WINDOW, RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, own_open_tickets, recently_resolved, same_object, same_place_in, without_own_flat,
+    RESOLVED_LOOKED_AT, objects_of, on_said_fixed, open_in_room, own_open_tickets, recently_resolved, same_object, same_place_in, without_own_flat,
 )
 from handlers.privacy_commands import reachable
 from handlers.ticket_commands import followers
@@ -46,12 +47,12 @@ _STATEMENT = (
     r"(?:还是|仍然|依然|依旧|根本|压根|从来|一直)?(?:没有?|未|没能)(?:人来(?:修|看|管|处理|清|弄|搬|收|拿|换)?过?|人(?:冲|扫|打扫|清理|冲洗)过|人管过?|修好|修过?|解决"
     r"|处理好|处理过?|弄好|搞定|好|效果|用|改善|变化)"
     # "师傅根本没来过", "物业的人压根没上门": nobody came, whatever /办结 says
-    r"|(?:师傅|工人|电工|物业|物业的人|修的人|你们的人|人)?(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面|见人)"
+    r"|(?:师傅|工人|电工|物业|物业的人|修的人|你们的人|人)?(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面|见(?:有|到|过)?人(?:来过?)?)"
     # a subject first: "6楼那个灯还没修好呢", "等了一天师傅根本没来过"
     rf"|{_SUBJECT}(?:还|还是|仍然|依然)?(?:没有?|没能)(?:修好|弄好|处理好|好)"
     rf"|{_SUBJECT}(?:师傅|工人|电工|物业的人|物业|修的人|你们的人)(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
-    rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
+    rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|碎的|碎着|破的|裂的|裂着|断的|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
     r"|黑的?|臭(?:得(?:不行|要命|很|厉害|受不了))?|(?:那股|一股|有)[\u4e00-\u9fff]{0,4}味道?|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着|晃的?|在晃|松的?|闪|在闪)"
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|(?:师傅|工人|物业|他们)?(?:换|弄|搞|补|刷)了(?:也)?(?:跟|和)没(?:换|弄|搞|补|刷)(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
@@ -61,6 +62,8 @@ _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|�
           r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心|搬上(?:来|去|楼)"
           r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒|不闪)(?:了|嘞|咯|啦)"  # "扶手不晃了[强]"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
+          # a false alarm owned up to: "搞错了 是隔壁在烧香", "… 不好意思啊 不用管了"
+          r"|(?:我)?(?:搞|弄|看|听|想)错了|误会(?:了|一场)|不用(?:你们)?管了"
           # a danger's all-clear: "没得事了", "孩子没事", "人好好的", "虚惊一场"
           r"|亮堂堂的?|亮堂了|没得事了?|冇事(?:啦|了)?|虚惊一场|有惊无险|平安无事|(?:人)?(?:找到|找着|找回来)了|(?:孩子|人|老人|娃|宝宝|大家|都)(?:都)?(?:没事|好好的|平安)(?![吧吗])"
           # "不用了 我们自己协商好了": a dispute settled between neighbours
@@ -102,7 +105,14 @@ _THANKS = re.compile(
     # a season's greeting after the thanks: "好的 谢谢你们[玫瑰] 元宵节快乐"
     r"(?:(?:祝)?(?:大家|你们|您)?(?:元宵节?|新年|春节|过年|节日|中秋节?|国庆节?|端午节?|冬至|周末|元旦)(?:快乐|好)|新年好|过年好)?"
 )
-THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
+_MISTAKEN = re.compile(r"[搞弄看听想]错了")
+_PUT_RIGHT = re.compile(r"\d|[一二三四五六七八九十]+(?:楼|层|单元|幢|栋)|不是\S{0,12}?是|是\S{0,16}?不是")
+# A thumbs-up alone ("👍", "[强][强]"), from a reporter just asked to rate: as thanks alone, a 满意
+_THUMBS_UP = re.compile(r"(?:👍(?:[\U0001f3fb-\U0001f3ff])?|👌|\[(?:强|赞|OK|ok|好的|棒|鼓掌)\]|\s)+")
+THANKS_WINDOW = timedelta(days=1)
+# A danger's all-clear from its reporter ("门开了 人没事 … 虚惊一场") comes when it is over, an hour later
+# or more: all this while it is about that danger
+ALL_CLEAR_WINDOW = timedelta(hours=6)  # thanks this long after the resolution still answers its question
 _NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
 _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 # A ticket named in the answer: "#3 满意", "3号满意", "工单3 满意".
@@ -125,6 +135,11 @@ class Answer:
     number: int | None = None  # a bare leading number: a ticket number or the rating digit again
     statement: bool = False  # "还是没修好": a 不满意 only when about the ticket's own thing
     thanks: bool = False  # only thanks: a 满意 for a question just asked, never a rating changed
+    every: bool = False  # "两个都满意": for every ticket of theirs awaiting it
+
+
+# "两个都满意", "两件都挺好的": one answer for each of their tickets awaiting a rating
+_EVERY = re.compile(r"^\W*(?:这|那)?(?:两|三|几|俩)(?:个|件|张|单|处)?(?:问题|单子|工单|事情?|地方)?(?:都|全|全都)(?=\S)")
 
 
 _REPEATED = re.compile(r"(\D{2,4}?)\1+")  # "没事了没事了", "好了好了", "可以可以": said once
@@ -172,7 +187,7 @@ def _word(text: str) -> tuple[str, bool] | None:
 
 # "师傅没来过 是我自己修好的", "师傅还没来 不过灯已经亮了": nobody came, but it is no complaint.
 _FIXED_ANYWAY = re.compile(
-    r"自己(?:修|弄|搞|处理|换|通)|(?:不过|但是?|现在)(?:已经)?\S{0,3}(?:亮了|好了|修好|通了|不漏了|能用了|正常了)"
+    r"自己[\u4e00-\u9fff]{0,4}?(?:修|弄|搞|处理|换|通|装)|(?:不过|但是?|现在)(?:已经)?\S{0,3}(?:亮了|好了|修好|通了|不漏了|能用了|正常了)"
 )
 
 
@@ -182,6 +197,9 @@ _STILL_BROKEN = re.compile(r"还是|也没|没(?:弄|修|搞|换)好|还在|仍�
 # "这叫修好了", "这也算修好了？": said of a fix that did not hold, it means the opposite
 _SCORN = re.compile(
     r"这(?:也|就|能)?(?:叫|算)(?:是)?(?:修好|弄好|处理好|解决|办好|办结|办完|完成|搞好|粉刷好|刷好|补好|修补好|装好|换好|擦干净|清好|清理好|清干净|清理干净|打扫干净|搬走|搞定)了?(?:吗|嘛|么)?[?？!！]*"
+    # "没见有人来啊 … 怎么就办结了": closed, and nothing was done; "办结了？我家还在往下滴啊"
+    r"|怎么(?:就|都)?(?:办结|结案|完成|处理完|解决)了?(?:呢|啊|呀)?[?？!！]*"
+    r"|^\W*(?:这就|这样就|就这样)?(?:办结|结案|修好|解决|处理好)了(?:啊|呀)?[?？]+(?=\W*\S)"
 )
 
 # Sarcasm about a fix that did not hold ("办结得倒是快 今早门口照样两袋 呵呵 真是办得好啊", "呵呵 喷完药蟑螂
@@ -194,6 +212,14 @@ _STILL_OR_WORSE = re.compile(r"照样|照旧|还是|仍然|依然|更多了?|更
 def parse_answer(text: str) -> Answer | None:
     """'1' / '１' / '满意，谢谢！' / '非常满意[强]' / '还是没修好' / '#3 满意' -> the answer;
     anything else (a question, a longer story) is not an answer to the rating question."""
+    every = _EVERY.match(text)
+    if every is not None:  # "两个都满意 谢谢[抱拳]": a rating word, for each of them
+        found = _answer(text[every.end():])
+        return dataclasses.replace(found, every=True) if found is not None and not found.statement else None
+    return _answer(text)
+
+
+def _answer(text: str) -> Answer | None:
     if _SNEER.search(text) and _STILL_OR_WORSE.search(text):
         return Answer(UNSATISFIED, statement=True)
     text = _SCORN.sub("没修好，", text)
@@ -206,12 +232,16 @@ def parse_answer(text: str) -> Answer | None:
     if (found is not None and found.statement and found.rating == UNSATISFIED and _FIXED_ANYWAY.search(body)
             and not _STILL_BROKEN.search(body)):
         return None
-    if found is None and _THANKS.fullmatch(body):
+    if found is not None and found.statement and _MISTAKEN.search(body) and _PUT_RIGHT.search(body):
+        return None  # "搞错了 是5楼不是4楼": the report put right, not a false alarm
+    if found is None and (_THANKS.fullmatch(body) or _THUMBS_UP.fullmatch(text.strip())):
         return Answer(SATISFIED, thanks=True)
-    if found is None:
-        digit = _DIGIT_THEN_REASON.match(text.translate(_FULL_WIDTH))
-        if digit and _word(_squeeze(digit.group(2))) is None:  # "3 还是有一层冰": the digit, and why
-            return Answer(_DIGITS[digit.group(1)])
+    digit = _DIGIT_THEN_REASON.match(text.translate(_FULL_WIDTH))
+    if found is None and digit and _word(_squeeze(digit.group(2))) is None:  # "3 还是有一层冰": the digit, and why
+        return Answer(_DIGITS[digit.group(1)])
+    if found is not None and found.statement and digit and _DIGITS[digit.group(1)] == found.rating:
+        # "3 还是有味道 一进单元门就闻到": the digit rates; the words (whatever they name) say why
+        return dataclasses.replace(found, statement=False)
     return found
 
 
@@ -257,10 +287,30 @@ def _choose(answer: Answer, pending: list[tickets.PendingRating]) -> tickets.Pen
     return [p.ticket.id for p in open_ if p.ticket.id is not None] or None
 
 
-async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
-    answer = parse_answer(text)
-    if answer is None:
+def mixed_answers(text: str) -> list[tuple[str, Answer]] | None:
+    """'灯修好了满意 水管那个还在滴 根本没弄好': answers that differ, each with its words (clauses
+    that answer alike go together), for a reporter with several tickets to rate; else None."""
+    if "?" in text or "？" in text or "吗" in text:
         return None
+    parts: list[tuple[str, Answer]] = []
+    for clause in (_squeeze(c) for c in _NOISE.split(text.strip())):
+        answer = _parse(clause) if clause else None
+        if answer is None:
+            return None  # words that answer nothing: a story, not two answers
+        if parts and parts[-1][1].rating == answer.rating:
+            parts[-1] = (f"{parts[-1][0]} {clause}", parts[-1][1])
+        else:
+            parts.append((clause, answer))
+    return parts if len(parts) > 1 else None
+
+
+def may_be_rating(text: str) -> bool:
+    """Whether the text may answer a rating question (the dispatcher's fast path asks this)."""
+    return parse_rating(text) is not None or mixed_answers(text) is not None
+
+
+def _pending(ctx: Context) -> list[tickets.PendingRating]:
+    """The caller's tickets awaiting their rating here (privately: anywhere)."""
     room_id = ctx.room.id if ctx.room else None
     me = ctx.caller.person_id
     window = timedelta(days=ctx.services.config.tickets.rating_days)
@@ -272,6 +322,31 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     )
     if ctx.room is not None:  # a private report is rated in private (the group never learns who made it)
         pending = [p for p in pending if p.ticket.room_id is not None or not _reported_privately(ctx, p.ticket)]
+    return pending
+
+
+def _rate_each(ctx: Context, parts: list[tuple[str, Answer]]) -> tuple[str, str | None] | None:
+    """Each answer for the one ticket awaiting a rating its words name; nothing unless every
+    answer names a different one."""
+    pending = [p for p in _pending(ctx) if p.given is None]
+    chosen: list[tuple[tickets.PendingRating, Answer]] = []
+    for words, answer in parts:
+        named = [p for p in pending if _about(ctx, p.ticket, words)]
+        if len(named) != 1 or any(named[0] is c for c, _ in chosen):
+            return None
+        chosen.append((named[0], answer))
+    for each, answer in chosen:
+        rate(ctx, each.ticket, answer.rating)
+    return "rating", None
+
+
+async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
+    answer = parse_answer(text)
+    if answer is None:
+        parts = mixed_answers(text)
+        return _rate_each(ctx, parts) if parts else None
+    me = ctx.caller.person_id
+    pending = _pending(ctx)
     if answer.statement and answer.rating != UNSATISFIED:
         # "师傅来修好了 没事了" from someone with an open ticket of their own here (privately: any of
         # theirs) is about that one (rating an older, resolved ticket with it was a wrong guess); its
@@ -279,7 +354,7 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
         mine = (tickets.reported_by(ctx.session, open_in_room(ctx), me) if ctx.room is not None
                 else own_open_tickets(ctx))
         own = [t for t in mine if _about(ctx, t, text)]
-        fresh = [t for t in mine if t.urgent and ctx.now - t.created_at <= DETAIL_WINDOW]
+        fresh = [t for t in mine if t.urgent and ctx.now - t.created_at <= ALL_CLEAR_WINDOW]
         # Minutes after their own danger report the all-clear is about it ("已经关了 没事了"), also
         # when it names something else ("没事了 是502烧菜烧糊了 窗户开了"), unless it then answers a
         # rating ("灯修好了 谢谢").
@@ -292,6 +367,8 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
             return None
         if not mine and legal.on_all_clear(ctx):  # "钱没转 没事了" after one's own fraud alarm
             return "legal", None
+        if _MISTAKEN.search(text) or "不用管了" in text:
+            return None  # a false alarm owned up to is about an open report, never a rating
     if not pending and answer.statement and answer.rating == UNSATISFIED and ctx.room is not None:
         # a neighbour who did not report it: "我家还在滴呢"; the reporter, past the rating window
         return _still_there(ctx) or _own_still_broken(ctx)
@@ -308,6 +385,10 @@ async def try_rating(ctx: Context, text: str) -> tuple[str, str | None] | None:
     chosen = _choose(answer, pending) if pending else None
     if chosen is None:
         return None
+    if isinstance(chosen, list) and answer.every:  # "两个都满意": each of them
+        for each in (p for p in pending if p.ticket.id in chosen and p.given is None):
+            rate(ctx, each.ticket, answer.rating)
+        return "rating", None
     if isinstance(chosen, list):
         shown = "、".join(f"#{n}" for n in sorted(chosen))
         ctx.reply(f"您有{len(chosen)}件待评价：{shown}，请写明编号，例如“#{min(chosen)} {answer.rating}”。")

@@ -50,7 +50,7 @@ async def _who_reported(ctx: Context, text: str, route: Route) -> Decision | Non
     return "other", None
 
 
-@route_step("rating", 10, lambda p: ratings.parse_rating(p.text) is not None)
+@route_step("rating", 10, lambda p: ratings.may_be_rating(p.text))
 async def _rating(ctx: Context, text: str, route: Route) -> Decision | None:
     return await ratings.try_rating(ctx, text)
 
@@ -62,6 +62,17 @@ def _may_be_receipt(p: Probe) -> bool:
 
 @route_step("receipt", 20, _may_be_receipt, usually=("receipt", None))
 async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
+    rest = notices.after_receipt(text, ctx.caller.name or "")
+    said = ctx.services.router.route(rest, staff=ctx.caller.is_staff) if rest else None
+    if rest and said is not None and said.label == "petition" and route.label == "other":
+        # "收到 对了单元门又关不上了 … 让物业一起看看": the notice confirmed, and a problem reported
+        notices.try_receipt(ctx, notices.RECEIPT_ONLY, route)
+        whole = ctx.text
+        try:
+            ctx.text = rest
+            return "petition", await petitions.on_petition(ctx, said.category, said.urgent, rest)
+        finally:
+            ctx.text = whole
     return ("receipt", None) if notices.try_receipt(ctx, text, route) else None
 
 

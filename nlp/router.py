@@ -69,6 +69,8 @@ ME_TOO_TROUBLE = (
     r"|也是(?:这|那)(?:个|种|股)?\S{0,2}(?:味|声音|情况|样子?)"  # "是的 我家门口也是这个味 熏得头疼"
     r"|也(?:能)?(?:看|瞧)(?:得)?(?:到|见)|也被\S{0,2}咬"  # "我在阳台上也看到了 烟好大", "那根线也被咬得露铜了"
     r"|也被(?:人)?(?:拧|撬|敲|踹|砸|推|划)|也来(?:敲|按|拍|砸)(?:过|了)?"  # "阿拉屋里也来敲过"  # "我家门把手也被拧过"
+    # "我家也没有 孙子澡都洗不了" (no water either), "我家也是黄的 跟酱油一样"
+    r"|也(?:还)?没(?:有)?(?:水|电|气|暖气|热水|信号|网)?(?:了|啊|呀)?(?=$|[\s，,。!！])|也是[黄黑浑臭湿冷凉锈红]"
 )
 # A neighbour's flat saying it has the same trouble: "402也在滴", "3-302也漏了". A flat needs the
 # trouble named: "2023也是这样" is no flat.
@@ -406,6 +408,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # water pouring out now: "水管冻裂了 水哗哗的往楼梯下面淌" (never rain: "雨哗哗地下")
     "涌水": re.compile(
         r"水\S{0,2}(?:哗哗|哗啦啦|呼呼)\S{0,4}(?:往|流|淌|冒|喷|涌)|(?:往|顺着)楼梯(?:下面?|往下)?(?:淌|流)水?|水(?:淌|流)到楼梯"
+        # "水从门缝底下往楼道里淌 哗哗的 都流到楼梯上了"
+        r"|^(?!.*雨)(?=.*水).*(?:往楼道里?(?:淌|流|灌|涌)|(?:淌|流|漫)到楼梯上)"
         # "水从我家502卫生间天花板哗哗的往下流 地上都是水了" (never rain: "雨哗哗地下")
         r"|^(?=.*水)(?!.*雨).*(?:天花板|屋顶|楼顶|吊顶|墙上|管子)\S{0,3}(?:哗哗|哗啦啦)\S{0,3}(?:往下|往外)?(?:流|淌|冒|喷|涌|漏)"
         r"|^(?!.*雨)(?=.*(?:漏|流|淌|管|阀)).*(?:地上|屋里|家里|客厅)(?:全|都)是水了?"
@@ -416,6 +420,13 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:要|该|应该)?(?:怎么|咋|如何|去哪里?|找谁|跟谁)(?:报修|反映问题|反映|投诉|报)(?:呢|啊|呀|哦)?\W*$"
     ),
     # ice underfoot where people walk: "单元门口那个下坡结冰了 滑得站不住" (never "窗户上结冰了")
+    # water or power failing with no notice, or weak: "水压还是那么小", "怎么突然停电了 也没看到通知啊",
+    # "水龙头全都关了 水表还在转" (a problem for the staff, never a notice)
+    "供应异常": re.compile(
+        r"水压\S{0,6}?(?:小|低|不够|不足|上不来|太弱)|水(?:流|量)\S{0,4}?(?:很|太|特别|好)?(?:小|细)(?:了|得)"
+        r"|(?:突然|怎么)(?:就)?(?:停电|停水|断电|断水|没电|没水|没气)\S{0,12}?(?:没|没有)(?:看到|收到|接到|见到|发)?(?:过)?(?:任何)?(?:通知|公告)"
+        r"|水表\S{0,4}?(?:还在|一直|自己|照样)(?:转|走|跑)"
+    ),
     "结冰路滑": re.compile(
         r"(?:台阶|下坡|上坡|坡道|斜坡|路面|门口|路上|楼梯|过道|地面)\S{0,6}?(?:结冰|结了(?:一层|层)?冰|冻上|冻住|冻成冰|全是冰)"
         r"\S{0,10}?(?:滑|摔|站不住|走不了|危险)"
@@ -462,6 +473,11 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?=.*(?:独居|一个人住|孤寡|空巢)).*电话\S{0,6}(?:没人接|不接|关机|打不通|冇人听|冇人接|唔听|唔接|打唔通)"
         # "我妈两天没接电话了 她一个人住", "我阿妈一个人住喺402 今日打咗成日电话都冇人听"
         r"|(?=.*(?:独居|一个人住|孤寡|空巢|担心|不放心)).*(?:几天|好几天|两天|三天|多天|\d+天|一整天|一天|成日|今日)\S{0,4}(?:没|冇)(?:接|听|回)电话)"
+        # someone the group was just talking about, reached neither at the door nor by phone: "我刚上去敲门了
+        # 一直没人应 打她电话也打不通" (never a noisy or leaking neighbour who will not answer)
+        r"|^(?!.*(?:吵|装修|噪音|漏|渗|堆|狗|车|占|味))(?=.*(?:打(?:她|他)|(?:她|他)(?:的|家)?(?:电话|手机)))"
+        r".*(?:敲门|叫门|按门铃|拍门|敲了门)\S{0,6}(?:没人应|没人开|不开门|没反应|没动静|没回应|也不应|不应|没人答应)"
+        r".*(?:打不通|没人接|不接|关机)"
     ),
     # a follow-up on a reported problem: "还是没人修", "有人管吗 都一个礼拜了", "又来了", "还在咚咚咚"
     "跟进": re.compile(
@@ -472,7 +488,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:怎么样|咋样|如何|处理)了|处理了吗|有结果了吗|有下文吗|有回复吗|(?:修|处理|解决|清理|搬走)(?:好|完)?了?没有?"
         r"|还是(?:坏|不亮|不行|不通|堵|漏|黑|老样子|那样|一样|关不上|打不开|锁不上|不热|凉|滑|抖)|(?:还|到底)?(?:修|管|弄)不(?:修|管|弄)"
         r"|有没有人(?:来|去)(?:看|修|管|处理)|(?:一|两|三|几|\d+)个多(?:礼拜|星期|月)了|说了(?:多少|好几|几)次|反映(?:过|了)?(?:好|多)?几次|多少次了|还在(?:吵|响|咚|咣|哐|砰|嘭|漏|堵|滴|冒|敲|装修|堆|住|放|闹|叫|弹|剁|拉|臭|贴|呢|那)"
-        r"|还是\S{0,4}(?:叫|吵|响|闹|拖|跺|漏|堵|臭|滴|拉|堆|占)|还在\S{0,4}[充冲]|说了等于没说|等于白说|说了也白说|说了跟没说一样|说了也不听|说了也没用|根本没用|一点用都没有"
+        r"|还是\S{0,4}(?:叫|吵|响|闹|拖|跺|漏|堵|臭|滴|拉|堆|占)|还在\S{0,4}[充冲]|还在(?:往下)?(?:滴|渗|哗啦啦)"
+        r"|说好(?:的)?\S{0,8}?(?:现在|结果)\S{0,10}?还|(?:说|讲)(?:的|好的?)?(?:来查|来修|来看|来弄)\S{0,2}也没来|说了等于没说|等于白说|说了也白说|说了跟没说一样|说了也不听|说了也没用|根本没用|一点用都没有"
         r"|又\S{0,2}(?:拍|跑|跳|蹦|闹|吵|弹|剁)到"
         # "昨晚唱到十二点", "更来劲了", "说好的第二天来清呢": it goes on, or what was promised has not come
         r"|(?:唱|吵|闹|跳|蹦|跺|敲|打|喝)到(?:快|了)?(?:十一|十二|一|两|三|半夜|凌晨|后半夜|\d{1,2})点?|更来劲|更厉害了|说好的\S{0,8}(?:呢|啊|吧)"
@@ -481,7 +498,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|(?:也|都)没人(?:来|修|管|处理|理|问|看)"
         r"|管了没有?|管没管|有没有管|有人(?:去|来)(?:过|了)(?:吗|没有?)"  # "换灯泡的事 有人去了吗"
         r"|没(?:了|有)?下文|到现在还是|还是(?:晃|松|摇)"  # "回了个编号就没下文了 扶手到现在还是晃的"
-        r"|都(?:快要?|已经|有)?(?:一|两|三|四|五|六|七|八|九|十|几|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
+        r"|都(?:快要?|已经|有)?(?:[一两二三四五六七八九十几]{1,2}|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
     "附议": re.compile(
@@ -492,6 +509,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # talk about a danger, not a danger: films, dreams, similes ("着火了似的好热闹")
     "虚构": re.compile(
         r"电视剧|电影里|剧里|视频里|小说里|新闻里|新闻上|新闻(?:说|报|讲|播)|看新闻|看到新闻|看了新闻|游戏里|梦里|梦见|梦到|(?<!不是)演习|似的|(?:像|跟)\S{0,6}一样|玩游戏|闹着玩|开玩笑|演戏|拍戏"
+        # "吓死我了 还以为着火了": what one feared, and it was not
+        r"|(?:还|我还|都|差点)以为(?:是)?\S{0,3}(?:着火|起火|失火|冒烟|漏气|煤气|燃气|地震|出事)"
         # "看到消防车了 不知道哪着火了": somewhere else (in or near one's building it is a danger)
         r"|^(?!.*(?:楼道|楼下|楼上|我家|隔壁|对门|单元|门口|走廊|家里|这栋|我们楼)).*哪\S{0,3}(?:着火|起火|失火|冒烟)|哈哈|呵呵|嘻嘻|笑死|😂|\[(?:捂脸|笑哭|偷笑|破涕为笑|呲牙)\]"
         r"|太火了|好火啊|爆火|火遍|火出圈"
@@ -684,6 +703,10 @@ class Router:
             for term in terms or []:
                 self.danger_kind.setdefault(str(term), str(kind))
         self.danger_label: dict[str, str] = {str(k): str(v) for k, v in (raw.get("danger_label") or {}).items()}
+        # a term whose kind must win over a kind ranked before it ({term: that kind})
+        self.term_rank: dict[str, float] = {
+            str(term): self.kind_rank[str(kind)] - 0.5 for term, kind in (raw.get("danger_ranked_before") or {}).items()
+        }
 
     def _load_objects(self, raw: dict[str, Any], raw_patterns: dict[str, Any] | None = None) -> None:
         """What a problem is about ({object: [words]}), to tell one problem from another.
@@ -952,6 +975,8 @@ class Router:
             if not weights and not urgent_hits and self.pattern_urgent.get(name) == "none":
                 continue  # nothing to cancel (a cancelling pattern comes after the danger ones)
             match = _PATTERNS[name].search(compact)
+            if not match and name in self.followup_patterns:  # "我家也没有 孙子澡都洗不了": where a clause ends
+                match = _PATTERNS[name].search(text)
             if not match:
                 continue
             followup = followup or name in self.followup_patterns
@@ -1000,8 +1025,8 @@ class Router:
         cats[label][cat] = max(cats[label].get(cat, 0.0), floor) + self.urgent_category_weight
         return label
 
-    def _rank(self, hit: _Urgent) -> int:
-        return self.kind_rank.get(hit.kind or "", len(self.kind_rank))
+    def _rank(self, hit: _Urgent) -> float:
+        return self.term_rank.get(hit.term) or self.kind_rank.get(hit.kind or "", len(self.kind_rank))
 
     def _decide(
         self,

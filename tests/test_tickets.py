@@ -469,7 +469,7 @@ RATING_WORDS = [
     ("这叫修好了", "不满意"), ("这也叫修好了？", "不满意"), ("我家还在滴呢 天花板还是湿的 这叫修好了", "不满意"),
 ]
 NOT_RATINGS = [
-    "收到", "好的", "谢谢王阿姨", "[强]", "👍", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12", "没有",
+    "收到", "好的", "谢谢王阿姨", "[强] 楼下那家面馆不错", "👍👍 明天见", "满意吗？", "你满意吗", "我很满意这个小区的绿化", "4", "哈哈", "12", "没有",
     "差不多", "今天天气不错", "我对物业很不满意，停车费又涨了", "满意，不满意", "明天下午3点，3",
     "满意，还是没修好", "他又来了", "人还在", "今天又来了好多快递", "还是没修好吗？",
     "修好了吗", "师傅来过了", "不修好了",
@@ -493,7 +493,8 @@ def test_what_is_not_a_rating(text):
     assert parse_rating(text) is None
 
 
-@pytest.mark.parametrize("text", ["谢谢", "好的 谢谢你们[玫瑰]", "辛苦了", "谢谢师傅 辛苦啦", "感谢社区！"])
+@pytest.mark.parametrize("text", ["谢谢", "好的 谢谢你们[玫瑰]", "辛苦了", "谢谢师傅 辛苦啦", "感谢社区！",
+                                  "👍", "[强][强]"])  # (a thumbs-up alone: blind replay s30a)
 def test_thanks_alone_is_a_satisfied_answer_only_in_context(text):
     """Only thanks: a 满意 when a rating question was put to the sender today (try_rating decides)."""
     from handlers.ratings import SATISFIED, parse_answer
