@@ -18,7 +18,7 @@ def resolve_person(ctx: Context, token: str, check: Check | None = None) -> tupl
     with exactly one mentioned person is that person. ``check`` narrows who may be chosen: among
     people sharing a name only those it accepts count, and a rejected person gets its line.
     """
-    name = token.lstrip("@＠").strip()
+    name = token.lstrip("@＠").strip().rstrip("。，,.！!；;：:、")  # "/派单 2 @周建国。": typed as a sentence
     mentioned = [p for p in (ctx.session.get(Person, pid) for pid in ctx.event.mention_ids) if p is not None]
     person = next((p for p in mentioned if p.name == name), None)
     if person is None and len(mentioned) == 1 and token.lstrip()[:1] in ("@", "＠"):

@@ -43,7 +43,7 @@ CHASE_QUIET = timedelta(hours=1)  # a second 催办 of one ticket within this pi
 # A follow-up that names nothing must ask about the handling itself to chase the sender's ticket:
 # nobody came or acts, how long it has been, when it will be done ("还没人管吗？都一个礼拜了").
 CHASE = re.compile(
-    r"没人(?:修|管|处理|来|理|弄|清|问|打电话|联系|回复|回电话?)|有人管|有没有人(?!能|可以|有空|愿意|帮|陪|带|送)|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
+    r"没人(?:修|管|处理|来|理|弄|清|问|打电话|联系|回复|回电话?|说一声|吭声|告诉)|(?:[一两二三四五六七八九十几]{1,2}|好几|\d+)天了(?:也|都|还)|有人管|有没有人(?!能|可以|有空|愿意|帮|陪|带|送)|管不管|怎么还没|咋还没|还没(?:修|处理|解决|人|弄好|清|搬|挪|拿走)"
     r"|都(?:快要?|已经|有)?(?:[一两二三四五六七八九十几]{1,2}|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了"
     r"|催(?:一下|催|办)|进展|什么时候(?:来|修|处理|弄|管)|啥子?时候(?:来|修|处理|弄|管)|还不(?:清|修|管|处理|弄|来|收|搬)"
     r"|还是(?:老样子|一样|那样)|(?:说了|沟通了?|上门了?)(?:也)?没(?:用|效果)"  # "昨晚又跺了 还是老样子"
@@ -77,6 +77,8 @@ OWNS_UP = re.compile(
     r"|(?:对不起|抱歉|不好意思|给大家添麻烦)[^。！!？?]{0,24}(?:是我家|是我们家|我家的|我们家的)"
     r"|(?:是我家|是我们家)[^。！!？?]{0,24}(?:对不起|抱歉|不好意思|以后\S{0,8}(?:不让|不会|注意|一定))"
 )
+# A guess at who did it ("是不是对门那家拿的", "我怀疑是对门601拿的"), first in the line
+ACCUSES = re.compile(r"^\W*(?:是不是|会不会|肯定是|一定是|我怀疑(?:是)?|怀疑是|估计是|八成是)\S{0,10}?(?:拿|偷|干|弄|搞|顺|扔|堆)的")
 # Neighbours arguing over whose fault it is ("你家不漏 难道是天上漏下来的？", "别乱说", "懒得跟你讲"): no
 # report and no more of one ("难道没人管吗" is still a chase)
 RETORT = re.compile(
@@ -93,6 +95,11 @@ STAFF_ON_IT = re.compile(
     r"|已经登记了|(?:下午|明天|今天|马上|等下|一会儿?)(?:就)?(?:让|叫|安排|派)\S{0,4}(?:师傅|工人|电工)"  # "下午让维修师傅上去看看"
     # "高师傅 这个是2单元的 我跟网格员说一下", "我是网格员赵磊 … 有事直接在群里说 我都能看到"
     r"|我(?:来|去|马上)?(?:跟|和|给|向)\S{0,6}(?:说|讲|联系|反映)(?:一下|一声)|有事(?:直接)?(?:在群里)?(?:说|找我|联系我)|我都能看到"
+    # what was found and done (blind replay s30d/e): "我刚上去看了 是…接头松了 已经让他家先别用水了",
+    # "民警来了 人跑了 电工明早来接线", "我已经打了燃气公司电话 他们说二十分钟到"
+    r"|我(?:刚|刚才|已经)?(?:上去|下去|过去|去)?看(?:了|过了)|已经(?:让|叫|请|通知|打了?)\S{0,8}"
+    r"|(?:民警|警察|电工|师傅|物业|燃气公司|抢修)(?:的人)?(?:已经)?(?:来了|来过了|到了|在了|说)"
+    r"|(?:明早|明天|今晚|马上|一会儿?)\S{0,2}(?:来|过来|上门)\S{0,2}(?:接|修|换|看|处理)"
 )
 # A neighbour offering a hand ("我家有梯子 明天我帮忙看看是灯泡坏了还是开关的问题"): no one more reporter
 OFFERS_HELP = re.compile(r"我(?:家|这)?有(?:梯子|工具|灯泡|备用)|我(?:明天|等下|下午|晚上)?(?:来|去)?帮(?:忙|你|您|大家)?(?:看看|修|换|弄|瞧瞧)")
@@ -117,7 +124,8 @@ AGREES = re.compile(r"^\W*(?:是的|是啊|是呀|对的?|对啊|对呀|对对�
 # "灯修好没有啊" / "处理了吗": a question about how a problem stands (a statement that it is broken
 # again is a new report, or a rating of the resolved ticket by its reporter).
 STATUS_QUESTION = re.compile(
-    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉|收|运|拿|挪|通|疏通)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
+    r"(?:修|弄|处理|解决|搞|清理?|换|搬|拉|收|运|拿|挪|通|疏通|调|查|看)(?:好|完|走|掉|干净)?(?:了没有?|没有?|了吗|吗|了没呢?)(?![几多两一三])"  # not "才修好没几天"
+    r"|(?:监控|录像)\S{0,4}(?:调|查|看)\S{0,2}(?:了吗|没有?|了没)"  # "监控调了没有 有结果没"
     r"|(?:怎么|咋)样了|有(?:结果|消息)了?[吗没]"
 )
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
@@ -346,20 +354,32 @@ def without_own_flat(text: str) -> str:
     return OWN_FLAT.sub(lambda m: m.group(1) + " ", text)
 
 
-def recently_resolved(ctx: Context, text: str | None = None) -> Ticket | None:
-    """The newest ticket of this group resolved in the last week about the same problem (as
-    ``text`` tells it; default: the message)."""
+def _resolved_this_week(ctx: Context) -> list[Ticket]:
+    """This group's tickets resolved in the last week, newest first (at most RESOLVED_LOOKED_AT)."""
     assert ctx.room is not None
-    said = ctx.masked_text if text is None else text
-    stmt = (
+    return list(ctx.session.exec(
         select(Ticket)
         .where(Ticket.room_id == ctx.room.id, col(Ticket.status).in_(tickets.RESOLVED_STATUSES),
                col(Ticket.resolved_at) >= ctx.now - RESOLVED_RECENTLY)
         .order_by(col(Ticket.id).desc())
         .limit(RESOLVED_LOOKED_AT)
-    )
-    return next((t for t in ctx.session.exec(stmt).all()
-                 if same_problem(t, said, False, ctx.services.router)), None)
+    ).all())
+
+
+def recently_resolved(ctx: Context, text: str | None = None) -> Ticket | None:
+    """The newest ticket of this group resolved in the last week about the same problem (as
+    ``text`` tells it; default: the message)."""
+    said = ctx.masked_text if text is None else text
+    return next((t for t in _resolved_this_week(ctx) if same_problem(t, said, False, ctx.services.router)), None)
+
+
+def _resolved_sharing(ctx: Context, words: set[str]) -> Ticket | None:
+    """The one ticket resolved this week whose report or 办结 note shares a word with ``words``."""
+    if not words:
+        return None
+    found = [t for t in _resolved_this_week(ctx)
+             if words & content_words(f"{t.text} {tickets.last_note(ctx.session, t.id or 0, '办结') or ''}")]
+    return found[0] if len(found) == 1 else None
 
 
 def _tell_resolved(ctx: Context, ticket: Ticket) -> None:
@@ -397,6 +417,15 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
             return answered
     if room is not None and not urgent and staff_on_it(ctx):
         return category  # staff telling the group what is being done: their commands act
+    if not urgent and ACCUSES.match(ctx.masked_text):
+        # "是不是对门那家拿的 我看他家老太太…": a guess at a neighbour is no report; privately, from the
+        # reporter of one open ticket, it is more on that one for the staff (never said in the group)
+        mine = _mine(ctx, stairwell_open_tickets(ctx, directory.home_stairwell(ctx.session, ctx.caller.person_id))) \
+            if room is None else []
+        if len(mine) == 1:
+            _join_existing(ctx, mine[0])
+            return mine[0].category
+        return category
     if room is not None and not urgent and (OWNS_UP.search(ctx.masked_text) or RETORT.search(ctx.masked_text)
                                             or OFFERS_HELP.search(ctx.masked_text) or _another_units_question(ctx)):
         # "纸箱是我家装修拆出来的 下午就搬走 不好意思哈": the one complained of, no voice on it (nor
@@ -943,8 +972,18 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
             # "开药那个怎么样了" of one's own "…帮我去社区医院开一点": a word's character in it
             mine = _mine(ctx, candidates)
             matches = [t for t in mine if any(ch in t.text for w in words for ch in w)] if len(mine) == 1 else []
+        if not matches and STATUS_QUESTION.search(ctx.masked_text):
+            matches = _only_own(ctx)
+        if not matches:  # "那个睡在楼道里的老大爷后来怎么样了": one resolved this week, by its words or its 办结 note
+            done = _resolved_sharing(ctx, words)
+            if done is not None:
+                _tell_resolved(ctx, done)
+                return done.category
         if len(matches) != 1:
             return None
+    if not matches and STATUS_QUESTION.search(ctx.masked_text):
+        # "监控调了没有 有结果没", "锁换了吗" from the reporter of one open ticket here: that one
+        matches = _only_own(ctx)
     if len(matches) == 1:
         row = matches[0]
         note = tickets.last_note(ctx.session, row.id, "处理")
@@ -962,6 +1001,12 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
         )
         return row.category
     return None if matches else _tell_if_resolved(ctx)
+
+
+def _only_own(ctx: Context) -> list[Row]:
+    """The sender's one open ticket in this group, if they have just one (else none)."""
+    mine = _mine(ctx, open_in_room(ctx))
+    return mine if len(mine) == 1 else []
 
 
 _STAIRWELL_OPEN = core_select(_TICKETS).order_by(_TICKETS.c.id.desc())
@@ -997,6 +1042,9 @@ def on_private_status(ctx: Context) -> str | None:
 _BACK_THEN = re.compile(r"上次|上回|上礼拜|上星期|上周|之前|前几天|前两天|那个|反映的|报的|报修的|说的")
 
 
+_ASKS_HOW_HANDLED = re.compile(r"(?:监控|录像)\S{0,4}(?:调|查|看)")
+
+
 def asks_about_own_ticket(ctx: Context) -> bool:
     """A status question asked privately ("我上礼拜反映的那个楼道灯 现在怎么样了", "楼道灯修好了吗")
     about a ticket of the sender's: it points back, or names the thing of one of theirs."""
@@ -1004,9 +1052,10 @@ def asks_about_own_ticket(ctx: Context) -> bool:
     if not mine:
         return False
     objects = objects_of(ctx.services.router)
-    named = objects(ctx.masked_text)
+    named = objects(_ASKS_HOW_HANDLED.sub(" ", ctx.masked_text))
     if not named:
-        return bool(_BACK_THEN.search(ctx.masked_text))
+        # "监控看了没有" from someone with one open ticket: that one (how it is looked into is no thing of its own)
+        return bool(_BACK_THEN.search(ctx.masked_text)) or len([t for t in mine if t.status in tickets.OPEN_STATUSES]) == 1
     return any(same_object(objects(t.text), named) for t in mine)
 
 

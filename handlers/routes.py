@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
 from common.emoji import without_emoji
-from handlers import bianmin, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
+from handlers import bianmin, howto, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -223,6 +223,15 @@ async def _followup(ctx: Context, text: str, route: Route) -> Decision | None:
             return "petition", answered
     joined = await petitions.on_followup(ctx, text)
     return ("petition", joined) if joined else None
+
+
+@route_step(
+    "howto", 36,
+    # staff asking privately in plain words how to do something, or for their list: the command
+    lambda p: p.room is None and p.caller.is_staff and not p.route.urgent and howto.asks_how(p.text),
+)
+async def _howto(ctx: Context, text: str, route: Route) -> Decision | None:
+    return ("command", None) if await howto.on_howto(ctx, text) else None
 
 
 @route_step(
