@@ -63,7 +63,11 @@ _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|�
           r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒|不闪)(?:了|嘞|咯|啦)"  # "扶手不晃了[强]"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
           # a false alarm owned up to: "搞错了 是隔壁在烧香", "… 不好意思啊 不用管了"
-          r"|(?:我)?(?:搞|弄|看|听|想)错了|误会(?:了|一场)|不用(?:你们)?管了"
+          r"|(?<![你们])(?:我)?(?:搞|弄|看|听|想|闻)错了|误会(?:了|一场)|不用(?:你们)?管了"
+          # "救护车来了 把师傅接走了 人是清醒的": the danger is in hand
+          r"|(?:救护车|120|民警|警察|消防车?)\S{0,2}(?:来了|到了)|(?:把\S{0,4})?(?:接走|送走|送医院)了|人(?:是|还)?清醒(?:的)?"
+          # "我不是报修 我就是说说 …明天自己换个灯泡就好了": no report meant
+          r"|我?(?:不是|没)(?:要|想)?(?:报修|投诉|反映|报)|(?:我)?(?:就是|只是)?(?:随口|随便)?说说(?:而已)?|不用(?:登记|报|派人|来人)了?"
           # a danger's all-clear: "没得事了", "孩子没事", "人好好的", "虚惊一场"
           r"|亮堂堂的?|亮堂了|没得事了?|冇事(?:啦|了)?|虚惊一场|有惊无险|平安无事|(?:人)?(?:找到|找着|找回来)了|(?:孩子|人|老人|娃|宝宝|大家|都)(?:都)?(?:没事|好好的|平安)(?![吧吗])"
           # "不用了 我们自己协商好了": a dispute settled between neighbours
@@ -105,7 +109,8 @@ _THANKS = re.compile(
     # a season's greeting after the thanks: "好的 谢谢你们[玫瑰] 元宵节快乐"
     r"(?:(?:祝)?(?:大家|你们|您)?(?:元宵节?|新年|春节|过年|节日|中秋节?|国庆节?|端午节?|冬至|周末|元旦)(?:快乐|好)|新年好|过年好)?"
 )
-_MISTAKEN = re.compile(r"[搞弄看听想]错了")
+_MISTAKEN = re.compile(r"[搞弄看听想闻]错了")
+_YOU_GOT_IT_WRONG = re.compile(r"你们?(?:是不是)?(?:搞|弄|修|换)错了")
 _PUT_RIGHT = re.compile(r"\d|[一二三四五六七八九十]+(?:楼|层|单元|幢|栋)|不是\S{0,12}?是|是\S{0,16}?不是")
 # A thumbs-up alone ("👍", "[强][强]"), from a reporter just asked to rate: as thanks alone, a 满意
 _THUMBS_UP = re.compile(r"(?:👍(?:[\U0001f3fb-\U0001f3ff])?|👌|\[(?:强|赞|OK|ok|好的|棒|鼓掌)\]|\s)+")
@@ -232,6 +237,9 @@ def _answer(text: str) -> Answer | None:
     if (found is not None and found.statement and found.rating == UNSATISFIED and _FIXED_ANYWAY.search(body)
             and not _STILL_BROKEN.search(body)):
         return None
+    if found is not None and found.statement and found.rating == UNSATISFIED and _YOU_GOT_IT_WRONG.search(body):
+        # "你们搞错了吧 我说的是二楼 … 二楼还是黑的": the wrong thing was fixed: a 不满意, wherever it says
+        return dataclasses.replace(found, statement=False)
     if found is not None and found.statement and _MISTAKEN.search(body) and _PUT_RIGHT.search(body):
         return None  # "搞错了 是5楼不是4楼": the report put right, not a false alarm
     if found is None and (_THANKS.fullmatch(body) or _THUMBS_UP.fullmatch(text.strip())):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
 from common.emoji import without_emoji
-from handlers import bianmin, howto, legal, legal_aid, notices, petitions, privacy_commands, ratings, ticket_commands
+from handlers import bianmin, howto, legal, legal_aid, notices, own_report, petitions, privacy_commands, ratings, ticket_commands
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -48,6 +48,15 @@ async def _who_reported(ctx: Context, text: str, route: Route) -> Decision | Non
             and route.label in ("petition", "legal") and route.score >= STRONG_CASE):
         return None  # "502的电话给我一下 他家漏水把我家天花板泡了 物业赶紧来管管": the report stands too
     return "other", None
+
+
+@route_step(
+    "own_report", 9,
+    # what residents say back about the handling of their report: the number, a wrong group, "闭嘴"
+    lambda p: not p.route.urgent and not p.caller.is_staff and own_report.applies(p.text),
+)
+async def _own_report(ctx: Context, text: str, route: Route) -> Decision | None:
+    return ("other", None) if own_report.on_own_report(ctx, text) else None
 
 
 @route_step("rating", 10, lambda p: ratings.may_be_rating(p.text))
@@ -162,6 +171,8 @@ async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
     lambda p: p.route.label == "legal" and (p.room is None or p.route.urgent or not p.caller.is_staff),
 )
 async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
+    if not route.urgent and petitions.OWNS_UP.search(ctx.masked_text) and not _ASKS_SOMETHING.search(text):
+        return "other", None  # "我说了划痕我赔 不用动维修基金": the one complained of, asking nothing
     if route.followup and not route.urgent and _auto_tickets(ctx.room):
         chased = petitions.chase_by_its_words(ctx)  # "保健品那个骗子的事有人管吗" on the 保健品 ticket
         if chased is not None:
