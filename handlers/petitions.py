@@ -500,6 +500,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         chaseable = candidates
         if own_problem:  # only a ticket that shares its words is chased ("摆摊的又来了" → the 摆摊 ticket)
             chaseable = [t for t in candidates if own_problem & content_words(t.text)]
+            if not chaseable and TROUBLE_AGAIN.search(ctx.masked_text):
+                # "昨晚又叫到两点多 今晚又开始了": the trouble back, in other words, from a reporter of one open ticket
+                mine = _mine(ctx, candidates)
+                chaseable = mine if len(mine) == 1 else []
         joined = await on_followup(ctx, text, chaseable)
         if joined or len(ctx.replies) > replied or not (ctx.event.mentions_bot or own_problem):
             return joined or category
