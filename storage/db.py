@@ -257,6 +257,9 @@ def _engine(url: str, checkpoints_apart: bool = False, options: str | None = Non
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if options and parsed.query.get("options"):  # the URL's own server options ("?options=-csearch_path=…") stay
+        given = parsed.query["options"]
+        options = " ".join([*((given,) if isinstance(given, str) else given), options])
     engine = create_engine(url, hide_parameters=True, connect_args={"options": options} if options else {}, **pool)
     event.listen(engine.pool, "checkin", _stamp_checkin)
     event.listen(engine.pool, "checkout", lambda dbc, record, _proxy: _ping_if_idle(engine, dbc, record))

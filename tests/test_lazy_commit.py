@@ -86,3 +86,20 @@ async def test_a_transport_that_answers_stored_commits_synchronously(make_chat, 
     assert chat.app.message_engine is chat.app.engine and _setting(chat.app.engine) == "on"
     replies = await chat.say("3楼楼道灯坏了好几天了，晚上黑漆漆的", sender="res-chen")
     assert "编号 #1" in chat.texts(replies)
+
+
+@on_postgres
+def test_the_urls_own_server_options_are_kept(db_url):
+    """A deployment's "?options=-c…" in STAIRWELL_DATABASE_URL holds on the lazy engine too."""
+    from storage.db import create_db_engine, lazy_commit_engine
+
+    sep = "&" if "?" in db_url else "?"
+    engine = create_db_engine(f"{db_url}{sep}options=-c%20statement_timeout%3D12345")
+    lazy = lazy_commit_engine(engine)
+    try:
+        with lazy.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "12345ms"
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+    finally:
+        lazy.dispose()
+        engine.dispose()
