@@ -84,7 +84,7 @@ class Stairwell:
         )
         # Messages from WeChat commit without waiting for the disk on PostgreSQL (see there)
         self.message_engine = self.engine if transport.acknowledges else lazy_commit_engine(self.engine)
-        self.services.message_engine = self.message_engine
+        self.services.lazy_engine = self.message_engine if self.message_engine is not self.engine else None
         self.dispatcher = Dispatcher(self.services)
         self.outbox = OutboxWorker(
             self.engine,

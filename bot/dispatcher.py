@@ -171,7 +171,7 @@ class Dispatcher:
         name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)
-        with Session(writer(services.messages_engine())) as session:  # BEGIN IMMEDIATE: busy fails here, retried
+        with Session(writer(services.message_engine)) as session:  # BEGIN IMMEDIATE: busy fails here, retried
             arrival = directory.Arrival(
                 event.transport, event.sender_id, event.room_id, event.room_topic, services.account
             )

@@ -49,12 +49,13 @@ class Services:
     # Real texts of rows whose stored text leaves a secret out (a login link): bot.sealed
     sealed: Sealed = field(default_factory=Sealed, repr=False)
     _queued: bool = field(default=False, repr=False)  # set by queue(); the dispatcher wakes the outbox on it
-    # The engine of the dispatcher's message transactions (storage.db.lazy_commit_engine); the
-    # app sets it where the transport does not answer "stored" to the sender (see Transport).
-    message_engine: Engine | None = None
+    # The engine of the dispatcher's message transactions where it is not ``engine``: the app sets
+    # storage.db.lazy_commit_engine when the transport does not answer "stored" (see Transport).
+    lazy_engine: Engine | None = None
 
-    def messages_engine(self) -> Engine:
-        return self.message_engine or self.engine
+    @property
+    def message_engine(self) -> Engine:
+        return self.lazy_engine or self.engine
 
     def take_queued(self) -> bool:
         """Whether queue() was called since the last call (and reset it)."""

@@ -15,9 +15,9 @@ from bot.privacy import mask, mask_flats
 from common.emoji import without_emoji
 from domain.notices import send_notice
 from handlers.petitions import objects_of
+from common.tz import SHANGHAI
 from nlp.router import pattern
 from nlp.segment import content_words
-from common.tz import SHANGHAI
 from nlp.when import WhenError, find_date, parse_time_of_day
 from storage import directory
 from storage import notices as queries
@@ -240,9 +240,6 @@ def opens_with_receipt(text: str, name: str = "") -> bool:
     return bool(first) and _FOR_SOMEONE.fullmatch(first.replace(" ", "")) is not None and is_receipt(last, name)
 
 
-RECEIPT_ONLY = "收到"  # what try_receipt counts when a receipt came with more (routes: a problem after it)
-
-
 def after_receipt(text: str, name: str = "") -> str | None:
     """What follows a receipt ("收到 对了单元门又关不上了" -> "对了单元门又关不上了"), or None."""
     parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
@@ -267,6 +264,12 @@ def try_receipt(ctx: Context, text: str, route: Route) -> bool:
         # "收到，另外楼道灯又坏了" is still a petition: a receipt with more only when the rest is chatter
         if not opens_with_receipt(text, name) or route.label != "other":
             return False
+    return count_receipt(ctx)
+
+
+def count_receipt(ctx: Context) -> bool:
+    """The sender confirmed the group's tracked notice of the last 24 h, if there is one."""
+    assert ctx.room is not None
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False

@@ -970,20 +970,20 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     only an open ticket with a progress note). Returns the ticket's category when it answered."""
     router = ctx.services.router
     named = objects_of(router)(ctx.masked_text)
+    candidates = open_in_room(ctx)
     if named:  # (a leak asked about, "漏水的事怎么样了", is the ticket whose report shows it: "墙皮都泡起来了")
-        matches = _narrow(ctx, [t for t in open_in_room(ctx) if same_problem(t, ctx.masked_text, False, router)
+        matches = _narrow(ctx, [t for t in candidates if same_problem(t, ctx.masked_text, False, router)
                                 or only_symptoms_of(router, named, t.text)])
     else:
         # "王奶奶咋样了 找着人没": no thing named, but someone (or somewhere) one open ticket names
         words = content_words(ctx.masked_text)
-        candidates = open_in_room(ctx)
         matches = [t for t in candidates if words & content_words(t.text)]
         if not matches and _THAT_MATTER.search(ctx.masked_text):
             # "开药那个怎么样了" of one's own "…帮我去社区医院开一点": a word's character in it
             mine = _mine(ctx, candidates)
             matches = [t for t in mine if any(ch in t.text for w in words for ch in w)] if len(mine) == 1 else []
         if not matches and STATUS_QUESTION.search(ctx.masked_text):
-            matches = _only_own(ctx)
+            matches = _only_own(ctx, candidates)
         if not matches:  # "那个睡在楼道里的老大爷后来怎么样了": one resolved this week, by its words or its 办结 note
             done = _resolved_sharing(ctx, words)
             if done is not None:
@@ -993,7 +993,7 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
             return None
     if not matches and STATUS_QUESTION.search(ctx.masked_text):
         # "监控调了没有 有结果没", "锁换了吗" from the reporter of one open ticket here: that one
-        matches = _only_own(ctx)
+        matches = _only_own(ctx, candidates)
     if len(matches) == 1:
         row = matches[0]
         note = tickets.last_note(ctx.session, row.id, "处理")
@@ -1013,9 +1013,9 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     return None if matches else _tell_if_resolved(ctx)
 
 
-def _only_own(ctx: Context) -> list[Row]:
-    """The sender's one open ticket in this group, if they have just one (else none)."""
-    mine = _mine(ctx, open_in_room(ctx))
+def _only_own(ctx: Context, open_here: list[Row]) -> list[Row]:
+    """The sender's one open ticket of ``open_here`` (this group's), if they have just one (else none)."""
+    mine = _mine(ctx, open_here)
     return mine if len(mine) == 1 else []
 
 
@@ -1177,7 +1177,8 @@ def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
     if PLUS_ONE_FIRST.match(ctx.masked_text) and not _AND_ALSO.search(ctx.masked_text):
         # "+1 昨天我搬婴儿车上去差点卡住", "+1 整栋都停了 电梯也停了": the report right above, and
         # what it did to them (never "+1 还有三楼的灯也坏了": another problem)
-        above = _report_just_above(ctx, fresh) if (fresh := _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)) else []
+        just_now = _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)
+        above = _report_just_above(ctx, just_now) if just_now else []
         if above:
             return above[0]
     fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)

@@ -115,10 +115,11 @@ _YOU_GOT_IT_WRONG = re.compile(r"你们?(?:是不是)?(?:搞|弄|修|换)错了"
 _PUT_RIGHT = re.compile(r"\d|[一二三四五六七八九十]+(?:楼|层|单元|幢|栋)|不是\S{0,12}?是|是\S{0,16}?不是")
 # A thumbs-up alone ("👍", "[强][强]"), from a reporter just asked to rate: as thanks alone, a 满意
 _THUMBS_UP = re.compile(r"(?:👍(?:[\U0001f3fb-\U0001f3ff])?|👌|\[(?:强|赞|OK|ok|好的|棒|鼓掌)\]|\s)+")
-THANKS_WINDOW = timedelta(days=1)
+THANKS_WINDOW = timedelta(days=1)  # thanks this long after the resolution still answers its question
 # A danger's all-clear from its reporter ("门开了 人没事 … 虚惊一场") comes when it is over, an hour later
 # or more: all this while it is about that danger
-ALL_CLEAR_WINDOW = timedelta(hours=6)  # thanks this long after the resolution still answers its question
+ALL_CLEAR_WINDOW = timedelta(hours=6)
+_ASKED = re.compile(r"[?？吗]")  # a question, not an answer
 _NOISE = re.compile(r"[\s。.!！~～,，、;；:：\u2005…]+")
 _FULL_WIDTH = str.maketrans("１２３＃", "123#")
 # A ticket named in the answer: "#3 满意", "3号满意", "工单3 满意".
@@ -229,7 +230,7 @@ def _answer(text: str) -> Answer | None:
     if _SNEER.search(text) and _STILL_OR_WORSE.search(text):
         return Answer(UNSATISFIED, statement=True)
     text = _SCORN.sub("没修好，", text)
-    if "?" in text or "？" in text or "吗" in text or _ASKED_AT_END.search(text):
+    if _ASKED.search(text) or _ASKED_AT_END.search(text):
         return None  # "下水道通了没有啊": asked, not told
     body = _squeeze(text)
     # unpunctuated voice-to-text: a particle also ends a clause ("还是不亮啊骗人的嘛", "修好嘞亮堂堂的")
@@ -299,7 +300,7 @@ def _choose(answer: Answer, pending: list[tickets.PendingRating]) -> tickets.Pen
 def mixed_answers(text: str) -> list[tuple[str, Answer]] | None:
     """'灯修好了满意 水管那个还在滴 根本没弄好': answers that differ, each with its words (clauses
     that answer alike go together), for a reporter with several tickets to rate; else None."""
-    if "?" in text or "？" in text or "吗" in text:
+    if _ASKED.search(text):
         return None
     parts: list[tuple[str, Answer]] = []
     for clause in (_squeeze(c) for c in _NOISE.split(text.strip())):

@@ -71,17 +71,12 @@ def _may_be_receipt(p: Probe) -> bool:
 
 @route_step("receipt", 20, _may_be_receipt, usually=("receipt", None))
 async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
-    rest = notices.after_receipt(text, ctx.caller.name or "")
+    rest = notices.after_receipt(text, ctx.caller.name or "") if route.label == "other" else None
     said = ctx.services.router.route(rest, staff=ctx.caller.is_staff) if rest else None
-    if rest and said is not None and said.label == "petition" and route.label == "other":
+    if rest and said is not None and said.label == "petition":
         # "收到 对了单元门又关不上了 … 让物业一起看看": the notice confirmed, and a problem reported
-        notices.try_receipt(ctx, notices.RECEIPT_ONLY, route)
-        whole = ctx.text
-        try:
-            ctx.text = rest
-            return "petition", await petitions.on_petition(ctx, said.category, said.urgent, rest)
-        finally:
-            ctx.text = whole
+        notices.count_receipt(ctx)
+        return "petition", await _petition_of_part(ctx, rest, said)
     return ("receipt", None) if notices.try_receipt(ctx, text, route) else None
 
 
@@ -153,16 +148,20 @@ async def _legal_chase(ctx: Context, text: str, route: Route) -> Decision | None
 async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
     parts = petitions.two_problems(ctx, text) if ctx.room is not None else None
     if parts:  # two problems in one message: a ticket (or a join) each, as if said one by one
-        whole, categories = ctx.text, []
-        try:
-            for part in parts:
-                ctx.text = part
-                said = ctx.services.router.route(part, staff=ctx.caller.is_staff)
-                categories.append(await petitions.on_petition(ctx, said.category, said.urgent, part))
-        finally:
-            ctx.text = whole
+        categories = [await _petition_of_part(ctx, part) for part in parts]
         return "petition", categories[0]
     return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)
+
+
+async def _petition_of_part(ctx: Context, part: str, said: Route | None = None) -> str:
+    """A part of the message handled as if it had been said alone (its own route)."""
+    said = said or ctx.services.router.route(part, staff=ctx.caller.is_staff)
+    whole = ctx.text
+    try:
+        ctx.text = part
+        return await petitions.on_petition(ctx, said.category, said.urgent, part)
+    finally:
+        ctx.text = whole
 
 
 @route_step(
