@@ -264,12 +264,6 @@ def try_receipt(ctx: Context, text: str, route: Route) -> bool:
         # "收到，另外楼道灯又坏了" is still a petition: a receipt with more only when the rest is chatter
         if not opens_with_receipt(text, name) or route.label != "other":
             return False
-    return count_receipt(ctx)
-
-
-def count_receipt(ctx: Context) -> bool:
-    """The sender confirmed the group's tracked notice of the last 24 h, if there is one."""
-    assert ctx.room is not None
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False

@@ -71,11 +71,11 @@ def _may_be_receipt(p: Probe) -> bool:
 
 @route_step("receipt", 20, _may_be_receipt, usually=("receipt", None))
 async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
-    rest = notices.after_receipt(text, ctx.caller.name or "") if route.label == "other" else None
+    rest = notices.after_receipt(text, ctx.caller.name or "") if route.label in ("other", "petition") else None
     said = ctx.services.router.route(rest, staff=ctx.caller.is_staff) if rest else None
     if rest and said is not None and said.label == "petition":
-        # "收到 对了单元门又关不上了 … 让物业一起看看": the notice confirmed, and a problem reported
-        notices.count_receipt(ctx)
+        # "收到 对了单元门又关不上了 … 让物业一起看看": a problem reported after a receipt is a report in its
+        # own words, whether or not the whole line read as one (and, as ever, no receipt: loop.yaml)
         return "petition", await _petition_of_part(ctx, rest, said)
     return ("receipt", None) if notices.try_receipt(ctx, text, route) else None
 
