@@ -48,6 +48,8 @@ class Context:
     posted_to: set[str] = field(default_factory=set)
     # A quoted reply: the bot's line about a ticket, or the neighbour's report, it answers.
     quote: Quote | None = None
+    # Tickets this message opened for an earlier part of it ("1.… 2.… 3.…"): never joined by a later part
+    opened_by_parts: set[int] = field(default_factory=set)
     _count: int = 0
     _masked: tuple[str, str] = ("", "")  # (text, its mask): handlers ask a dozen times a message
 

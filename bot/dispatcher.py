@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot import commands, handling
+from bot import commands, handling, solitaire
 from bot.context import Context
 from bot.events import Connected, Disconnected, Event, Handled, Incoming, Replies, RoomJoined, RoomLeft
 from bot.permissions import Caller
@@ -167,7 +167,8 @@ class Dispatcher:
         # lexicon's typing slips and dialect words in Mandarin ("电悌卡主了", "阿婆跌低咗 起唔到身")
         corrected = getattr(services.router, "corrected", None)  # (a test's scripted router has none)
         read = corrected(simplified(cleaned)) if corrected else simplified(cleaned)
-        text = alone = strip_leading_mentions(unquoted(strip_bot_mention(read, bot_name), bot_name))
+        # (a 接龙 list copied with one line added: only that line is the sender's)
+        text = alone = solitaire.own_line(strip_leading_mentions(unquoted(strip_bot_mention(read, bot_name), bot_name)))
         name = clean_name(event.sender_name)  # names are input: stored and echoed as "@name"
         if name != event.sender_name:
             event = dataclasses.replace(event, sender_name=name)

@@ -14,7 +14,7 @@ from handlers.legal_commands import notify_followers, sensitive
 from handlers.petitions import REPEAT_WINDOW, gist, told_at_once
 from nlp.faq import FaqMatcher, legal_faq
 from domain.deadlines import format_day
-from storage.models import AuditEntry, Consultation
+from storage.models import AuditEntry, Consultation, OutboxItem
 from storage.outbox import excerpt
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,36 @@ def _asked_already(ctx: Context) -> int | None:
     return next((number for number, text in ctx.session.exec(mine).all() if gist(text) == words), None)
 
 
+MORE_WINDOW = timedelta(minutes=15)  # a line this soon after one's own open question may be more of it
+# A new question of its own ("那去仲裁要带哪些材料") asks; more of the one asked tells ("对了 押金是三千")
+_ASKS_AGAIN = re.compile(r"[?？吗呢]|怎么|咋|能不能|可不可以|可以吗|该不该|要不要|合理吗|合法吗|哪|什么|多少|谁"
+                         r"|^\W*(?:还有|另外)(?:个|一个|一件|件)?事")  # "还有个事 公司拖欠我工资…": another matter
+
+
+def _more_of_own(ctx: Context) -> Consultation | None:
+    """The sender's own unanswered question of the last MORE_WINDOW here that a line asking nothing
+    new adds to (the adviser gets it as more on that one: one question, one L-number)."""
+    if _ASKS_AGAIN.search(ctx.masked_text):
+        return None
+    stmt = select(Consultation).where(
+        Consultation.asker_id == ctx.caller.person_id, Consultation.status == "待答复",
+        col(Consultation.created_at) >= ctx.now - MORE_WINDOW,
+        Consultation.room_id == (ctx.room.id if ctx.room else None),
+    ).order_by(col(Consultation.id).desc())
+    return ctx.session.exec(stmt.limit(1)).first()
+
+
+def _add_to(ctx: Context, record: Consultation) -> None:
+    assert record.id is not None
+    record.text = f"{record.text}\n{ctx.masked_text}"
+    ctx.session.add(record)
+    ctx.handled.consultation = record.id
+    _, followers = legal_roles.followers(ctx.session, record.role, ctx.room)
+    for person in followers:
+        ctx.private(person.id, f"【补充 L{record.id}】{ctx.caller.name}：{excerpt(ctx.masked_text, '/咨询')}")
+    ctx.reply(f"已补充到您的咨询 L{record.id}。", mention=False)
+
+
 # "王律师在吗 想咨询个事情": asking to ask, no question yet (an L-number for it left the real one a second)
 ASKS_TO_ASK = re.compile(
     r"^\W*(?:@?\S{0,3}(?:律师|顾问|老师)\W*)?(?:在吗|在不在|您好|你好)?\W*(?:我)?(?:想|要)?(?:咨询|请教|问)(?:个|一下|下|点)?"
@@ -48,6 +78,9 @@ async def on_legal(ctx: Context, category: str | None, urgent: bool) -> None:
         return
     if not urgent and (asked := _asked_already(ctx)) is not None:
         ctx.handled.consultation = asked  # logged; the answer above stands (a danger is answered again)
+        return
+    if not urgent and (more := _more_of_own(ctx)) is not None:
+        _add_to(ctx, more)  # "对了 合同上写的押一付三…" minutes after one's own question: more of it
         return
     faq = _faq_matcher().match(ctx.text)
     record = Consultation(
@@ -123,7 +156,9 @@ def _alert_stairwell(ctx: Context, record: Consultation, told: list[str], where:
 
 # "律师怎么还没回我啊", "上次那个问题有人回复吗", "法律顾问答复了没": asking after an answer, not a new question
 ASKS_AFTER_ANSWER = re.compile(
-    r"(?:怎么|咋|还)没(?:有)?人?(?:回|答复|回复|回答|理|答)|(?:有人|有没有人)?(?:回|答复|回复|回答)(?:了|过)?(?:吗|没有?|了没)"
+    r"(?:怎么|咋|还)没(?:有)?人?(?:回|答复|回复|回答|理|答)|(?:有人|有没有人)?(?:回|答复|回复|回答)(?:我|你)?(?:了|过)?(?:吗|没有?|了没)"
+    # "@王律师 我那个问题呢 您看到了吗"
+    r"|(?:我|我的)(?:那个)?问题呢|那个问题\S{0,6}看到了?吗"
     r"|什么时候(?:能)?(?:回|答复|回复|回答)|(?:一直|还是|都)没(?:人)?(?:回|答复|回复|回答|理)"
     r"|(?:那个|那件)事\S{0,4}(?:咋|怎么)(?:样|说|办)"  # "借条那个事到底咋说啊"
 )
@@ -134,8 +169,9 @@ NUDGE_GAP = timedelta(hours=12)  # the adviser is reminded at most this often pe
 
 
 def asks_after_answer(text: str, label: str, room_kind: str | None) -> bool:
+    """(privately, "怎么还没人回啊" is about the sender's own question when they have one: on_chase)"""
     return ASKS_AFTER_ANSWER.search(text) is not None and (
-        label == "legal" or room_kind == "legal" or ABOUT_A_QUESTION.search(text) is not None)
+        label == "legal" or room_kind in ("legal", None) or ABOUT_A_QUESTION.search(text) is not None)
 
 
 def on_chase(ctx: Context) -> int | None:
@@ -145,9 +181,10 @@ def on_chase(ctx: Context) -> int | None:
     stmt = (select(Consultation)
             .where(Consultation.asker_id == ctx.caller.person_id, col(Consultation.created_at) >= ctx.now - CHASE_WINDOW)
             .order_by(col(Consultation.status) == "待答复", col(Consultation.id)))  # an unanswered one last
-    if ctx.room is not None:
-        stmt = stmt.where(Consultation.room_id == ctx.room.id)
-    mine = ctx.session.exec(stmt).all()
+    mine = ctx.session.exec(stmt.where(Consultation.room_id == ctx.room.id) if ctx.room is not None else stmt).all()
+    if not mine and ctx.room is not None and ABOUT_A_QUESTION.search(ctx.masked_text):
+        # "上次在楼道群问的遗产那个问题 律师回了没有啊", asked in the legal-aid group: theirs from anywhere
+        mine = ctx.session.exec(stmt).all()
     if not mine:
         return None
     record = mine[-1]
@@ -155,7 +192,8 @@ def on_chase(ctx: Context) -> int | None:
     ctx.handled.consultation = record.id
     if record.status != "待答复":
         when = format_day(record.answered_at) if record.answered_at else ""
-        ctx.reply(f"您的咨询 L{record.id} 已于{when}答复过了；还有疑问请直接说明，会再转给法律顾问。")
+        privately = "，答复已私信发给您，请看与我的私聊；" if record.answered_at and _answered_privately(ctx, record) else "；"
+        ctx.reply(f"您的咨询 L{record.id} 已于{when}答复过了{privately}还有疑问请直接说明，会再转给法律顾问。")
         return record.id
     role, followers = legal_roles.followers(ctx.session, record.role, ctx.room)
     title = f"法律顾问{followers[0].name}" if role == legal_roles.LAWYER and followers else legal_roles.TITLES[role]
@@ -170,3 +208,10 @@ def on_chase(ctx: Context) -> int | None:
                                    f"问题：{record.text}\n答复请发：/答复 L{record.id} 内容")
         ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="咨询催办", subject=subject))
     return record.id
+
+
+def _answered_privately(ctx: Context, record: Consultation) -> bool:
+    """Whether the answer went to the asker's private chat (the adviser's 私信, or the bot's choice
+    for a sensitive case): "律师回我了没有啊 我怎么没看到" is then told where to look."""
+    sent = select(OutboxItem.id).where(OutboxItem.to == record.asker_id, col(OutboxItem.text).startswith(f"您咨询的问题 L{record.id}，"))
+    return ctx.session.exec(sent.limit(1)).first() is not None

@@ -43,8 +43,8 @@ _THANKS_ONLY = re.compile(rf"^(?:{_THANKS})+$")
 # Who answers, first or last: a flat ("502收到", "3-302已收到", "3单元502 收到", "收到 502室"),
 # a floor ("5楼收到", "六楼收到"), "我家" / "我们也", or the sender's own name ("王大爷收到").
 _FLAT = (
-    r"(?:\d{1,3}(?:-|幢|栋|号楼))?(?:\d{1,2}(?:-|单元))?\d{3,4}(?:室|号|户)?|\d{1,2}-\d{2}"  # "6-02收到": floor 6, door 02
-    r"|(?:\d{1,3}(?:幢|栋|号楼))?(?:\d{1,2}单元)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:[东西南北中]?[户边]|\d{3,4}(?:室|号|户)?|\d{1,2}(?:号|室|户))?"  # "五楼2号已收到"
+    r"(?:\d{1,3}(?:-|幢|栋|号楼))?(?:\d{1,2}-|(?:\d{1,2}|[一二三四五六七八九十]{1,2})单元)?\d{3,4}(?:室|号|户)?|\d{1,2}-\d{2}"  # "6-02收到": floor 6, door 02
+    r"|(?:\d{1,3}(?:幢|栋|号楼))?(?:(?:\d{1,2}|[一二三四五六七八九十]{1,2})单元)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})(?:楼|层)(?:[东西南北中]?[户边]|\d{3,4}(?:室|号|户)?|\d{1,2}(?:号|室|户))?"  # "五楼2号已收到"
 )
 _FLAT_AROUND = re.compile(rf"^(?:{_FLAT})(?:家属|家人|家里人|家里|家|的)?|(?:{_FLAT})$")  # "502家属收到"
 _WHO_FIRST = re.compile(r"^(?:我们?|咱们?|俺|阿拉|侬)?(?:家|屋里|屋头)?(?:也|都)?(?=[\u4e00-\u9fffa-z])")  # "阿拉屋里收到了"
@@ -271,6 +271,14 @@ def try_receipt(ctx: Context, text: str, route: Route) -> bool:
     return True
 
 
+def count_receipt_before_more(ctx: Context) -> None:
+    """"收到 另外楼道的水管一直在滴": the notice was received too (the rest is handled as said alone)."""
+    assert ctx.room is not None
+    notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
+    if notice is not None:
+        _count_receipt(ctx, notice)
+
+
 def _count_receipt(ctx: Context, notice: Notice) -> None:
     """This sender confirmed ``notice`` (the author's own "OK" confirms nothing; staff's are not counted)."""
     assert ctx.room is not None
@@ -318,6 +326,8 @@ _ASKED_AS = {"停到": ("停水", "停电", "停运", "停气", "停梯", "停�
              **{word: ("带", "携带") for word in ("要带", "带什么", "带啥", "带哪些", "要不要带")},
              # "那种小摔炮在楼道里也不能放吗" after "楼道内禁止燃放烟花爆竹"
              **{word: ("烟花", "爆竹", "鞭炮", "燃放") for word in ("摔炮", "鞭炮", "炮仗", "放炮", "烟花", "爆竹", "小炮")},
+             # "地库怎么进不去了" after "…地下车库清洗" (blind replay s31c)
+             "地库": ("地下车库", "车库"), "车库": ("地库", "地下车库"),
              # "保障员哪天来啊" after "…保障员王师傅周五上午挨家上门走访" (titles are no content words)
              **{title: (title,) for title in ("保障员", "楼道长", "信息员", "网格员", "志愿者", "师傅", "律师")},
              # "几号开始清啊" after "…11月20日起集中清理楼道电动车"
@@ -381,6 +391,9 @@ def notice_asked_about(session: Session, room_id: str, text: str, now: datetime)
 _GRUMBLE = re.compile(r"凭什么|拍脑袋|瞎搞|乱搞|瞎折腾|不知道(?:在)?干(?:嘛|什么|啥)|一天到晚|吃干饭|有病吧|脑子")
 
 
+_ABOUT_ME = re.compile(r"说我(?:干什么|干嘛|干啥|呢|吗|啊)|是(?:不是)?(?:在)?说我|说的是我")
+
+
 def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     """A question about a recent notice gets the notice's own text, once per person per notice,
     @-ing the asker; no ticket, no legal consultation. A danger never waits for this."""
@@ -388,6 +401,10 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
         return False  # "谁家的快递放我门口了": asked of the neighbours, not about a notice
     if _GRUMBLE.search(text):
         return False
+    if _ABOUT_ME.search(text) and route.label == "other":
+        # "我又没转账 说我干什么", "快递理赔 是说我吗" (an elderly resident after a campaign): the notice
+        # posted again at them would point at them in front of everyone; quiet (a neighbour explains)
+        return True
     # "电梯怎么又停了 几点能好啊" while a notice stops it: the stop asked about, no complaint
     complaint = _COMPLAINT.search(_STOPPED_AGAIN.sub("停", text))
     if complaint and _NOT_BACK.search(text) and not back_late(ctx, text):

@@ -20,7 +20,7 @@ from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_day, format_due
 from nlp.segment import content_words
-from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, TROUBLE_AGAIN, default_router
+from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, TROUBLE_AGAIN, Route, default_router
 from storage import directory, tickets
 from storage.messages import last_from_others
 from storage.visits import PACKED_PETITION_HOMES, PetitionHome, petition_homes_params, unpack_homes
@@ -174,11 +174,12 @@ _FLOOR = re.compile(r"(?<![\d号])(\d{1,2}|[一二三四五六七八九十]{1,3}
 _UNIT = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*单元")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:号楼|幢|栋)")
 _NUMBERED = re.compile(r"(\d{1,2})\s*号(?!楼|\d)")
+_ZONE = re.compile(r"(?<![A-Za-z])([A-Za-z])\s*区")  # a garage's or a courtyard's zone: "地库C区"
 
 
 @lru_cache(maxsize=4096)  # every petition compares itself with its group's open tickets' texts
 def places(text: str) -> Mapping[str, int]:
-    """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1}, for what the text names
+    """{"flat": 402, "floor": 4, "unit": 2, "building": 3, "no": 1, "zone": ord("C")}, for what the text names
     (remembered: read it, never change it)."""
     found: dict[str, int] = {}
     flat = next(_flat_matches(text), None)
@@ -192,6 +193,9 @@ def places(text: str) -> Mapping[str, int]:
         match = pattern.search(text)
         if match:
             found[key] = cn_number(match.group(1))
+    zone = _ZONE.search(text)
+    if zone:
+        found["zone"] = ord(zone.group(1).upper())
     return found
 
 
@@ -443,6 +447,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     home = directory.home_stairwell(ctx.session, ctx.caller.person_id) if room is None else room
     if room is None:
         candidates = stairwell_open_tickets(ctx, home)
+    if ctx.opened_by_parts:  # "1.闭门器坏了 … 3.天台门锁坏了": each item of a list its own ticket
+        candidates = [t for t in candidates if t.id not in ctx.opened_by_parts]
     if room is not None and not urgent and ctx.caller.is_staff and not _ASKS.search(ctx.masked_text) and any(
             same_problem(t, ctx.masked_text, False, ctx.services.router) for t in candidates):
         # staff telling the group what was done about an open ticket ("已经让302把车推下去了 以后不准在
@@ -601,29 +607,103 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
 
 # "四楼的灯不亮了还有楼梯口堆了好多旧家具过不去人": two problems joined by "and also"
 # (a bare 还有 only before a place: "纸箱子 旧沙发 还有腌菜的坛子" lists one pile, "冒火花了 还有烧焦的味道"
-# tells more of one danger)
+# tells more of one danger); "灯我自己换好了 不过换灯的时候发现电表箱的门掉了": one done, one found
 _AND_ALSO = re.compile(
-    r"(?:然后|对了)?还有就是|还有(?:一|个)(?:件|个)?事|另外(?:还有)?|再就是|再一个|对了还有"
-    r"|还有(?=[一二三四五六七八九十\d]+楼|楼梯|楼道|门口|楼下|楼上|单元门|车棚|地下|电梯|走廊|过道|顶楼|天台)"
+    r"(?:然后|对了)?还有就是|还有(?:一|个)(?:件|个)?事|另外(?:还有)?|再就是|再一个|对了还有|(?:对了)?顺便(?:说|反映|提)一下"
+    r"|还有(?=[一二三四五六七八九十\d]+楼|楼梯|楼道|门口|楼下|楼上|单元门|车棚|地下|电梯|走廊|过道|顶楼|天台|我家门口)"
+    r"|(?:不过|但是)(?=\S{0,8}?(?:发现|看到|注意到))"
+    r"|(?:我)?(?:还)?想(?:问问|问一下|咨询一下)"  # "昨晚警察来过了 人没事 想问问离婚的话孩子抚养权一般怎么判"
 )
+# A numbered list, as people type one: "1.闭门器坏了 2.五楼堆了垃圾 3.天台门锁坏了", "1、… 2、…",
+# "一是… 二是… 三是…", "一个是… 还有一个是…", "第一… 第二…" (blind replay s31e)
+_LIST_ITEM = re.compile(
+    r"(?:^|(?<=[\s，,。；;：:！!]))(?:"
+    r"(?P<digit>[1-9])\s*[.、．)）](?!\d)|[（(](?P<paren>[1-9])[)）]|(?P<circled>[①②③④⑤⑥⑦⑧⑨])"
+    r"|第(?P<nth>[一二三四五六七八九])(?:个|点|件)?(?:是|，|,|、|\s)|(?P<cn>[一二三四五六七八九])(?:是|、)"
+    r"|(?P<first>一个是)|(?P<other>(?:还有|另外)(?:一个|一件)(?:是|就是)?|另一个是))"
+)
+_CN_DIGIT = {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
+_CIRCLED = {c: i + 1 for i, c in enumerate("①②③④⑤⑥⑦⑧⑨")}
 
 
-def two_problems(ctx: Context, text: str) -> list[str] | None:
-    """The two reports one message makes ("二楼那个灯坏了一个礼拜了还有就是一楼楼梯底下有人拉电线给电动车
-    充电"): each part a report of its own about a different thing; None for one problem told at
-    length ("灯坏了还有点闪" is one light)."""
+def _item_number(m: re.Match[str]) -> int:
+    if m.group("digit") or m.group("paren"):
+        return int(m.group("digit") or m.group("paren"))
+    if m.group("circled"):
+        return _CIRCLED[m.group("circled")]
+    if m.group("nth") or m.group("cn"):
+        return _CN_DIGIT[m.group("nth") or m.group("cn")]
+    return 1 if m.group("first") else 2
+
+
+def _list_items(text: str) -> list[str] | None:
+    """The items of a numbered list counting 1, 2, … (the words before the first are its
+    preamble: "给楼道长提几个事："); None when the text is no such list."""
+    marks = list(_LIST_ITEM.finditer(text))
+    if len(marks) < 2 or [_item_number(m) for m in marks] != list(range(1, len(marks) + 1)):
+        return None
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    return [text[m.end():end].strip(" ，,。；;") for m, end in zip(marks, ends, strict=True)]
+
+
+def then_also(text: str) -> tuple[str, str] | None:
+    """(what comes first, the rest) of a message that goes on "还有就是…", "不过…发现…"; None."""
     parts = [p.strip(" ，,。") for p in _AND_ALSO.split(text, maxsplit=1)]
-    if len(parts) != 2 or min(len(p) for p in parts) < 6:
-        return None
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+_CLAUSE = re.compile(r"[\s，,。；;！!]+")
+_TOO = re.compile(r"^(?:旁边|隔壁|对面|楼下|楼上)?\S{0,10}?也(?:坏|不|用不了|没|漏|堵|掉|裂|断|停|黑|臭|松|晃)")
+
+
+def _another_thing_too(ctx: Context, text: str) -> list[str] | None:
+    """"地库C区的灯又坏了好几个 旁边那两个汽车充电桩也用不了 扫码没反应": a later clause saying
+    another thing is broken too (也) starts a second report; [before, from it on], or None."""
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    objects = objects_of(ctx.services.router)
+    for i in range(1, len(clauses)):
+        if not _TOO.match(clauses[i]):
+            continue
+        before, after = " ".join(clauses[:i]), " ".join(clauses[i:])
+        told, too = _families(objects(before)), _families(objects(clauses[i]))
+        if told and too and not told & too:
+            return [before, after]
+    return None
+
+
+def problems(ctx: Context, text: str) -> list[str] | None:
+    """The reports one message makes, each a part of it said as if alone: a numbered list's items,
+    or clauses joined by "and also" ("二楼那个灯坏了一个礼拜了还有就是一楼楼梯底下有人拉电线给电动车
+    充电"), each about a different thing; None for one problem told at length ("灯坏了还有点闪" is
+    one light). A list's item that is no report of its own (a legal question is; chatter is not)
+    stays with the item before it. The dangers among them come first."""
     router, objects = ctx.services.router, objects_of(ctx.services.router)
-    if any(router.route(p, staff=ctx.caller.is_staff).label != "petition" for p in parts):
+    items = _list_items(text)
+    listed = items is not None
+    parts = items if items is not None else [p.strip(" ，,。") for p in _AND_ALSO.split(text)]
+    if len(parts) == 1:
+        parts = _another_thing_too(ctx, text) or parts
+    parts = [p for p in parts if len(p) > 3]  # (a connective left alone: "不过 | 我想问一下 | …")
+    if len(parts) < 2:
         return None
-    first, second = (_families(objects(p)) for p in parts)
-    if len(first) != 1 or not second or first & second:
-        # naming nothing, the same kind of thing (one problem told at length), or already several
-        # things before the 还有 ("1楼大门关不上了 2楼到3楼的灯不亮 还有…": one message, read whole)
+    kept: list[tuple[str, Route, set[str]]] = []
+    for part in parts:
+        said = router.route(part, staff=ctx.caller.is_staff)
+        things = _families(objects(part)) or ({said.category or ""} if said.label == "petition" else set())
+        # a chase or a word on the quoted report may come first: "四楼的灯到现在还没人修 都两天了 还有就是…",
+        # "「王奶奶：楼道里堆满了纸箱」纸箱是该清清了 还有…"
+        about_open = not kept and (said.followup or ctx.quote is not None) and bool(things)
+        if (said.label not in ("petition", "legal") and not about_open) or len(part) < 6:
+            if not listed or not kept:
+                return None  # "…还有点闪": more of the one problem (a list's chatter item joins the one before)
+            kept[-1] = (f"{kept[-1][0]} {part}", kept[-1][1], kept[-1][2])
+            continue
+        if kept and (not things or things & kept[-1][2]) and not listed:
+            return None  # the same kind of thing again: one problem told at length
+        kept.append((part, said, things))
+    if len(kept) < 2:
         return None
-    return parts
+    return [part for part, _, _ in sorted(kept, key=lambda k: not k[1].urgent)]
 
 
 def _at_risk(ctx: Context, ticket: Ticket, homes: list[PetitionHome]) -> tuple[str, int | None]:
@@ -874,7 +954,7 @@ def corrected_place(report: str, said: str) -> str | None:
     if "flat" in told or "floor" in told:
         flats = _FLAT.sub(lambda m: m.group(0) if m.group(1) + m.group(2) in HOTLINES else "", rest)
         rest = _FLOOR.sub("", _FLOOR_ROOM.sub("", flats))
-    for key, pattern in (("unit", _UNIT), ("building", _BUILDING), ("no", _NUMBERED)):
+    for key, pattern in (("unit", _UNIT), ("building", _BUILDING), ("no", _NUMBERED), ("zone", _ZONE)):
         if key in told:
             rest = pattern.sub("", rest)
     return f"{right} {rest.strip()}"
@@ -918,11 +998,11 @@ def _rest_of_own_report(ctx: Context, candidates: list[Row], window: timedelta =
     return own[0] if named <= had or _families(named) <= _families(had) else None
 
 
-def _report_just_above(ctx: Context, fresh: list[Row]) -> list[Row]:
-    """The ticket of the message right above a "+1" (a neighbour's report in the last few
-    minutes, nobody else having spoken since); otherwise none: a guess would join the wrong one."""
+def _report_just_above(ctx: Context, fresh: list[Row], within: timedelta = ME_TOO_RIGHT_AFTER) -> list[Row]:
+    """The ticket of the message right above a "+1" (a neighbour's report in the last ``within``,
+    nobody else having spoken since); otherwise none: a guess would join the wrong one."""
     assert ctx.room is not None
-    above = last_from_others(ctx.session, ctx.room.id, ctx.caller.person_id, ctx.now - ME_TOO_RIGHT_AFTER)
+    above = last_from_others(ctx.session, ctx.room.id, ctx.caller.person_id, ctx.now - within)
     if above is None or above.route != "petition":
         return []
     newest = max(fresh, key=lambda t: t.created_at)
@@ -1177,13 +1257,16 @@ def _me_too_of(ctx: Context, candidates: list[Row]) -> Row | None:
     if PLUS_ONE_FIRST.match(ctx.masked_text) and not _AND_ALSO.search(ctx.masked_text):
         # "+1 昨天我搬婴儿车上去差点卡住", "+1 整栋都停了 电梯也停了": the report right above, and
         # what it did to them (never "+1 还有三楼的灯也坏了": another problem)
-        just_now = _fresh_from_others(ctx, candidates, ME_TOO_RIGHT_AFTER)
-        above = _report_just_above(ctx, just_now) if just_now else []
-        if above:
-            return above[0]
+        # (blind replay s31b) a "+1" answers the last word, whatever it was: under a 接龙 or a
+        # group-buy it is a sign-up, never a voice on an older report
+        # an hour later it is still that report's when it is the day's only one (several: only minutes later)
+        today = _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
+        within = ME_TOO_WINDOW if len(today) == 1 else ME_TOO_RIGHT_AFTER
+        above = _report_just_above(ctx, today, within) if today else []
+        return above[0] if above else None
     fresh = [t for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW)
              if not named or same_object(objects(t.text), named) or only_symptoms_of(ctx.services.router, named, t.text)
-             or (t.urgent and vague)]
+             or (t.urgent and (vague or not objects(t.text)))]  # (posers at the doors name no thing: "我家也来敲了")
     if len(fresh) > 1:  # several this day: only the report just above, if it is the last word
         fresh = _report_just_above(ctx, fresh)
     return fresh[0] if len(fresh) == 1 else None

@@ -38,7 +38,7 @@ from storage.models import Ticket, TicketReporter
 
 SATISFIED, BASIC, UNSATISFIED = tickets.RATINGS
 _DIGITS = {"1": SATISFIED, "2": BASIC, "3": UNSATISFIED}
-_ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体)*"
+_ADVERB = "(?:很|非常|十分|特别|挺|蛮|超|超级|太|相当|真|比较|都|还|也|算|还算|总体|整体|这回|这次|这下|现在)*"  # "这回满意[强]"
 # The whole answer (after emoji, punctuation and polite words are gone) is one of these.
 _STILL = r"(?:还是|仍然|依然|依旧|照样|照旧|还)"
 _SUBJECT = r"(?:(?!满意|不错|还行|还可以)[\u4e00-\u9fff0-9]){0,16}?"  # "灯", "晚上", "楼道灯"; never a rating
@@ -52,17 +52,19 @@ _STATEMENT = (
     rf"|{_SUBJECT}(?:还|还是|仍然|依然)?(?:没有?|没能)(?:修好|弄好|处理好|好)"
     rf"|{_SUBJECT}(?:师傅|工人|电工|物业的人|物业|修的人|你们的人)(?:根本|压根|从来|一直|都|也|还)?(?:就)?没(?:有)?(?:来过?|上门|上过门|露面)"
     # "灯还是不亮", "门禁还是坏的", "灯又坏了": a short subject first
-    rf"|{_SUBJECT}{_STILL}(?:坏的|坏着|坏了|碎的|碎着|破的|裂的|裂着|断的|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
+    rf"|{_SUBJECT}{_STILL}(?:关不上|打不开|锁不上|关不严|合不上|不热|坏的|坏着|坏了|碎的|碎着|破的|裂的|裂着|断的|不行|不亮|不响|不通|老样子|那样|一样|没用|没修好|没好|在漏水?|漏水?|在[滴渗]水?|[滴渗]水?|堵着?"
     r"|黑的?|臭(?:得(?:不行|要命|很|厉害|受不了))?|(?:那股|一股|有)[\u4e00-\u9fff]{0,4}味道?|吵|脏|不干净|乱|不能用|不好使|用不了|堆着|占着|在那儿?|湿的?|湿着|晃的?|在晃|松的?|闪|在闪|叫|在叫|嚎)"
     rf"|{_SUBJECT}又(?:开始)?(?:坏|不亮|不行|不响|不通|漏水?|[滴渗]水?|堵|停|黑|臭|吵|叫|嚎|出问题|推进来|堆上|堆满|放回来)"
     r"|(?:跟|和)没(?:弄|修|管|处理|换|说)(?:过)?(?:一样|差不多)"  # "还是叫 跟没弄一样"
     r"|(?:修了)?(?:跟|和)没修(?:一样|差不多)|(?:师傅|工人|物业|他们)?(?:换|弄|搞|补|刷)了(?:也)?(?:跟|和)没(?:换|弄|搞|补|刷)(?:一样|差不多)|等于没修|白修|一点(?:都|也)?没(?:变|改|好)|问题(?:还在|依旧|依然|没解决)"
 )
 _FIXED_SUBJECT = r"(?:(?![没未不还]|满意)[\u4e00-\u9fff]){0,4}?"  # "灯", "门禁"; never a negation or a rating
-_FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|不漏|亮|可以"
+_FIXED = (r"(?:(?:已经|都|全|现在)?(?:修好|弄好|换好|装好|解决|搞定|处理好|清理好|清理干净|清干净|清走|搬走|拉走|拖走|挪走|开走|空出来|腾出来|不漏|亮|可以"
           r"|没问题|没事|干净|安静|通|不臭|不吵|好使|能用|能刷|能开|能进|能坐|正常|灵|有水|有电|来电|来水|放心|安心|搬上(?:来|去|楼)"
           r"|不晃|不松|稳|牢|结实|不响|不堵|不滴|不冒|不闪)(?:了|嘞|咯|啦)"  # "扶手不晃了[强]"
           r"|已经关(?:掉|好|上)?了"  # "(阀门)已经关了": what a danger's report asked for is done
+          # a fraud stopped in time: "拦住了拦住了 银行的人报了警 钱没转出去"
+          r"|拦住了|(?:钱)?(?:还)?没(?:转|汇)(?:出去|成|走)|没上当|追回来了"
           # a false alarm owned up to: "搞错了 是隔壁在烧香", "… 不好意思啊 不用管了"
           r"|(?<![你们])(?:我)?(?:搞|弄|看|听|想|闻)错了|误会(?:了|一场)|不用(?:你们)?管了"
           # "救护车来了 把师傅接走了 人是清醒的": the danger is in hand
@@ -80,7 +82,7 @@ _FIXED = (r"(?:(?:已经|都|全)?(?:修好|弄好|换好|装好|解决|搞定|�
           r"|[\u4e00-\u9fff]{0,6}?(?:回来|过来|上来)(?:给我|帮我|帮忙)?(?:修好|弄好|搞好|通好|换好|装好|搬好)(?:了|嘞|啦)"
           # ("阿拉自家跟楼上讲好了": with whom, then settled)
           # "干净多了", "安静多了": better than before
-          r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|宽敞|敞亮|好走|方便|好)多了"
+          r"|(?:干净|整洁|亮堂|清爽|通畅|顺畅|安静|宽敞|敞亮|好走|方便|好|快|顺|灵)多了"  # "抬杆快多了"
           # "清得很干净", "修得挺快": how it was done
           r"|(?:清|扫|弄|搞|收拾|打扫|修|处理|换|办)得(?:很|挺|真|非常|特别|蛮|好)?(?:干净|好|快|及时|利索|彻底|到位))")
 # (rating, words, a statement about the problem rather than a rating word)
@@ -98,8 +100,8 @@ _WORDS: tuple[tuple[str, str, bool], ...] = (
 _PARTICLES = "(?:了|的|啦|哈|呀|啊|哦|吧|呢|嘛|嘞|咯|嗯|嗯嗯|哈哈|过)*"
 # Polite words around an answer: "满意，谢谢！", "谢谢师傅，很满意", "辛苦了，满意".
 _POLITE = (
-    r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的)[\u4e00-\u9fff]{0,6}?"
-    r"|(?:问题|灯|门)?(?:已经)?(?:解决|修好|弄好|处理好|清理好?|搞定|清走|搬走|好)了)"
+    r"(?:(?:谢谢|感谢|多谢|谢啦|辛苦|麻烦|点赞|给力|嗯嗯|嗯|好的|可以可以|可以)[\u4e00-\u9fff]{0,6}?"
+    r"|(?:终于|总算)?(?:问题|灯|门|车)?(?:已经)?(?:解决|修好|弄好|处理好|清理好?|搞定|清走|搬走|拖走|拉走|挪走|好)了)"
 )
 # Thanks alone, from a reporter just asked to rate ("好的 谢谢你们[玫瑰]", "辛苦了"): elderly residents
 # answer so, and an officer on the phone would note 满意. Thanks to someone named ("谢谢王阿姨") is
@@ -428,8 +430,10 @@ def _about(ctx: Context, ticket: tickets.Ticket | Row, text: str) -> bool:
     objects = objects_of(ctx.services.router)
     named = objects(text)
     # the thing by the lexicon, or its word in the ticket's text ("还在滴" is a leak: "…漏水…")
+    router = ctx.services.router
     if named and not same_object(objects(ticket.text), named) and not any(
-            o.lstrip("~*") in ticket.text for o in named if len(o.lstrip("~*")) >= 2):
+            o.lstrip("~*") in ticket.text for o in named if len(o.lstrip("~*")) >= 2) \
+            and not router.symptoms(text) & router.symptoms(ticket.text):  # "…接头松了 现在不滴了" of a leak
         return False
     return same_place_in(ticket.text, text)
 

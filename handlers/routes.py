@@ -3,13 +3,14 @@ may act (bot.handling). A message no step acts on is chatter: the dispatcher sto
 fast path without opening a handler context, so a new step here is all a new route needs."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
 from common.emoji import without_emoji
-from handlers import bianmin, howto, legal, legal_aid, notices, own_report, petitions, privacy_commands, ratings, ticket_commands
+from handlers import bianmin, howto, legal, legal_aid, notices, own_report, petitions, privacy_commands, ratings, signup, ticket_commands
 from storage.models import Room
 
 if TYPE_CHECKING:
@@ -59,14 +60,34 @@ async def _own_report(ctx: Context, text: str, route: Route) -> Decision | None:
     return ("other", None) if own_report.on_own_report(ctx, text) else None
 
 
-@route_step("rating", 10, lambda p: ratings.may_be_rating(p.text))
+def _may_be_rating(p: Probe) -> bool:
+    split = petitions.then_also(p.text)
+    return ratings.may_be_rating(p.text) or (split is not None and ratings.may_be_rating(split[0]))
+
+
+@route_step("rating", 10, _may_be_rating)
 async def _rating(ctx: Context, text: str, route: Route) -> Decision | None:
-    return await ratings.try_rating(ctx, text)
+    split = petitions.then_also(text)
+    if split is None or not ratings.may_be_rating(split[0]) \
+            or ctx.services.router.route(split[1], staff=ctx.caller.is_staff).label not in ("petition", "legal"):
+        return await ratings.try_rating(ctx, text)
+    # "门修好了 谢谢李敏[抱拳] 对了顺便说一下 二楼玻璃裂了", "灯我自己换好了 不过…发现电表箱的门掉了":
+    # the answer (or "it is fixed"), then a new problem
+    whole = ctx.text
+    try:
+        ctx.text = split[0]
+        rated = await ratings.try_rating(ctx, split[0])
+    finally:
+        ctx.text = whole
+    if rated is None:
+        return None
+    return "petition", await _each_part(ctx, petitions.problems(ctx, split[1]) or [split[1]])
 
 
 def _may_be_receipt(p: Probe) -> bool:
     name = p.caller.name or ""
-    return p.room is not None and (notices.is_receipt(p.text, name) or notices.opens_with_receipt(p.text, name))
+    return p.room is not None and (notices.is_receipt(p.text, name) or notices.opens_with_receipt(p.text, name)
+                                   or notices.after_receipt(p.text, name) is not None)
 
 
 @route_step("receipt", 20, _may_be_receipt, usually=("receipt", None))
@@ -75,8 +96,10 @@ async def _receipt(ctx: Context, text: str, route: Route) -> Decision | None:
     said = ctx.services.router.route(rest, staff=ctx.caller.is_staff) if rest else None
     if rest and said is not None and said.label == "petition":
         # "收到 对了单元门又关不上了 … 让物业一起看看": a problem reported after a receipt is a report in its
-        # own words, whether or not the whole line read as one (and, as ever, no receipt: loop.yaml)
-        return "petition", await _petition_of_part(ctx, rest, said)
+        # own words, whether or not the whole line read as one; the receipt counts too (blind replay s31e:
+        # the officer's /回执 listed as unconfirmed someone who had written 收到)
+        notices.count_receipt_before_more(ctx)
+        return "petition", await _each_part(ctx, petitions.problems(ctx, rest) or [rest])
     return ("receipt", None) if notices.try_receipt(ctx, text, route) else None
 
 
@@ -146,22 +169,48 @@ async def _legal_chase(ctx: Context, text: str, route: Route) -> Decision | None
     lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot or p.route.urgent),
 )
 async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
-    parts = petitions.two_problems(ctx, text) if ctx.room is not None else None
-    if parts:  # two problems in one message: a ticket (or a join) each, as if said one by one
-        categories = [await _petition_of_part(ctx, part) for part in parts]
-        return "petition", categories[0]
+    parts = petitions.problems(ctx, text)
+    if parts:  # several problems in one message: a ticket (or a join) each, as if said one by one
+        return "petition", await _each_part(ctx, parts)
     return "petition", await petitions.on_petition(ctx, route.category, route.urgent, text)
 
 
+async def _each_part(ctx: Context, parts: list[str]) -> str:
+    """Each part handled as if said alone. The message's record is the part that says most: a
+    danger's, else the last ticket opened, else the last part's; what only other parts decided
+    (a consultation, a receipt) is added to it."""
+    categories, records = [], []
+    for part in parts:
+        ctx.handled.ticket = ctx.handled.joined = ctx.handled.urgent = None
+        categories.append(await _petition_of_part(ctx, part))
+        if ctx.handled.ticket is not None and not ctx.handled.joined:
+            ctx.opened_by_parts.add(ctx.handled.ticket)
+        records.append(dataclasses.replace(ctx.handled))
+    _, best = max(enumerate(records), key=lambda ir: (bool(ir[1].urgent), ir[1].ticket is not None and not ir[1].joined, ir[0]))
+    for field in dataclasses.fields(best):
+        value = getattr(best, field.name)
+        if value is None:
+            value = next((getattr(r, field.name) for r in records if getattr(r, field.name) is not None), None)
+        setattr(ctx.handled, field.name, value)
+    return categories[0]
+
+
 async def _petition_of_part(ctx: Context, part: str, said: Route | None = None) -> str:
-    """A part of the message handled as if it had been said alone (its own route)."""
+    """A part of the message handled as if it had been said alone (its own route): a problem as a
+    petition, a legal question in a list of problems as a consultation. Under a quoted report,
+    only what this part says is weighed against it."""
     said = said or ctx.services.router.route(part, staff=ctx.caller.is_staff)
-    whole = ctx.text
+    whole, quote = ctx.text, ctx.quote
     try:
         ctx.text = part
+        if quote is not None:
+            ctx.quote = dataclasses.replace(quote, said=part)
+        if said.label == "legal":
+            await legal.on_legal(ctx, said.category, said.urgent)
+            return said.category or ""
         return await petitions.on_petition(ctx, said.category, said.urgent, part)
     finally:
-        ctx.text = whole
+        ctx.text, ctx.quote = whole, quote
 
 
 @route_step(
@@ -300,6 +349,15 @@ async def _deletion_hint(ctx: Context, text: str, route: Route) -> Decision | No
 
 
 @route_step(
+    "sign_up", 56,
+    # "我不会弄那个接龙 宪法日的活动帮我报个名", privately: to the stairwell's staff
+    lambda p: p.room is None and p.route.label == "other" and signup.applies(p.text),
+)
+async def _sign_up(ctx: Context, text: str, route: Route) -> Decision | None:
+    return (route.label, route.category) if signup.on_sign_up(ctx) else None
+
+
+@route_step(
     "bianmin", 55,
     # an everyday question the router left as chatter (物业电话是多少); petitions never get here
     lambda p: p.route.label == "other" and not p.route.urgent and notices.asks_a_question(p.text)
@@ -309,7 +367,12 @@ async def _bianmin(ctx: Context, text: str, route: Route) -> Decision | None:
     return await bianmin.on_question(ctx, text) if ctx.services.config.bianmin.enabled else None
 
 
-_JUST_THANKS = re.compile(r"^\W*(?:(?:好的?|嗯+|哦+|噢|谢谢(?:你|您|啦|了)?|多谢|感谢|收到(?:了)?|知道了|晓得了|明白了?|行|OK|ok)\W*)+$")
+# (thanks to someone named, privately: "好的 谢谢小李[玫瑰]", "谢谢王律师 麻烦您了[抱拳]")
+_THANKED = r"(?:小[\u4e00-\u9fff]|[\u4e00-\u9fff]{1,2}(?:律师|老师|师傅|阿姨|书记|主任|大姐|大哥|姐|哥))"
+_JUST_THANKS = re.compile(
+    r"^\W*(?:(?:好的?|嗯+|哦+|噢|(?:谢谢|多谢|感谢)(?:你|您|你们|啦|了)?" + _THANKED + r"?(?:了|啦)?"
+    r"|(?:麻烦|辛苦)(?:你|您|你们)?了|收到(?:了)?|知道了|晓得了|明白了?|行|OK|ok)\W*)+$"
+)
 
 
 @route_step("asked", 60, lambda p: p.route.label == "other" and (p.mentions_bot or p.room is None))

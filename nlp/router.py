@@ -35,6 +35,9 @@ NOT_A_REPAIR = frozenset({"-#个人物品"})  # the facility+fault penalty for o
 # again where it stands)
 BUYING = frozenset({"买", "买个", "要买", "想买", "购买", "订"})
 NEGATING = frozenset({"不是", "并非", "并不是"})
+# Looked through, not about: "从猫眼看是两个男的", "透过窗户看到…"
+THROUGH = frozenset({"从", "透过", "通过", "隔着"})
+SEEING = frozenset("看望瞄瞅瞧见")
 OBJECTS_MEMO_SIZE = 20_000  # texts whose objects are kept (Router.objects)
 
 
@@ -58,12 +61,12 @@ ME_TOO_WHO = (
     r"(?:(?:是的|对的?|嗯+|确实)\W*)?(?:我|我们|俺|咱|阿拉|阿拉自家)(?:家|们家|这边|这儿|这里|屋头|屋里头|屋里向|屋里?|那边|楼)?"
     r"(?:的)?(?:门口|门前|门把手|门锁|门|这层|这一层|楼下|楼上|阳台|厨房|卫生间|厕所|天花板|车库|地下室|储藏室|车位)?"
     r"(?:\d{3,4}室?|(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[楼层])?"  # "我家302也被…", "我家4楼也闻到了"
-    r"(?:门口|阳台|厨房|卫生间|厕所|天花板|屋顶|墙上)?"  # "我家402天花板也在往下滴水了"
-    r"(?:在(?:阳台|窗口|窗户边|楼下|楼上|家里|屋里)(?:上|边|那|这)?)?"  # "我在阳台上也看到了"
+    r"(?:门口|阳台|厨房|卫生间|厕所|天花板|屋顶|墙上)?(?:顶上|顶)?"  # "我家402天花板也在往下滴水了", "我家302卫生间顶上也被…泡了"
+    r"(?:在(?:阳台|窗口|窗户边|楼下|楼上|家里|屋里|[A-Za-z]区|[A-Za-z\d]{1,3}号?车位)(?:上|边|那|这)?)?"  # "我在阳台上也看到了", "我在B区也闻到了"
     r"(?:那(?:根|个|盏|块|条|只)[\u4e00-\u9fff]{0,2})?"  # "我家门口那根线也被咬得露铜了"
 )
 ME_TOO_TROUBLE = (
-    r"也[漏坏停堵臭吵滴渗堆占淹泡]|也进水|也在(?:往下)?[漏滴渗堆]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵"
+    r"也[漏坏停堵臭吵滴渗堆占淹泡]|也进水|也发现了|也注意到了|也(?:来|被)?敲(?:了|过)|也在(?:往下)?[漏滴渗堆]|也(?:能)?听(?:得)?(?:到|见)|也受不了|也被吵"
     r"|(?:关[起着上了]*窗(?:子|户)?\S{0,2})?[也都]闻(?:得)?(?:到|见)"  # "我屋头关起窗子都闻得到"
     r"|也被\S{0,6}?(?:漏|渗|泡|淹|滴)"  # "我家302也被502漏下来的水泡了"
     r"|也是(?:这|那)(?:个|种|股)?\S{0,2}(?:味|声音|情况|样子?)"  # "是的 我家门口也是这个味 熏得头疼"
@@ -79,13 +82,15 @@ FLAT_ALSO = r"(?:\d{3,4}|\d{1,2}[-－]\d{3,4})(?:室|家)?(?:" + ME_TOO_TROUBLE 
 # The trouble back again, by its verb: "昨晚楼上又蹦到十一点", "又开始滴了" (not "又在楼下碰到王阿姨了").
 # Part of the router's 跟进, and handlers.petitions' test for a chase that tells the problem.
 AGAIN_VERBS = r"叫|响|吵|闹|拖|跺|蹦|跳|漏|滴|渗|堵|臭|堆|占|贴|扔|冒|开钻|钻|砸|敲|搓|拉|摆|哒|充|搬|穿着?高跟鞋|走到"
-TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:" + AGAIN_VERBS + ")")
+# "今天又有 还是三楼那个地方": the same mess back in the same place
+BACK_AGAIN = r"(?:今天|今早|早上|又是)又有(?:了|啦)?(?=\s|$|[，,。!！])|还是\S{0,4}那个(?:地方|位置|角落|拐角)"
+TROUBLE_AGAIN = re.compile(r"又(?:开始)?(?:" + AGAIN_VERBS + ")|" + BACK_AGAIN)
 
 # Who a con at the doors poses as, and what it is after (the 上门行骗 pattern)
 _POSING = (
     r"(?:社区|居委会?|街道|物业|燃气|煤气|天然气|供电|电力|自来水|水务|网格员?|消防|民政|社保|医保|派出所)"
     # (voice-to-text puts spaces between clauses: "说是燃气公司的 上门检查燃气管 … 收二百八")
-    r"[^。！!？?\n]{0,40}?(?:收\S{0,12}(?:费|钱|押金|款)|收[一二两三四五六七八九十百千万\d]{2,}|要钱|交钱|给了?钱|交\S{0,6}定金|付\S{0,4}定金"
+    r"[^。！!？?\n]{0,40}?(?:收\S{0,12}(?:费|钱|押金|款)|收[一二两三四五六七八九十百千万\d]{2,}|要钱|交钱|给了?钱|交\S{0,6}定金|付\S{0,4}定金|交\S{0,8}(?:登记费|报名费|押金|手续费)"
     r"|换\S{0,6}(?:阀|管|表|报警器|门锁|智能锁)|卖\S{0,10}(?:净水器|报警器|软管|阀门|灭火器|保险|产品)|检测费|检查费|服务费)"
 )
 # "紧急扩散" over a chain message is hearsay; over "5栋有个老人晕倒了" (a place here) it is a cry for help
@@ -192,6 +197,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:差点|差一点|险些)\S{0,8}(?:摔|滑|绊|跌|撞)\S{0,12}(?:还好|幸好|好在)\S{0,4}(?:扶住|抓住|站住|没摔|没事|没伤)"
         # a resident reassuring the neighbours about their own smoke: "我家在烧香 有点烟味 大家别紧张哈"
         r"|(?:大家|各位)\S{0,2}(?:别|不用|不要)(?:紧张|担心|害怕|慌)"
+        r"|(?:差点|差一点|险些)(?:就)?(?:着火|起火|烧起来|着了)"  # "锅都烧干了 差点着火[捂脸]"
     ),
     # things falling from a height: "外墙瓷砖掉了", "玻璃掉下来", "花盆砸下来"
     "坠物": re.compile(
@@ -266,7 +272,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         # "说是燃气公司的 挨家挨户上门 要收一百块检测费": only at the doors, and not asked about ("…要交钱吗")
         # "送免费鸡蛋 硬要进门 我妈一个人在家": a stranger pushing into an old person's home
         + r"|(?:送|发)\S{0,4}鸡蛋\S{0,16}(?:硬要|非要|要)进(?:门|屋|来|家)|(?:硬要|非要)进(?:门|屋|我家)"
-        + r"|^(?!.*(?:不收|不要钱|免费|吗|[?？]|上周|上个月|前几天|去年|以前|之前|上次))"
+        # (asked whether it is real while they are at the door now, it is that con: "社区有这个事吗 现在就在我家门口")
+        + r"|^(?!.*(?:不收|不要钱|免费|上周|上个月|前几天|去年|以前|之前|上次))(?!(?!.*现在\S{0,3}在).*(?:吗|[?？]))"
         r"(?=.*(?:挨家挨户|一家一家|上门|敲门|挨个|进来|进门|进屋|在我家|在屋里|门口)).*(?:说是|讲是|讲伊是|说他们是)\S{0,4}" + _POSING
     ),
     # a small child or an old person shut in alone: "孩子一个人被反锁在家里了 才三岁 … 他在里面一直哭"
@@ -274,6 +281,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"^(?!.*把自己)(?=.*(?:孩子|小孩|宝宝|娃|囡囡|儿子|女儿|孙子|孙女|老人|我妈|我爸|老太太|老爷子)).*"
         r"(?:孩子|小孩|宝宝|娃|囡囡|儿子|女儿|孙子|孙女|老人|我妈|我爸|老太太|老爷子)\S{0,6}(?:被)?(?:反锁|锁)在(?:家|屋|房间|卫生间|厕所|里面|里头|车里)"
         r"|(?:孩子|小孩|宝宝|娃)\S{0,4}(?:被)?反锁\S{0,4}(?:出不来|开不了门)"
+        # "楼下那辆红色车里锁着个小孩 两三岁的样子 … 大人不知道去哪了"
+        r"|车(?:里|内|里面)\S{0,2}(?:锁着|关着|反锁着?|困着)\S{0,3}(?:小孩|孩子|宝宝|娃|婴儿|小朋友)"
         r"|(?:[一二三四五六七八九两\d]岁|孩子|小孩|宝宝|娃|孙子|孙女|儿子|女儿)\S{0,8}一个人(?:被)?(?:反锁|锁|关)在(?:家|屋|房间|里面|里头)"
         r"|^(?=.*(?:门被风带上|门被风吹上|门关上了|进不去门|进不了门|钥匙\S{0,6}(?:在里面|在屋里|锁在|忘|落|丢)))(?=.*(?:[一二三四五六七八九两\d]岁|孩子|小孩|宝宝|娃|孙子|孙女))"
         r".*一个人在(?:屋里|家里|里面|里头|房间)"
@@ -293,15 +302,19 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # (never the stairs: "爬六楼喘不上气 电梯赶紧修"; never the past: "上次胸口疼住了院")
     "急病": re.compile(
         r"^(?!.*(?:爬|电梯|上楼|下楼|以前|上次|上回|去年|前几天|复查|住过院|老毛病了))"
-        r"(?=.*(?:一个人|救命|帮帮我|快来|谁能来|怎么办|现在|突然|厉害|受不了|快不行))"
+        r"(?=.*(?:一个人|救命|帮帮我|快来|谁能来|怎么办|现在|突然|厉害|受不了|快不行|赶紧|救护车))"
         r".*(?:胸口(?:疼|痛|闷)|胸痛|心口(?:疼|痛)|心绞痛|喘不上气|喘不过气|透不过气|呼吸困难|上不来气|半边(?:身子)?(?:麻|动不了)"
-        r"|嘴歪|中风了|脑梗了)"
+        r"|嘴歪|中风了|脑梗了|心脏病\S{0,2}(?:犯了|发作)|犯了?心脏病|心梗了"
+        # the ambulance held up at the door (blind replay s31c): "救护车进不来 单元门口被一辆黑色奥迪堵死了"
+        r"|救护车\S{0,6}(?:进不来|过不去|开不进来?|被堵))"
     ),
     # money being taken now after a link or a code was given: "点了领红包的链接 填了银行卡号还有验证码
     # 现在手机一直收到扣款短信 钱还在被转走"
     "钱被转走": re.compile(
         r"(?:钱|存款|余额|卡里|账户|积蓄)\S{0,6}(?:还在|正在|一直在?|不停地?)被(?:转走|扣|划走|刷|转)"
         r"|一直(?:收到|在收|来)扣款短信|(?:链接|验证码|卡号|密码)[^。!！？?\n]{0,40}?(?:扣款短信|扣钱|扣款|被转走|被扣了?|被盗刷|被划走)"
+        # taken in, and the money just gone (blind replay s31f): "我上当了 昨天给他们报了身份证号 还有银行卡 今天卡里少了两万"
+        r"|^(?=.*(?:上当|被骗|骗子|银行卡|卡号|身份证))(?!.*(?:上个月|去年|前年|以前|之前|上次)).*(?:卡里|账户里?|余额)\S{0,4}(?:少了|没了|被扣了|被转走了)"
     ),
     # money paid and gone, asked back: "交了三万定金 … 这个钱还能退回来吗", "保健枕头 … 这个钱能退吗"
     "要回钱款": re.compile(
@@ -345,8 +358,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     # damage done, and who pays asked: "暴雨把地下车库淹了 我家车泡坏了 物业说是天灾不管 物业到底该不该赔"
     "损失索赔": re.compile(
-        r"^(?=.*(?:该不该赔|要不要赔|谁赔|谁来赔|赔不赔|能不能赔|该谁赔|让\S{1,4}赔|找\S{1,4}赔|索赔|谁负责|起诉|告他|告她|打官司|不肯赔|不赔))"
-        r".*(?:泡坏|淹坏|砸坏|损坏|泡了|淹了|砸了|砸裂|刮花|弄坏|损失|熏坏|熏黑|烧坏|烧黑|烧毁|烧掉|烫坏|不肯赔)"
+        r"^(?=.*(?:该不该赔|要不要赔|谁赔|谁来赔|赔不赔|能不能赔|该谁赔|让\S{1,4}赔|找\S{1,4}赔|索赔|谁负责|起诉|告他|告她|打官司|不肯赔|不赔"
+        r"|(?:应该|该|要)赔(?:我|钱)?|找\S{1,4}要(?:钱|赔偿)?(?:\s|$|吗|啊)))"
+        r".*(?:泡坏|淹坏|砸坏|损坏|泡了|淹了|砸了|砸裂|刮花|弄坏|损失|熏坏|熏黑|烧坏|烧黑|烧毁|烧掉|烫坏|不肯赔|被划|被刮|划了|刮了)"
     ),
     # hurt days ago, and who pays asked: "前几天在小区门口结冰的路上摔了 手腕骨裂 … 能不能找物业赔医药费"
     "伤后索赔": re.compile(
@@ -360,7 +374,11 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r".*(?:头晕|头痛|头疼|想吐|恶心|呕吐|叫不醒|叫不应|不太应|喊不醒|昏昏沉沉|晕乎乎|站不稳|嘴唇发红|中毒了)"
     ),
     # advice to a neighbour, not a question: "去劳动监察大队告他 我侄子就是这么要回来的"
-    "指点": re.compile(r"^(?!.*(?:[?？吗呢]|么$|怎么|咋|能不能|可不可以))(?:你|您)?(?:可以|直接|赶紧|就)?去\S{0,10}(?:告|投诉|申请|起诉|找|报警)"),
+    "指点": re.compile(
+        r"^(?!.*(?:[?？吗呢]|么$|怎么|咋|能不能|可不可以))(?:你|您)?(?:可以|直接|赶紧|就)?去\S{0,10}(?:告|投诉|申请|起诉|找|报警)"
+        # a remark to all: "欠钱不还的就该去法院告他 一告一个准"
+        r"|^(?!.*(?:[?？吗呢]|怎么|咋|能不能|可不可以|我家|我的|我欠|欠我))\S{0,12}(?:就该|就应该|都该|就得)去\S{0,6}(?:告|起诉|仲裁|投诉)"
+    ),
     # a spouse or parent gone, their home or savings to share: "我老伴走了 房子写的是他的名字 两个儿子闹着要分"
     "继承": re.compile(
         r"(?=.*(?:房子|房产|遗产|存款|遗嘱|分家|要分|怎么分|争房|写的是|个人账户|抚恤金|丧葬费))"
@@ -379,7 +397,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "往事": re.compile(
         r"^(?=.*(?:上个月|上礼拜|上周|上星期|上次|上回|那次|去年|前年|以前|之前|昨天|昨晚|前天|前几天|前阵子|那天|有一次))"
-        r"(?=.*(?:还好|幸好|好在|后怕|骂走|赶走|轰走|吓跑|没开门|没上当|没受伤|没出事|过去了|以后|下次|吓死人了)).*"
+        r"(?=.*(?:还好|幸好|好在|幸亏|多亏|要不是|浇灭|扑灭|后怕|骂走|赶走|轰走|吓跑|没开门|没上当|没受伤|没出事|过去了|以后|下次|吓死人了)).*"
     ),
     # a stranger at one's door at night: "凌晨三点有个陌生男的一直在敲我家门 还拧门把手"
     "闯门": re.compile(
@@ -456,7 +474,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     # a notice's title, as staff type it without a command: "【温馨提示】近期本单元602室装修 …"
     "公告标题": re.compile(r"^\W*【(?:温馨提示|通知|公告|提醒|紧急通知|重要通知|友情提示)】"),
     "尖物外露": re.compile(r"(?:钉子|铁丝|钢筋|铁皮|螺丝|玻璃碴)\S{0,6}(?:露出|冒出|翘出|支出|戳出)|划(?:手|伤了?|破了?)(?:手|人)?"),
-    "装修噪音": re.compile(r"从早\S{0,2}钻到晚|又(?:开始)?(?:钻|敲|砸)了|(?:电锤|电钻|打钻|钻)\S{0,2}(?:一整天|从早到晚|个不停|没停)|还在(?:电锤|打钻|钻|敲|砸|叮叮当当)"),
+    "装修噪音": re.compile(r"从早\S{0,2}钻到晚|(?:早上|中午|下午|晚上|半夜|一早|一大早|周末|天天|每天)也?(?:在)?(?:钻|电锤|砸墙)(?![石戒研空头])|又(?:开始)?(?:钻|敲|砸)了|(?:电锤|电钻|打钻|钻)\S{0,2}(?:一整天|从早到晚|个不停|没停)|还在(?:电锤|打钻|钻|敲|砸|叮叮当当)"),
     "室内掉落": re.compile(r"(?:相框|画框|挂画|镜子|挂钟|奖状|碗|盘子|杯子|瓶子)\S{0,4}(?:都|也)?掉(?:下来|到地上|地上)"),
     # something stolen: "车棚里我电动车的电瓶被偷了", "门口的快递又被人拿了" (a report; a found wallet is 失物)
     "失窃": re.compile(
@@ -534,7 +552,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:一张|一点|一个)?都没(?:撕|清|搬|拿走|动|修|弄)|啥子?时候(?:来|修|管|处理|弄)"
         r"|(?:也|都|还)没(?:个|点)?动静|有人联系了?没|有没有人联系|联系了没|(?:也|都)没人(?:来|修|管|处理|理|问|看)"
         r"|管了没有?|管没管|有没有管|有人(?:去|来)(?:过|了)(?:吗|没有?)"  # "换灯泡的事 有人去了吗"
-        r"|没(?:了|有)?下文|到现在还是|还是(?:晃|松|摇)"  # "回了个编号就没下文了 扶手到现在还是晃的"
+        r"|" + BACK_AGAIN + r"|没(?:了|有)?下文|到现在还是|还是(?:晃|松|摇)"  # "回了个编号就没下文了 扶手到现在还是晃的"
         r"|都(?:快要?|已经|有)?(?:[一两二三四五六七八九十几]{1,2}|好几|半|\d+)?(?:个多?|多个?)?(?:天|周|礼拜|星期|月)了|催(?:一下|催|办)|有进展吗|进展(?:如何|怎么样)"
     ),
     # a neighbour's "me too" under a report: "我家也是", "我们家也漏了", "+1", "同楼上"
@@ -542,6 +560,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"^\W*" + ME_TOO_WHO + r"(?:也是|也一样|也有|也遇到|也这样|也出现|" + ME_TOO_TROUBLE + r"|同样|一样)"
         r"|^\W*(?:同楼上|同上|[+＋]1|加一|一样的情况|同样的情况|同样情况|一样的问题|同样的问题)"
         r"|^\W*" + FLAT_ALSO  # "402也在滴", "3-302也漏了" (a flat says how, not a bare "2023也是")
+        # "就是那条黑狗 天天不牵绳 我家孩子上礼拜也被它追过": the one just reported, and me too
+        + r"|^\W*就是(?:那|这)(?:条|只|个|家|户)\S{0,8}.*(?:我家|我们家|我)\S{0,8}也(?:被|遇到|碰到|看到|听到|闻到)"
     ),
     # talk about a danger, not a danger: films, dreams, similes ("着火了似的好热闹")
     "虚构": re.compile(
@@ -549,7 +569,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         # "吓死我了 还以为着火了": what one feared, and it was not
         r"|(?:还|我还|都|差点)以为(?:是)?\S{0,3}(?:着火|起火|失火|冒烟|漏气|煤气|燃气|地震|出事)"
         # "看到消防车了 不知道哪着火了": somewhere else (in or near one's building it is a danger)
-        r"|^(?!.*(?:楼道|楼下|楼上|我家|隔壁|对门|单元|门口|走廊|家里|这栋|我们楼)).*哪\S{0,3}(?:着火|起火|失火|冒烟)|哈哈|呵呵|嘻嘻|笑死|😂|\[(?:捂脸|笑哭|偷笑|破涕为笑|呲牙)\]"
+        r"|^(?!.*(?:楼道|楼下|楼上|我家|隔壁|对门|单元|门口|走廊|家里|这栋|我们楼)).*哪\S{0,3}(?:着火|起火|失火|冒烟)"
+        # laughing is no alarm, but a gas smell at home now is one however it is told ("哈哈哈 我家厨房好像一股煤气味")
+        r"|^(?!.*(?:我家|家里|厨房|屋里|楼道)\S{0,8}(?:煤气|燃气|天然气|液化气)味).*(?:哈哈|呵呵|嘻嘻|笑死|😂|\[(?:捂脸|笑哭|偷笑|破涕为笑|呲牙)\])"
         r"|太火了|好火啊|爆火|火遍|火出圈"
         # a forwarded article or chain message about somewhere else: "【转发】紧急扩散！！某小区电动车…起火 转给大家看看"
         r"|【转发】|" + _SPREAD_ELSEWHERE + r"|转给大家|转发给大家|转发一下|某小区|某地|某市"
@@ -578,6 +600,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"|是不是\S{0,6}(?:投诉|反映|举报|告状|告)(?:的|了|我|俺|咱)|背后(?:搞小动作|告状|打小报告)|你就(?:说|告诉我)\S{0,2}是不是"
         r"|(?:投诉|反映|举报|告状)\S{0,8}的(?:那个|那家)?人\S{0,3}(?:电话|手机|号码|名字|姓名|是谁|住哪|哪家|几楼|给我|告诉我)"
         r"|有本事(?:站出来|当面|出来)|(?:告诉|说)我\S{0,4}是谁"
+        r"|(?:叫|喊|找|报)了?(?:交警|警察|物业|城管|保安|拖车)(?:的|来的)(?:那个|那家|那位)?人\S{0,4}(?:的)?(?:电话|手机|号码|名字|是谁|住哪|哪家|几楼)"
         r"|(?:投诉|反映|举报|告状)(?:的)?人(?:的)?\S{0,2}(?:电话|手机|号码|名字|姓名|是谁|住哪|哪家|几楼)"  # "把举报人电话给我"
         r"|(?:谁|哪个|哪位|哪家)(?:说|讲)(?:的)?(?:我家|我们家|我)\S{0,6}(?:扔|吵|乱|弄|放|堆|跺|拍|跑|闹|养)"  # "是哪个说我家孩子扔的"
     ),
@@ -595,6 +618,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"修好了|已经修好|弄好了|住院了|送医院了|送到医院|已经送医|出院了|没事了|虚惊一场|又好了|火已经灭|已经灭了|已经扑灭|已经救出来|救出来了"
         r"|(?<![有是])没有?漏气|(?<!是)不是(?:漏气|煤气|燃气|天然气)|已经关火|大家放心"  # "是402烧干锅了 已经关火开窗了 没有漏气 大家放心"
     ),
+    # back to normal already, told to reassure (blind replay s31e): "…一楼总开关跳了 我老公下去推上去就好了 现在都亮了"
+    # (never "已经亮了两天 又灭了": it failed again)
+    "已恢复": re.compile(
+        r"^(?!.*(?:又(?:坏|灭|不亮|停|没)|还是|一会又|不过|但是))"
+        r".*(?:推上去就好了|(?:现在|已经)(?:都|全)?(?:亮了|正常了|有水了|有电了|来电了|来水了|恢复了))"
+    ),
     # warnings about fraud, not a fraud under way: "提醒大家 冒充客服让转账的都是骗子"
     "防骗提醒": re.compile(
         r"提醒|谨防|警惕|提防|注意防|(?<!要)不要(?:相信|轻信|转账|点)|千万(?:别|不要)|都是(?:骗|诈)|一律是|就是诈骗|不会(?:让|要求)"
@@ -606,6 +635,67 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "年龄段": re.compile(r"\d{2}\s*周?岁(?:以上|以下|及以上)"),
     # a danger only imagined ("着火了就完了", "万一起火"): no urgent flag
     "假设": re.compile(r"(?:万一|要是|一旦|如果|容易|可能会|会|怕|真要|真的要|真)\S{0,4}(?:着火|起火|失火|爆炸|漏电|触电)|(?:着火|起火)了?就|(?:着火|起火|失火)了?(?:咋办|怎么办|咋个办|谁负责)"),
+    # thanks for help in a past event, nothing wrong now: "去年漏水那次 还是多亏了李敏帮忙联系的602 不然我家天花板要塌了"
+    "往事致谢": re.compile(
+        r"^(?=.*(?:去年|前年|上次|上回|那次|那回|以前|之前))(?!.*(?:又|还在|现在|一直))"
+        r".*(?:多亏|幸亏|要不是|全靠)"
+    ),
+    # a worry about what might happen, asked (blind replay s31a): "我住十楼 要是哪天电梯坏了 我这老腿怎么下楼啊",
+    # "万一真着火了 … 往哪跑啊", "如果闻到煤气味 是先开窗还是先关阀门啊" (never a fault told first: "电梯又坏了
+    # 要是着火了怎么办" is a report)
+    "假设问": re.compile(
+        # (the hypothetical leads: at most a short word before it, "我住十楼 要是哪天…")
+        r"^[^，,。]{0,6}?(?=(?:要是|万一|如果|假如|假设|一旦)(?:哪天|以后|将来|真的?|有一天|真要)?\S{0,6}"
+        r"(?:电梯|着火|起火|失火|闻到|煤气|燃气|停电|停水|漏水|地震|被困|困在|停在|关在))"
+        r"(?=.*(?:怎么办|咋办|怎么下楼|往哪|打什么电话|打哪个电话|找谁|先\S{0,8}还是|发愁|怎么弄|怎么跑|咋整|应该|该怎么|记不住))"
+    ),
+    # feelings and games in fire words: "气得我头顶冒烟", "心里跟着了火一样", "拿着玩具水枪满屋跑 一直喊着火了"
+    "比喻": re.compile(
+        r"气得\S{0,6}(?:冒烟|冒火|着火|生烟)|(?:头顶|头上|心里|心头|七窍|肺)\S{0,3}(?:冒烟|着火|冒火|生烟|着了火)"
+        r"|闹翻天|玩具|过家家|角色扮演|(?:当|扮|演|迷上)\S{0,2}消防员"
+    ),
+    # somewhere else, someone else's: "我闺女小区电梯又坏了", "我同事家楼上漏水", "我老家那边也是", "我闺女学校的扶手"
+    "别处": re.compile(
+        r"(?:闺女|女儿|儿子|同事|朋友|亲戚|表哥|表姐|表妹|堂哥|姐姐|妹妹|哥哥|弟弟|同学|孩子)(?:的|家的?|她|他|那边的?)?"
+        r"(?:小区|学校|单位|公司|厂里)|(?:同事|朋友|亲戚|同学|表哥|表姐)家|(?:我|我们|俺)老家|老家那边|娘家那边|婆家那边"
+        r"|(?:他们|她们|人家)(?:那个?)?小区|听说(?:是)?(?:隔壁|旁边|对面)\S{0,3}\d*(?:幢|栋|号楼)"
+    ),
+    # a video or article passed on: "[视频] 电动车推进电梯瞬间起火爆燃", "[链接] 以案释法｜…转给大家看看"
+    "转发链接": re.compile(r"^\W*\[(?:视频|链接|文章|小程序|视频号|公众号)\]|转给大家看看"),
+    # a child's homework: "求助一道数学题 一个水池有根水管漏水…", "语文还要用着火了造句"
+    "作业题": re.compile(r"数学题|应用题|造句|作文题|(?:求助|请教|问)一道|[一二三四五六]年级的题"),
+    # numbers to keep, listed: "报警110 火警119 急救120 电梯被困96333 燃气抢修96777"
+    "号码清单": re.compile(r"^(?=(?:.*?(?<!\d)(?:110|119|120|96333|96777|12345|95598|12348|96110)(?!\d)){3})"),
+    # a small mishap at home, told as over: "电暖器烤袜子 烤糊了一只 一屋子焦味 被我骂了一顿"
+    "家中小事": re.compile(r"(?:烤|烧|煮|炒|烙)糊了|(?:被我|把他|把她)\S{0,2}骂了?\S{0,2}一顿"),
+    # someone smashing things now (blind replay s31c): "正在拿砖头砸车 挡风玻璃都砸碎了好几块 还在砸" (never "还在砸墙": building work)
+    "打砸": re.compile(
+        r"拿(?:着)?(?:砖头|石头|棍子|铁棍|铁锹|锤子|刀|酒瓶|板砖)\S{0,6}(?:砸|打|砍)(?!墙)|(?:正在|还在|在)\S{0,4}砸(?:车|人|玻璃|窗|门)"
+    ),
+    # a car damaged where it was parked: "我停在楼下的车昨晚被人划了一长道 … 楼下有没有监控啊"
+    "车辆受损": re.compile(
+        r"^(?!.*(?:赔|保险|还好|上个月|去年))"
+        r".*(?:车|车门|车身|车漆|后视镜|挡风玻璃)\S{0,8}被(?:人)?\S{0,2}(?:划|刮|砸|扎|戳|掰|踢)(?:了|破|坏|花|断|烂)"
+        r"|(?:轮胎|车胎)\S{0,4}被\S{0,2}(?:扎|戳|放气|割)"
+    ),
+    # fuel on the ground where cars pass: "地库B区有辆车在漏油 地上一大滩 汽油味特别冲"
+    "漏油": re.compile(r"^(?=.*(?:车|油箱|地库|车库|停车场))(?=.*(?:一大滩|一滩|满地|特别冲|很冲|好冲|呛|汽油味)).*(?:漏油|汽油\S{0,4}漏|油箱\S{0,2}漏)"),
+    # borrowing from neighbours: "谁有搭电线借我用一下 车没电了打不着火", "有人有电钻吗 借我用半小时"
+    "借用": re.compile(r"(?:谁|哪位|哪家|有没有人|有人)(?:家)?有\S{0,8}(?:吗|嘛|没有|\s)?\S{0,4}借(?:我|用|一下)|借(?:我|俺)?用(?:一下|半小时|一会|两天|下)"),
+    # buying, selling, renting: "出售地库B区产权车位一个 离电梯近 有意私聊", "求租地库车位一个"
+    "买卖": re.compile(r"^\W*(?:出售|转让|出租|求租|求购|低价出|便宜出|急售|急租)|有意(?:者)?(?:请)?私聊|价格(?:好|可)商量|有(?:的|需要的)私聊"),
+    # a group-buy line, not a report: "再加一个烟雾报警器 着火冒烟就会叫 35一个 要的一起接"
+    "团购下单": re.compile(r"拼单|一起接|要的\S{0,3}(?:接龙|接|扣1|报名|私聊)|\d+(?:块|元)(?:钱)?一(?:个|袋|箱|斤|盒|只)(?!\S{0,2}(?:月|天))"),
+    # asking whether one was cheated, money paid and nothing come (blind replay s31f): "…转了三千块 到现在药也没寄来 是不是被骗了"
+    "疑似被骗": re.compile(
+        r"(?:是不是|是否|会不会|怕是|估计|好像)(?:被骗|上当|遇到骗子|碰到骗子)"
+        r"|转了\S{0,6}(?:块|元|万|千)\S{0,16}(?:没寄|没收到|没到|联系不上|拉黑|不回)"
+    ),
+    # someone's own story of a case won, told to encourage others (blind replay s31d)
+    "经验之谈": re.compile(
+        r"^(?!.*(?:[?？吗]|怎么办|能不能|可不可以|咋办))(?=.*(?:表哥|表姐|表弟|表妹|朋友|同事|亲戚|邻居|我以前|去年|前年|之前|上次|当年))"
+        r".*(?:后来|最后|结果)\S{0,10}(?:拿回来了|要回来了|全拿回|解决了|赔了|胜诉|判了|追回)"
+    ),
     # a threat to call the police, said in a quarrel: "谁说我家偷的 有证据吗 再乱说我报警了" (no danger)
     "威胁报警": re.compile(r"(?:再|要是|敢|你再)\S{0,6}(?:乱说|胡说|瞎说|造谣|污蔑|冤枉|诬赖|说)\S{0,4}(?:我就?|就)?(?:报警|告你|找派出所)"),
 }
@@ -709,6 +799,7 @@ class Router:
         # kind), `cancel: near` (a near miss: the danger words inside the match)
         self.pattern_cancel: dict[str, str] = {}
         self.followup_patterns: frozenset[str] = frozenset()
+        self.elsewhere_patterns: frozenset[str] = frozenset()
         self.pattern_category: dict[str, str] = {}
         for name, weights in raw.get("patterns", {}).items():
             if name not in _PATTERNS:
@@ -719,8 +810,11 @@ class Router:
                 self.pattern_urgent[name] = str(weights.pop("urgent"))
             if "cancel" in weights:
                 self.pattern_cancel[name] = str(weights.pop("cancel"))
-            if weights.pop("followup", False):
+            followup = weights.pop("followup", None)
+            if followup:
                 self.followup_patterns |= {name}
+            elif followup is False:  # `followup: false`: about somewhere else, never a chase of ours
+                self.elsewhere_patterns |= {name}
             if "category" in weights:  # `category: 困难求助`: what the pattern's weight tells of
                 self.pattern_category[name] = str(weights.pop("category"))
             self.patterns[name] = {k: float(v) for k, v in weights.items()}
@@ -1009,7 +1103,7 @@ class Router:
     ) -> bool:
         """Structural cues; returns whether the message is worded as a follow-up."""
         compact = text.replace(" ", "").replace("\u3000", "")
-        followup, cancels = False, []
+        followup, elsewhere, cancels = False, False, []
         for name, weights in self.patterns.items():
             if not weights and not urgent_hits and self.pattern_urgent.get(name) == "none":
                 continue  # nothing to cancel (a cancelling pattern comes after the danger ones)
@@ -1019,6 +1113,7 @@ class Router:
             if not match:
                 continue
             followup = followup or name in self.followup_patterns
+            elsewhere = elsewhere or name in self.elsewhere_patterns
             category = self.pattern_category.get(name)
             for lab, w in weights.items():
                 scores[lab] += w
@@ -1035,7 +1130,7 @@ class Router:
                     urgent_hits.append(_Urgent("#" + name, cat, True, self.danger_kind.get("#" + name)))
         for what, match in cancels:
             urgent_hits[:] = [u for u in urgent_hits if not _cancelled(u, what, match)]
-        return followup
+        return followup and not elsewhere
 
     def _apply_danger(
         self,
@@ -1133,7 +1228,8 @@ class Router:
                 continue  # a modifier of the next specific object ("通下水道的小广告")
             if adverts and pos > 0 and tokens[pos - 1] in SERVICE_VERBS:
                 continue  # a service the flyers offer ("小广告 通下水道的 开锁的"): not the drain
-            if pos > 0 and tokens[pos - 1] in (BUYING | NEGATING):
+            seen_through = tokens[pos - 1] in THROUGH and pos + 1 < len(tokens) and tokens[pos + 1][:1] in SEEING if pos > 0 else False
+            if pos > 0 and (tokens[pos - 1] in (BUYING | NEGATING) or seen_through):
                 continue  # nor a thing said not to be it ("不是煤气 … 是一楼那个下水道堵了")
             kept.append(self.object_of[term])
         for name, pattern, instead_of in self.object_patterns:
