@@ -178,11 +178,20 @@ def _point_to_private(ctx: Context) -> None:
         ctx.to_room(ctx.room, f"@{ctx.caller.name} {POINTER}", mentions=(ctx.caller.person_id,))
 
 
+# Names staff type for a command that has another (blind replay s31j): the usage to point to
+SAID_FOR: dict[str, tuple[str, str]] = {
+    "转派": ("/派单 编号 @姓名", "转给别人"), "转单": ("/派单 编号 @姓名", "转给别人"), "改派": ("/派单 编号 @姓名", "转给别人"),
+    "结单": ("/办结 编号 说明", "办结"), "完结": ("/办结 编号 说明", "办结"), "结案": ("/办结 编号 说明", "办结"),
+}
+
+
 async def run_command(ctx: Context, text: str) -> None:
     name, args = parse(text)
     candidates = find(name)
     if not candidates:
-        refuse(ctx, f"没有“/{name[:10]}”这个指令，发送 /帮助 查看可用指令。")
+        meant = SAID_FOR.get(re.sub(r"[\d０-９]+$", "", name))  # "/转派 1 @周建国": staff say it so; the command is /派单
+        hint = f"要{meant[1]}请用 {meant[0]}；" if meant else ""
+        refuse(ctx, f"没有“/{name[:10]}”这个指令，{hint}发送 /帮助 查看可用指令。")
         return
     matching = [c for c in candidates if c.pattern is None or c.pattern.search(args)]
     if not matching:  # every form of the name the caller may use (/进度 12；/进度 A3)

@@ -48,11 +48,12 @@ _FLAT = (
 )
 _FLAT_AROUND = re.compile(rf"^(?:{_FLAT})(?:家属|家人|家里人|家里|家|的)?|(?:{_FLAT})$")  # "502家属收到"
 _WHO_FIRST = re.compile(r"^(?:我们?|咱们?|俺|阿拉|侬)?(?:家|屋里|屋头)?(?:也|都)?(?=[\u4e00-\u9fffa-z])")  # "阿拉屋里收到了"
+_SHORT_NAME_FIRST = re.compile(r"^(?:(?![没未不还])[\u4e00-\u9fff]){1,3}?(?=(?:已经?|都)?收到)")
 _APPROVAL_CODE = re.compile(r"\[(?:强|ok|OK|Ok|抱拳|好的|握手|玫瑰|爱心|微笑|胜利|合十|拳头|OK啦|耶|赞)\]")
 _APPROVAL_EMOJI = re.compile("[👌👍🙏🌹✌🤝❤💪✅✔🫡😊🙂🤗💐]")
 _RECEIPT_NOISE = re.compile(r"[\s!！。.~～,，、:：;；\u2005…]+")
 QUESTION = re.compile(
-    r"[?？]|吗|么|嘛|呢|(?<![这那前过好])几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要"
+    r"[?？]|吗|(?<![这那])么|嘛|呢|(?<![这那前过好])几|什么|啥|哪|怎|谁|多少|多久|是否|能不能|可不可以|会不会|有没有|要不要"
     r"|(?<=[\u4e00-\u9fff])(?<![都也])(?:不|没|没有)[\s~～。.!！]*$"  # "电梯还能用不", "通知发了没": asked at the end (not "水带都没有")
     r"|([\u4e00-\u9fff])[不没]\1"  # "发不发", "给不给", "来没来": asked as A-not-A
 )
@@ -212,6 +213,9 @@ def _without_who(body: str, name: str) -> str:
         if name and len(name) >= 2:
             body = body.removeprefix(name).removesuffix(name)
         body = _FLAT_AROUND.sub("", body)
+    short = _SHORT_NAME_FIRST.match(body)  # "901孙 已收到" (a 接龙 line: flat, the sender's surname, receipt)
+    if short and name and short.group(0)[0] in name:
+        body = body[short.end():]
     return _WHO_FIRST.sub("", body)
 
 
@@ -243,7 +247,8 @@ def opens_with_receipt(text: str, name: str = "") -> bool:
 def after_receipt(text: str, name: str = "") -> str | None:
     """What follows a receipt ("收到 对了单元门又关不上了" -> "对了单元门又关不上了"), or None."""
     parts = _RECEIPT_NOISE.split(text.strip(), maxsplit=1)
-    if len(parts) == 2 and parts[1] and is_receipt(parts[0], name):
+    # (a bare "1" with more after it opens a numbered list: "1、四楼水管井在滴水 2、…")
+    if len(parts) == 2 and parts[1] and not parts[0].isdigit() and is_receipt(parts[0], name):
         return parts[1]
     return None
 
@@ -409,7 +414,9 @@ def try_notice_question(ctx: Context, text: str, route: Route) -> bool:
     complaint = _COMPLAINT.search(_STOPPED_AGAIN.sub("停", text))
     if complaint and _NOT_BACK.search(text) and not back_late(ctx, text):
         complaint = None  # "我家怎么还没水" during the announced stop: the stop asked about
-    asks_info = route.label in ("other", "notice") or (_ASKS_FOR_INFO.search(text) and not complaint)
+    # (asked under the quoted notice itself: "那我家门口的鞋柜也要搬吗", whatever the router thought)
+    quoted_notice = ctx.quote is not None and "通知" in ctx.quote.text[:12]
+    asks_info = route.label in ("other", "notice") or quoted_notice or (_ASKS_FOR_INFO.search(text) and not complaint)
     if not asks_info and (route.category != "设施报修" or complaint or _ASKS_HELP.search(text)):
         return False  # "停水了要赔偿吗", "电梯又坏了什么时候修" stay what the router says they are
     notice = notice_asked_about(ctx.session, ctx.room.id, text, ctx.now)

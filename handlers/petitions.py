@@ -20,7 +20,7 @@ from common.numerals import cn_number
 from domain.checkon import audit_read, petition_mark
 from domain.deadlines import due_at, format_day, format_due
 from nlp.segment import content_words
-from nlp.router import FLAT_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, TROUBLE_AGAIN, Route, default_router
+from nlp.router import FLAT_ALSO, ITEM_ALSO, ME_TOO_TROUBLE, ME_TOO_WHO, SIGHTING, TROUBLE_AGAIN, Route, default_router
 from storage import directory, tickets
 from storage.messages import last_from_others
 from storage.visits import PACKED_PETITION_HOMES, PetitionHome, petition_homes_params, unpack_homes
@@ -58,9 +58,11 @@ CHASE = re.compile(
 # report made shortly before; nothing names it, so only a fresh ticket can be meant.
 ME_TOO = re.compile(
     r"^\W*(?:" + ME_TOO_WHO + r"(?:(?:也是|也一样|也这样|同样|一样)(?:的|这样)?(?=$|\W)|" + ME_TOO_TROUBLE + ")"
-    r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")"
+    r"|(?:同楼上|同上|[+＋]1|加一|(?:一样|同样)的?(?:情况|问题))(?=$|\W)|" + FLAT_ALSO + ")|" + SIGHTING
 )
 ME_TOO_WINDOW = timedelta(days=1)
+URGENT_CHASED_WITHIN = timedelta(hours=12)  # a vague "有人管吗" this soon after a danger is about it
+DANGER_ME_TOO_WINDOW = timedelta(minutes=30)  # "我家也闻到了" this soon after a neighbour's alarm is that danger
 _ABOUT_REPAIR = re.compile(r"没(?:有)?修|修好|来修|维修|修一下|修不修")
 _CLAUSES = re.compile(r"[\s，,。！!？?；;]+")
 PLUS_ONE_FIRST = re.compile(r"^\W*(?:[+＋]1|加一|同楼上|同上)(?=$|\W)")
@@ -98,7 +100,9 @@ STAFF_ON_IT = re.compile(
     r"|(?:我|我们)\S{0,8}(?:带|叫|喊|找|联系|约)(?:了)?\S{0,3}(?:物业|师傅|工人|电工|维修)\S{0,6}(?:去|来|上去|过去|看看|上门)"
     r"|(?:维修)?师傅\S{0,6}(?:明天|今天|下午|上午|马上|一会儿?|晚点|晚上)\S{0,4}(?:去|来|上门|过来|上去|到)"
     r"|大家放心|我(?:马上|这就|现在)?(?:过去|上去|下去|过来)看(?:看|一下)?"
-    r"|已经登记了|(?:下午|明天|今天|马上|等下|一会儿?)(?:就)?(?:让|叫|安排|派)\S{0,4}(?:师傅|工人|电工)"  # "下午让维修师傅上去看看"
+    r"|已经登记了|(?:下午|明天|今天|马上|等下|一会儿?)(?:就)?(?:让|叫|安排|派)\S{0,4}(?:师傅|工人|电工)"
+    # "今天我跟物业去查一下楼道充电的事" (blind replay s31l)
+    r"|我\S{0,4}(?:跟|和|找)(?:物业|师傅|网格员|社区)\S{0,2}(?:去)?(?:查|看|处理|清|弄)(?:一下|一查|看)?"  # "下午让维修师傅上去看看"
     # "高师傅 这个是2单元的 我跟网格员说一下", "我是网格员赵磊 … 有事直接在群里说 我都能看到"
     r"|我(?:来|去|马上)?(?:跟|和|给|向)\S{0,6}(?:说|讲|联系|反映)(?:一下|一声)|有事(?:直接)?(?:在群里)?(?:说|找我|联系我)|我都能看到"
     # what was found and done (blind replay s30d/e): "我刚上去看了 是…接头松了 已经让他家先别用水了",
@@ -121,7 +125,7 @@ def staff_on_it(ctx: Context) -> bool:
 
 _ASKS = re.compile(r"[?？吗呢]")
 # Still broken, in the words a fault is told ("那个门还是关不上"): of one's own open ticket, a chase
-STILL_BROKEN = re.compile(r"还是(?:关不上|打不开|锁不上|不亮|不热|坏的|没水|没电)")  # a question, not a statement (staff asking which ticket get asked back)
+STILL_BROKEN = re.compile(r"还是(?:关不上|打不开|锁不上|不亮|不热|坏的|没水|没电|这样|这个样子|老样子)")  # "[图片] 你们看 还是这样"  # a question, not a statement (staff asking which ticket get asked back)
 # "这个要管管" / "是该管管了" under a neighbour's report: support for it, not a report of its own
 # (a hazard someone reports draws "这个要管管 上次隔壁小区就着火了", which is about that report).
 SUPPORT = re.compile(r"(?:要|该|得|必须|应该|早该|真该|是该)(?:好好)?管(?:管|一管|一下)|早该管")
@@ -137,14 +141,14 @@ STATUS_QUESTION = re.compile(
 # "电梯好了吗" / "灯修好没有": how a problem of the group stands, asked in its words
 ASKS_HOW_IT_STANDS = re.compile(
     r"好了(?:吗|没有?|没呢)|(?:什么|啥)时候(?:才|能)?(?:来|过来|上门)(?:修|装|换|弄|看)?"
-    r"|(?:几点|什么时候|啥时候|多久)(?:才|能|可以)?(?:来|通|恢复|有)(?:水|电|气)|" + STATUS_QUESTION.pattern  # "几点来水啊"
+    r"|(?:几点|什么时候|啥时候|多久)(?:才|能|可以)?(?:来|通|恢复|有)(?:水|电|气)|能(?:坐|用|走|进)了?吗|" + STATUS_QUESTION.pattern  # "几点来水啊"
 )  # "那玻璃什么时候来装啊": when, of a ticket whose staff noted progress, is how it stands
 # "我想查一下我反映的问题", "我报修的事怎么样了": the sender's own tickets (/我的工单, unnamed)
 ASKS_OWN_TICKETS = re.compile(r"我\S{0,4}(?:反映|报修|报|提)(?:的|过的)\S{0,2}(?:问题|事情?|工单)")
 RESOLVED_RECENTLY = timedelta(days=7)
 RESOLVED_LOOKED_AT = 10  # the group's latest resolved tickets a status question is matched against
 # "就在信箱对面那里", "在楼梯拐角": where, in words rather than a flat or floor
-SAYS_WHERE = re.compile(r"^\W*(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|那边|这边|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
+SAYS_WHERE = re.compile(r"^\W*(?:[\u4e00-\u9fff]{1,3}?(?=就在))?(?:就|是)?在\S{0,8}?(?:那里|那儿|这里|这儿|那边|这边|旁边|对面|门口|拐角|转角|边上|下面|上面|后面|前面|里面)")
 DETAIL_WINDOW = timedelta(minutes=30)  # "就在3楼" this long after one's own report still belongs to it
 # "不对 是5楼不是4楼", "打错了 是楼上602漏到我家502": the reporter putting the report's place right
 CORRECTS = re.compile(r"不对(?!劲|头|称|付)|[打说写搞弄记看]错了?|更正|纠正|口误|不是\S{1,12}?\s*(?:是|而是)|(?:是|应该是)\S{1,16}?\s*不是")
@@ -417,8 +421,8 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     urgent = urgent or standing.emergency
     now = ctx.now
     # Over the per-sender limit nothing more is said (not even "已补充到您的工单"), except in a danger.
-    if not urgent and _throttled(ctx, standing):
-        return category
+    if not urgent and not ctx.opened_by_parts and _throttled(ctx, standing):
+        return category  # (a list's items are one message: its sixth item is no flood)
     if room is not None and not urgent and ASKS_HOW_IT_STANDS.search(ctx.masked_text):
         # "楼道灯修好了吗" while its ticket is in hand: how it stands, not one more reporter (with
         # no progress yet, the question chases it, as below)
@@ -481,6 +485,10 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
         # "我家也闻到烧焦味了" minutes under a neighbour's smoke report: the same danger, not a
         # second alarm (a different danger still gets its own ticket)
         danger_above = _report_supported(ctx, [t for t in candidates if t.urgent])
+        if danger_above is None:  # a 接龙 copy or a word posted in between: the one such danger of the last minutes
+            alike = [t for t in _fresh_from_others(ctx, candidates, DANGER_ME_TOO_WINDOW)
+                     if t.urgent and t.category == (route.category or t.category)]
+            danger_above = alike[0] if len(alike) == 1 else None
         if danger_above is not None:
             _join_existing(ctx, danger_above, danger=route.danger)
             return danger_above.category
@@ -580,9 +588,12 @@ async def on_petition(ctx: Context, category: str | None, urgent: bool, text: st
     ctx.handled.ticket, ctx.handled.joined, ctx.handled.urgent = ticket.id, False, urgent
     # In a danger the advice comes first, in the same message as the ticket number.
     first = f"【紧急】{ctx.services.config.danger_advice(route.danger)}\n" if urgent else ""
+    # someone in despair, the danger over ("前天一时想不开吃了安眠药 … 现在没事了 心里还是堵得慌"): a word
+    # of care and the helpline besides the number (in a danger the advice already gives it)
+    care = "\n心里难受的时候可以随时拨打心理援助热线12356，也可以跟我们说说。" if not urgent and "#轻生" in route.keywords else ""
     ctx.reply(
         f"{first}已收到您反映的问题，编号 #{ticket.id}（{category}），"
-        f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。"
+        f"由{_handler_label(ctx, staff)}跟进，{format_due(ticket.due_at)}前答复。{care}"
     )
     where = room.topic if room else (f"私聊（{group.topic}）" if group else "私聊")
     mark, household = _at_risk(ctx, ticket, standing.homes)
@@ -618,7 +629,8 @@ _AND_ALSO = re.compile(
 # "一是… 二是… 三是…", "一个是… 还有一个是…", "第一… 第二…" (blind replay s31e)
 _LIST_ITEM = re.compile(
     r"(?:^|(?<=[\s，,。；;：:！!]))(?:"
-    r"(?P<digit>[1-9])\s*[.、．)）](?!\d)|[（(](?P<paren>[1-9])[)）]|(?P<circled>[①②③④⑤⑥⑦⑧⑨])"
+    # ("1.5楼灯不亮 2.3楼堆了旧家具": an item and its floor; "物业费1.5元" is no item)
+    r"(?P<digit>[1-9])\s*(?:[、)）]|[.．](?:(?!\d)|(?=\d{1,2}\s*(?:楼|层|单元|幢|栋|号楼))))|[（(](?P<paren>[1-9])[)）]|(?P<circled>[①②③④⑤⑥⑦⑧⑨])"
     r"|第(?P<nth>[一二三四五六七八九])(?:个|点|件)?(?:是|，|,|、|\s)|(?P<cn>[一二三四五六七八九])(?:是|、)"
     r"|(?P<first>一个是)|(?P<other>(?:还有|另外)(?:一个|一件)(?:是|就是)?|另一个是))"
 )
@@ -636,11 +648,12 @@ def _item_number(m: re.Match[str]) -> int:
     return 1 if m.group("first") else 2
 
 
-def _list_items(text: str) -> list[str] | None:
+def list_items(text: str) -> list[str] | None:
     """The items of a numbered list counting 1, 2, … (the words before the first are its
     preamble: "给楼道长提几个事："); None when the text is no such list."""
     marks = list(_LIST_ITEM.finditer(text))
-    if len(marks) < 2 or [_item_number(m) for m in marks] != list(range(1, len(marks) + 1)):
+    bullets = all(m.group("first") or m.group("other") for m in marks)  # "一个是… 一个是… 还有一个是…"
+    if len(marks) < 2 or not bullets and [_item_number(m) for m in marks] != list(range(1, len(marks) + 1)):
         return None
     ends = [m.start() for m in marks[1:]] + [len(text)]
     return [text[m.end():end].strip(" ，,。；;") for m, end in zip(marks, ends, strict=True)]
@@ -678,7 +691,7 @@ def problems(ctx: Context, text: str) -> list[str] | None:
     one light). A list's item that is no report of its own (a legal question is; chatter is not)
     stays with the item before it. The dangers among them come first."""
     router, objects = ctx.services.router, objects_of(ctx.services.router)
-    items = _list_items(text)
+    items = list_items(text)
     listed = items is not None
     parts = items if items is not None else [p.strip(" ，,。") for p in _AND_ALSO.split(text)]
     if len(parts) == 1:
@@ -693,7 +706,12 @@ def problems(ctx: Context, text: str) -> list[str] | None:
         # a chase or a word on the quoted report may come first: "四楼的灯到现在还没人修 都两天了 还有就是…",
         # "「王奶奶：楼道里堆满了纸箱」纸箱是该清清了 还有…"
         about_open = not kept and (said.followup or ctx.quote is not None) and bool(things)
-        if (said.label not in ("petition", "legal") and not about_open) or len(part) < 6:
+        if listed and kept and things and things <= kept[-1][2] and same_place_in(kept[-1][0], part):
+            kept[-1] = (f"{kept[-1][0]} {part}", kept[-1][1], kept[-1][2])  # "1. 3楼灯坏了 2. 3楼那个声控灯也不亮了"
+            continue
+        if listed and (said.label in ("petition", "legal") or _families(objects(part))):
+            pass  # a list's item naming a thing ("5楼灯不亮", "③地下室的灯一直亮着没人关"): its own report
+        elif (said.label not in ("petition", "legal") and not about_open) or len(part) < 6:
             if not listed or not kept:
                 return None  # "…还有点闪": more of the one problem (a list's chatter item joins the one before)
             kept[-1] = (f"{kept[-1][0]} {part}", kept[-1][1], kept[-1][2])
@@ -881,6 +899,9 @@ def on_detail(ctx: Context) -> str | None:
         own = own_open_tickets(ctx, since=ctx.now - DETAIL_WINDOW, limit=2)
     else:
         own = _own_fresh(ctx, open_in_room(ctx))
+    if len(own) > 1:  # "台阶就在进门左手边第二级那里" after one's own two-item report: the 台阶's
+        named = objects_of(ctx.services.router)(ctx.masked_text)
+        own = [t for t in own if named and same_object(objects_of(ctx.services.router)(t.text), named)]
     if len(own) != 1:
         return None
     return _corrected(ctx, own) or _joined(ctx, own[0])
@@ -1057,7 +1078,8 @@ def on_status_question(ctx: Context, *, in_hand_only: bool = False) -> str | Non
     else:
         # "王奶奶咋样了 找着人没": no thing named, but someone (or somewhere) one open ticket names
         words = content_words(ctx.masked_text)
-        matches = [t for t in candidates if words & content_words(t.text)]
+        flats = flats_named(ctx.masked_text)  # "502那个怎么样了": the ticket naming 502
+        matches = [t for t in candidates if words & content_words(t.text) or flats & flats_named(t.text)]
         if not matches and _THAT_MATTER.search(ctx.masked_text):
             # "开药那个怎么样了" of one's own "…帮我去社区医院开一点": a word's character in it
             mine = _mine(ctx, candidates)
@@ -1195,6 +1217,19 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
     elif CHASE.search(ctx.masked_text) or TROUBLE_AGAIN.search(ctx.masked_text) or STILL_BROKEN.search(ctx.masked_text):
         # "昨晚楼上又蹦到十一点", "那个门还是关不上 昨天晚上冻得我一宿没睡着": the sender's own ticket
         matches = _mine(ctx, candidates)
+        if not matches:  # a neighbour's "302门口那个到底有人管没有": the one ticket naming that flat
+            flats = flats_named(ctx.masked_text)
+            matches = [t for t in candidates if flats & flats_named(t.text)] if flats else []
+        if not matches and CHASE.search(ctx.masked_text):
+            # "@楼道通 大半夜的 你们工作人员知道了没有啊 有人管吗" while a danger of tonight is open: that one
+            recent = [t for t in candidates if t.urgent and ctx.now - t.created_at <= URGENT_CHASED_WITHIN]
+            matches = recent if len(recent) == 1 else []
+    if not matches:
+        items = _list_items_named(ctx, candidates)
+        if items:  # "1和3我家也是" under a neighbour's list: a voice on each of those tickets
+            for ticket in items:
+                _join_existing(ctx, ticket)
+            return items[0].category
     if not matches and ME_TOO.search(ctx.masked_text):
         fresh = _me_too_of(ctx, candidates)
         if fresh is None:
@@ -1208,6 +1243,26 @@ async def on_followup(ctx: Context, text: str, candidates: list[Row] | None = No
         return _answer_if_resolved(ctx)
     _join_existing(ctx, matches[0], followup=not ME_TOO.search(ctx.masked_text))
     return matches[0].category
+
+
+_ITEM_ALSO = re.compile(ITEM_ALSO)
+
+
+def _list_items_named(ctx: Context, candidates: list[Row]) -> list[Row]:
+    """The tickets a neighbour's "2也是" / "1和3我家也是" names: items of the newest list another
+    reporter posted today (the tickets one message opened, in their order)."""
+    named = _ITEM_ALSO.match(ctx.masked_text)
+    if named is None:
+        return []
+    lists: dict[tuple[str, datetime], list[Row]] = {}
+    for t in _fresh_from_others(ctx, candidates, ME_TOO_WINDOW):
+        lists.setdefault((t.reporter_id, t.created_at), []).append(t)
+    posted = [sorted(group, key=lambda t: t.id) for group in lists.values() if len(group) > 1]
+    if not posted:
+        return []
+    newest = max(posted, key=lambda group: group[0].created_at)
+    numbers = [int(n) for n in named.groups() if n]
+    return [newest[n - 1] for n in numbers if n <= len(newest)]
 
 
 def _another_units_question(ctx: Context) -> bool:

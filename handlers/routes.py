@@ -169,6 +169,12 @@ async def _legal_chase(ctx: Context, text: str, route: Route) -> Decision | None
     lambda p: p.route.label == "petition" and (p.room is None or _auto_tickets(p.room) or p.mentions_bot or p.route.urgent),
 )
 async def _petition(ctx: Context, text: str, route: Route) -> Decision | None:
+    if ctx.room is not None and not route.urgent and ctx.caller.is_staff and (
+            petitions.list_items(text) is not None or "@所有人" in ctx.event.text):
+        # staff telling the group, as a list or to everyone ("今日巡查：1.清理了三楼纸箱 2.更换五楼灯泡",
+        # "@所有人 下周二消防检查 …"): a notice (receipts count), never a report of theirs
+        await notices.on_notice(ctx, route.category)
+        return "notice", route.category
     parts = petitions.problems(ctx, text)
     if parts:  # several problems in one message: a ticket (or a join) each, as if said one by one
         return "petition", await _each_part(ctx, parts)
@@ -219,6 +225,9 @@ async def _petition_of_part(ctx: Context, part: str, said: Route | None = None) 
     lambda p: p.route.label == "legal" and (p.room is None or p.route.urgent or not p.caller.is_staff),
 )
 async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
+    parts = petitions.problems(ctx, text) if _auto_tickets(ctx.room) and not route.urgent else None
+    if parts:  # "1.楼上602卫生间漏水 … 2.租客欠了三个月房租 我能不能…": a ticket and a consultation
+        return "legal", await _each_part(ctx, parts)
     if not route.urgent and petitions.OWNS_UP.search(ctx.masked_text) and not _ASKS_SOMETHING.search(text):
         return "other", None  # "我说了划痕我赔 不用动维修基金": the one complained of, asking nothing
     if route.followup and not route.urgent and _auto_tickets(ctx.room):
@@ -237,9 +246,10 @@ async def _legal(ctx: Context, text: str, route: Route) -> Decision | None:
 
 
 @route_step(
-    "asked_if_called", 43,
+    "asked_if_called", 38,
     # "你叫了没有啊 救护车来了没有" minutes after one's own danger report: the bot calls no one
-    lambda p: p.route.label == "other" and petitions.ASKS_IF_CALLED.search(p.text) is not None,
+    # (also when the words read as a report: "你们叫了救护车没有啊 怎么还没来")
+    lambda p: p.route.label in ("other", "petition") and not p.route.urgent and petitions.ASKS_IF_CALLED.search(p.text) is not None,
 )
 async def _asked_if_called(ctx: Context, text: str, route: Route) -> Decision | None:
     answered = petitions.on_asked_if_called(ctx)

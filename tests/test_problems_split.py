@@ -42,5 +42,5 @@ def test_the_danger_comes_first(ctx):
 
 
 def test_a_list_counts_from_one(ctx):
-    assert petitions._list_items("2. 三楼灯坏了 3. 四楼灯坏了") is None  # (a copy's tail, not a list)
-    assert petitions._list_items("①电梯坏了 ②楼道灯不亮") == ["电梯坏了", "楼道灯不亮"]
+    assert petitions.list_items("2. 三楼灯坏了 3. 四楼灯坏了") is None  # (a copy's tail, not a list)
+    assert petitions.list_items("①电梯坏了 ②楼道灯不亮") == ["电梯坏了", "楼道灯不亮"]
