@@ -148,7 +148,7 @@ def _check(where: str, chat, step: dict[str, Any], sent: list[Outgoing], handled
 # Every conversation runs on SQLite; when PostgreSQL is configured (CI), every twentieth one runs there
 # too: conversations check behaviour, and the storage tests already cover both databases in full.
 # A conversation marked `postgres: true` (one that writes tables of its own) always runs on both.
-PG_EVERY = 20  # of ~340 conversations about 17 there, plus the marked ones (keeps CI under 20 minutes)
+PG_EVERY = 30  # of ~2,900 conversations about 95 there, plus the marked ones (keeps CI under 20 minutes)
 CASES = [
     pytest.param(conv, db, id=f"{name}" + ("" if db == "sqlite" else " [postgres]"))
     for number, (name, conv) in enumerate(CONVERSATIONS)
