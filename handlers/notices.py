@@ -269,19 +269,18 @@ def try_receipt(ctx: Context, text: str, route: Route) -> bool:
         # "收到，另外楼道灯又坏了" is still a petition: a receipt with more only when the rest is chatter
         if not opens_with_receipt(text, name) or route.label != "other":
             return False
+    return count_receipt_before_more(ctx)
+
+
+def count_receipt_before_more(ctx: Context) -> bool:
+    """A receipt for the group's latest tracked notice (also "收到 另外楼道的水管一直在滴": the notice
+    was received, and the rest is handled as said alone); False when there is none to count for."""
+    assert ctx.room is not None
     notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
     if notice is None:
         return False
     _count_receipt(ctx, notice)
     return True
-
-
-def count_receipt_before_more(ctx: Context) -> None:
-    """"收到 另外楼道的水管一直在滴": the notice was received too (the rest is handled as said alone)."""
-    assert ctx.room is not None
-    notice = queries.latest_tracked_notice(ctx.session, ctx.room.id, ctx.now)
-    if notice is not None:
-        _count_receipt(ctx, notice)
 
 
 def _count_receipt(ctx: Context, notice: Notice) -> None:

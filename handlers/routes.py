@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 from bot.context import Context
 from bot.handling import Decision, Probe, route_step
@@ -73,12 +74,8 @@ async def _rating(ctx: Context, text: str, route: Route) -> Decision | None:
         return await ratings.try_rating(ctx, text)
     # "门修好了 谢谢李敏[抱拳] 对了顺便说一下 二楼玻璃裂了", "灯我自己换好了 不过…发现电表箱的门掉了":
     # the answer (or "it is fixed"), then a new problem
-    whole = ctx.text
-    try:
-        ctx.text = split[0]
+    with _said_alone(ctx, split[0]):
         rated = await ratings.try_rating(ctx, split[0])
-    finally:
-        ctx.text = whole
     if rated is None:
         return None
     return "petition", await _each_part(ctx, petitions.problems(ctx, split[1]) or [split[1]])
@@ -206,15 +203,22 @@ async def _petition_of_part(ctx: Context, part: str, said: Route | None = None) 
     petition, a legal question in a list of problems as a consultation. Under a quoted report,
     only what this part says is weighed against it."""
     said = said or ctx.services.router.route(part, staff=ctx.caller.is_staff)
-    whole, quote = ctx.text, ctx.quote
-    try:
-        ctx.text = part
-        if quote is not None:
-            ctx.quote = dataclasses.replace(quote, said=part)
+    with _said_alone(ctx, part):
         if said.label == "legal":
             await legal.on_legal(ctx, said.category, said.urgent)
             return said.category or ""
         return await petitions.on_petition(ctx, said.category, said.urgent, part)
+
+
+@contextmanager
+def _said_alone(ctx: Context, part: str) -> Iterator[None]:
+    """The handlers read ``part`` as the message (and as what was said under a quote) for a while."""
+    whole, quote = ctx.text, ctx.quote
+    ctx.text = part
+    if quote is not None:
+        ctx.quote = dataclasses.replace(quote, said=part)
+    try:
+        yield
     finally:
         ctx.text, ctx.quote = whole, quote
 
