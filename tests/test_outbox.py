@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from bot.config import OutboxConfig
 from bot.transports.base import TransportError
+from storage.db import writer
 from storage.models import OutboxItem, Room
 from storage.outbox import split_text
 from tests.conftest import eventually
@@ -57,7 +58,9 @@ async def start_with_slow_sends(make_chat, config, clock, seconds: float):
 
 
 def queue(chat, n_per_room: int, text: str = "测试消息") -> None:
-    with Session(chat.app.engine) as session:
+    # A writer's session: a deferred one that read the rooms and then inserts fails at once
+    # (SQLITE_BUSY_SNAPSHOT) if an outbox thread committed a send in between.
+    with Session(writer(chat.app.engine)) as session:
         rooms = session.exec(select(Room)).all()
         for i in range(n_per_room):
             for room in rooms:
@@ -108,7 +111,7 @@ async def test_transport_errors_are_retried_with_backoff_then_reported(make_chat
     limits = OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0, max_attempts=3, retry_base_seconds=5)
     chat, sent_at = await start_with_limits(make_chat, config, clock, limits)
     chat.transport.fail_next = [TransportError("gateway busy")]
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         room = session.get(Room, "s3-1")
         chat.app.services.queue(session, key="retry-1", text="第一条", room=room)
         session.commit()
@@ -117,7 +120,7 @@ async def test_transport_errors_are_retried_with_backoff_then_reported(make_chat
     assert [r for _, r in sent_at] == ["s3-1"] and sent_at[0][0] - start >= timedelta(seconds=5)
     # a message that keeps failing is marked failed after max_attempts and admins are told
     chat.transport.fail_next = [TransportError("down")] * 3
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         chat.app.services.queue(session, key="doomed", text="发不出去", room=session.get(Room, "s3-2"))
         session.commit()
     await send_all(chat)
@@ -131,7 +134,7 @@ async def test_transport_errors_are_retried_with_backoff_then_reported(make_chat
 async def test_non_retryable_error_fails_at_once(make_chat, config, clock):
     chat, _ = await start_with_limits(make_chat, config, clock, NO_LIMITS)
     chat.transport.fail_next = [TransportError("room not found", retryable=False)]
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         chat.app.services.queue(session, key="gone", text="x", room=session.get(Room, "s3-1"))
         session.commit()
     await send_all(chat)
@@ -143,7 +146,7 @@ async def test_non_retryable_error_fails_at_once(make_chat, config, clock):
 async def test_long_texts_are_split_and_keys_are_idempotent(make_chat, config, clock):
     chat, sent_at = await start_with_limits(make_chat, config, clock, OutboxConfig(room_interval_seconds=0, per_minute=0, jitter_seconds=0, max_length=50))
     long_text = "\n".join(f"第{i}条：请大家注意用电安全，不要在楼道里给电动车充电。" for i in range(6))
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         room = session.get(Room, "s3-1")
         added = chat.app.services.queue(session, key="long", text=long_text, room=room)
         again = chat.app.services.queue(session, key="long", text=long_text, room=room)
@@ -177,7 +180,7 @@ async def test_a_slow_send_never_blocks_other_writes(make_chat, config, clock):
 
 async def test_stopping_lets_the_send_in_progress_finish(make_chat, config, clock):
     chat = await start_with_slow_sends(make_chat, config, clock, 0.3)
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         chat.app.services.queue(session, key="last-words", text="再见", room=session.get(Room, "s3-1"))
         session.commit()
     chat.app.outbox.wake()
@@ -230,12 +233,12 @@ async def test_a_row_held_by_its_room_keeps_its_window_slot(make_chat, config, c
     ordinary rows of other rooms do not use up the one-minute window ahead of it."""
     limits = OutboxConfig(room_interval_seconds=2, per_minute=3, jitter_seconds=0, max_length=100)
     chat, sent_at = await start_with_limits(make_chat, config, clock, limits)
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         chat.app.services.queue(session, key="b-first", text="二单元普通消息", room=session.get(Room, "s3-2"))
         session.commit()
     await send_all(chat)  # s3-2 has just had a message: its next one waits 2 s
     await chat.app.outbox.stop()
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         for room_id in ("s3-1", "legal-xfl"):
             for i in range(3):
                 chat.app.services.queue(session, key=f"{room_id}-{i}", text=f"普通消息{i}", room=session.get(Room, room_id))
@@ -274,7 +277,7 @@ async def test_an_urgent_row_queued_during_a_pass_goes_next(make_chat, config, c
     queue(chat, 7)  # 21 ordinary rows over three rooms
     chat.app.outbox.start()
     await eventually(lambda: len(chat.sent) >= 2, what="two sends of the pass")
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:
         chat.app.services.queue(session, key="gas", text="【紧急】煤气泄漏，请勿开关电器", room=session.get(Room, "s3-2"), priority=10)
         session.commit()
     chat.app.outbox.wake()

@@ -9,6 +9,7 @@ import pytest
 
 from sqlmodel import Session, select
 
+from storage.db import writer
 from storage.models import Message, Notice, OutboxItem, Person, Room, TicketEvent
 from tests.conftest import S1
 from tests.test_tickets import LIGHT, PETITION, in_room, one_line, rows, ticket, to
@@ -31,7 +32,7 @@ async def delete_me(chat, sender: str, room: str | None = None, **kw) -> list:
 def queue_raw(chat, key: str, text: str, *, status: str = "queued", room: str = "s3-1") -> None:
     """A row the outbox has not sent yet (waiting for the send rate, or being sent right now)."""
     services = chat.app.services
-    with Session(chat.app.engine) as session:
+    with Session(writer(chat.app.engine)) as session:  # reads, then writes while the outbox may commit
         later = services.clock.now() + timedelta(days=1)
         services.queue(session, key=key, text=text, room=session.get(Room, room), due_at=later)
         row = session.exec(select(OutboxItem).where(OutboxItem.key == key)).one()
