@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.config import DEFAULT_ACCOUNT, AppConfig
-from storage.directory import stamp_in
+from storage.directory import revoked_grants, stamp_in
 from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
 from storage.state import get_flag, set_flag
 
@@ -48,7 +48,7 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     this config's grants and aliases.
 
     Grants made in chat (source='chat') and another account's config grants are kept; this
-    config's grants and aliases no longer in config are removed (one it also names, granted
+    config's grants taken back in chat (/撤销) stay out; its grants and aliases no longer in config are removed (one it also names, granted
     elsewhere already, is left there). Incremental: what is there is read in one query per table
     and only the differences are written, so a district's restart (800 groups) costs a few queries.
     """
@@ -75,7 +75,10 @@ def seed_from_config(session: Session, config: AppConfig) -> None:
     new_members = dict.fromkeys((topic_to_id[t], pc.id) for pc in config.people for t in pc.rooms)
     session.add_all(RoomMember(room_id=r, person_id=p) for r, p in new_members if (r, p) not in have_members)
 
-    wanted_grants = dict.fromkeys((pc.id, g.role, g.scope) for pc in config.people for g in pc.roles)
+    revoked = revoked_grants(session)  # taken back in chat (/撤销): not given back at a restart
+    wanted_grants = dict.fromkeys(
+        grant for grant in ((pc.id, g.role, g.scope) for pc in config.people for g in pc.roles) if grant not in revoked
+    )
     for row in session.exec(select(RoleGrant)).all():
         triple = (row.person_id, row.role, row.scope)
         if row.source == source and triple not in wanted_grants:

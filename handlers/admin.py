@@ -16,6 +16,7 @@ from bot import commands
 from bot.commands import command
 from bot.config import ROLE_BY_CHINESE, ROLE_NAMES
 from bot.context import Context
+from handlers.ticket_commands import release_tickets
 from bot.permissions import ANY_STAFF, LEGAL_ROLES
 from schedules.timing import calendar_warning
 from storage import directory
@@ -212,19 +213,47 @@ def _default_scope(ctx: Context, role: str) -> str | None:
     return ctx.room.stairwell or ctx.room.grid
 
 
-@command("撤销", roles={"admin"}, usage="/撤销 @某人 [角色]", help="撤销在群里授予的角色", pattern=r"^\s*[@＠]")
+@command("撤销", roles={"admin"}, usage="/撤销 @某人 [角色]", help="撤销某人的角色（交接时用）", pattern=r"^\s*[@＠]")
 async def revoke_command(ctx: Context, args: str) -> None:
+    """Take a role back, a config.yaml one too (a grid worker replacing a 楼道长 cannot edit the
+    server's file); the open tickets the person followed and may no longer see go back to the
+    stairwell, so chases and overdue reminders reach whoever follows it now."""
     words = _words(args)
     person = _named_person(ctx, "撤销", words)
     if person is None:
         return
     role = ROLE_BY_CHINESE.get(words[1], words[1]) if len(words) > 1 else None
-    removed = directory.revoke_chat_grants(ctx.session, person.id, role)
-    if removed:
-        ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="撤销授权", subject=f"{person.id} {role or '全部'}"))
-        ctx.reply(f"已撤销{_who(person)}的{removed}项授权。", mention=False)
-    else:
-        ctx.reply(f"{_who(person)}没有在群里授予的角色（配置文件中的角色请在 config.yaml 修改）。", mention=False)
+    if role is not None and (role not in ROLE_NAMES or role == "resident"):
+        choices = "、".join(name for key, name in ROLE_NAMES.items() if key != "resident")
+        ctx.reply(f"没有“{words[1][:10]}”这个角色，可选：{choices}。", mention=False)
+        return
+    held = directory.grants_for(ctx.session, person.id)
+    if not ctx.services.stable_ids and any(g.source != "chat" for g in held if role in (None, g.role)):
+        # known only by nickname: an impostor renamed as an admin must not unseat the real staff
+        ctx.reply("当前接入方式只认昵称，配置文件中的角色请在 config.yaml 修改。", mention=False)
+        return
+    if _last_admin(ctx, person.id, held, role):
+        ctx.reply(f"{_who(person)}是唯一的全社区管理员，不能撤销；请先授予另一位管理员。", mention=False)
+        return
+    removed = directory.revoke(ctx.session, person.id, role, ctx.caller.person_id, ctx.now)
+    if not removed:
+        ctx.reply(f"{_who(person)}没有{ROLE_NAMES[role] if role else '任何'}角色。", mention=False)
+        return
+    ctx.session.add(AuditEntry(at=ctx.now, actor_id=ctx.caller.person_id, action="撤销授权", subject=f"{person.id} {role or '全部'}"))
+    titles = "、".join(dict.fromkeys(ROLE_NAMES.get(g.role, g.role) for g in removed))
+    line = f"已撤销{_who(person)}的{len(removed)}项授权（{titles}）。"
+    released = release_tickets(ctx, person)
+    if released:
+        numbers = "、".join(f"#{n}" for n in released)
+        line += f"其跟进的未办结工单 {numbers} 已收回，改由楼道工作人员跟进；可用 /派单 {released[0]} @姓名 重新分派。"
+    ctx.reply(line, mention=False)
+
+
+def _last_admin(ctx: Context, person_id: str, held: list, role: str | None) -> bool:
+    """Taking ``role`` from ``person_id`` would leave nobody who may grant roles again."""
+    if role not in (None, "admin") or not any(g.role == "admin" and g.scope == "*" for g in held):
+        return False
+    return not [p for p in directory.admins(ctx.session) if p.id != person_id]
 
 
 @command("成员", roles=ANY_STAFF, usage="/成员", help="查看本群成员和角色（私信给您）", rooms_only=True)

@@ -80,6 +80,23 @@ def _who_is(ctx: Context, title: str) -> str | None:
     return None
 
 
+# "李敏这几天不在 楼里有事找谁啊": everyone who follows this stairwell, less whom the asker named
+ASKS_WHOM_TO_ASK = re.compile(r"(?:有事|有问题|有啥事|遇到事|出了?事)\S{0,6}?(?:找|问|联系)(?:谁|哪个|哪位)")
+_STAIRWELL_TITLES = ("leader", "officer", "support", "grid")
+
+
+def _whom_to_ask(ctx: Context, text: str) -> str | None:
+    if ctx.room is None:
+        return None
+    found: list[str] = []
+    for role in _STAIRWELL_TITLES:
+        found += [f"{ROLE_NAMES[role]}{p.name}" for p in directory.people_with_roles(ctx.session, {role}, ctx.room)
+                  if p.name not in text and not any(p.name in f for f in found)]
+    if not found:
+        return None
+    return f"本楼道有事可以找{'、'.join(found[:4])}，也可以直接在群里说，我会转告。"
+
+
 def on_who_is(ctx: Context, text: str) -> bool:
     """"请问咱们这片的网格员是谁啊" in a group or in private: the names (staff names are public)."""
     asked = ASKS_WHO_IS.search(text)
@@ -112,6 +129,8 @@ async def on_question(ctx: Context, text: str, known_only: bool = False) -> tupl
     if entry is None:
         who = ASKS_WHO_IS.search(text)
         answer = _who_is(ctx, who.group(1)) if who and (asked_bot or ctx.room is None) else None
+        if answer is None and asked_bot and ASKS_WHOM_TO_ASK.search(text):
+            answer = _whom_to_ask(ctx, text)
         if answer is None and asked_bot and ABOUT_THE_BOT.search(text):
             answer = HINT
         if answer is not None:

@@ -285,6 +285,27 @@ def assignee_check(ctx: Context, ticket: Ticket) -> Callable[[Person], str | Non
     return check
 
 
+def _overdue_now(ctx: Context, ticket: Ticket) -> str:
+    # Handed over after its due date: the overdue check reminds once per due date, and that
+    # reminder went to the previous follower; the new one is told here.
+    return "（已超期，请尽快处理）" if ticket.due_at < ctx.now else ""
+
+
+def release_tickets(ctx: Context, person: Person) -> list[int]:
+    """The open tickets ``person`` follows but whose stairwell their grants no longer cover (a role
+    taken back): unassigned, so the followers are the stairwell's staff again. Their numbers."""
+    still = caller_from_grants(person.id, person.name, directory.grants_for(ctx.session, person.id))
+    released: list[int] = []
+    for ticket in tickets.assigned_open(ctx.session, person.id):
+        assert ticket.id is not None
+        if still.covers(tickets.place(ticket, ticket_room(ctx, ticket)), STAFF):
+            continue
+        ticket.assignee_id = None
+        step(ctx, ticket, "已受理" if ticket.status == "已分派" else ticket.status, "收回", f"{person.name}不再负责该楼道")
+        released.append(ticket.id)
+    return released
+
+
 @command("派单", roles=STAFF, usage="/派单 12 @姓名", help="把工单派给某人跟进")
 @with_open_ticket("/派单 12 @周建国", missing="跟进人")
 async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
@@ -299,7 +320,7 @@ async def assign_command(ctx: Context, ticket: Ticket, rest: str) -> None:
         person.id,
         f"【派单 #{ticket.id}{' 紧急' if ticket.urgent else ''}】{ctx.caller.name}请您跟进："
         f"{where(ctx, ticket)} · {ticket.category}\n"
-        f"内容：{ticket.text}\n截止：{format_due(ticket.due_at)}\n"
+        f"内容：{ticket.text}\n截止：{format_due(ticket.due_at)}{_overdue_now(ctx, ticket)}\n"
         f"进展 /处理 {ticket.id} 说明 · 办结 /办结 {ticket.id} 说明",
     )
     audit(ctx, person.id, tickets.NOTIFIED, f"#{ticket.id}")

@@ -6,6 +6,7 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, bindparam, exists, false, text
@@ -17,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from common.privacy import clean_name
 from storage.db import cache_store_allowed, directory_version, primary
-from storage.models import Person, PersonAlias, RoleGrant, Room, RoomMember
+from storage.models import Person, PersonAlias, RoleGrant, RoleRevocation, Room, RoomMember
 from storage.tables import detached
 
 
@@ -268,6 +269,10 @@ def people_named(session: Session, name: str, room_id: str | None = None) -> lis
 
 
 def grant(session: Session, person_id: str, role: str, scope: str, by: str) -> bool:
+    for revoked in session.exec(select(RoleRevocation).where(
+        RoleRevocation.person_id == person_id, RoleRevocation.role == role, RoleRevocation.scope == scope,
+    )).all():
+        session.delete(revoked)  # given back: config.yaml's grant counts again at the next start
     exists = session.exec(
         select(RoleGrant).where(RoleGrant.person_id == person_id, RoleGrant.role == role, RoleGrant.scope == scope)
     ).first()
@@ -277,14 +282,21 @@ def grant(session: Session, person_id: str, role: str, scope: str, by: str) -> b
     return True
 
 
-def revoke_chat_grants(session: Session, person_id: str, role: str | None = None) -> int:
-    rows = [
-        g for g in grants_for(session, person_id)
-        if g.source == "chat" and (role is None or g.role == role)
-    ]
+def revoke(session: Session, person_id: str, role: str | None, by: str, at: datetime) -> list[RoleGrant]:
+    """Take back ``person_id``'s grants of ``role`` (every role when None), wherever they came
+    from; one that config.yaml makes is remembered so the next start does not give it back."""
+    rows = [g for g in grants_for(session, person_id) if role is None or g.role == role]
     for row in rows:
+        if row.source != "chat":
+            session.merge(RoleRevocation(person_id=person_id, role=row.role, scope=row.scope, revoked_by=by, at=at))
         session.delete(row)
-    return len(rows)
+    return rows
+
+
+def revoked_grants(session: Session) -> set[tuple[str, str, str]]:
+    """(person, role, scope) of every config grant taken back in chat."""
+    rows = session.exec(select(RoleRevocation.person_id, RoleRevocation.role, RoleRevocation.scope)).all()
+    return {(person_id, role, scope) for person_id, role, scope in rows}
 
 
 def core_person_id(session: Session, transport: str, external_id: str) -> str:

@@ -97,6 +97,22 @@ class RoleGrant(SQLModel, table=True):
     granted_by: str | None = None
 
 
+class RoleRevocation(SQLModel, table=True):
+    """A config.yaml grant taken back in chat (/撤销): seeding leaves it out at every start until
+    /授权 gives it back. The grid worker replacing a 楼道长 from the phone cannot edit the server's
+    file, and a role that came back at the next restart would hand residents' tickets to someone
+    who has left."""
+
+    __tablename__ = "role_revocations"
+    __table_args__ = (UniqueConstraint("person_id", "role", "scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str
+    role: str
+    scope: str
+    revoked_by: str
+    at: datetime = _ts(nullable=False)
+
+
 class Message(SQLModel, table=True):
     """Every message seen or sent. The UNIQUE (transport, external_id) insert is the dedup check."""
 

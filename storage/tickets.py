@@ -332,6 +332,12 @@ def history(session: Session, ticket_id: int) -> list[TicketEvent]:
     return list(session.exec(stmt).all())
 
 
+def assigned_open(session: Session, person_id: str) -> list[Ticket]:
+    """The open tickets ``person_id`` follows, oldest first."""
+    stmt = select(Ticket).where(Ticket.assignee_id == person_id, col(Ticket.status).in_(OPEN_STATUSES))
+    return list(session.exec(stmt.order_by(col(Ticket.id))).all())
+
+
 def place(ticket: Ticket, room: Room | None = None) -> Room:
     """Where a ticket belongs, as a room for Room.covered_by: the stairwell and grid
     recorded on the ticket, the topic of its group (a detached stand-in, never added to a session)."""
